@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from 'hono';
+import { verifyToken, type TokenInfo } from '../auth/tokens.js';
+import type { Services } from '../services.js';
+import { errorBody } from './errors.js';
+
+export type ApiEnv = { Variables: { token: TokenInfo } };
+
+/** Pulls the API token from `Authorization: Bearer <token>` (or basic auth's password, as git sends it). */
+export function tokenFromAuthorization(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const [scheme, value] = header.split(' ', 2);
+  if (!scheme || !value) return undefined;
+  if (scheme.toLowerCase() === 'bearer') return value.trim();
+  if (scheme.toLowerCase() === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    return i >= 0 ? decoded.slice(i + 1) : undefined;
+  }
+  return undefined;
+}
+
+export function requireToken(s: Services): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const token = tokenFromAuthorization(c.req.header('authorization'));
+    const info = token ? await verifyToken(s.db, token) : undefined;
+    if (!info) {
+      // fail2ban matches this line (infra/fail2ban); keep its shape stable.
+      s.log.warn({ event: 'auth_failed', surface: 'api', ip: clientIp(c.req.raw.headers, c.env) }, 'hiy auth failure');
+      c.header('WWW-Authenticate', 'Bearer realm="hiy"');
+      return c.json(errorBody('unauthorized', token ? 'invalid or revoked API token' : 'missing API token (Authorization: Bearer <token>)'), 401);
+    }
+    c.set('token', info);
+    await next();
+  };
+}
+
+function clientIp(headers: Headers, env: unknown): string | undefined {
+  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  const direct = incoming?.socket?.remoteAddress;
+  // Only trust X-Forwarded-For when the request came through the local Caddy.
+  if (direct === '127.0.0.1' || direct === '::1' || direct === '::ffff:127.0.0.1') {
+    return headers.get('x-forwarded-for')?.split(',')[0]?.trim() ?? direct;
+  }
+  return direct;
+}

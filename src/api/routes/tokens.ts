@@ -1,0 +1,8 @@
+import { Hono } from 'hono';
+import type { Services } from '../../services.js';
+import type { ApiEnv } from '../auth.js';
+
+export function tokenRoutes(_s: Services): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+  return r;
+}

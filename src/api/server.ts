@@ -1,0 +1,23 @@
+import { Hono } from 'hono';
+import type { Services } from '../services.js';
+import { requireToken, type ApiEnv } from './auth.js';
+import { apiNotFound, onApiError } from './errors.js';
+import { appRoutes } from './routes/apps.js';
+import { envRoutes } from './routes/env.js';
+import { deployRoutes } from './routes/deploys.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+/** The REST API under /api/v1. Everything but /health needs an API token. */
+export function createApi(s: Services): Hono<ApiEnv> {
+  const api = new Hono<ApiEnv>();
+  api.onError(onApiError(s.log));
+  api.notFound(apiNotFound);
+
+  api.get('/api/v1/health', (c) => c.json({ ok: true, version: '0.1.0' }));
+  api.use('/api/v1/*', requireToken(s));
+  api.route('/api/v1/apps', appRoutes(s));
+  api.route('/api/v1/apps', envRoutes(s));
+  api.route('/api/v1/apps', deployRoutes(s));
+  api.route('/api/v1/tokens', tokenRoutes(s));
+  return api;
+}

@@ -1,0 +1,19 @@
+import type { Generated } from 'kysely';
+
+export interface AppsTable {
+  name: string;
+  repo_url: string | null;
+  branch: Generated<string>;
+  /** Port the app listens on inside its container; injected as PORT. */
+  port: Generated<number>;
+  memory_mb: Generated<number>;
+  cpus: Generated<number>;
+  health_path: Generated<string>;
+  health_timeout_s: Generated<number>;
+  drain_s: Generated<number>;
+  /** Index of the app's pair of fixed host ports (slot a/b) in the slot port range. */
+  slot_index: number;
+  current_release_id: number | null;
+  created_at: string;
+  updated_at: string;
+}

@@ -1,0 +1,115 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HiyError } from './errors.js';
+
+export type TlsMode = 'auto' | 'internal' | 'off';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Everything hiy reads from its environment, validated once at start. */
+export interface Config {
+  dataDir: string;
+  domain: string;
+  listen: HostPort;
+  caddyAdmin: HostPort;
+  httpPort: number;
+  httpsPort: number;
+  tls: TlsMode;
+  adminToken: string | undefined;
+  logLevel: string;
+  /** First host port of the range that app release slots are published on (127.0.0.1 only). */
+  slotPortBase: number;
+  buildMemoryMb: number;
+  buildTimeoutSec: number;
+  /** How many releases behind the current one keep their image (rollback targets). */
+  keepReleases: number;
+  /** Path of the caddy binary hiy starts when no Caddy answers on the admin address. */
+  caddyBin: string;
+  /** Scheme + host the CLI and docs print for the dashboard and git remote. */
+  publicUrl: string;
+}
+
+export type Env = Record<string, string | undefined>;
+
+function fail(name: string, message: string): never {
+  throw new HiyError('config', `${name}: ${message}`);
+}
+
+function parsePort(name: string, raw: string): number {
+  if (!/^\d{1,5}$/.test(raw)) fail(name, `"${raw}" is not a port number (1-65535)`);
+  const port = Number(raw);
+  if (port < 1 || port > 65535) fail(name, `${port} is out of range (1-65535)`);
+  return port;
+}
+
+function parseInteger(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw)) fail(name, `"${raw}" is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) fail(name, `${n} is out of range (${min}-${max})`);
+  return n;
+}
+
+export function parseHostPort(name: string, raw: string): HostPort {
+  // "[::1]:3000", "127.0.0.1:3000", "localhost:3000" or a bare port.
+  const bare = /^\d+$/.test(raw);
+  if (bare) return { host: '127.0.0.1', port: parsePort(name, raw) };
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(raw);
+  if (!m) fail(name, `"${raw}" is not host:port (for example 127.0.0.1:3000)`);
+  const host = m[1]!.replace(/^\[|\]$/g, '');
+  return { host, port: parsePort(name, m[2]!) };
+}
+
+const DOMAIN_RE = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export function loadConfig(env: Env): Config {
+  const domain = (env.HIY_DOMAIN ?? 'localhost').toLowerCase();
+  if (!DOMAIN_RE.test(domain)) fail('HIY_DOMAIN', `"${domain}" is not a domain name (for example pi.example.com)`);
+
+  const tlsRaw = env.HIY_TLS ?? (isLocalDomain(domain) ? 'internal' : 'auto');
+  if (tlsRaw !== 'auto' && tlsRaw !== 'internal' && tlsRaw !== 'off') {
+    fail('HIY_TLS', `"${tlsRaw}" is not one of auto, internal, off`);
+  }
+
+  const adminToken = env.HIY_ADMIN_TOKEN === '' ? undefined : env.HIY_ADMIN_TOKEN;
+  if (adminToken !== undefined && (adminToken.length < 32 || adminToken.length > 256 || !/^[\x21-\x7e]+$/.test(adminToken))) {
+    fail('HIY_ADMIN_TOKEN', 'must be 32-256 printable characters without spaces');
+  }
+
+  const logLevel = env.HIY_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    fail('HIY_LOG_LEVEL', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  }
+
+  const httpPort = parsePort('HIY_HTTP_PORT', env.HIY_HTTP_PORT ?? '80');
+  const httpsPort = parsePort('HIY_HTTPS_PORT', env.HIY_HTTPS_PORT ?? '443');
+  const tls = tlsRaw;
+  const publicUrl = tls === 'off'
+    ? `http://hiy.${domain}${httpPort === 80 ? '' : `:${httpPort}`}`
+    : `https://hiy.${domain}${httpsPort === 443 ? '' : `:${httpsPort}`}`;
+
+  return {
+    dataDir: resolve(env.HIY_DATA_DIR ?? join(env.HOME ?? homedir(), '.hiy')),
+    domain,
+    listen: parseHostPort('HIY_LISTEN', env.HIY_LISTEN ?? '127.0.0.1:3000'),
+    caddyAdmin: parseHostPort('HIY_CADDY_ADMIN', env.HIY_CADDY_ADMIN ?? '127.0.0.1:2019'),
+    httpPort,
+    httpsPort,
+    tls,
+    adminToken,
+    logLevel,
+    slotPortBase: parseInteger('HIY_SLOT_PORT_BASE', env.HIY_SLOT_PORT_BASE, 20000, 1024, 64000),
+    buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
+    buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),
+    keepReleases: parseInteger('HIY_KEEP_RELEASES', env.HIY_KEEP_RELEASES, 2, 0, 100),
+    caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
+    publicUrl,
+  };
+}
+
+export function isLocalDomain(domain: string): boolean {
+  return domain === 'localhost' || domain.endsWith('.localhost');
+}

@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './20261129T0900-initial.js';
+
+/** Every migration, by timestamped name. Append only. */
+export const migrations: Record<string, Migration> = {
+  '20261129T0900-initial': initial,
+};

@@ -1,0 +1,32 @@
+import type { Generated } from 'kysely';
+
+export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
+export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
+
+export interface DeploysTable {
+  id: Generated<number>;
+  app: string;
+  sha: string;
+  status: DeployStatus;
+  triggered_by: DeployTrigger;
+  /** What the pusher saw (redacted). */
+  log: Generated<string>;
+  error: string | null;
+  /** Release this deploy rolls back to, for rollbacks. */
+  rollback_to: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface ReleasesTable {
+  id: Generated<number>;
+  app: string;
+  /** Per-app release number (v1, v2, ...), as Heroku shows them. */
+  version: number;
+  deploy_id: number;
+  sha: string;
+  image: string;
+  slot: 'a' | 'b';
+  created_at: string;
+}

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import { createApi } from './api/server.js';
+import { countActiveTokens, createToken, hashToken } from './auth/tokens.js';
+import { loadConfig, type Config, type Env, type HostPort } from './config.js';
+import { openDatabase } from './db/open.js';
+import type { Deployer } from './deploy/deployer.js';
+import { openSecretBox } from './env/secret-box.js';
+import { HiyError } from './errors.js';
+import { createBareRepos } from './git/bare-repos.js';
+import { createHttpServer, listen } from './http-server.js';
+import { createLogger, type Logger } from './log.js';
+import type { Proxy } from './proxy/proxy.js';
+import type { Runtime } from './runtime/runtime.js';
+import type { Services } from './services.js';
+
+/** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
+export const HIY_ROOT = fileURLToPath(new URL(existsSync(fileURLToPath(new URL('../../package.json', import.meta.url))) ? '../../' : '../', import.meta.url));
+
+export interface RunningServer {
+  services: Services;
+  address: HostPort;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger, out: NodeJS.WritableStream = process.stdout): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const { db, close: closeDb } = await openDatabase(join(config.dataDir, 'hiy.db'));
+  const secrets = await openSecretBox(join(config.dataDir, 'secrets'));
+  await bootstrapToken(config, db, log, out);
+
+  const hookTokenFile = join(config.dataDir, 'secrets', 'hook-token');
+  writeFileSync(hookTokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  const repos = createBareRepos(join(config.dataDir, 'repos'), {
+    hookScript: join(HIY_ROOT, 'hooks', 'pre-receive'),
+    endpoint: `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
+    tokenFile: hookTokenFile,
+  });
+
+  let runtime: Promise<Runtime> | undefined;
+  const services: Services = {
+    config,
+    log,
+    db,
+    secrets,
+    repos,
+    proxy: nullProxy,
+    runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log))),
+    deployer: notYetDeployer,
+  };
+
+  const api = createApi(services);
+  const server = createHttpServer(api, []);
+  const address = await listen(server, config.listen);
+  log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
+
+  return {
+    services,
+    address,
+    async stop() {
+      await closeServer(server);
+      await services.proxy.stop();
+      await closeDb();
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // Long-lived streams (live logs) would hold the close forever.
+    setTimeout(() => server.closeAllConnections(), 5_000).unref();
+  });
+}
+
+/** HIY_ADMIN_TOKEN is accepted as a token; without it and without any token, one is made and printed once. */
+async function bootstrapToken(config: Config, db: Services['db'], log: Logger, out: NodeJS.WritableStream): Promise<void> {
+  if (config.adminToken) {
+    const exists = await db.selectFrom('api_tokens').select('id').where('token_hash', '=', hashToken(config.adminToken)).executeTakeFirst();
+    if (!exists) await createToken(db, 'admin (HIY_ADMIN_TOKEN)', config.adminToken);
+    return;
+  }
+  if ((await countActiveTokens(db)) > 0) return;
+  const { token } = await createToken(db, 'initial');
+  out.write(`\nhiy: first start; your API token (shown once, store it now):\n\n  ${token}\n\n`);
+  log.info('created the initial API token (printed on stdout, not logged)');
+}
+
+const nullProxy: Proxy = {
+  async start() {},
+  async syncRoutes() {},
+  async setRoute() {},
+  async removeRoute() {},
+  async stop() {},
+};
+
+const notYet = (): never => { throw new HiyError('unavailable', 'deploys are not available yet'); };
+const notYetDeployer: Deployer = {
+  deployBranchHead: async () => notYet(),
+  restart: async () => notYet(),
+  forgetApp: async () => {},
+};
+
+/** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */
+export async function runServer(env: Env): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    process.stderr.write(`hiy: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger(config.logLevel);
+  const running = await startServer(config, log);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      running.stop().then(resolve, (err) => { log.error({ err }, 'error during shutdown'); resolve(); });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,19 @@
+/** What hiy needs from the reverse proxy. One real adapter: caddy.ts (Caddy admin API). */
+
+export interface AppRoute {
+  app: string;
+  /** The two fixed upstream slots (127.0.0.1:<port>) of the app; the route never changes during a deploy. */
+  slotPorts: [number, number];
+}
+
+export interface Proxy {
+  /** Makes sure a Caddy answers on the admin address (starting a child if none does) and loads hiy's base config. */
+  start(): Promise<void>;
+  /** Replaces every app route at once (at start, after reconciliation). */
+  syncRoutes(routes: AppRoute[]): Promise<void>;
+  /** Adds or replaces one app's route (app created). */
+  setRoute(route: AppRoute): Promise<void>;
+  removeRoute(app: string): Promise<void>;
+  /** Stops the child Caddy if hiy started it. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,22 @@
+import type { Kysely } from 'kysely';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { Deployer } from './deploy/deployer.js';
+import type { SecretBox } from './env/secret-box.js';
+import type { Repos } from './git/repos.js';
+import type { Logger } from './log.js';
+import type { Proxy } from './proxy/proxy.js';
+import type { Runtime } from './runtime/runtime.js';
+
+/** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Kysely<Database>;
+  secrets: SecretBox;
+  repos: Repos;
+  proxy: Proxy;
+  /** The Docker adapter is loaded on first use: dockerode alone costs ~27 MB of RSS. */
+  runtime(): Promise<Runtime>;
+  deployer: Deployer;
+}
