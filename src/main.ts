@@ -9,12 +9,19 @@ import { loadConfig, type Config, type Env, type HostPort } from './config.js';
 import { openDatabase } from './db/open.js';
 import type { Deployer } from './deploy/deployer.js';
 import { openSecretBox } from './env/secret-box.js';
-import { HiyError } from './errors.js';
 import { createBareRepos } from './git/bare-repos.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createLogger, type Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
+import type { Builder } from './build/builder.js';
+import { listApps } from './apps/repo.js';
+import { deploy } from './deploy/pipeline.js';
+import { DeployQueue } from './deploy/queue.js';
+import { DeployService } from './deploy/service.js';
+import { recoverAtStart } from './deploy/reconcile.js';
+import { createGitHandler } from './git/http.js';
+import { createPushEndpoint } from './git/push-endpoint.js';
 import type { Services } from './services.js';
 
 /** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
@@ -34,13 +41,15 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
 
   const hookTokenFile = join(config.dataDir, 'secrets', 'hook-token');
   writeFileSync(hookTokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  const repos = createBareRepos(join(config.dataDir, 'repos'), {
+  const reposRoot = join(config.dataDir, 'repos');
+  const repos = createBareRepos(reposRoot, {
     hookScript: join(HIY_ROOT, 'hooks', 'pre-receive'),
     endpoint: `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
     tokenFile: hookTokenFile,
   });
 
   let runtime: Promise<Runtime> | undefined;
+  let builder: Promise<Builder> | undefined;
   const services: Services = {
     config,
     log,
@@ -49,18 +58,36 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     repos,
     proxy: nullProxy,
     runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log))),
-    deployer: notYetDeployer,
+    builder: () => (builder ??= import('./build/docker-builder.js').then((m) => m.createDockerBuilder(log))),
+    deployer: undefined as unknown as Deployer,
   };
+  const queue = new DeployQueue(db, log, async (job) => {
+    const release = await deploy({ db, config, log, secrets, runtime: await services.runtime(), builder: await services.builder() }, job);
+    return { version: release.version };
+  });
+  const deployService = new DeployService(services, queue);
+  services.deployer = deployService;
 
   const api = createApi(services);
-  const server = createHttpServer(api, []);
+  const server = createHttpServer(api, [
+    { prefix: '/git/', handler: (req, res) => void createGitHandlerOnce()(req, res) },
+    { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile) },
+  ]);
+  let gitHandler: ReturnType<typeof createGitHandler> | undefined;
+  function createGitHandlerOnce() {
+    return (gitHandler ??= createGitHandler(services, reposRoot));
+  }
   const address = await listen(server, config.listen);
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
+
+  for (const app of await listApps(db)) await repos.create(app.name);
+  await recoverAtStart(services);
 
   return {
     services,
     address,
     async stop() {
+      await queue.stop();
       await closeServer(server);
       await services.proxy.stop();
       await closeDb();
@@ -98,12 +125,6 @@ const nullProxy: Proxy = {
   async stop() {},
 };
 
-const notYet = (): never => { throw new HiyError('unavailable', 'deploys are not available yet'); };
-const notYetDeployer: Deployer = {
-  deployBranchHead: async () => notYet(),
-  restart: async () => notYet(),
-  forgetApp: async () => {},
-};
 
 /** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */
 export async function runServer(env: Env): Promise<number> {

@@ -7,6 +7,7 @@ import type { Repos } from './git/repos.js';
 import type { Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
+import type { Builder } from './build/builder.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
 export interface Services {
@@ -18,5 +19,7 @@ export interface Services {
   proxy: Proxy;
   /** The Docker adapter is loaded on first use: dockerode alone costs ~27 MB of RSS. */
   runtime(): Promise<Runtime>;
+  /** Loaded on the first build, for the same reason. */
+  builder(): Promise<Builder>;
   deployer: Deployer;
 }

@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.js';
+import { isHiyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { DeployOutput } from './output.js';
+import type { DeployJob } from './pipeline.js';
+import { markBuilding, markFinished } from './records.js';
+
+export type DeployResult = { ok: true; version: number } | { ok: false; status: 'failed' | 'superseded'; error: string };
+
+export interface QueuedDeploy {
+  deployId: number;
+  app: string;
+  output: DeployOutput;
+  done: Promise<DeployResult>;
+}
+
+type Runner = (job: DeployJob) => Promise<{ version: number }>;
+
+interface Entry {
+  job: DeployJob;
+  resolve(r: DeployResult): void;
+  cleanup?: () => void;
+}
+
+/**
+ * One worker, one deploy at a time, in order. A newer deploy of an app supersedes one of the same
+ * app that is still waiting (newest wins). Status lives in the deploys table; the waiting list
+ * is in memory, and reconcile.ts fails what a crash left queued.
+ */
+export class DeployQueue extends EventEmitter {
+  private readonly waiting: Entry[] = [];
+  private running: Entry | undefined;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: Kysely<Database>, private readonly log: Logger, private readonly runner: Runner) {
+    super();
+  }
+
+  /** Queues a job; its output object is the job's. `cleanup` runs when the job ends, whatever happens. */
+  enqueue(job: Omit<DeployJob, 'output'> & { output?: DeployOutput }, cleanup?: () => void): QueuedDeploy {
+    const output = job.output ?? new DeployOutput(this.db, job.deployId);
+    const full: DeployJob = { ...job, output };
+    let resolve!: (r: DeployResult) => void;
+    const done = new Promise<DeployResult>((r) => { resolve = r; });
+    for (const older of this.waiting.filter((e) => e.job.app === job.app)) {
+      this.waiting.splice(this.waiting.indexOf(older), 1);
+      void this.supersede(older, job.deployId);
+    }
+    const entry: Entry = { job: full, resolve, ...(cleanup ? { cleanup } : {}) };
+    this.waiting.push(entry);
+    this.announcePositions();
+    this.kick();
+    return { deployId: job.deployId, app: job.app, output, done };
+  }
+
+  /** Number of deploys ahead of this one (0 = running or next). */
+  position(deployId: number): number {
+    const i = this.waiting.findIndex((e) => e.job.deployId === deployId);
+    return i < 0 ? 0 : i + (this.running ? 1 : 0);
+  }
+
+  isBusy(app?: string): boolean {
+    if (!app) return !!this.running || this.waiting.length > 0;
+    return this.running?.job.app === app || this.waiting.some((e) => e.job.app === app);
+  }
+
+  /** Drops waiting deploys of an app (it is being destroyed) and waits for its running one. */
+  async forgetApp(app: string): Promise<void> {
+    for (const e of this.waiting.filter((e) => e.job.app === app)) {
+      this.waiting.splice(this.waiting.indexOf(e), 1);
+      e.job.output.step('Cancelled: the app is being destroyed');
+      await this.finish(e, { ok: false, status: 'failed', error: 'cancelled: app destroyed' });
+    }
+    while (this.running?.job.app === app) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /** Stops taking new work and waits for the running deploy to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.idle;
+  }
+
+  private announcePositions(): void {
+    this.waiting.forEach((e, i) => {
+      const ahead = i + (this.running ? 1 : 0);
+      if (ahead > 0) e.job.output.step(`Queued: ${ahead} deploy${ahead === 1 ? '' : 's'} ahead of this one`);
+    });
+  }
+
+  private async supersede(entry: Entry, byDeployId: number): Promise<void> {
+    entry.job.output.step(`Superseded by a newer deploy (#${byDeployId}); not deployed`);
+    await this.finish(entry, { ok: false, status: 'superseded', error: `superseded by deploy #${byDeployId}` });
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    const next = this.waiting.shift();
+    if (!next) return;
+    this.running = next;
+    this.idle = this.runOne(next).finally(() => {
+      this.running = undefined;
+      this.announcePositions();
+      this.kick();
+    });
+  }
+
+  private async runOne(entry: Entry): Promise<void> {
+    const { job } = entry;
+    const log = this.log.child({ app: job.app, deploy: job.deployId, sha: job.sha });
+    let result: DeployResult;
+    try {
+      await markBuilding(this.db, job.deployId);
+      log.info('deploy started');
+      const { version } = await this.runner(job);
+      result = { ok: true, version };
+      log.info({ version }, 'deploy succeeded');
+    } catch (err) {
+      const message = isHiyError(err) ? err.message : 'internal error (see the server log)';
+      if (!isHiyError(err)) log.error({ err }, 'deploy crashed');
+      else log.warn({ code: err.code, msg: err.message }, 'deploy failed');
+      job.output.line('');
+      job.output.line(` !     Deploy failed: ${message}`);
+      job.output.line(' !     The running release (if any) keeps serving.');
+      result = { ok: false, status: 'failed', error: message };
+    }
+    await this.finish(entry, result);
+  }
+
+  private async finish(entry: Entry, result: DeployResult): Promise<void> {
+    const { job } = entry;
+    try {
+      await job.output.flush();
+      await markFinished(this.db, job.deployId, result.ok ? 'success' : result.status, result.ok ? null : job.output.redactText(result.error), job.output.text());
+    } catch (err) {
+      this.log.error({ err, deploy: job.deployId }, 'could not record the end of a deploy');
+    } finally {
+      try { entry.cleanup?.(); } catch { /* best effort */ }
+      entry.resolve(result);
+      this.emit('finished', job.deployId, result);
+    }
+  }
+}
