@@ -53,7 +53,8 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
 
   const image = job.image ?? (await build(d, app, job));
   const slot: Slot = previous?.slot === 'a' ? 'b' : 'a';
-  const container = await start(d, app, job, image, slot, env, oldContainers);
+  job.output.step(`Starting ${job.image ? 'release' : 'new release'} on slot ${slot}`);
+  const container = await startContainer(d, app, image, slot, env, job.deployId, oldContainers);
   await waitUntilHealthy(d, app, job, container, slot);
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image, slot });
   job.output.step(`Released v${release.version}`);
@@ -79,12 +80,14 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<string>
   return image;
 }
 
-async function start(d: PipelineDeps, app: App, job: DeployJob, image: string, slot: Slot, env: Record<string, string>, existing: ContainerInfo[]): Promise<ContainerInfo> {
+/** Runs a release's web container on one of the app's two fixed slot ports. */
+export async function startContainer(
+  d: Pick<PipelineDeps, 'config' | 'runtime'>, app: App, image: string, slot: Slot, env: Record<string, string>, deployId: number, existing: ContainerInfo[],
+): Promise<ContainerInfo> {
   const [portA, portB] = slotPorts(app, d.config.slotPortBase);
   const hostPort = slot === 'a' ? portA : portB;
   // A container left on this slot (a crash between start and switch) would hold the port.
   for (const c of existing.filter((c) => c.labels[LABEL_SLOT] === slot)) await d.runtime.remove(c.id);
-  job.output.step(`Starting ${job.image ? 'release' : 'new release'} on slot ${slot}`);
   await d.runtime.ensureNetwork(app.name);
   return d.runtime.run({
     name: `hiy-${app.name}-${randomBytes(4).toString('hex')}`,
@@ -95,7 +98,7 @@ async function start(d: PipelineDeps, app: App, job: DeployJob, image: string, s
     hostPort,
     memoryMb: app.memory_mb,
     cpus: app.cpus,
-    labels: { [LABEL_DEPLOY]: String(job.deployId), [LABEL_SLOT]: slot, [LABEL_PROCESS]: 'web' },
+    labels: { [LABEL_DEPLOY]: String(deployId), [LABEL_SLOT]: slot, [LABEL_PROCESS]: 'web' },
   });
 }
 

@@ -34,6 +34,7 @@ export class DeployQueue extends EventEmitter {
   private running: Entry | undefined;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
+  private held = false;
 
   constructor(private readonly db: Kysely<Database>, private readonly log: Logger, private readonly runner: Runner) {
     super();
@@ -54,6 +55,15 @@ export class DeployQueue extends EventEmitter {
     this.announcePositions();
     this.kick();
     return { deployId: job.deployId, app: job.app, output, done };
+  }
+
+  /** No deploy starts until `until` settles (start-up reconciliation must not race a deploy). */
+  holdUntil(until: Promise<unknown>): void {
+    this.held = true;
+    void until.finally(() => {
+      this.held = false;
+      this.kick();
+    });
   }
 
   /** Number of deploys ahead of this one (0 = running or next). */
@@ -96,7 +106,7 @@ export class DeployQueue extends EventEmitter {
   }
 
   private kick(): void {
-    if (this.running || this.stopped) return;
+    if (this.running || this.stopped || this.held) return;
     const next = this.waiting.shift();
     if (!next) return;
     this.running = next;

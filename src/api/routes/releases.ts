@@ -1,0 +1,69 @@
+import { Hono } from 'hono';
+import { validateAppName } from '../../apps/names.js';
+import { getApp } from '../../apps/repo.js';
+import { currentRelease, listReleases } from '../../deploy/releases.js';
+import type { DeployTrigger } from '../../deploy/table.js';
+import type { Services } from '../../services.js';
+import type { ApiEnv } from '../auth.js';
+import { readJsonObject } from '../errors.js';
+import { parseIntParam, rejectUnknownFields } from '../body.js';
+import { HiyError } from '../../errors.js';
+
+/** Who asked: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
+const trigger = (header: string | undefined): DeployTrigger => (header === 'cli' ? 'cli' : 'manual');
+
+/**
+ * The routes that drive the deploy pipeline: trigger a deploy of the branch head, restart,
+ * list releases, roll back, read the web container's recent output.
+ */
+export function releaseRoutes(s: Services): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+  const appName = async (raw: string) => (await getApp(s.db, validateAppName(raw))).name;
+
+  r.post('/:name/deploys', async (c) => {
+    const app = await appName(c.req.param('name'));
+    rejectUnknownFields(await readJsonObject(c), []);
+    const id = await s.deployer.deployBranchHead(app, trigger(c.req.header('x-hiy-client')));
+    return c.json({ deploy: { id, app, status: 'queued' } }, 202);
+  });
+
+  r.post('/:name/restart', async (c) => {
+    const app = await appName(c.req.param('name'));
+    rejectUnknownFields(await readJsonObject(c), []);
+    const id = await s.deployer.restart(app, trigger(c.req.header('x-hiy-client')));
+    return c.json({ deploy: { id, app, status: 'queued' } }, 202);
+  });
+
+  r.get('/:name/releases', async (c) => {
+    const app = await appName(c.req.param('name'));
+    const current = await currentRelease(s.db, app);
+    const releases = (await listReleases(s.db, app)).map((rel) => ({ ...rel, current: rel.id === current?.id }));
+    return c.json({ app, current: current?.version ?? null, releases });
+  });
+
+  r.post('/:name/rollback', async (c) => {
+    const app = await appName(c.req.param('name'));
+    const body = await readJsonObject(c);
+    rejectUnknownFields(body, ['version']);
+    let version: number | undefined;
+    if (body.version !== undefined) {
+      const v = typeof body.version === 'string' ? body.version.replace(/^v/, '') : String(body.version);
+      version = parseIntParam('version', v, 1, 1_000_000);
+    }
+    const q = await s.deployer.rollback(app, version);
+    return c.json({ deploy: { id: q.deployId, app, status: 'queued', rollback_to: q.targetVersion } }, 202);
+  });
+
+  r.get('/:name/logs', async (c) => {
+    const app = await appName(c.req.param('name'));
+    const raw = c.req.query('lines');
+    const lines = raw === undefined ? 100 : parseIntParam('lines', raw, 1, 10_000);
+    const runtime = await s.runtime().catch((cause: unknown) => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); });
+    const containers = (await runtime.list({ app })).filter((x) => x.running);
+    const out: { container: string; output: string }[] = [];
+    for (const x of containers) out.push({ container: x.name, output: await runtime.logs(x.id, { tail: lines }) });
+    return c.json({ app, containers: out });
+  });
+
+  return r;
+}

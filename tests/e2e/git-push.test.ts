@@ -1,0 +1,155 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
+import { repoRoot } from '../helpers/paths.js';
+import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
+import { ensureBusyboxImage } from '../helpers/images.js';
+
+const APP = `e2e-${randomBytes(3).toString('hex')}`;
+
+/** Caddy's local root certificate, wherever under the data dir Caddy keeps its PKI. */
+function findRootCert(dir: string): string | undefined {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) {
+      const found = findRootCert(p);
+      if (found) return found;
+    } else if (name === 'root.crt' && p.includes(join('authorities', 'local'))) {
+      return p;
+    }
+  }
+  return undefined;
+}
+
+async function curlApp(hiy: HiyProcess, app: string): Promise<{ code: number; body: string; status: string }> {
+  const port = hiy.env.HIY_HTTPS_PORT!;
+  let ca: string | undefined;
+  for (let i = 0; i < 50 && !(ca = findRootCert(hiy.dataDir)); i++) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(ca, 'Caddy wrote its local root certificate under the data dir');
+  const r = await run('curl', ['-sS', '--max-time', '15', '--cacert', ca, '--resolve', `${app}.localhost:${port}:127.0.0.1`,
+    '-w', '\n%{http_code}', `https://${app}.localhost:${port}/`]);
+  const i = r.stdout.lastIndexOf('\n');
+  return { code: r.code, body: r.stdout.slice(0, i), status: r.stdout.slice(i + 1) };
+}
+
+describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () => {
+  let hiy: HiyProcess;
+  let wc: WorkingCopy;
+  let api: ReturnType<typeof apiClient>;
+
+  before(async () => {
+    await ensureDocker();
+    await ensureBusyboxImage();
+    hiy = await startHiy();
+    api = apiClient(hiy);
+    wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
+  });
+
+  after(async () => {
+    await hiy?.stop();
+    wc?.remove();
+    await cleanupByLabel(`hiy.app=${APP}`);
+  });
+
+  test('create app, push, and the app answers through Caddy over HTTPS', async () => {
+    const created = await api('POST', '/apps', { name: APP, port: 8080 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    wc.write('www/index.html', 'hello from v1\n');
+    const sha = await wc.commit('v1');
+
+    const push = await wc.push(remoteUrl(hiy.url, APP, hiy.token));
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, new RegExp(`remote: -----> Building ${APP} \\(${sha.slice(0, 7)}\\)`));
+    assert.match(push.stderr, /remote: -----> Live at https:\/\//);
+
+    const res = await curlApp(hiy, APP);
+    assert.equal(res.status, '200', `curl: ${JSON.stringify(res)}`);
+    assert.equal(res.body, 'hello from v1\n');
+
+    const deploys = await api('GET', `/apps/${APP}/deploys`);
+    assert.equal(deploys.body.deploys?.[0]?.status ?? deploys.body[0]?.status, 'success');
+  });
+
+  test('a pushed change replaces the body', async () => {
+    wc.write('www/index.html', 'hello from v2\n');
+    await wc.commit('v2');
+    const push = await wc.push(remoteUrl(hiy.url, APP, hiy.token));
+    assert.equal(push.code, 0, push.stderr);
+    assert.equal((await curlApp(hiy, APP)).body, 'hello from v2\n');
+  });
+
+  test('a broken Dockerfile fails the push, says why, and the old version keeps serving', async () => {
+    const before = (await run('git', ['--git-dir', join(hiy.dataDir, 'repos', `${APP}.git`), 'rev-parse', 'refs/heads/main'])).stdout.trim();
+    wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nRUN exit 3\n');
+    await wc.commit('broken');
+    const push = await wc.push(remoteUrl(hiy.url, APP, hiy.token));
+    assert.notEqual(push.code, 0);
+    assert.match(push.stderr, /Deploy failed/);
+    assert.match(push.stderr, /pre-receive hook declined/);
+    assert.match(push.stderr, /RUN exit 3|returned a non-zero code: 3/);
+    const afterRef = (await run('git', ['--git-dir', join(hiy.dataDir, 'repos', `${APP}.git`), 'rev-parse', 'refs/heads/main'])).stdout.trim();
+    assert.equal(afterRef, before, 'the branch ref did not move');
+    assert.equal((await curlApp(hiy, APP)).body, 'hello from v2\n');
+    await wc.git('reset', '-q', '--hard', 'HEAD~1');
+  });
+
+  test('a push to another branch is accepted and not deployed', async () => {
+    const push = await wc.push(remoteUrl(hiy.url, APP, hiy.token), 'main:refs/heads/feature');
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /nothing was deployed/);
+  });
+
+  test('a push with a wrong or missing token is refused and writes nothing', async () => {
+    const repo = join(hiy.dataDir, 'repos', `${APP}.git`);
+    const refsBefore = (await run('git', ['--git-dir', repo, 'for-each-ref'])).stdout;
+    const deploysBefore = (await api('GET', `/apps/${APP}/deploys`)).body;
+    wc.write('www/index.html', 'should never deploy\n');
+    await wc.commit('intruder');
+    for (const token of ['hiy_wrong-token-000000000000000000000000000000000', null]) {
+      const push = await wc.push(remoteUrl(hiy.url, APP, token));
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /Authentication failed|401|could not read Username/);
+    }
+    // node-git-server alone would accept an unauthenticated pack POST: ours must not.
+    const direct = await fetch(`${hiy.url}/git/${APP}.git/git-receive-pack`, { method: 'POST', headers: { 'content-type': 'application/x-git-receive-pack-request' }, body: '0000' });
+    assert.equal(direct.status, 401);
+    assert.equal((await run('git', ['--git-dir', repo, 'for-each-ref'])).stdout, refsBefore);
+    assert.deepEqual((await api('GET', `/apps/${APP}/deploys`)).body, deploysBefore);
+    assert.equal((await curlApp(hiy, APP)).body, 'hello from v2\n');
+    await wc.git('reset', '-q', '--hard', 'HEAD~1');
+  });
+
+  test('git paths with traversal tricks are refused', async () => {
+    const auth = `Basic ${Buffer.from(`git:${hiy.token}`).toString('base64')}`;
+    for (const path of [`/git/../${APP}.git/info/refs`, `/git/%2e%2e/${APP}.git/info/refs`, `/git//etc/passwd`, `/git/${APP}.git/../../secrets/info/refs`, '/git/nope.git/info/refs', `/git/${APP}.git/objects/info/packs`]) {
+      const res = await fetch(`${hiy.url}${path}?service=git-upload-pack`, { headers: { authorization: auth } });
+      assert.ok(res.status === 404 || res.status === 400, `${path} → ${res.status}`);
+    }
+    assert.ok(existsSync(join(hiy.dataDir, 'repos', `${APP}.git`)));
+  });
+
+  test('the running container is hardened', async () => {
+    const ids = (await run('docker', ['ps', '-q', '--filter', `label=hiy.app=${APP}`])).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(ids.length, 1, 'exactly one container serves the app');
+    const [info] = JSON.parse((await run('docker', ['inspect', ids[0]!])).stdout);
+    const hc = info.HostConfig;
+    assert.deepEqual(hc.CapDrop, ['ALL']);
+    assert.ok(hc.SecurityOpt.includes('no-new-privileges'));
+    assert.ok(hc.PidsLimit > 0);
+    assert.equal(hc.Memory, 512 * 1024 * 1024);
+    assert.equal(hc.NanoCpus, 0.5e9);
+    assert.equal(hc.RestartPolicy.Name, 'unless-stopped');
+    assert.equal(hc.LogConfig.Type, 'json-file');
+    assert.ok(hc.LogConfig.Config['max-size']);
+    assert.equal(hc.NetworkMode, `hiy-${APP}`);
+    for (const bindings of Object.values(hc.PortBindings) as { HostIp: string }[][]) {
+      for (const b of bindings) assert.equal(b.HostIp, '127.0.0.1');
+    }
+    assert.ok(info.Config.Env.includes('PORT=8080'));
+    assert.match(info.Name, new RegExp(`^/hiy-${APP}-[0-9a-f]{8}$`));
+  });
+});
