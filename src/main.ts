@@ -81,7 +81,9 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
   for (const app of await listApps(db)) await repos.create(app.name);
-  await recoverAtStart(services);
+  const recovered = recoverAtStart(services).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
+  queue.holdUntil(recovered);
+  await recovered;
 
   return {
     services,
