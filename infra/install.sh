@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# Installs hiy and what it needs on Debian 12 / Raspberry Pi OS (arm64, amd64) and starts it.
+# Idempotent (run it again after `git pull` to upgrade) and non-interactive. Run as root.
+set -Eeuo pipefail
+# set -e alone exits silently: say which step failed.
+trap 'printf "install.sh: failed (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+usage() {
+  cat <<'EOF'
+Usage: sudo infra/install.sh [options]
+
+Installs Docker, Caddy, git and hiy's Node dependencies, builds hiy, writes
+/etc/hiy/hiy.env on the first run and starts hiy (a systemd service where
+systemd runs, otherwise a background process). Safe to run again.
+
+Options:
+  --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
+                 only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
+  --production   skip what only the test suite needs (chromium, busybox-static)
+  --no-start     install and build, but do not start or restart hiy
+  --dry-run      print every step it would take, change nothing
+  -h, --help     show this help
+EOF
+}
+
+ENV_FILE=/etc/hiy/hiy.env
+DATA_DIR=/var/lib/hiy
+UNIT_FILE=/etc/systemd/system/hiy.service
+BIN_LINK=/usr/local/bin/hiy
+HIY_LOG=/var/log/hiy.log
+HIY_PID=/run/hiy.pid
+DOCKERD_LOG=/var/log/hiy-dockerd.log
+WAIT_SECONDS=60
+
+DRY=0 PRODUCTION=0 NO_START=0
+DOMAIN="${HIY_DOMAIN:-localhost}"
+DOMAIN_GIVEN=0
+[ -n "${HIY_DOMAIN:-}" ] && DOMAIN_GIVEN=1
+FIRST_RUN=0
+
+say() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+usage_error() { printf 'install.sh: %s (see --help)\n' "$*" >&2; exit 2; }
+
+# Every change goes through run: in --dry-run it prints the exact command instead.
+run() {
+  if [ "$DRY" = 1 ]; then
+    printf '    would run:'; printf ' %q' "$@"; printf '\n'
+  else
+    "$@"
+  fi
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --dry-run) DRY=1 ;;
+    --production) PRODUCTION=1 ;;
+    --no-start) NO_START=1 ;;
+    --domain) [ $# -ge 2 ] || usage_error '--domain needs a value'; DOMAIN="$2" DOMAIN_GIVEN=1; shift ;;
+    --domain=*) DOMAIN="${1#--domain=}" DOMAIN_GIVEN=1 ;;
+    *) usage_error "unknown option: $1" ;;
+  esac
+  shift
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+DOMAIN="${DOMAIN,,}"
+# The value lands in an env file: only a plain domain name may pass.
+if ! [[ "$DOMAIN" =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$ ]] || [ ${#DOMAIN} -gt 200 ]; then
+  usage_error "--domain: \"$DOMAIN\" is not a domain name (for example pi.example.com)"
+fi
+[ "$DRY" = 1 ] || [ "$(id -u)" = 0 ] || die 'run me as root (sudo infra/install.sh), or try --dry-run'
+command -v dpkg-query >/dev/null || die 'this installer needs a Debian-based system (apt-get, dpkg)'
+command -v apt-get >/dev/null || die 'this installer needs a Debian-based system (apt-get, dpkg)'
+[ "$DRY" = 1 ] && say "dry run: nothing will be changed"
+
+HAS_SYSTEMD=0
+[ -d /run/systemd/system ] && HAS_SYSTEMD=1
+export DEBIAN_FRONTEND=noninteractive
+
+pkg_installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = 'install ok installed' ]; }
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+APT_UPDATED=0
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  if [ "$APT_UPDATED" = 0 ]; then run apt-get update -q; APT_UPDATED=1; fi
+  run apt-get install -y -q --no-install-recommends "$@"
+}
+
+# Debian 12 ships Node 18, which hiy cannot use: install Debian's nodejs only where it is new enough.
+ensure_node() {
+  say 'Node.js 20 or newer'
+  if command -v node >/dev/null && [ "$(node_major)" -ge 20 ]; then
+    note "node $(node --version) found"
+  else
+    local candidate
+    candidate="$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: *\([0-9]*:\)\{0,1\}\([0-9]*\).*/\2/p')"
+    if [ -n "$candidate" ] && [ "$candidate" -ge 20 ]; then
+      apt_install nodejs
+    else
+      die "hiy needs Node.js 20 or newer; found: $(node --version 2>/dev/null || echo none), and apt offers: ${candidate:-none}.
+  Debian 12 ships Node 18. Install Node 20+ from NodeSource (https://github.com/nodesource/distributions:
+  add their apt repository for node_20.x or node_22.x, then apt-get install nodejs), or use a Debian
+  release that packages Node 20+ (Debian 13: apt-get install nodejs npm). Then run this script again."
+    fi
+  fi
+  if ! command -v npm >/dev/null; then
+    apt_install npm
+    [ "$DRY" = 1 ] || command -v npm >/dev/null || die 'npm is missing and could not be installed'
+  fi
+}
+
+ensure_packages() {
+  say 'system packages'
+  local want=(git ca-certificates curl) missing=() p
+  # A Docker CE or a custom Caddy (with a DNS module) already installed is kept, not replaced.
+  command -v docker >/dev/null && command -v dockerd >/dev/null || want+=(docker.io)
+  command -v caddy >/dev/null || want+=(caddy)
+  # Docker cannot load its container profile where AppArmor is on but its parser is missing.
+  [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static) # only the test suite uses these
+  for p in "${want[@]}"; do pkg_installed "$p" || missing+=("$p"); done
+  if [ ${#missing[@]} -eq 0 ]; then note 'all present'; else apt_install "${missing[@]}"; fi
+}
+
+docker_answers() { docker info >/dev/null 2>&1; }
+
+ensure_docker() {
+  say 'Docker engine'
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    run systemctl enable --now docker
+  elif docker_answers; then
+    note 'dockerd answers'
+    return 0
+  else
+    note "no systemd: starting dockerd in the background (log: $DOCKERD_LOG)"
+    [ "$DRY" = 1 ] && { note "would run: nohup dockerd >>$DOCKERD_LOG 2>&1 &"; return 0; }
+    nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  fi
+  [ "$DRY" = 1 ] && return 0
+  local i
+  for ((i = 0; i < WAIT_SECONDS; i++)); do docker_answers && { note 'dockerd answers'; return 0; }; sleep 1; done
+  tail -n 20 "$DOCKERD_LOG" 2>/dev/null || true
+  die "Docker did not answer within ${WAIT_SECONDS}s"
+}
+
+ensure_caddy() {
+  say 'Caddy'
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    # Debian's caddy.service; hiy loads its own config through the admin API (127.0.0.1:2019).
+    run systemctl enable --now caddy
+  else
+    note 'no systemd: not started here; hiy starts its own Caddy when none answers on its admin address'
+  fi
+}
+
+# npm runs as the owner of the checkout, so a clone in a user's home stays theirs.
+REPO_OWNER="$(stat -c %U "$ROOT")"
+as_owner() {
+  if [ "$REPO_OWNER" = root ] || [ "$(id -u)" != 0 ]; then
+    run "$@"
+  else
+    run runuser -u "$REPO_OWNER" -- env HOME="$(getent passwd "$REPO_OWNER" | cut -d: -f6)" "$@"
+  fi
+}
+
+build_hiy() {
+  say "Node dependencies and build in $ROOT"
+  [ -f "$ROOT/package-lock.json" ] || die "$ROOT/package-lock.json is missing"
+  # npm ci wipes node_modules and compiles better-sqlite3 (minutes on a Pi): skip it when nothing changed.
+  local stamp_file="$ROOT/node_modules/.hiy-install-stamp" stamp
+  stamp="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1) node-$(node --version 2>/dev/null || echo none) $(uname -m)"
+  if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
+    note 'node_modules matches package-lock.json'
+  else
+    as_owner npm ci --no-audit --no-fund
+    [ "$DRY" = 1 ] || printf '%s\n' "$stamp" >"$stamp_file"
+  fi
+  as_owner npm run build
+}
+
+# Reads KEY from the env file without sourcing it (no code runs from config files).
+env_get() {
+  local key="$1" line
+  [ -r "$ENV_FILE" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ "$line" == "$key="* ]] && { line="${line#"$key="}"; line="${line%\"}"; printf '%s' "${line#\"}"; return 0; }
+  done <"$ENV_FILE"
+  return 0
+}
+
+ensure_env_file() {
+  say "configuration $ENV_FILE"
+  if [ -f "$ENV_FILE" ]; then
+    note 'exists, left unchanged'
+    local have
+    have="$(env_get HIY_DOMAIN)"
+    if [ "$DOMAIN_GIVEN" = 1 ] && [ "${have:-localhost}" != "$DOMAIN" ]; then
+      warn "HIY_DOMAIN in $ENV_FILE is \"${have:-localhost}\", not \"$DOMAIN\": edit that file to change it, then rerun"
+    fi
+    return 0
+  fi
+  FIRST_RUN=1
+  if [ "$DRY" = 1 ]; then
+    note "would create it (mode 0600) with HIY_DATA_DIR=$DATA_DIR, HIY_DOMAIN=$DOMAIN and a new HIY_ADMIN_TOKEN"
+    return 0
+  fi
+  local token tmp
+  token="hiy_$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')"
+  [[ "$token" =~ ^hiy_[A-Za-z0-9_-]{43}$ ]] || die 'could not generate an admin token'
+  install -d -m 0755 "$(dirname "$ENV_FILE")"
+  tmp="$(mktemp "$ENV_FILE.XXXXXX")" # mktemp creates it 0600 before the token is written
+  {
+    printf '# hiy configuration, read by hiy.service and infra/install.sh. See README.md "Operator contract".\n'
+    printf 'HIY_DATA_DIR=%s\nHIY_DOMAIN=%s\nHIY_ADMIN_TOKEN=%s\n' "$DATA_DIR" "$DOMAIN" "$token"
+    printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=127.0.0.1:2019\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
+    printf '#HIY_TLS=auto   # auto | internal | off; internal is the default for localhost\n'
+  } >"$tmp"
+  chmod 0600 "$tmp"
+  mv -f "$tmp" "$ENV_FILE"
+  note 'created (mode 0600) with a new admin token'
+}
+
+ensure_dirs_and_link() {
+  say "data directory $DATA_DIR and $BIN_LINK"
+  run install -d -m 0700 "$DATA_DIR"
+  run ln -sfn "$ROOT/bin/hiy.js" "$BIN_LINK"
+}
+
+LISTEN=127.0.0.1:3000
+health_url() {
+  local host="${LISTEN%:*}" port="${LISTEN##*:}"
+  [[ "$LISTEN" == *:* ]] || { host=127.0.0.1; port="$LISTEN"; }
+  [ "$host" = 0.0.0.0 ] && host=127.0.0.1
+  [ "$host" = '[::]' ] && host='[::1]'
+  printf 'http://%s:%s' "$host" "$port"
+}
+healthy() { curl -fsS --max-time 2 -o /dev/null "$(health_url)/api/v1/health" 2>/dev/null; }
+
+wait_healthy() {
+  local pid="${1:-}" i
+  for ((i = 0; i < WAIT_SECONDS; i++)); do
+    healthy && { note "hiy answers at $(health_url)/api/v1/health"; return 0; }
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 1
+  done
+  printf 'install.sh: hiy did not answer %s/api/v1/health within %ss. Last lines of its log:\n' "$(health_url)" "$WAIT_SECONDS" >&2
+  if [ "$HAS_SYSTEMD" = 1 ]; then journalctl -u hiy -n 40 --no-pager >&2 || true; else tail -n 40 "$HIY_LOG" >&2 || true; fi
+  exit 1
+}
+
+start_with_systemd() {
+  local unit
+  [[ "$ROOT" =~ ^/[A-Za-z0-9._/+-]+$ ]] || die "systemd unit: the checkout path \"$ROOT\" may only hold letters, digits and ._/+-"
+  unit="$(<"$ROOT/infra/hiy.service")"
+  unit="${unit//@HIY_ROOT@/$ROOT}"
+  if [ -f "$UNIT_FILE" ] && [ "$(<"$UNIT_FILE")" = "$unit" ]; then
+    note "$UNIT_FILE is up to date"
+  elif [ "$DRY" = 1 ]; then
+    note "would write $UNIT_FILE from infra/hiy.service"
+  else
+    printf '%s\n' "$unit" >"$UNIT_FILE"
+  fi
+  run systemctl daemon-reload
+  run systemctl enable hiy
+  run systemctl restart hiy
+  [ "$DRY" = 1 ] || wait_healthy
+}
+
+stop_background_hiy() {
+  local pid
+  pid="$(cat "$HIY_PID" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  # Only a process that is still our hiy: the pid may have been reused.
+  grep -qa 'hiy.js' "/proc/$pid/cmdline" 2>/dev/null || { run rm -f "$HIY_PID"; return 0; }
+  note "stopping the running hiy (pid $pid)"
+  [ "$DRY" = 1 ] && { note "would run: kill -TERM $pid"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$HIY_PID"
+}
+
+start_in_background() {
+  stop_background_hiy
+  if [ "$DRY" = 0 ] && healthy; then
+    die "something else already answers at $(health_url) (another hiy?); stop it or set HIY_LISTEN in $ENV_FILE"
+  fi
+  # The env file is the whole configuration: pass exactly its assignments, never evaluate it.
+  local vars=() line
+  if [ -r "$ENV_FILE" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      [[ "$line" =~ ^HIY_[A-Z0-9_]+= ]] && vars+=("$line")
+    done <"$ENV_FILE"
+  fi
+  note "no systemd: starting hiy in the background (log: $HIY_LOG, pid file: $HIY_PID)"
+  if [ "$DRY" = 1 ]; then
+    note "would run: nohup setsid env <HIY_* from $ENV_FILE> node $ROOT/bin/hiy.js server >>$HIY_LOG 2>&1 &"
+    return 0
+  fi
+  (umask 077 && : >>"$HIY_LOG")
+  nohup setsid env "${vars[@]}" node "$ROOT/bin/hiy.js" server >>"$HIY_LOG" 2>&1 </dev/null &
+  local pid=$!
+  printf '%s\n' "$pid" >"$HIY_PID"
+  wait_healthy "$pid"
+  kill -0 "$pid" 2>/dev/null || die "hiy (pid $pid) exited; see $HIY_LOG"
+}
+
+start_hiy() {
+  say 'hiy server'
+  LISTEN="$(env_get HIY_LISTEN)"
+  LISTEN="${LISTEN:-127.0.0.1:3000}"
+  if [ "$NO_START" = 1 ]; then note '--no-start: not started'; return 0; fi
+  if [ "$HAS_SYSTEMD" = 1 ]; then start_with_systemd; else start_in_background; fi
+}
+
+summary() {
+  local domain scheme=https port default=443 token
+  domain="$(env_get HIY_DOMAIN)"; domain="${domain:-$DOMAIN}"
+  port="$(env_get HIY_HTTPS_PORT)"
+  if [ "$(env_get HIY_TLS)" = off ]; then scheme=http port="$(env_get HIY_HTTP_PORT)" default=80; fi
+  if [ -z "$port" ] || [ "$port" = "$default" ]; then port=''; else port=":$port"; fi
+  if [ "$DRY" = 1 ]; then printf '\nDry run finished: nothing was changed. hiy would be at:\n\n'; else printf '\nhiy is installed.\n\n'; fi
+  printf '  Dashboard:  %s://hiy.%s%s\n' "$scheme" "$domain" "$port"
+  printf '  Direct:     %s  (API under /api/v1)\n' "$(health_url)"
+  printf '  Apps:       %s://<app>.%s%s   git remote: %s://hiy.%s%s/git/<app>.git\n\n' "$scheme" "$domain" "$port" "$scheme" "$domain" "$port"
+  printf '  CLI:        export HIY_URL=%s HIY_TOKEN=<token>\n' "$(health_url)"
+  printf '              hiy apps        (%s -> %s)\n' "$BIN_LINK" "$ROOT/bin/hiy.js"
+  token="$(env_get HIY_ADMIN_TOKEN)"
+  # The token goes to a terminal only, once: CI logs and redirected output never hold it.
+  if [ "$FIRST_RUN" = 1 ] && [ -n "$token" ] && [ -t 1 ]; then
+    printf '\n  Admin token (shown once; it stays in %s):\n\n    %s\n\n' "$ENV_FILE" "$token"
+  else
+    printf '  Token:      sudo grep HIY_ADMIN_TOKEN %s\n\n' "$ENV_FILE"
+  fi
+}
+
+ensure_node
+ensure_packages
+ensure_docker
+ensure_caddy
+build_hiy
+ensure_env_file
+ensure_dirs_and_link
+start_hiy
+summary

@@ -1,0 +1,155 @@
+// infra/install.sh: syntax, --help, argument checks, and a --dry-run that must change nothing.
+// The real install is exercised by .ci/run itself (it runs the script before `npm test`).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('no package.json above this test');
+    dir = up;
+  }
+  return dir;
+}
+
+const root = findRepoRoot();
+const script = join(root, 'infra', 'install.sh');
+
+// Every command install.sh could change the machine with. In a dry run none may be executed.
+const MUTATORS = ['apt-get', 'systemctl', 'npm', 'dockerd', 'nohup', 'setsid', 'ln', 'install', 'mv', 'chmod', 'rm', 'runuser', 'mktemp', 'journalctl'];
+
+// Files the script writes; a dry run must leave each exactly as it was (or absent).
+const STATE_PATHS = [
+  '/etc/hiy/hiy.env', '/etc/hiy', '/var/lib/hiy', '/usr/local/bin/hiy', '/run/hiy.pid',
+  '/etc/systemd/system/hiy.service', '/var/log/hiy.log', '/var/log/hiy-dockerd.log',
+  join(root, 'node_modules', '.hiy-install-stamp'),
+];
+
+function snapshot(): string[] {
+  return STATE_PATHS.map((p) => {
+    try {
+      const s = lstatSync(p);
+      return `${p} ${s.mode} ${s.size} ${s.mtimeMs}`;
+    } catch {
+      return `${p} absent`;
+    }
+  });
+}
+
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.HIY_DOMAIN;
+  return env;
+}
+
+function runScript(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): SpawnSyncReturns<string> {
+  return spawnSync('bash', [script, ...args], { encoding: 'utf8', env, timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('infra/install.sh', { timeout: 180_000 }, () => {
+  let shimDir = '';
+  let tripFile = '';
+
+  before(() => {
+    shimDir = mkdtempSync(join(tmpdir(), 'hiy-install-test-'));
+    tripFile = join(shimDir, 'tripped');
+    for (const name of MUTATORS) {
+      const shim = join(shimDir, name);
+      writeFileSync(shim, `#!/bin/sh\necho "${name} $*" >> '${tripFile}'\nexit 97\n`);
+      chmodSync(shim, 0o755);
+    }
+  });
+
+  after(() => {
+    rmSync(shimDir, { recursive: true, force: true });
+  });
+
+  it('is valid bash (bash -n) and is executable', () => {
+    const res = spawnSync('bash', ['-n', script], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok((lstatSync(script).mode & 0o100) !== 0, 'install.sh must be executable: the README runs it directly');
+  });
+
+  it('never evaluates strings as code', () => {
+    const code = readFileSync(script, 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+    assert.doesNotMatch(code, /(^|[\s;|&(])eval\s/);
+    assert.doesNotMatch(code, /(^|[\s;])(source|\.)\s+["$]/, 'config files are parsed, never sourced');
+  });
+
+  it('--help prints the usage with every option and exits 0', () => {
+    const res = runScript(['--help']);
+    assert.equal(res.status, 0, res.stderr);
+    for (const flag of ['--dry-run', '--production', '--domain', '--no-start', '--help']) {
+      assert.match(res.stdout, new RegExp(flag), `--help should mention ${flag}`);
+    }
+  });
+
+  it('refuses unknown options and bad domains with exit code 2', () => {
+    const unknown = runScript(['--frobnicate']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown option: --frobnicate/);
+    for (const domain of ['a;id', '$(id)', 'UPPER..case', 'x\nHIY_TLS=off', '-rf']) {
+      const res = runScript(['--dry-run', '--domain', domain]);
+      assert.equal(res.status, 2, `domain ${JSON.stringify(domain)} should be refused`);
+      assert.match(res.stderr, /not a domain name/);
+    }
+    const missing = runScript(['--domain']);
+    assert.equal(missing.status, 2);
+  });
+
+  it('the tripwire commands record a call (so the dry-run check below can fail)', () => {
+    const res = spawnSync('bash', ['-c', 'ln -s a b; exit 0'], { encoding: 'utf8', env: { ...process.env, PATH: `${shimDir}:${process.env.PATH ?? ''}` }, timeout: 10_000 });
+    assert.equal(res.status, 0);
+    assert.match(readFileSync(tripFile, 'utf8'), /^ln -s a b$/m);
+    rmSync(tripFile);
+  });
+
+  it('--dry-run prints every step, runs no changing command and leaves the machine as it was', () => {
+    const before = snapshot();
+    const res = runScript(['--dry-run', '--domain', 'pi.example.com'], cleanEnv({ PATH: `${shimDir}:${process.env.PATH ?? ''}` }));
+    const after = snapshot();
+    assert.equal(res.status, 0, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
+    assert.equal(existsSync(tripFile) ? readFileSync(tripFile, 'utf8') : '', '', 'a dry run executed a changing command');
+    assert.deepEqual(after, before);
+    for (const step of ['Node.js', 'system packages', 'Docker engine', 'Caddy', 'Node dependencies and build', 'configuration /etc/hiy/hiy.env', 'hiy server']) {
+      assert.ok(res.stdout.includes(`==> ${step}`), `dry run should print the step "${step}":\n${res.stdout}`);
+    }
+    assert.match(res.stdout, /would run: npm run build/);
+    assert.match(res.stdout, /nothing was changed/);
+    assert.match(res.stdout, /Direct: +http:\/\/127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(res.stdout + res.stderr, /hiy_[A-Za-z0-9_-]{43}/, 'a dry run never shows a token');
+  });
+});
+
+describe('.ci/run and infra/hiy.service', { timeout: 10_000 }, () => {
+  it('.ci/run runs install.sh and then npm test, in that order', () => {
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
+    const lines = ci.split('\n').map((l) => l.trim());
+    const install = lines.indexOf('infra/install.sh');
+    const test = lines.indexOf('npm test');
+    assert.ok(install >= 0 && test > install, '.ci/run must run infra/install.sh, then npm test');
+    assert.match(ci, /set -euo pipefail/);
+  });
+
+  it('the README quick start holds exactly those two commands', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const quick = /## Quick start[\s\S]*?```(?:sh|bash)?\n([\s\S]*?)```/.exec(readme);
+    assert.ok(quick, 'README.md needs a "## Quick start" section with a code block');
+    const commands = quick[1]!.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(commands, ['sudo infra/install.sh', 'npm test']);
+  });
+
+  it('the unit runs bin/hiy.js server with the env file and a placeholder for the checkout', () => {
+    const unit = readFileSync(join(root, 'infra', 'hiy.service'), 'utf8');
+    assert.match(unit, /^ExecStart=\/usr\/bin\/env node @HIY_ROOT@\/bin\/hiy\.js server$/m);
+    assert.match(unit, /^EnvironmentFile=\/etc\/hiy\/hiy\.env$/m);
+    assert.match(unit, /^Restart=on-failure$/m);
+    assert.match(unit, /^After=.*docker\.service/m);
+  });
+});
