@@ -49,7 +49,11 @@ run() {
   if [ "$DRY" = 1 ]; then
     printf '    would run:'; printf ' %q' "$@"; printf '\n'
   else
-    "$@"
+    "$@" || {
+      local rc=$?
+      printf 'install.sh: failed (exit %s):' "$rc" >&2; printf ' %q' "$@" >&2; printf '\n' >&2
+      exit "$rc"
+    }
   fi
 }
 
