@@ -20,11 +20,12 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 /** 256 bits from the CSPRNG, base64url: `hiy_` + 43 characters. */
 export const newTokenValue = (): string => TOKEN_PREFIX + randomBytes(32).toString('base64url');
 
-const TOKEN_NAME_RE = /^[\w .@:-]{1,64}$/;
+// Parentheses are allowed: main.ts names the bootstrap token 'admin (HIY_ADMIN_TOKEN)'.
+const TOKEN_NAME_RE = /^[\w .@:()-]{1,64}$/;
 
 export function validateTokenName(name: unknown): string {
   if (typeof name !== 'string' || !TOKEN_NAME_RE.test(name)) {
-    throw new HiyError('invalid_input', 'token name: 1-64 characters of letters, digits, space, and . _ @ : -');
+    throw new HiyError('invalid_input', 'token name: 1-64 characters of letters, digits, space, and . _ @ : ( ) -');
   }
   return name;
 }

@@ -1,8 +1,45 @@
 import { Hono } from 'hono';
+import { parseCreateApp, parseUpdateApp } from '../../apps/input.js';
+import { validateAppName } from '../../apps/names.js';
+import { getApp, listApps, updateApp } from '../../apps/repo.js';
+import { appView, createApp, destroyApp } from '../../apps/service.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
+import { readJsonObject } from '../errors.js';
 
-export function appRoutes(_s: Services): Hono<ApiEnv> {
+/** /api/v1/apps: create, list, show, update, destroy. */
+export function appRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
+
+  r.get('/', async (c) => {
+    const apps = await listApps(s.db);
+    return c.json({ apps: await Promise.all(apps.map((a) => appView(s, a))) });
+  });
+
+  r.post('/', async (c) => {
+    const input = parseCreateApp(await readJsonObject(c));
+    const app = await createApp(s, input);
+    return c.json({ app: await appView(s, app) }, 201);
+  });
+
+  r.get('/:name', async (c) => {
+    const app = await getApp(s.db, validateAppName(c.req.param('name')));
+    return c.json({ app: await appView(s, app) });
+  });
+
+  r.patch('/:name', async (c) => {
+    const name = validateAppName(c.req.param('name'));
+    const changes = parseUpdateApp(await readJsonObject(c));
+    const app = await updateApp(s.db, name, changes);
+    s.log.info({ app: name, fields: Object.keys(changes) }, 'app updated');
+    return c.json({ app: await appView(s, app) });
+  });
+
+  r.delete('/:name', async (c) => {
+    const name = validateAppName(c.req.param('name'));
+    await destroyApp(s, name);
+    return c.json({ destroyed: name });
+  });
+
   return r;
 }

@@ -1,8 +1,103 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { validateAppName, validateEnvKey } from '../../apps/names.js';
+import { getApp } from '../../apps/repo.js';
+import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../../env/repo.js';
+import { HiyError, isHiyError, notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
+import { optionalBoolean, queryFlag, rejectUnknownFields } from '../body.js';
+import { readJsonObject } from '../errors.js';
 
-export function envRoutes(_s: Services): Hono<ApiEnv> {
+const MASK = '****';
+// 200 values of 32 KiB each, plus JSON overhead.
+const ENV_BODY_MAX = 8 * 1024 * 1024;
+
+/**
+ * /api/v1/apps/:name/env. Values leave the server only with ?reveal=true; they never go into log
+ * lines or error messages (errors name the key only).
+ */
+export function envRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
+
+  r.get('/:name/env', async (c) => {
+    const app = await appOf(s, c);
+    const reveal = queryFlag(c, 'reveal') ?? false;
+    const env: Record<string, string> = {};
+    if (reveal) Object.assign(env, await readEnv(s.db, s.secrets, app));
+    else for (const { key } of await listEnvKeys(s.db, app)) env[key] = MASK;
+    return c.json({ app, revealed: reveal, env });
+  });
+
+  r.get('/:name/env/:key', async (c) => {
+    const app = await appOf(s, c);
+    const key = validateEnvKey(c.req.param('key'));
+    const reveal = queryFlag(c, 'reveal') ?? false;
+    const env = await readEnv(s.db, s.secrets, app);
+    const value = env[key];
+    if (value === undefined) throw notFound(`env var ${key} of app "${app}"`);
+    return c.json({ app, key, revealed: reveal, value: reveal ? value : MASK });
+  });
+
+  r.patch('/:name/env', async (c) => {
+    const app = await appOf(s, c);
+    const body = await readJsonObject(c, ENV_BODY_MAX);
+    rejectUnknownFields(body, ['vars', 'restart']);
+    const restart = optionalBoolean(body, 'restart');
+    if (typeof body.vars !== 'object' || body.vars === null || Array.isArray(body.vars)) {
+      throw new HiyError('invalid_input', 'vars must be an object of {"KEY": "value"}');
+    }
+    const set = await setEnv(s.db, s.secrets, app, body.vars as Record<string, unknown>);
+    s.log.info({ app, keys: set }, 'env vars set');
+    return c.json({ app, set, ...(await restartAfterChange(s, app, restart)) });
+  });
+
+  r.delete('/:name/env', async (c) => {
+    const app = await appOf(s, c);
+    const body = await readJsonObject(c);
+    rejectUnknownFields(body, ['keys', 'restart']);
+    const restart = optionalBoolean(body, 'restart');
+    if (!Array.isArray(body.keys)) throw new HiyError('invalid_input', 'keys must be an array of env var names');
+    const unset = await unsetEnv(s.db, app, body.keys.map(validateEnvKey));
+    return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart)) });
+  });
+
+  r.delete('/:name/env/:key', async (c) => {
+    const app = await appOf(s, c);
+    const key = validateEnvKey(c.req.param('key'));
+    const restart = queryFlag(c, 'restart');
+    const unset = await unsetEnv(s.db, app, [key]);
+    if (unset.length === 0) throw notFound(`env var ${key} of app "${app}"`);
+    return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart)) });
+  });
+
   return r;
+}
+
+async function appOf(s: Services, c: Context): Promise<string> {
+  return (await getApp(s.db, validateAppName(c.req.param('name')))).name;
+}
+
+async function afterUnset(s: Services, app: string, unset: string[], restart: boolean | undefined) {
+  if (unset.length === 0) return { restarted: false };
+  s.log.info({ app, keys: unset }, 'env vars unset');
+  return restartAfterChange(s, app, restart);
+}
+
+/**
+ * A running release only sees new env after a restart. The change is saved either way: when
+ * deploys are not available the answer says so instead of failing.
+ */
+async function restartAfterChange(s: Services, app: string, restart: boolean | undefined): Promise<{ restarted: boolean; deploy_id?: number }> {
+  if (restart === false) return { restarted: false };
+  const row = await getApp(s.db, app);
+  if (row.current_release_id === null) return { restarted: false };
+  try {
+    return { restarted: true, deploy_id: await s.deployer.restart(app) };
+  } catch (err) {
+    if (isHiyError(err) && err.code === 'unavailable') {
+      s.log.warn({ app, reason: err.message }, 'env changed but the app could not be restarted');
+      return { restarted: false };
+    }
+    throw err;
+  }
 }

@@ -1,0 +1,35 @@
+import type { Context } from 'hono';
+import { HiyError } from '../errors.js';
+
+/** Refuses fields the route does not know, naming them: a typo must not be silently ignored. */
+export function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (unknown.length === 0) return;
+  const shown = unknown.slice(0, 5).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)).join(', ');
+  const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : '';
+  throw new HiyError('invalid_input', `unknown field${unknown.length > 1 ? 's' : ''} ${shown}${more}; allowed: ${allowed.join(', ')}`);
+}
+
+export function optionalBoolean(body: Record<string, unknown>, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new HiyError('invalid_input', `${key} must be true or false`);
+  return v;
+}
+
+/** `?reveal=true` style switches: absent is false; anything but true/1/false/0 is a mistake. */
+export function queryFlag(c: Context, name: string): boolean | undefined {
+  const raw = c.req.query(name);
+  if (raw === undefined) return undefined;
+  if (raw === 'true' || raw === '1' || raw === '') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new HiyError('invalid_input', `query parameter ${name} must be true, false, 1 or 0`);
+}
+
+/** A positive integer from a path segment or query string, within bounds. */
+export function parseIntParam(name: string, raw: string | undefined, min: number, max: number): number {
+  if (raw === undefined || !/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new HiyError('invalid_input', `${name} must be a whole number from ${min} to ${max}`);
+  }
+  return Number(raw);
+}

@@ -1,0 +1,93 @@
+import { rejectUnknownFields } from '../api/body.js';
+import { HiyError } from '../errors.js';
+import { validateAppName } from './names.js';
+import type { AppUpdate } from './repo.js';
+
+// Everything a client may set on an app is checked here, before anything is written: these values
+// end up in git command lines, Docker resource limits and Caddy health checks.
+
+export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s'] as const;
+
+const bad = (message: string): HiyError => new HiyError('invalid_input', message);
+
+export const BRANCH_RULE = 'branch names are 1-100 characters of letters, digits and . _ / -, not starting with "-", "/" or ".", without "..", "//" or a component starting with ".", not ending with "/", "." or ".lock"';
+
+export function validateBranch(v: unknown): string {
+  const ok = typeof v === 'string'
+    && /^[A-Za-z0-9._/-]{1,100}$/.test(v)
+    && !v.includes('..') && !v.includes('//') && !v.includes('/.')
+    && !/^[-/.]/.test(v) && !/[/.]$/.test(v) && !v.endsWith('.lock');
+  if (!ok) throw bad(`invalid branch ${shown(v)}: ${BRANCH_RULE}`);
+  return v;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export function validateRepoUrl(v: unknown): string {
+  const rule = 'repo_url must be an https:// URL of at most 500 characters without credentials or spaces (for example https://github.com/me/app.git)';
+  if (typeof v !== 'string' || v.length === 0 || v.length > 500 || v.startsWith('-') || /[\s\x00-\x1f\x7f]/.test(v)) throw bad(rule);
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw bad(rule);
+  }
+  // http:// only to this machine, so tests can serve a repo without TLS.
+  const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+  if (!schemeOk || url.hostname === '') throw bad(rule);
+  // Credentials would be stored in plaintext and shown in listings; private repos are fetched otherwise.
+  if (url.username !== '' || url.password !== '') throw bad(`${rule}; put no user name or password in it`);
+  return v;
+}
+
+function integer(key: string, v: unknown, min: number, max: number, unit = ''): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw bad(`${key} must be a whole number from ${min} to ${max}${unit}`);
+  return v;
+}
+
+export function validateCpus(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0.05 || v > 64) throw bad('cpus must be a number from 0.05 to 64');
+  return Math.round(v * 100) / 100;
+}
+
+export function validateHealthPath(v: unknown): string {
+  if (typeof v !== 'string' || !/^\/[\x21-\x7e]{0,199}$/.test(v)) {
+    throw bad('health_path must start with "/" and be at most 200 printable characters without spaces');
+  }
+  return v;
+}
+
+/** Validates the settings present in the body; absent ones stay absent. */
+function parseSettings(body: Record<string, unknown>): AppUpdate {
+  const out: AppUpdate = {};
+  if (body.repo_url !== undefined) out.repo_url = body.repo_url === null || body.repo_url === '' ? null : validateRepoUrl(body.repo_url);
+  if (body.branch !== undefined) out.branch = validateBranch(body.branch);
+  if (body.port !== undefined) out.port = integer('port', body.port, 1, 65535);
+  if (body.memory_mb !== undefined) out.memory_mb = integer('memory_mb', body.memory_mb, 32, 65536, ' (MB)');
+  if (body.cpus !== undefined) out.cpus = validateCpus(body.cpus);
+  if (body.health_path !== undefined) out.health_path = validateHealthPath(body.health_path);
+  if (body.health_timeout_s !== undefined) out.health_timeout_s = integer('health_timeout_s', body.health_timeout_s, 1, 3600, ' (seconds)');
+  if (body.drain_s !== undefined) out.drain_s = integer('drain_s', body.drain_s, 0, 3600, ' (seconds)');
+  return out;
+}
+
+export type CreateAppInput = { name: string } & AppUpdate;
+
+export function parseCreateApp(body: Record<string, unknown>): CreateAppInput {
+  rejectUnknownFields(body, ['name', ...APP_SETTINGS]);
+  if (body.name === undefined) throw new HiyError('invalid_name', 'name is required');
+  const name = validateAppName(body.name);
+  return { name, ...parseSettings(body) };
+}
+
+export function parseUpdateApp(body: Record<string, unknown>): AppUpdate {
+  if ('name' in body) throw bad('an app cannot be renamed; create a new app instead');
+  rejectUnknownFields(body, APP_SETTINGS);
+  const changes = parseSettings(body);
+  if (Object.keys(changes).length === 0) throw bad(`nothing to change; give at least one of ${APP_SETTINGS.join(', ')}`);
+  return changes;
+}
+
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : typeof v;
+}

@@ -1,0 +1,135 @@
+import type { Config } from '../config.js';
+import { currentRelease, lastDeploy, type DeploySummary, type Release } from '../deploy/repo.js';
+import { HiyError, isHiyError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { CreateAppInput } from './input.js';
+import { deleteApp, getApp, insertApp, slotPorts, type App } from './repo.js';
+
+/** What the API shows of an app: its settings plus where it lives and what it runs. */
+export interface AppView {
+  name: string;
+  repo_url: string | null;
+  branch: string;
+  port: number;
+  memory_mb: number;
+  cpus: number;
+  health_path: string;
+  health_timeout_s: number;
+  drain_s: number;
+  domain: string;
+  url: string;
+  git_remote: string;
+  current_release: Pick<Release, 'id' | 'version' | 'sha' | 'image' | 'created_at'> | null;
+  last_deploy: Pick<DeploySummary, 'id' | 'status' | 'sha' | 'triggered_by' | 'created_at' | 'finished_at'> | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function appUrl(config: Config, name: string): string {
+  const host = `${name}.${config.domain}`;
+  if (config.tls === 'off') return `http://${host}${config.httpPort === 80 ? '' : `:${config.httpPort}`}`;
+  return `https://${host}${config.httpsPort === 443 ? '' : `:${config.httpsPort}`}`;
+}
+
+export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Promise<AppView> {
+  const [release, deploy] = await Promise.all([currentRelease(s.db, app.name), lastDeploy(s.db, app.name)]);
+  return {
+    name: app.name,
+    repo_url: app.repo_url,
+    branch: app.branch,
+    port: app.port,
+    memory_mb: app.memory_mb,
+    cpus: app.cpus,
+    health_path: app.health_path,
+    health_timeout_s: app.health_timeout_s,
+    drain_s: app.drain_s,
+    domain: `${app.name}.${s.config.domain}`,
+    url: appUrl(s.config, app.name),
+    git_remote: `${s.config.publicUrl}/git/${app.name}.git`,
+    current_release: release
+      ? { id: release.id, version: release.version, sha: release.sha, image: release.image, created_at: release.created_at }
+      : null,
+    last_deploy: deploy
+      ? { id: deploy.id, status: deploy.status, sha: deploy.sha, triggered_by: deploy.triggered_by, created_at: deploy.created_at, finished_at: deploy.finished_at }
+      : null,
+    created_at: app.created_at,
+    updated_at: app.updated_at,
+  };
+}
+
+/**
+ * Creates the row, the bare git repo and the proxy route. Whatever fails undoes the steps before it,
+ * so a failed create leaves no half-made app that a retry would collide with.
+ */
+export async function createApp(s: Services, input: CreateAppInput): Promise<App> {
+  const app = await insertApp(s.db, input);
+  try {
+    await s.repos.create(app.name);
+  } catch (cause) {
+    await undo(s, app.name, false);
+    throw wrap(cause, `the git repository of "${app.name}" could not be created`);
+  }
+  try {
+    await s.proxy.setRoute({ app: app.name, slotPorts: slotPorts(app, s.config.slotPortBase) });
+  } catch (cause) {
+    await undo(s, app.name, true);
+    throw wrap(cause, `the proxy did not accept the route of "${app.name}"`);
+  }
+  s.log.info({ app: app.name }, 'app created');
+  return app;
+}
+
+async function undo(s: Services, name: string, repoMade: boolean): Promise<void> {
+  try {
+    if (repoMade) await s.repos.remove(name);
+    await deleteApp(s.db, name);
+  } catch (err) {
+    s.log.error({ err, app: name }, 'could not undo a failed app create');
+  }
+}
+
+function wrap(cause: unknown, message: string): HiyError {
+  if (isHiyError(cause)) return new HiyError(cause.code, `${message}: ${cause.message}`, { cause, status: cause.status });
+  return new HiyError('unavailable', `${message}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+
+/**
+ * Stops and removes everything of an app, the row last: if a step fails, the app is still listed
+ * and `destroy` can be run again. Docker and the proxy being down must not make an app undeletable.
+ */
+export async function destroyApp(s: Services, name: string): Promise<void> {
+  await getApp(s.db, name);
+  await s.deployer.forgetApp(name);
+  try {
+    await s.proxy.removeRoute(name);
+  } catch (err) {
+    s.log.warn({ err, app: name }, 'could not remove the proxy route of a destroyed app');
+  }
+  await removeDockerObjects(s, name);
+  await s.repos.remove(name);
+  await deleteApp(s.db, name);
+  s.log.info({ app: name }, 'app destroyed');
+}
+
+async function removeDockerObjects(s: Services, app: string): Promise<void> {
+  let runtime;
+  try {
+    runtime = await s.runtime();
+  } catch (err) {
+    s.log.warn({ err, app }, 'docker is not available: containers and images of the destroyed app were not removed');
+    return;
+  }
+  // Each kind on its own: one stuck container must not keep the images and network around.
+  const steps: [string, () => Promise<void>][] = [
+    ['containers', async () => { for (const c of await runtime.list({ app })) await runtime.remove(c.id); }],
+    ['images', async () => { for (const i of await runtime.listImages({ app })) await runtime.removeImage(i.id); }],
+    ['network', () => runtime.removeNetwork(app)],
+  ];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      s.log.warn({ err, app }, `could not remove the ${what} of a destroyed app`);
+    }
+  }
+}

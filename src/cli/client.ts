@@ -1,0 +1,72 @@
+import { CliError } from './errors.js';
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** The only way the CLI talks to hiy: JSON over the REST API with a bearer token. */
+export interface ApiClient {
+  readonly url: string;
+  request<T = any>(method: Method, path: string, body?: unknown): Promise<T>;
+}
+
+const TIMEOUT_MS = 60_000;
+
+/** Accepts "http(s)://host[:port]" with or without a trailing slash or /api/v1. */
+export function normalizeServerUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new CliError(`"${raw}" is not a URL (for example http://127.0.0.1:3000 or https://hiy.example.com)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliError(`"${raw}" is not an http:// or https:// URL`);
+  if (url.username || url.password) throw new CliError('put the token in HIY_TOKEN or hiy login, not in the URL');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}`;
+}
+
+/** A path segment from user input, so "a/b" or "../x" reach the server as one (refused) name. */
+export const seg = (s: string | number): string => encodeURIComponent(String(s));
+
+export function createApiClient(url: string, token: string): ApiClient {
+  const base = normalizeServerUrl(url);
+  return {
+    url: base,
+    async request(method, path, body) {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/v1${path}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (cause) {
+        throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
+      }
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text === '' ? {} : JSON.parse(text);
+      } catch {
+        throw new CliError(`unexpected answer from ${base} (HTTP ${res.status}, not JSON): is HIY_URL the hiy server?`);
+      }
+      if (!res.ok) throw apiError(res.status, parsed);
+      return parsed as any;
+    },
+  };
+}
+
+function apiError(status: number, body: unknown): CliError {
+  const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  let message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+  if (status === 401) message += ' (run "hiy login" or set HIY_TOKEN)';
+  return new CliError(message, { code, status });
+}
+
+function reason(cause: unknown): string {
+  const c = cause as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (c?.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
+  return c?.cause?.code ?? c?.cause?.message ?? c?.message ?? String(cause);
+}

@@ -1,0 +1,142 @@
+import { seg } from '../client.js';
+import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec } from '../command.js';
+import { CliError, UsageError } from '../errors.js';
+import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
+import { readLine } from '../io.js';
+
+/** The app view the API returns (src/apps/service.ts AppView). */
+interface AppView {
+  name: string;
+  repo_url: string | null;
+  branch: string;
+  port: number;
+  memory_mb: number;
+  cpus: number;
+  health_path: string;
+  health_timeout_s: number;
+  drain_s: number;
+  domain: string;
+  url: string;
+  git_remote: string;
+  current_release: { version: number; sha: string; created_at: string } | null;
+  last_deploy: { id: number; status: string; sha: string; created_at: string } | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean }> = {
+  repo: { type: 'string', value: 'URL', field: 'repo_url', description: 'https:// git URL to deploy from (webhooks, hiy deploy); "" clears it' },
+  branch: { type: 'string', value: 'B', field: 'branch', description: 'branch to deploy (default main)' },
+  port: { type: 'string', value: 'N', field: 'port', numeric: true, description: 'port the app listens on inside its container, given as PORT (default 5000)' },
+  memory: { type: 'string', value: 'MB', field: 'memory_mb', numeric: true, description: 'memory limit in MB, 32-65536 (default 512)' },
+  cpus: { type: 'string', value: 'N', field: 'cpus', numeric: true, description: 'CPU limit, 0.05-64 (default 0.5)' },
+  'health-path': { type: 'string', value: 'PATH', field: 'health_path', description: 'path that must answer before traffic switches (default /)' },
+  'health-timeout': { type: 'string', value: 'S', field: 'health_timeout_s', numeric: true, description: 'seconds a new release has to become healthy (default 60)' },
+  drain: { type: 'string', value: 'S', field: 'drain_s', numeric: true, description: 'seconds the old release gets to finish requests (default 10)' },
+};
+
+function settingsFromFlags(ctx: Ctx): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [flag, spec] of Object.entries(SETTING_FLAGS)) {
+    const v = spec.numeric ? numberFlag(ctx, flag) : stringFlag(ctx, flag);
+    if (v !== undefined) body[spec.field] = v;
+  }
+  return body;
+}
+
+function appPairs(a: AppView): [string, string | number | null][] {
+  return [
+    ['name', a.name],
+    ['url', a.url],
+    ['git remote', a.git_remote],
+    ['repo', a.repo_url],
+    ['branch', a.branch],
+    ['port', a.port],
+    ['memory', `${a.memory_mb} MB`],
+    ['cpus', a.cpus],
+    ['health check', `${a.health_path} (timeout ${a.health_timeout_s}s, drain ${a.drain_s}s)`],
+    ['release', a.current_release ? `v${a.current_release.version} ${shortSha(a.current_release.sha)} (${formatTime(a.current_release.created_at)})` : 'not deployed yet'],
+    ['last deploy', a.last_deploy ? `#${a.last_deploy.id} ${a.last_deploy.status} ${shortSha(a.last_deploy.sha)} (${formatTime(a.last_deploy.created_at)})` : null],
+    ['created', formatTime(a.created_at)],
+  ];
+}
+
+const settingsHelp = 'Settings are checked by the server; a bad value is refused with what is allowed.';
+
+export const appCommands: CommandTable = {
+  apps: {
+    usage: '',
+    summary: 'List apps',
+    args: [0, 0],
+    async run(ctx) {
+      const res = await ctx.api().request<{ apps: AppView[] }>('GET', '/apps');
+      ctx.print(res, () => (res.apps.length === 0
+        ? 'No apps yet. Create one with: hiy create <app>\n'
+        : formatTable(['NAME', 'URL', 'BRANCH', 'RELEASE', 'LAST DEPLOY'], res.apps.map((a) => [
+          a.name, a.url, a.branch,
+          a.current_release ? `v${a.current_release.version}` : null,
+          a.last_deploy ? `#${a.last_deploy.id} ${a.last_deploy.status}` : null,
+        ]))));
+    },
+  },
+
+  create: {
+    usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
+    summary: 'Create an app (its git remote, domain and route)',
+    details: `App names: 1-30 lowercase letters, digits and "-", starting with a letter.\n${settingsHelp}\n\nExamples:\n  hiy create blog --port 8080\n  hiy create shop --repo https://github.com/me/shop.git --branch production`,
+    flags: SETTING_FLAGS,
+    args: [1, 1],
+    async run(ctx) {
+      const res = await ctx.api().request<{ app: AppView }>('POST', '/apps', { name: arg(ctx, 0), ...settingsFromFlags(ctx) });
+      ctx.print(res, () => `Created ${res.app.name}\n${formatPairs([['url', res.app.url], ['git remote', res.app.git_remote]])}`
+        + `\nDeploy it with:\n  git remote add hiy ${res.app.git_remote}\n  git push hiy ${res.app.branch}\n`);
+    },
+  },
+
+  info: {
+    usage: '<app>',
+    summary: 'Show an app: URL, git remote, settings, release, last deploy',
+    args: [1, 1],
+    async run(ctx) {
+      const res = await ctx.api().request<{ app: AppView }>('GET', `/apps/${seg(arg(ctx, 0))}`);
+      ctx.print(res, () => formatPairs(appPairs(res.app)));
+    },
+  },
+
+  update: {
+    usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
+    summary: 'Change an app\'s settings (they apply at the next deploy)',
+    details: settingsHelp,
+    flags: SETTING_FLAGS,
+    args: [1, 1],
+    async run(ctx) {
+      const body = settingsFromFlags(ctx);
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give at least one flag');
+      const res = await ctx.api().request<{ app: AppView }>('PATCH', `/apps/${seg(arg(ctx, 0))}`, body);
+      ctx.print(res, () => `Updated ${res.app.name}\n${formatPairs(appPairs(res.app))}`);
+    },
+  },
+
+  destroy: {
+    usage: '<app> [--confirm <app>]',
+    summary: 'Delete an app: containers, images, git repo, env vars, deploy history',
+    details: 'On a terminal it asks you to type the app name. Scripts pass --confirm <app>.',
+    flags: { confirm: { type: 'string', value: 'APP', description: 'the app name again, to confirm without a prompt' } },
+    args: [1, 1],
+    async run(ctx) {
+      const app = arg(ctx, 0);
+      let confirm = stringFlag(ctx, 'confirm');
+      if (confirm === undefined) {
+        if (ctx.io.stdin.isTTY !== true) throw new UsageError(`refusing to destroy ${app} without confirmation: pass --confirm ${app}`);
+        ctx.io.stderr.write(`This deletes ${app} with its containers, images, git repo, env vars and deploy history.\n`);
+        confirm = await readLine(ctx.io, `Type the app name (${app}) to confirm: `);
+      }
+      if (confirm !== app) {
+        const msg = `confirmation "${confirm ?? ''}" does not match ${app}: nothing destroyed`;
+        throw stringFlag(ctx, 'confirm') === undefined ? new CliError(msg) : new UsageError(msg);
+      }
+      const res = await ctx.api().request('DELETE', `/apps/${seg(app)}`);
+      ctx.print(res, () => `Destroyed ${app}\n`);
+    },
+  },
+};

@@ -1,0 +1,55 @@
+import { seg } from '../client.js';
+import { arg, numberFlag, type CommandTable } from '../command.js';
+import { UsageError } from '../errors.js';
+import { formatDuration, formatPairs, formatTable, formatTime, shortSha } from '../format.js';
+
+interface DeploySummary {
+  id: number;
+  sha: string;
+  status: string;
+  triggered_by: string;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export const deployCommands: CommandTable = {
+  deploys: {
+    usage: '<app> [--limit N]',
+    summary: 'List an app\'s deploys, newest first',
+    flags: { limit: { type: 'string', value: 'N', description: 'how many (default 20, at most 200)' } },
+    args: [1, 1],
+    async run(ctx) {
+      const limit = numberFlag(ctx, 'limit');
+      const res = await ctx.api().request<{ app: string; deploys: DeploySummary[] }>(
+        'GET', `/apps/${seg(arg(ctx, 0))}/deploys${limit === undefined ? '' : `?limit=${limit}`}`);
+      ctx.print(res, () => (res.deploys.length === 0
+        ? `${res.app} has no deploys yet. Push to its git remote to deploy (hiy info ${res.app}).\n`
+        : formatTable(['ID', 'STATUS', 'SHA', 'TRIGGER', 'CREATED', 'TOOK'], res.deploys.map((d) => [
+          d.id, d.status, shortSha(d.sha), d.triggered_by, formatTime(d.created_at), formatDuration(d.started_at, d.finished_at),
+        ]))));
+    },
+  },
+
+  'deploys:info': {
+    usage: '<app> <id>',
+    summary: 'Show one deploy with its log',
+    args: [2, 2],
+    async run(ctx) {
+      const id = arg(ctx, 1).replace(/^#/, '');
+      if (!/^\d+$/.test(id)) throw new UsageError(`deploy id must be a number, not "${arg(ctx, 1)}"`);
+      const res = await ctx.api().request<{ deploy: DeploySummary & { log: string } }>('GET', `/apps/${seg(arg(ctx, 0))}/deploys/${id}`);
+      const d = res.deploy;
+      ctx.print(res, () => formatPairs([
+        ['deploy', `#${d.id}`],
+        ['status', d.status],
+        ['sha', d.sha],
+        ['trigger', d.triggered_by],
+        ['created', formatTime(d.created_at)],
+        ['took', formatDuration(d.started_at, d.finished_at)],
+        ...(d.error ? [['error', d.error] as [string, string]] : []),
+      ]) + (d.log ? `\n${d.log}${d.log.endsWith('\n') ? '' : '\n'}` : '\n(no log)\n'));
+    },
+  },
+};

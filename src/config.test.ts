@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from './config.js';
+import { HiyError } from './errors.js';
+
+const base = { HOME: '/home/pi' };
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig({ ...base, ...env });
+  } catch (err) {
+    assert.ok(err instanceof HiyError, 'a HiyError');
+    assert.equal(err.code, 'config');
+    return err.message;
+  }
+  assert.fail(`accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', { timeout: 10_000 }, () => {
+  it('has the defaults of the operator contract', () => {
+    const c = loadConfig(base);
+    assert.equal(c.dataDir, '/home/pi/.hiy');
+    assert.equal(c.domain, 'localhost');
+    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 3000 });
+    assert.deepEqual(c.caddyAdmin, { host: '127.0.0.1', port: 2019 });
+    assert.equal(c.httpPort, 80);
+    assert.equal(c.httpsPort, 443);
+    assert.equal(c.tls, 'internal', 'localhost gets internal TLS');
+    assert.equal(c.adminToken, undefined);
+    assert.equal(c.publicUrl, 'https://hiy.localhost');
+  });
+
+  it('reads every HIY_* variable', () => {
+    const c = loadConfig({
+      ...base, HIY_DATA_DIR: '/srv/hiy', HIY_DOMAIN: 'Pi.Example.com', HIY_LISTEN: '[::1]:4000', HIY_CADDY_ADMIN: '2020',
+      HIY_HTTP_PORT: '8080', HIY_HTTPS_PORT: '8443', HIY_TLS: 'off', HIY_ADMIN_TOKEN: 'x'.repeat(43),
+    });
+    assert.equal(c.dataDir, '/srv/hiy');
+    assert.equal(c.domain, 'pi.example.com');
+    assert.deepEqual(c.listen, { host: '::1', port: 4000 });
+    assert.deepEqual(c.caddyAdmin, { host: '127.0.0.1', port: 2020 });
+    assert.equal(c.tls, 'off');
+    assert.equal(c.adminToken, 'x'.repeat(43));
+    assert.equal(c.publicUrl, 'http://hiy.pi.example.com:8080');
+  });
+
+  it('uses automatic TLS for a public domain', () => {
+    assert.equal(loadConfig({ ...base, HIY_DOMAIN: 'pi.example.com' }).tls, 'auto');
+  });
+
+  it('refuses a port out of range or not a number, naming the variable', () => {
+    assert.match(configError({ HIY_HTTP_PORT: '70000' }), /HIY_HTTP_PORT: 70000 is out of range \(1-65535\)/);
+    assert.match(configError({ HIY_HTTPS_PORT: '0' }), /HIY_HTTPS_PORT: 0 is out of range/);
+    assert.match(configError({ HIY_HTTP_PORT: 'eighty' }), /HIY_HTTP_PORT: "eighty" is not a port number/);
+    assert.match(configError({ HIY_HTTP_PORT: '-1' }), /HIY_HTTP_PORT/);
+  });
+
+  it('refuses an unknown HIY_TLS', () => {
+    assert.match(configError({ HIY_TLS: 'on' }), /HIY_TLS: "on" is not one of auto, internal, off/);
+  });
+
+  it('refuses a bad listen address', () => {
+    assert.match(configError({ HIY_LISTEN: 'localhost' }), /HIY_LISTEN: "localhost" is not host:port/);
+    assert.match(configError({ HIY_LISTEN: '127.0.0.1:99999' }), /HIY_LISTEN: 99999 is out of range/);
+    assert.match(configError({ HIY_LISTEN: 'a b:80' }), /HIY_LISTEN/);
+    assert.match(configError({ HIY_CADDY_ADMIN: ':2019' }), /HIY_CADDY_ADMIN/);
+  });
+
+  it('refuses a bad domain, admin token or log level', () => {
+    assert.match(configError({ HIY_DOMAIN: 'exa mple.com' }), /HIY_DOMAIN/);
+    assert.match(configError({ HIY_DOMAIN: '-bad.com' }), /HIY_DOMAIN/);
+    assert.match(configError({ HIY_ADMIN_TOKEN: 'short' }), /HIY_ADMIN_TOKEN: must be 32-256 printable/);
+    assert.match(configError({ HIY_ADMIN_TOKEN: `${'x'.repeat(40)} y` }), /HIY_ADMIN_TOKEN/);
+    assert.match(configError({ HIY_LOG_LEVEL: 'loud' }), /HIY_LOG_LEVEL/);
+  });
+});

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { hiyEntry } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { startHiy, type HiyProcess } from '../helpers/server.js';
+
+// The CLI as a user runs it: a separate process, talking to a real server over HTTP.
+
+let h: HiyProcess;
+let home: string;
+before(async () => { h = await startHiy(); home = mkdtempSync(join(tmpdir(), 'hiy-cli-home-')); });
+after(async () => { await h?.stop(); if (home) rmSync(home, { recursive: true, force: true }); });
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function hiy(args: string[], opts: { env?: Record<string, string>; input?: string; auth?: boolean } = {}): Promise<Run> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, ...(opts.auth === false ? {} : { HIY_URL: h.url, HIY_TOKEN: h.token }), ...opts.env };
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [hiyEntry(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    p.on('error', reject);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+async function ok(args: string[], opts?: Parameters<typeof hiy>[1]): Promise<string> {
+  const r = await hiy(args, opts);
+  assert.equal(r.code, 0, `hiy ${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stderr, '', `hiy ${args.join(' ')} wrote to stderr`);
+  return r.stdout;
+}
+
+async function fails(args: string[], code: number, stderr: RegExp, opts?: Parameters<typeof hiy>[1]): Promise<void> {
+  const r = await hiy(args, opts);
+  assert.equal(r.code, code, `hiy ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /^hiy: /, 'errors start with "hiy: "');
+  assert.match(r.stderr, stderr);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+}
+
+const json = async (args: string[]) => JSON.parse(await ok([...args, '--json']));
+
+describe('hiy CLI', { timeout: 180_000 }, () => {
+  it('shows help for everything', async () => {
+    const general = await ok(['--help']);
+    for (const c of ['login', 'apps', 'create', 'info', 'update', 'destroy', 'env:set', 'env:get', 'env:unset', 'deploys', 'deploys:info', 'tokens', 'tokens:create', 'tokens:revoke']) {
+      assert.match(general, new RegExp(`^  ${c} `, 'm'), c);
+    }
+    assert.match(general, /alias: config:set/);
+    assert.equal(await ok([]), general);
+    assert.equal(await ok(['help']), general);
+    const create = await ok(['create', '--help']);
+    assert.match(create, /^Usage: hiy create <app> \[--repo URL\]/);
+    assert.match(create, /--memory MB/);
+    assert.match(create, /--json/);
+    assert.equal(await ok(['help', 'create']), create);
+    assert.match(await ok(['config:set', '-h']), /^Usage: hiy config:set <app> KEY=value/);
+    await fails(['help', 'nope'], 2, /unknown command "nope"/);
+  });
+
+  it('exits 2 on usage errors with the usage', async () => {
+    await fails(['frobnicate'], 2, /unknown command "frobnicate" \(see hiy help\)/);
+    await fails(['apps', '--colour'], 2, /Unknown option '--colour'/);
+    await fails(['info'], 2, /missing argument\nUsage: hiy info <app>/);
+    await fails(['info', 'a', 'b'], 2, /too many arguments: b/);
+    await fails(['create', 'x', '--port', 'abc'], 2, /--port must be a number/);
+    await fails(['env:set', 'x', 'NOEQUALS'], 2, /"NOEQUALS" is not KEY=value/);
+    await fails(['update', 'x'], 2, /nothing to change/);
+    await fails(['--json'], 2, /the command comes first/);
+  });
+
+  it('says when no server is configured or reachable', async () => {
+    await fails(['apps'], 1, /no hiy server configured: run "hiy login --url <server>" or set HIY_URL/, { auth: false });
+    await fails(['apps'], 1, /cannot reach hiy at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/, { env: { HIY_URL: `http://127.0.0.1:${await freePort()}` } });
+    await fails(['apps'], 1, /invalid or revoked API token \(run "hiy login" or set HIY_TOKEN\)/, { env: { HIY_TOKEN: 'hiy_wrong-token-wrong-token' } });
+  });
+
+  it('creates, lists, shows and updates apps', async () => {
+    const created = await ok(['create', 'blog', '--port', '8080', '--memory', '256']);
+    assert.match(created, /^Created blog\n/);
+    assert.match(created, /git push hiy main/);
+    const shop = await json(['create', 'shop', '--repo', 'https://github.com/me/shop.git', '--branch', 'prod', '--cpus', '1.5']);
+    assert.equal(shop.app.name, 'shop');
+    assert.equal(shop.app.cpus, 1.5);
+    assert.equal(shop.app.branch, 'prod');
+
+    const table = (await ok(['apps'])).split('\n');
+    assert.match(table[0] ?? '', /^NAME\s+URL\s+BRANCH\s+RELEASE\s+LAST DEPLOY$/);
+    assert.match(table[1] ?? '', /^blog\s+https:\/\/blog\.localhost:\d+\s+main\s+-\s+-$/);
+    assert.match(table[2] ?? '', /^shop\s+/);
+    assert.equal(table[1]?.indexOf('https'), table[0]?.indexOf('URL'), 'columns aligned');
+    assert.deepEqual((await json(['apps'])).apps.map((a: { name: string }) => a.name), ['blog', 'shop']);
+
+    const info = await ok(['info', 'blog']);
+    assert.match(info, /^git remote\s+https:\/\/hiy\.localhost:\d+\/git\/blog\.git$/m);
+    assert.match(info, /^memory\s+256 MB$/m);
+    assert.match(info, /^release\s+not deployed yet$/m);
+    assert.equal((await json(['info', 'blog'])).app.port, 8080);
+
+    assert.match(await ok(['update', 'blog', '--port', '9000', '--health-path', '/up']), /^port\s+9000$/m);
+    assert.equal((await json(['info', 'blog'])).app.health_path, '/up');
+  });
+
+  it('passes API errors through with exit 1', async () => {
+    await fails(['create', '../x'], 1, /invalid app name "..\/x": app names are 1-30 characters/);
+    await fails(['create', 'api'], 1, /"api" is reserved/);
+    await fails(['create', 'blog'], 1, /app "blog" already exists/);
+    await fails(['info', 'nope'], 1, /app "nope" not found/);
+    await fails(['update', 'blog', '--memory', '1'], 1, /memory_mb must be a whole number from 32 to 65536/);
+    await fails(['create', 'x', '--repo', 'http://github.com/x'], 1, /repo_url must be an https:\/\/ URL/);
+  });
+
+  it('sets, gets and unsets env vars, with the config: aliases', async () => {
+    assert.match(await ok(['env:set', 'blog', 'DATABASE_URL=postgres://u:p@db/x?a=b', 'DEBUG=0', 'EMPTY=']), /^Set DATABASE_URL, DEBUG, EMPTY on blog\.\n/);
+    const masked = await ok(['env', 'blog']);
+    assert.match(masked, /^DATABASE_URL:\s+\*\*\*\*$/m);
+    assert.match(masked, /values hidden; add --reveal/);
+    assert.doesNotMatch(masked, /postgres/);
+    assert.match(await ok(['config', 'blog', '--reveal']), /^DATABASE_URL:\s+postgres:\/\/u:p@db\/x\?a=b$/m);
+    assert.equal(await ok(['env:get', 'blog', 'DATABASE_URL', '--reveal']), 'postgres://u:p@db/x?a=b\n');
+    assert.equal(await ok(['config:get', 'blog', 'DEBUG']), '****\n');
+    assert.deepEqual((await json(['config:get', 'blog', '--reveal'])).env, { DATABASE_URL: 'postgres://u:p@db/x?a=b', DEBUG: '0', EMPTY: '' });
+    assert.match(await ok(['config:set', 'blog', 'DEBUG=1', '--no-restart']), /Not restarted \(--no-restart\)/);
+    assert.equal(await ok(['env:get', 'blog', 'DEBUG', '--reveal']), '1\n');
+    assert.deepEqual((await json(['env:unset', 'blog', 'DEBUG', 'EMPTY'])).unset, ['DEBUG', 'EMPTY']);
+    assert.match(await ok(['config:unset', 'blog', 'DATABASE_URL']), /^Unset DATABASE_URL on blog\./);
+    assert.match(await ok(['env', 'blog']), /blog has no env vars/);
+    await fails(['env:get', 'blog', 'NOPE'], 1, /env var NOPE of app "blog" not found/);
+    await fails(['env:set', 'blog', 'bad-key=1'], 1, /invalid env key "bad-key"/);
+  });
+
+  it('lists deploys and shows one with its log', async () => {
+    assert.match(await ok(['deploys', 'blog']), /blog has no deploys yet/);
+    const db = new SQLite(join(h.dataDir, 'hiy.db'));
+    let id: number;
+    try {
+      const t = '2026-01-01T10:00:00.000Z';
+      id = Number(db.prepare("insert into deploys (app, sha, status, triggered_by, log, created_at, started_at, finished_at) values ('blog', ?, 'success', 'git', ?, ?, ?, ?)")
+        .run('f'.repeat(40), '-----> Building blog\n-----> Released v1\n', t, t, '2026-01-01T10:00:12.500Z').lastInsertRowid);
+    } finally {
+      db.close();
+    }
+    const list = (await ok(['deploys', 'blog'])).split('\n');
+    assert.match(list[0] ?? '', /^ID\s+STATUS\s+SHA\s+TRIGGER\s+CREATED\s+TOOK$/);
+    assert.match(list[1] ?? '', new RegExp(`^${id}\\s+success\\s+fffffff\\s+git\\s+2026-01-01 10:00:00Z\\s+12\\.5s$`));
+    assert.equal((await json(['deploys', 'blog'])).deploys[0].id, id);
+    const shown = await ok(['deploys:info', 'blog', String(id)]);
+    assert.match(shown, /^status\s+success$/m);
+    assert.match(shown, /-----> Building blog\n-----> Released v1\n$/);
+    assert.equal((await json(['deploys:info', 'blog', `#${id}`])).deploy.log, '-----> Building blog\n-----> Released v1\n');
+    await fails(['deploys:info', 'blog', 'x1'], 2, /deploy id must be a number/);
+    await fails(['deploys:info', 'blog', '99999'], 1, /deploy 99999 of app "blog" not found/);
+  });
+
+  it('creates, lists and revokes tokens', async () => {
+    const created = await ok(['tokens:create', 'ci bot']);
+    const value = /^  (hiy_[A-Za-z0-9_-]{43})$/m.exec(created)?.[1];
+    assert.ok(value, created);
+    assert.match(created, /not shown again/);
+    const table = await ok(['tokens']);
+    assert.match(table, /^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED$/m);
+    assert.match(table, /ci bot\s+hiy_/);
+    assert.ok(!table.includes(value), 'the value is never listed');
+    assert.match(await ok(['apps'], { env: { HIY_TOKEN: value } }), /^NAME/);
+    const id = (await json(['tokens'])).tokens.find((t: { name: string }) => t.name === 'ci bot').id;
+    assert.match(await ok(['tokens:revoke', String(id)]), new RegExp(`^Revoked token ${id} \\(ci bot\\)`));
+    await fails(['apps'], 1, /invalid or revoked API token/, { env: { HIY_TOKEN: value } });
+    await fails(['tokens:revoke', String(id)], 1, /not found/);
+    await fails(['tokens:revoke', 'abc'], 2, /token id must be a number/);
+    const j = await json(['tokens:create', 'json one']);
+    assert.match(j.value, /^hiy_/);
+  });
+
+  it('logs in with a checked token, saved 0600, and logs out', async () => {
+    const file = join(home, '.config', 'hiy', 'config.json');
+    await fails(['login', '--url', h.url, '--token', 'hiy_wrong-token-wrong-token'], 1, /refused this token: nothing saved/, { auth: false });
+    assert.ok(!existsSync(file));
+    await fails(['login', '--token', h.token], 2, /which server\? pass --url/, { auth: false });
+    assert.match(await ok(['login', '--url', `${h.url}/`, '--token', h.token], { auth: false }), /^Logged in to http:\/\/127\.0\.0\.1:\d+ \(saved in /);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, '.config', 'hiy')).mode & 0o777, 0o700);
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { url: h.url, token: h.token });
+    assert.match(await ok(['apps'], { auth: false }), /^NAME/m);
+    assert.match(await ok(['logout'], { auth: false }), /^Logged out/);
+    assert.ok(!existsSync(file));
+    await fails(['apps'], 1, /no hiy server configured/, { auth: false });
+    // The token from stdin, as in `hiy login --url U < token.txt`.
+    assert.match(await ok(['login', '--url', h.url], { auth: false, input: `${h.token}\n` }), /^Logged in/);
+    assert.equal((await json(['apps'])).apps.length, 2);
+    await fails(['login', '--url', h.url], 2, /no token given/, { auth: false, input: '' });
+    assert.equal(await ok(['logout'], { auth: false }), `Logged out (removed ${file}).\n`);
+    assert.equal(await ok(['logout'], { auth: false }), 'Not logged in.\n');
+  });
+
+  it('destroys only with confirmation', async () => {
+    await fails(['destroy', 'shop'], 2, /refusing to destroy shop without confirmation: pass --confirm shop/);
+    await fails(['destroy', 'shop', '--confirm', 'blog'], 2, /confirmation "blog" does not match shop: nothing destroyed/);
+    assert.equal((await json(['info', 'shop'])).app.name, 'shop', 'still there');
+    assert.equal(await ok(['destroy', 'shop', '--confirm', 'shop']), 'Destroyed shop\n');
+    await fails(['info', 'shop'], 1, /app "shop" not found/);
+    assert.deepEqual(await json(['destroy', 'blog', '--confirm', 'blog']), { destroyed: 'blog' });
+    assert.match(await ok(['apps']), /No apps yet/);
+  });
+});

@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startServer, type RunningServer } from '../../src/main.js';
+import { hiyEntry } from './paths.js';
+import { freePorts } from './ports.js';
+
+export interface HiyOptions {
+  /** Extra or overriding HIY_* variables. */
+  env?: Record<string, string>;
+  /** Reuse a data dir (to restart a server on the same state). */
+  dataDir?: string;
+  keepDataDir?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface HiyTestEnv {
+  url: string;
+  token: string;
+  dataDir: string;
+  env: Record<string, string>;
+}
+
+/** A fresh data dir, loopback ports nobody uses and a random admin token. */
+export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
+  const [listen, caddy, http, https] = await freePorts(4);
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'hiy-test-'));
+  const token = randomBytes(32).toString('base64url');
+  const env: Record<string, string> = {
+    HIY_DATA_DIR: dataDir,
+    HIY_LISTEN: `127.0.0.1:${listen}`,
+    HIY_CADDY_ADMIN: `127.0.0.1:${caddy}`,
+    HIY_HTTP_PORT: String(http),
+    HIY_HTTPS_PORT: String(https),
+    HIY_ADMIN_TOKEN: token,
+    HIY_DOMAIN: 'localhost',
+    ...opts.env,
+  };
+  return { url: `http://${env.HIY_LISTEN}`, token: env.HIY_ADMIN_TOKEN ?? token, dataDir, env };
+}
+
+export interface HiyProcess extends HiyTestEnv {
+  proc: ChildProcess;
+  /** Everything the server wrote so far (stdout + stderr). */
+  output(): string;
+  /** SIGTERM, wait for the exit (SIGKILL after 10 s), remove the data dir; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Spawns `node <dist>/src/cli/entry.js server` and waits until /api/v1/health answers. */
+export async function startHiy(opts: HiyOptions = {}): Promise<HiyProcess> {
+  const t = await testEnv(opts);
+  const proc = spawn(process.execPath, [hiyEntry(), 'server'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: t.dataDir, ...t.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => { done = true; });
+
+  const stop = async (): Promise<number | null> => {
+    if (!done) {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (!opts.keepDataDir) rmSync(t.dataDir, { recursive: true, force: true });
+    return exited;
+  };
+
+  try {
+    await waitHealthy(t.url, opts.startTimeoutMs ?? 20_000, () => done);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- server output ---\n${out}`);
+  }
+  return { ...t, proc, output: () => out, stop };
+}
+
+async function waitHealthy(url: string, timeoutMs: number, exited: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited()) throw new Error('hiy server exited before answering /api/v1/health');
+    try {
+      const res = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`hiy server did not answer ${url}/api/v1/health within ${timeoutMs} ms`);
+}
+
+export interface InProcessHiy extends HiyTestEnv {
+  running: RunningServer;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** The same server inside the test process: faster, and its Services can be inspected. */
+export async function startInProcess(opts: HiyOptions = {}): Promise<InProcessHiy> {
+  const t = await testEnv(opts);
+  const config = loadConfig(t.env);
+  let logs = '';
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logs += chunk.toString(); cb(); } });
+  const running = await startServer(config, createLogger('info', sink), sink);
+  return {
+    ...t,
+    url: `http://127.0.0.1:${running.address.port}`,
+    running,
+    logs: () => logs,
+    async stop() {
+      await running.stop();
+      if (!opts.keepDataDir) rmSync(t.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch against the API with the test's token; answers parsed as JSON. */
+export function apiClient(base: { url: string; token: string }) {
+  return async function api(method: string, path: string, body?: unknown, init: { token?: string | null; raw?: string } = {}): Promise<{ status: number; body: any }> {
+    const headers: Record<string, string> = {};
+    const token = init.token === undefined ? base.token : init.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined = init.raw;
+    if (body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${base.url}/api/v1${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* keep the text */ }
+    return { status: res.status, body: parsed };
+  };
+}
