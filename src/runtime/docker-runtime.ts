@@ -1,7 +1,228 @@
 import type { Logger } from '../log.js';
-import type { Runtime } from './runtime.js';
 import { HiyError } from '../errors.js';
+import { connectDocker, engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
+import { containerCreateOptions, hiyLabels, networkName } from './container-config.js';
+import { demuxToText } from './demux.js';
+import { LABEL_APP, LABEL_MANAGED, type ContainerInfo, type ContainerSpec, type ContainerState, type ImageInfo, type Runtime } from './runtime.js';
 
-export function createDockerRuntime(_log: Logger): Runtime {
-  throw new HiyError('unavailable', 'docker runtime not implemented yet');
+export interface DockerRuntimeOptions {
+  /** Engine address as DOCKER_HOST spells it (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). */
+  host?: string;
+  /** Labels added to every container and network this runtime creates (tests add `hiy.test=1`). */
+  labels?: Record<string, string>;
+}
+
+/** The Runtime plus the dockerode client, so the builder can share one connection. */
+export interface DockerRuntime extends Runtime {
+  readonly docker: Docker;
+}
+
+const ok = (...statuses: number[]) => (err: unknown): void => {
+  if (!statuses.includes(statusOf(err) ?? -1)) throw err;
+};
+
+function labelFilter(app?: string): { label: string[] } {
+  return { label: [`${LABEL_MANAGED}=1`, ...(app ? [`${LABEL_APP}=${app}`] : [])] };
+}
+
+/** The configured binding (HostConfig), not the live one: it is known while stopped, and fixed. */
+function boundHostPort(info: Docker.ContainerInspectInfo): number | null {
+  const bindings = Object.values(info.HostConfig.PortBindings ?? {}) as ({ HostPort?: string }[] | null)[];
+  for (const list of bindings) {
+    const port = Number(list?.[0]?.HostPort);
+    if (port > 0) return port;
+  }
+  return null;
+}
+
+export function toContainerInfo(info: Docker.ContainerInspectInfo): ContainerInfo {
+  const s = info.State;
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    image: info.Config.Image,
+    state: s.Status as ContainerState,
+    running: s.Running,
+    labels: info.Config.Labels ?? {},
+    restartCount: info.RestartCount,
+    exitCode: s.Running || s.Status === 'created' ? null : s.ExitCode,
+    startedAt: s.StartedAt && !s.StartedAt.startsWith('0001-') ? s.StartedAt : null,
+    hostPort: boundHostPort(info),
+  };
+}
+
+/** Responses of non-streaming calls arrive parsed when they look like JSON; logs are bytes. */
+function asBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? ''));
+}
+
+export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}): DockerRuntime {
+  const docker = connectDocker(opts.host);
+  const extra = opts.labels;
+
+  async function inspect(idOrName: string): Promise<ContainerInfo | undefined> {
+    try {
+      return toContainerInfo(await docker.getContainer(idOrName).inspect());
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw engineError(err, `inspecting container ${idOrName}`);
+    }
+  }
+
+  async function ensureNetwork(app: string): Promise<string> {
+    const name = networkName(app);
+    try {
+      await docker.getNetwork(name).inspect();
+      return name;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw engineError(err, `inspecting network ${name}`);
+    }
+    try {
+      await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: hiyLabels(app, extra) });
+      log.info({ app, network: name }, 'created app network');
+    } catch (err) {
+      // Two deploys racing to create it: the loser's 409 means it exists now.
+      if (statusOf(err) !== 409) throw engineError(err, `creating network ${name}`);
+    }
+    return name;
+  }
+
+  async function removeContainer(idOrName: string): Promise<void> {
+    await docker.getContainer(idOrName).remove({ force: true, v: true }).catch((err: unknown) => {
+      // 404: already gone; 409: "removal already in progress".
+      if (statusOf(err) === 404 || statusOf(err) === 409) return;
+      throw engineError(err, `removing container ${idOrName}`);
+    });
+  }
+
+  async function run(spec: ContainerSpec): Promise<ContainerInfo> {
+    const options = containerCreateOptions(spec, extra);
+    await ensureNetwork(spec.app);
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer(options);
+    } catch (err) {
+      if (statusOf(err) === 409) throw new HiyError('conflict', `a container named ${spec.name} already exists (${engineMessage(err)})`, { cause: err });
+      if (statusOf(err) === 404) throw new HiyError('deploy_failed', `image ${spec.image} not found on this engine`, { cause: err });
+      throw engineError(err, `creating container ${spec.name}`, 'deploy_failed');
+    }
+    try {
+      await container.start();
+    } catch (err) {
+      // A created-but-not-started container would hold the name and, once started by the
+      // restart policy of a daemon restart, the port: remove it.
+      await removeContainer(container.id).catch((e: unknown) => log.warn({ err: e, container: container.id }, 'removing a container that failed to start failed'));
+      throw engineError(err, `starting container ${spec.name}`, 'deploy_failed');
+    }
+    const info = await inspect(container.id);
+    if (!info) throw new HiyError('deploy_failed', `container ${spec.name} vanished right after it started`);
+    log.info({ app: spec.app, container: info.name, image: spec.image, hostPort: info.hostPort }, 'container started');
+    return info;
+  }
+
+  return {
+    docker,
+    ensureNetwork,
+    inspect,
+    run,
+    remove: removeContainer,
+
+    async removeNetwork(app) {
+      await docker.getNetwork(networkName(app)).remove().catch((err: unknown) => {
+        if (statusOf(err) === 404) return;
+        throw engineError(err, `removing network ${networkName(app)}`, statusOf(err) === 403 || statusOf(err) === 409 ? 'conflict' : 'internal');
+      });
+    },
+
+    async start(idOrName) {
+      await docker.getContainer(idOrName).start().catch((err: unknown) => {
+        if (statusOf(err) === 304) return; // already running
+        if (statusOf(err) === 404) throw new HiyError('not_found', `container ${idOrName} not found`, { cause: err });
+        throw engineError(err, `starting container ${idOrName}`, 'deploy_failed');
+      });
+    },
+
+    async stop(idOrName, timeoutSec) {
+      await docker.getContainer(idOrName).stop({ t: Math.max(0, Math.round(timeoutSec)) })
+        .catch(ok(304, 404))
+        .catch((err: unknown) => { throw engineError(err, `stopping container ${idOrName}`); });
+    },
+
+    async list(filter = {}) {
+      let summaries: Docker.ContainerInfo[];
+      try {
+        summaries = await docker.listContainers({ all: true, filters: labelFilter(filter.app) });
+      } catch (err) {
+        throw engineError(err, 'listing containers');
+      }
+      // The summary lacks restart count and exit code: inspect each (a handful per app).
+      const infos = await Promise.all(summaries.map((s) => inspect(s.Id)));
+      return infos.filter((i): i is ContainerInfo => i !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+    },
+
+    async logs(idOrName, opts = {}) {
+      let tty: boolean;
+      try {
+        tty = (await docker.getContainer(idOrName).inspect()).Config.Tty;
+      } catch (err) {
+        if (statusOf(err) === 404) throw new HiyError('not_found', `container ${idOrName} not found`, { cause: err });
+        throw engineError(err, `reading logs of ${idOrName}`);
+      }
+      try {
+        const data: unknown = await docker.getContainer(idOrName).logs({ stdout: true, stderr: true, follow: false, tail: opts.tail ?? 200 });
+        return tty ? asBuffer(data).toString('utf8') : demuxToText(asBuffer(data));
+      } catch (err) {
+        throw engineError(err, `reading logs of ${idOrName}`);
+      }
+    },
+
+    async listImages(filter = {}) {
+      const images = await docker.listImages({ filters: labelFilter(filter.app) }).catch((err: unknown) => { throw engineError(err, 'listing images'); });
+      return images.map((i): ImageInfo => ({
+        id: i.Id,
+        tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+        labels: i.Labels ?? {},
+        created: i.Created,
+        size: i.Size,
+      }));
+    },
+
+    async removeImage(ref) {
+      await docker.getImage(ref).remove().catch((err: unknown) => {
+        if (statusOf(err) === 404) return;
+        if (statusOf(err) === 409) throw new HiyError('conflict', `image ${ref} is in use: ${engineMessage(err)}`, { cause: err });
+        throw engineError(err, `removing image ${ref}`);
+      });
+    },
+
+    async pruneBuildLeftovers() {
+      let reclaimed = 0;
+      try {
+        const res = await docker.pruneImages({ filters: { dangling: ['true'], label: [`${LABEL_MANAGED}=1`] } });
+        reclaimed += res.SpaceReclaimed ?? 0;
+      } catch (err) {
+        throw engineError(err, 'pruning dangling images');
+      }
+      try {
+        // BuildKit's cache; the classic builder's cache is its intermediate images. Older
+        // engines answer 404; a busy one 409 ("a prune operation is already running").
+        const res = await docker.pruneBuilder();
+        reclaimed += res.SpaceReclaimed ?? 0;
+      } catch (err) {
+        if (![404, 409].includes(statusOf(err) ?? -1)) throw engineError(err, 'pruning the build cache');
+      }
+      return reclaimed;
+    },
+
+    async imageExists(ref) {
+      try {
+        await docker.getImage(ref).inspect();
+        return true;
+      } catch (err) {
+        if (statusOf(err) === 404) return false;
+        throw engineError(err, `inspecting image ${ref}`);
+      }
+    },
+  };
 }

@@ -1,0 +1,93 @@
+/**
+ * Reads the engine's build progress: newline-separated JSON messages such as
+ *   {"stream":"Step 2/4 : RUN make\n"}  {"status":"Pulling from …","id":"…"}
+ *   {"aux":{"ID":"sha256:…"}}            {"error":"…","errorDetail":{"message":"…"}}
+ * A failed build still ends the HTTP stream normally (dockerode does not reject): the error
+ * message is the only sign, so it is collected here and checked by the caller.
+ */
+export interface BuildOutcome {
+  /** The built image's id (aux.ID, or "Successfully built <id>"). */
+  imageId: string | undefined;
+  /** The engine's error message when the build failed. */
+  error: string | undefined;
+  /** The last "Step N/M : …" line: where a failure happened. */
+  lastStep: string | undefined;
+}
+
+interface Message {
+  stream?: unknown;
+  status?: unknown;
+  id?: unknown;
+  progressDetail?: { current?: unknown };
+  aux?: { ID?: unknown };
+  error?: unknown;
+  errorDetail?: { message?: unknown };
+  message?: unknown;
+}
+
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+export class BuildProgress {
+  private raw = '';
+  private text = '';
+  readonly outcome: BuildOutcome = { imageId: undefined, error: undefined, lastStep: undefined };
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  /** Feeds bytes of the HTTP response (UTF-8 text; a message may be cut anywhere). */
+  push(chunk: string): void {
+    this.raw += chunk;
+    let nl: number;
+    while ((nl = this.raw.indexOf('\n')) >= 0) {
+      const line = this.raw.slice(0, nl).trim();
+      this.raw = this.raw.slice(nl + 1);
+      if (line) this.message(line);
+    }
+  }
+
+  /** The end of the response: a last message without newline and a last partial text line. */
+  end(): BuildOutcome {
+    const rest = this.raw.trim();
+    this.raw = '';
+    if (rest) this.message(rest);
+    this.flushText(true);
+    return this.outcome;
+  }
+
+  private message(line: string): void {
+    let m: Message;
+    try {
+      m = JSON.parse(line) as Message;
+    } catch {
+      this.emit(line); // not JSON: pass it on rather than lose it
+      return;
+    }
+    if (typeof m.stream === 'string') {
+      this.text += m.stream;
+      this.flushText(false);
+    }
+    if (typeof m.status === 'string' && m.progressDetail?.current === undefined) {
+      this.emit(typeof m.id === 'string' && m.id ? `${m.id}: ${m.status}` : m.status);
+    }
+    if (typeof m.aux?.ID === 'string') this.outcome.imageId = m.aux.ID;
+    const error = typeof m.error === 'string' ? m.error : typeof m.errorDetail?.message === 'string' ? m.errorDetail.message : undefined;
+    if (error !== undefined) this.outcome.error = error.trim() || 'the engine reported an error without a message';
+  }
+
+  private flushText(all: boolean): void {
+    const parts = this.text.split('\n');
+    this.text = all ? '' : (parts.pop() ?? '');
+    for (const p of parts) this.emit(p);
+  }
+
+  private emit(raw: string): void {
+    // The classic builder colours a RUN step's stderr (ESC[91m … ESC[0m); logs are plain text.
+    // Progress bars redraw with \r: keep what the last redraw says.
+    const line = (raw.replace(ANSI, '').split('\r').filter((s) => s.trim()).pop() ?? '').trimEnd();
+    if (!line.trim()) return;
+    if (/^Step \d+\/\d+ : /.test(line)) this.outcome.lastStep = line;
+    const built = /^Successfully built ([0-9a-f]+)$/.exec(line);
+    if (built?.[1] && !this.outcome.imageId) this.outcome.imageId = built[1];
+    this.onLine(line);
+  }
+}

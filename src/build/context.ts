@@ -1,0 +1,197 @@
+/**
+ * The Docker build context, made from the source archive (`git archive --format=tar`):
+ * validated (no absolute paths, no `..`, no hardlinks, no symlink leaving the tree, only files,
+ * directories and symlinks), bounded (bytes and entries), filtered by the root `.dockerignore`
+ * with Docker's own matcher, and re-packed for the engine.
+ *
+ * The archive is spooled to a private temp file first: `.dockerignore` may come after the
+ * files it excludes in the stream, and holding a 200 MB source in memory would hurt on a Pi.
+ */
+import { createReadStream, createWriteStream, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import dockerignore from '@balena/dockerignore';
+import { extract as tarExtract, pack as tarPack, type ExtractEvents, type Header } from 'tar-stream';
+import { HiyError } from '../errors.js';
+
+export interface ContextLimits {
+  /** Bytes of the source archive (default 200 MiB). */
+  maxBytes: number;
+  /** Entries in the archive, directories included (default 100,000). */
+  maxEntries: number;
+  /** Where the archive is spooled (default the OS temp dir). */
+  tmpDir?: string;
+}
+
+export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxBytes: 200 * 1024 * 1024, maxEntries: 100_000 };
+
+/** Docker sends these whatever .dockerignore says (the daemon needs them; it drops them itself). */
+const ALWAYS_SENT = new Set(['Dockerfile', 'dockerfile', '.dockerignore']);
+const MAX_DOCKERIGNORE = 1024 * 1024;
+
+export interface BuildContext {
+  /** Entries in the source archive and how many .dockerignore dropped. */
+  entries: number;
+  ignored: number;
+  /** The re-packed tar for the engine; each call reads the spooled archive again. */
+  stream(): Readable;
+  /** Removes the spooled archive. */
+  dispose(): Promise<void>;
+}
+
+/** One entry of an archive being read: its header and its content stream. */
+type Entry = ExtractEvents['entry'][1];
+
+const refuse = (message: string): HiyError => new HiyError('build_failed', `the source archive was refused: ${message}`);
+
+/** `./a/b/` → `a/b`; refuses absolute paths and `..` components. */
+export function entryPath(raw: string): string {
+  if (raw.startsWith('/')) throw refuse(`absolute path ${JSON.stringify(raw)}`);
+  const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw refuse(`path ${JSON.stringify(raw)} leaves the source tree`);
+  return parts.join('/');
+}
+
+/** Checks one header; returns the clean path, or undefined for the archive's root entry. */
+function checkHeader(h: Header): string | undefined {
+  const path = entryPath(h.name);
+  switch (h.type) {
+    case 'file':
+    case 'contiguous-file':
+    case 'directory':
+      break;
+    case 'symlink': {
+      const target = h.linkname ?? '';
+      if (target.startsWith('/')) throw refuse(`symlink ${path} points to the absolute path ${JSON.stringify(target)}`);
+      const resolved = posix.normalize(posix.join(posix.dirname(path), target));
+      if (resolved === '..' || resolved.startsWith('../')) throw refuse(`symlink ${path} points outside the source tree (${JSON.stringify(target)})`);
+      break;
+    }
+    case 'link':
+      throw refuse(`hardlink ${path} (git archives have none)`);
+    default:
+      throw refuse(`${path} is a ${h.type ?? 'unknown entry type'}, not a file, directory or symlink`);
+  }
+  return path === '' ? undefined : path;
+}
+
+async function spool(source: Readable, file: string, maxBytes: number, signal?: AbortSignal): Promise<void> {
+  let total = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length;
+      if (total > maxBytes) cb(refuse(`it is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`));
+      else cb(null, chunk);
+    },
+  });
+  await pipeline(source, counter, createWriteStream(file, { mode: 0o600 }), signal ? { signal } : {});
+}
+
+/** Calls `each` for every entry of the tar file in order; the entry must be consumed or resumed. */
+async function forEachEntry(file: string, each: (h: Header, entry: Entry) => Promise<void>, stop?: AbortSignal): Promise<void> {
+  const input = createReadStream(file);
+  const extract = tarExtract();
+  input.on('error', (err) => extract.destroy(err));
+  stop?.addEventListener('abort', () => extract.destroy(new Error('build context consumer went away')), { once: true });
+  input.pipe(extract);
+  try {
+    for await (const entry of extract) await each(entry.header, entry);
+  } finally {
+    input.destroy();
+  }
+}
+
+async function readAll(entry: Entry, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of entry) {
+    size += (c as Buffer).length;
+    if (size > max) throw refuse('.dockerignore is larger than 1 MB');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface Scan {
+  entries: number;
+  paths: string[];
+  dockerignore: string | undefined;
+  hasDockerfile: boolean;
+}
+
+async function scan(file: string, limits: ContextLimits): Promise<Scan> {
+  const out: Scan = { entries: 0, paths: [], dockerignore: undefined, hasDockerfile: false };
+  await forEachEntry(file, async (h, entry) => {
+    if (++out.entries > limits.maxEntries) throw refuse(`it has more than ${limits.maxEntries} entries`);
+    const path = checkHeader(h);
+    if (path !== undefined) out.paths.push(path);
+    if ((path === 'Dockerfile' || path === 'dockerfile') && h.type !== 'directory') out.hasDockerfile = true;
+    if (path === '.dockerignore' && h.type === 'file') out.dockerignore = await readAll(entry, MAX_DOCKERIGNORE);
+    else entry.resume();
+  });
+  return out;
+}
+
+function repack(file: string, keep: (path: string) => boolean): Readable {
+  const pack = tarPack();
+  const consumerGone = new AbortController();
+  pack.once('close', () => consumerGone.abort());
+  forEachEntry(file, async (h, entry) => {
+    const path = checkHeader(h);
+    if (path === undefined || !keep(path)) {
+      entry.resume();
+      return;
+    }
+    // Fresh headers: owner root (as git archive writes it), no pax extras from the source.
+    const header: Partial<Header> & { name: string } = { name: path, type: h.type === 'contiguous-file' ? 'file' : h.type, mode: h.mode ?? 0o644, mtime: h.mtime ?? new Date(0), uid: 0, gid: 0, size: h.type === 'file' || h.type === 'contiguous-file' ? (h.size ?? 0) : 0 };
+    if (h.type === 'symlink') header.linkname = h.linkname ?? '';
+    if (header.type !== 'file') {
+      entry.resume();
+      pack.entry(header);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+      entry.on('error', reject);
+      entry.pipe(sink);
+    });
+  }, consumerGone.signal).then(() => pack.finalize(), (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  // tar-stream streams are streamx streams; the engine client wants a Node stream. Destroying
+  // the wrapper destroys the pack, which stops the loop above.
+  return Readable.from(pack, { objectMode: false });
+}
+
+/**
+ * Spools, checks and plans the context. Throws HiyError('build_failed') when the archive is
+ * refused or has no Dockerfile; the caller must dispose() the result.
+ */
+export async function prepareBuildContext(source: Readable, limits: Partial<ContextLimits> = {}, signal?: AbortSignal): Promise<BuildContext> {
+  const lim: ContextLimits = { ...DEFAULT_CONTEXT_LIMITS, ...limits };
+  // Synchronous on purpose: the source must be read from this very tick. A child process's
+  // stdout that nobody reads when the child exits is resumed by Node and its data discarded
+  // (measured: 5 empty archives in 100 builds from `git archive` with an await in between).
+  const dir = mkdtempSync(join(lim.tmpDir ?? tmpdir(), 'hiy-build-'));
+  const file = join(dir, 'source.tar');
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  try {
+    await spool(source, file, lim.maxBytes, signal);
+    const s = await scan(file, lim).catch((err: unknown) => {
+      if (err instanceof HiyError) throw err;
+      throw refuse(`it is not a valid tar archive (${(err as Error).message})`);
+    });
+    if (!s.hasDockerfile) {
+      throw new HiyError('build_failed', 'no Dockerfile found: hiy looks for a file named Dockerfile at the root of the pushed tree');
+    }
+    // The package is CommonJS with `factory.default = factory`; NodeNext types see the namespace.
+    const ig = dockerignore.default().add(s.dockerignore ?? '');
+    const keep = (path: string) => ALWAYS_SENT.has(path) || !ig.ignores(path);
+    const ignored = s.paths.filter((p) => !keep(p)).length;
+    return { entries: s.entries, ignored, stream: () => repack(file, keep), dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
