@@ -31,7 +31,8 @@ export function createApiClient(url: string, token: string): ApiClient {
   return {
     url: base,
     async request(method, path, body) {
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      // x-hiy-client lets the server record deploys the CLI started as triggered_by "cli".
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json', 'x-hiy-client': 'cli' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       let res: Response;
       try {

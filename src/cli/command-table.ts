@@ -19,9 +19,11 @@
 import type { Command, CommandTable } from './command.js';
 import { appCommands } from './cmd/apps.js';
 import { deployCommands } from './cmd/deploys.js';
+import { releaseCommands } from './cmd/releases.js';
 import { envCommands } from './cmd/env.js';
 import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
+import { webhookCommands } from './cmd/webhooks.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -31,7 +33,9 @@ export function commandTable(): CommandTable {
     ...appCommands,
     ...envCommands,
     ...deployCommands,
+    ...releaseCommands,
     ...tokenCommands,
+    ...webhookCommands,
   };
   const help: Command = {
     usage: '[command]',

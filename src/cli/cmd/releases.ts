@@ -1,0 +1,125 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { seg } from '../client.js';
+import { arg, numberFlag, type CommandTable, type Ctx } from '../command.js';
+import { CliError, UsageError } from '../errors.js';
+import { formatTable, formatTime, shortSha } from '../format.js';
+
+const run = promisify(execFile);
+
+interface DeployAnswer { deploy: { id: number; app: string; status: string; rollback_to?: number } }
+interface DeployDetail { deploy: { id: number; status: string; log: string; error: string | null } }
+
+const FINAL = new Set(['success', 'failed', 'superseded']);
+
+/** Prints a deploy's log as it grows until the deploy ends; fails when the deploy did. */
+async function follow(ctx: Ctx, app: string, id: number): Promise<void> {
+  let printed = 0;
+  for (;;) {
+    const { deploy } = await ctx.api().request<DeployDetail>('GET', `/apps/${seg(app)}/deploys/${id}`);
+    if (deploy.log.length > printed) {
+      ctx.out(deploy.log.slice(printed));
+      printed = deploy.log.length;
+    }
+    if (FINAL.has(deploy.status)) {
+      if (deploy.status !== 'success') throw new CliError(`deploy #${id} ${deploy.status}${deploy.error ? `: ${deploy.error}` : ''}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function startAndFollow(ctx: Ctx, method: 'POST', path: string, body: unknown, what: string): Promise<void> {
+  const app = arg(ctx, 0);
+  const res = await ctx.api().request<DeployAnswer>(method, `/apps/${seg(app)}${path}`, body);
+  if (ctx.json || ctx.flags['no-wait'] === true) {
+    return ctx.print(res, () => `${what} queued as deploy #${res.deploy.id} (hiy deploys:info ${app} ${res.deploy.id})\n`);
+  }
+  ctx.out(`${what} queued as deploy #${res.deploy.id}\n`);
+  await follow(ctx, app, res.deploy.id);
+}
+
+const noWait = { 'no-wait': { type: 'boolean' as const, description: 'return once queued instead of following the log' } };
+
+export const releaseCommands: CommandTable = {
+  deploy: {
+    usage: '<app> [--no-wait]',
+    summary: 'Rebuild and release the head of the app\'s branch',
+    flags: noWait,
+    args: [1, 1],
+    run: (ctx) => startAndFollow(ctx, 'POST', '/deploys', {}, 'Deploy'),
+  },
+
+  restart: {
+    usage: '<app> [--no-wait]',
+    summary: 'Restart the current release (zero downtime: a new container, then the old one stops)',
+    flags: noWait,
+    args: [1, 1],
+    run: (ctx) => startAndFollow(ctx, 'POST', '/restart', {}, 'Restart'),
+  },
+
+  releases: {
+    usage: '<app>',
+    summary: 'List an app\'s releases, the current one marked',
+    args: [1, 1],
+    async run(ctx) {
+      const res = await ctx.api().request<{ app: string; releases: { version: number; sha: string; image: string; deploy_id: number; created_at: string; current: boolean }[] }>(
+        'GET', `/apps/${seg(arg(ctx, 0))}/releases`);
+      ctx.print(res, () => (res.releases.length === 0
+        ? `${res.app} has no releases yet.\n`
+        : formatTable(['', 'VERSION', 'SHA', 'DEPLOY', 'CREATED'], res.releases.map((r) => [
+          r.current ? '*' : '', `v${r.version}`, shortSha(r.sha), `#${r.deploy_id}`, formatTime(r.created_at),
+        ]))));
+    },
+  },
+
+  rollback: {
+    usage: '<app> [<release>] [--no-wait]',
+    summary: 'Release the previous (or the named, e.g. v3) release again, without building',
+    flags: noWait,
+    args: [1, 2],
+    async run(ctx) {
+      const v = ctx.args[1];
+      if (v !== undefined && !/^v?\d+$/.test(v)) throw new UsageError(`release must look like v3 or 3, not "${v}"`);
+      await startAndFollow(ctx, 'POST', '/rollback', v === undefined ? {} : { version: Number(v.replace(/^v/, '')) }, 'Rollback');
+    },
+  },
+
+  logs: {
+    usage: '<app> [-n N]',
+    summary: 'Show the recent output of the app\'s running containers',
+    flags: { lines: { type: 'string', short: 'n', value: 'N', description: 'how many lines (default 100)' } },
+    args: [1, 1],
+    async run(ctx) {
+      const n = numberFlag(ctx, 'lines');
+      const res = await ctx.api().request<{ app: string; containers: { container: string; output: string }[] }>(
+        'GET', `/apps/${seg(arg(ctx, 0))}/logs${n === undefined ? '' : `?lines=${n}`}`);
+      ctx.print(res, () => (res.containers.length === 0
+        ? `${res.app} has no running container.\n`
+        : res.containers.map((c) => (res.containers.length > 1 ? `==> ${c.container} <==\n` : '') + c.output).join('\n')));
+    },
+  },
+
+  'git:remote': {
+    usage: '<app> [--remote NAME]',
+    summary: 'Add the app\'s git remote (named hiy) to the repository in the current folder',
+    details: 'git asks for a password on the first push: give an API token (any user name).\n'
+      + '`git config credential.helper store` makes git remember it.',
+    flags: { remote: { type: 'string', short: 'r', value: 'NAME', description: 'remote name (default hiy)' } },
+    args: [1, 1],
+    async run(ctx) {
+      const app = arg(ctx, 0);
+      const remote = typeof ctx.flags.remote === 'string' ? ctx.flags.remote : 'hiy';
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$/.test(remote)) throw new UsageError(`"${remote}" is not a usable remote name`);
+      await ctx.api().request('GET', `/apps/${seg(app)}`);
+      const url = `${ctx.api().url}/git/${app}.git`;
+      const has = await run('git', ['remote', 'get-url', '--', remote]).then(() => true, () => false);
+      try {
+        await run('git', ['remote', has ? 'set-url' : 'add', '--', remote, url]);
+      } catch (err) {
+        throw new CliError(`git remote failed: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+      }
+      ctx.print({ remote, url }, () => `${has ? 'Updated' : 'Added'} git remote ${remote} → ${url}\nDeploy with: git push ${remote} main\n`);
+    },
+  },
+};
