@@ -23,6 +23,8 @@ import { recoverAtStart } from './deploy/reconcile.js';
 import { createGitHandler } from './git/http.js';
 import { createPushEndpoint } from './git/push-endpoint.js';
 import type { Services } from './services.js';
+import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
+import { RepoMirror } from './webhooks/mirror.js';
 
 /** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
 export const HIY_ROOT = fileURLToPath(new URL(existsSync(fileURLToPath(new URL('../../package.json', import.meta.url))) ? '../../' : '../', import.meta.url));
@@ -65,13 +67,15 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     const release = await deploy({ db, config, log, secrets, runtime: await services.runtime(), builder: await services.builder() }, job);
     return { version: release.version };
   });
-  const deployService = new DeployService(services, queue);
+  const mirror = new RepoMirror({ db, secrets, repos, log });
+  const deployService = new DeployService(services, queue, mirror);
   services.deployer = deployService;
 
   const api = createApi(services);
   const server = createHttpServer(api, [
     { prefix: '/git/', handler: (req, res) => void createGitHandlerOnce()(req, res) },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile) },
+    { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
   ]);
   let gitHandler: ReturnType<typeof createGitHandler> | undefined;
   function createGitHandlerOnce() {

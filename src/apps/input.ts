@@ -2,6 +2,7 @@ import { rejectUnknownFields } from '../api/body.js';
 import { HiyError } from '../errors.js';
 import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';
+import { repoUrlProblem } from '../webhooks/repo-url.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values
 // end up in git command lines, Docker resource limits and Caddy health checks.
@@ -37,6 +38,9 @@ export function validateRepoUrl(v: unknown): string {
   if (!schemeOk || url.hostname === '') throw bad(rule);
   // Credentials would be stored in plaintext and shown in listings; private repos are fetched otherwise.
   if (url.username !== '' || url.password !== '') throw bad(`${rule}; put no user name or password in it`);
+  // The stricter shape git fetch is run with (webhooks/repo-url.ts); checked again before each fetch.
+  const problem = repoUrlProblem(v);
+  if (problem) throw bad(`${rule}; refused because ${problem}`);
   return v;
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { getApp } from '../apps/repo.js';
+import { getApp, type App } from '../apps/repo.js';
 import { HiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { Deployer } from './deployer.js';
@@ -8,9 +8,16 @@ import { insertDeploy } from './records.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
 import type { DeployTrigger } from './table.js';
 
+/** What `hiy deploy` needs for apps with a repo_url (implemented by webhooks/mirror.ts). */
+export interface UpstreamMirror {
+  fetchBranchHead(app: App): Promise<string>;
+  assertCurrent(app: App, sha: string): Promise<void>;
+  source(app: string, sha: string, prepare: (signal: AbortSignal) => Promise<void>): () => Readable;
+}
+
 /** The Deployer the API and git use: puts deploys of every kind on the one queue. */
 export class DeployService implements Deployer {
-  constructor(private readonly s: Omit<Services, 'deployer'>, readonly queue: DeployQueue) {}
+  constructor(private readonly s: Omit<Services, 'deployer'>, readonly queue: DeployQueue, private readonly mirror?: UpstreamMirror) {}
 
   /** A build from a source archive (git push, webhook, `hiy deploy`). */
   async enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable, cleanup?: () => void): Promise<QueuedDeploy> {
@@ -21,6 +28,13 @@ export class DeployService implements Deployer {
 
   async deployBranchHead(app: string, trigger: DeployTrigger): Promise<number> {
     const row = await getApp(this.s.db, app);
+    if (row.repo_url && this.mirror) {
+      // An app deployed from GitHub builds what GitHub has now; the job re-checks that no newer
+      // commit was fetched (by a webhook) while it waited, so an older one never follows a newer.
+      const head = await this.mirror.fetchBranchHead(row);
+      const mirror = this.mirror;
+      return (await this.enqueueBuild(app, head, trigger, mirror.source(app, head, () => mirror.assertCurrent(row, head)))).deployId;
+    }
     const sha = await this.s.repos.resolveBranch(app, row.branch);
     if (!sha) throw new HiyError('conflict', `nothing to deploy: branch "${row.branch}" of "${app}" has no commits yet (git push first)`);
     const q = await this.enqueueBuild(app, sha, trigger, () => this.s.repos.archive(app, sha));

@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnection } from 'node:net';
+import { run } from '../helpers/git.js';
+import { hiyEntry } from '../helpers/paths.js';
+import type { HiyProcess } from '../helpers/server.js';
+
+/** `hiy <args>` against the test server, with optional stdin. */
+export function runCli(hiy: HiyProcess, args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [hiyEntry(), ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: hiy.dataDir, HIY_URL: hiy.url, HIY_TOKEN: hiy.token },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdin.end(stdin);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+function findRootCert(dir: string): string | undefined {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) {
+      const found = findRootCert(p);
+      if (found) return found;
+    } else if (name === 'root.crt' && p.includes(join('authorities', 'local'))) {
+      return p;
+    }
+  }
+  return undefined;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** curl https://<app>.localhost:<HIY_HTTPS_PORT>/ with Caddy's local CA, as tests/e2e/git-push does. */
+export async function curlThroughCaddy(hiy: HiyProcess, app: string): Promise<{ notListening: boolean; status: string; body: string; error?: string }> {
+  const port = hiy.env.HIY_HTTPS_PORT!;
+  if (!(await listening(Number(port)))) return { notListening: true, status: '', body: '' };
+  let ca: string | undefined;
+  for (let i = 0; i < 50 && !(ca = findRootCert(hiy.dataDir)); i++) await new Promise((r) => setTimeout(r, 200));
+  if (!ca) return { notListening: false, status: '', body: '', error: 'no Caddy root certificate under the data dir' };
+  const r = await run('curl', ['-sS', '--max-time', '15', '--cacert', ca, '--resolve', `${app}.localhost:${port}:127.0.0.1`, '-w', '\n%{http_code}', `https://${app}.localhost:${port}/`]);
+  const i = r.stdout.lastIndexOf('\n');
+  return { notListening: false, status: r.stdout.slice(i + 1), body: r.stdout.slice(0, i), ...(r.code ? { error: r.stderr } : {}) };
+}
