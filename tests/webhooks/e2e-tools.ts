@@ -44,14 +44,26 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** curl https://<app>.localhost:<HIY_HTTPS_PORT>/ with Caddy's local CA, as tests/e2e/git-push does. */
-export async function curlThroughCaddy(hiy: HiyProcess, app: string): Promise<{ notListening: boolean; status: string; body: string; error?: string }> {
+export interface CurlAnswer {
+  notListening: boolean;
+  status: string;
+  body: string;
+  error?: string;
+}
+
+/**
+ * curl https://<host>.localhost:<HIY_HTTPS_PORT><path> with Caddy's local CA, as tests/e2e/git-push
+ * does; `notListening` when nothing serves that port yet.
+ */
+export async function curlThroughCaddy(hiy: HiyProcess, host: string, path = '/', post?: { body: string; headers: Record<string, string> }): Promise<CurlAnswer> {
   const port = hiy.env.HIY_HTTPS_PORT!;
   if (!(await listening(Number(port)))) return { notListening: true, status: '', body: '' };
   let ca: string | undefined;
   for (let i = 0; i < 50 && !(ca = findRootCert(hiy.dataDir)); i++) await new Promise((r) => setTimeout(r, 200));
   if (!ca) return { notListening: false, status: '', body: '', error: 'no Caddy root certificate under the data dir' };
-  const r = await run('curl', ['-sS', '--max-time', '15', '--cacert', ca, '--resolve', `${app}.localhost:${port}:127.0.0.1`, '-w', '\n%{http_code}', `https://${app}.localhost:${port}/`]);
+  const extra = post ? ['-X', 'POST', '--data-binary', post.body, ...Object.entries(post.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`])] : [];
+  const r = await run('curl', ['-sS', '--max-time', '15', '--cacert', ca, '--resolve', `${host}.localhost:${port}:127.0.0.1`, ...extra,
+    '-w', '\n%{http_code}', `https://${host}.localhost:${port}${path}`]);
   const i = r.stdout.lastIndexOf('\n');
   return { notListening: false, status: r.stdout.slice(i + 1), body: r.stdout.slice(0, i), ...(r.code ? { error: r.stderr } : {}) };
 }

@@ -1,0 +1,113 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { App } from '../apps/repo.js';
+import type { Database } from '../db/database.js';
+import type { QueuedDeploy } from '../deploy/queue.js';
+import type { DeployTrigger } from '../deploy/table.js';
+import type { SecretBox } from '../env/secret-box.js';
+import { isHiyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { claimDelivery, finishDelivery, recordDelivery, type NewDelivery } from './deliveries.js';
+import type { RepoMirror } from './mirror.js';
+import { decidePush } from './payload.js';
+import { verifySignature } from './signature.js';
+
+export interface DeliveryDeps {
+  db: Kysely<Database>;
+  secrets: SecretBox;
+  log: Logger;
+  mirror: RepoMirror;
+  enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable): Promise<QueuedDeploy>;
+  /** Injected by tests to prove what is (not) hashed. */
+  verify?: typeof verifySignature;
+}
+
+export interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const DELIVERY_RE = /^[A-Za-z0-9-]{1,100}$/;
+type Base = Pick<NewDelivery, 'app' | 'deliveryId' | 'event'>;
+
+/**
+ * What hiy does with one delivery of a configured app, body read in full: verify, then parse,
+ * then decide, dedupe and queue. Every outcome is recorded and becomes the answer to GitHub.
+ */
+export async function processDelivery(d: DeliveryDeps, app: App, secret: string, body: Buffer, headers: IncomingHttpHeaders): Promise<Reply> {
+  const header = (k: string) => { const v = headers[k]; return typeof v === 'string' ? v : undefined; };
+  const rawDelivery = header('x-github-delivery');
+  const base: Base = {
+    app: app.name,
+    deliveryId: rawDelivery && DELIVERY_RE.test(rawDelivery) ? rawDelivery : null,
+    event: header('x-github-event')?.slice(0, 50) ?? null,
+  };
+  const reject = async (status: number, outcome: string, error: string): Promise<Reply> => {
+    await recordDelivery(d.db, { ...base, outcome });
+    return { status, body: { error } };
+  };
+
+  // Nothing of the body is looked at before this.
+  const check = (d.verify ?? verifySignature)(secret, body, headers['x-hub-signature-256']);
+  if (check !== 'ok') {
+    const why = check === 'missing' ? 'missing X-Hub-Signature-256' : 'bad signature';
+    d.log.warn({ event: 'webhook_rejected', app: app.name, delivery: base.deliveryId, reason: why }, 'webhook delivery rejected');
+    return reject(401, `rejected: ${why}`, why);
+  }
+  if (!base.deliveryId || !base.event) return reject(400, 'rejected: missing X-GitHub-Delivery or X-GitHub-Event', 'X-GitHub-Delivery and X-GitHub-Event are required');
+  if (base.event === 'ping') {
+    await recordDelivery(d.db, { ...base, outcome: 'ping' });
+    return { status: 200, body: { ok: true, outcome: 'ping' } };
+  }
+  if ((header('content-type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+    return reject(415, 'rejected: content type is not application/json', 'set the webhook\'s content type to application/json');
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString('utf8'));
+  } catch {
+    return reject(400, 'rejected: body is not JSON', 'body is not JSON');
+  }
+  return actOnEvent(d, app, base as Base & { event: string }, payload);
+}
+
+async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: string }, payload: unknown): Promise<Reply> {
+  const decision = decidePush(app, base.event, payload);
+  const seen = decision.deploy ? { ref: decision.ref, afterSha: decision.sha } : { ref: decision.ref ?? null, afterSha: decision.sha ?? null };
+  const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received' });
+  if (id === undefined) {
+    await recordDelivery(d.db, { ...base, ...seen, outcome: 'duplicate' });
+    return { status: 200, body: { ok: true, outcome: 'duplicate' } };
+  }
+  const done = async (status: number, outcome: string, deployId: number | null = null): Promise<Reply> => {
+    await finishDelivery(d.db, id, outcome, deployId);
+    return { status, body: { ok: status < 300, outcome, ...(deployId === null ? {} : { deploy_id: deployId }) } };
+  };
+  if (!decision.deploy) return done(decision.status, decision.outcome);
+
+  const newer = decision.forced ? undefined : await d.mirror.isStale(app, decision.sha);
+  if (newer) return done(200, `ignored: older than ${app.branch} at ${newer.slice(0, 7)}`);
+  try {
+    const q = await enqueue(d, app, decision.sha, decision.forced);
+    d.log.info({ app: app.name, delivery: base.deliveryId, sha: decision.sha, deploy: q.deployId }, 'webhook push queued a deploy');
+    return done(202, `deployed #${q.deployId}`, q.deployId);
+  } catch (err) {
+    await finishDelivery(d.db, id, `error: ${isHiyError(err) ? err.message : 'internal error'}`);
+    throw err;
+  }
+}
+
+/** Queues the build; the fetch runs inside the job (in queue order), not here. */
+async function enqueue(d: DeliveryDeps, app: App, sha: string, forced: boolean): Promise<QueuedDeploy> {
+  // The job's output exists once it is queued; the fetch waits for it to say what it does.
+  let bind!: (q: QueuedDeploy) => void;
+  const queued = new Promise<QueuedDeploy>((r) => { bind = r; });
+  const source = d.mirror.source(app.name, sha, async (signal) => {
+    const q = await queued;
+    await d.mirror.fetchPush(app, sha, { forced, signal, say: (line) => q.output.step(line) });
+  });
+  const q = await d.enqueueBuild(app.name, sha, 'webhook', source);
+  bind(q);
+  return q;
+}
