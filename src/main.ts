@@ -142,14 +142,15 @@ export async function runServer(env: Env): Promise<number> {
     return 2;
   }
   const log = createLogger(config.logLevel);
-  const running = await startServer(config, log);
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      running.stop().then(resolve, (err) => { log.error({ err }, 'error during shutdown'); resolve(); });
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+  // Handlers go in before start: the API answers before start-up finishes (reconciliation), and a
+  // SIGTERM in that window would otherwise kill the process without a clean shutdown.
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const running = await startServer(config, log);
+  const signal = await signalled;
+  log.info({ signal }, 'shutting down');
+  await running.stop().catch((err: unknown) => log.error({ err }, 'error during shutdown'));
   return 0;
 }

@@ -1,9 +1,10 @@
-import type { Config } from '../config.js';
-import { currentRelease, lastDeploy, type DeploySummary, type Release } from '../deploy/repo.js';
+import { currentRelease, type Release } from '../deploy/releases.js';
+import { lastDeploy, type DeploySummary } from '../deploy/repo.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
 import { deleteApp, getApp, insertApp, slotPorts, type App } from './repo.js';
+import { appUrl, gitRemoteUrl } from './urls.js';
 
 /** What the API shows of an app: its settings plus where it lives and what it runs. */
 export interface AppView {
@@ -25,12 +26,6 @@ export interface AppView {
   updated_at: string;
 }
 
-export function appUrl(config: Config, name: string): string {
-  const host = `${name}.${config.domain}`;
-  if (config.tls === 'off') return `http://${host}${config.httpPort === 80 ? '' : `:${config.httpPort}`}`;
-  return `https://${host}${config.httpsPort === 443 ? '' : `:${config.httpsPort}`}`;
-}
-
 export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Promise<AppView> {
   const [release, deploy] = await Promise.all([currentRelease(s.db, app.name), lastDeploy(s.db, app.name)]);
   return {
@@ -45,7 +40,7 @@ export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Pro
     drain_s: app.drain_s,
     domain: `${app.name}.${s.config.domain}`,
     url: appUrl(s.config, app.name),
-    git_remote: `${s.config.publicUrl}/git/${app.name}.git`,
+    git_remote: gitRemoteUrl(s.config, app.name),
     current_release: release
       ? { id: release.id, version: release.version, sha: release.sha, image: release.image, created_at: release.created_at }
       : null,

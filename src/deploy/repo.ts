@@ -1,13 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../db/database.js';
 import { notFound } from '../errors.js';
-import type { DeploysTable, ReleasesTable } from './table.js';
+import type { DeploysTable } from './table.js';
 
 export type Deploy = Selectable<DeploysTable>;
 export type DeploySummary = Omit<Deploy, 'log'>;
-export type Release = Selectable<ReleasesTable>;
 
-// Listings leave the log out: it can be hundreds of KB per deploy.
+// Releases are in releases.ts. Listings leave the log out: it can be hundreds of KB per deploy.
 const SUMMARY_COLUMNS = ['id', 'app', 'sha', 'status', 'triggered_by', 'error', 'rollback_to', 'created_at', 'started_at', 'finished_at'] as const;
 
 /** An app's deploys, newest first, without their logs. */
@@ -24,21 +23,4 @@ export async function getDeploy(db: Kysely<Database>, app: string, id: number): 
 
 export async function lastDeploy(db: Kysely<Database>, app: string): Promise<DeploySummary | undefined> {
   return db.selectFrom('deploys').select(SUMMARY_COLUMNS).where('app', '=', app).orderBy('id', 'desc').limit(1).executeTakeFirst();
-}
-
-/** An app's releases, newest first. */
-export async function listReleases(db: Kysely<Database>, app: string, limit = 20): Promise<Release[]> {
-  return db.selectFrom('releases').selectAll().where('app', '=', app).orderBy('version', 'desc').limit(limit).execute();
-}
-
-export async function findRelease(db: Kysely<Database>, app: string, id: number): Promise<Release | undefined> {
-  return db.selectFrom('releases').selectAll().where('app', '=', app).where('id', '=', id).executeTakeFirst();
-}
-
-/** The release the app is serving now (apps.current_release_id), if it has been deployed. */
-export async function currentRelease(db: Kysely<Database>, app: string): Promise<Release | undefined> {
-  return db.selectFrom('releases').selectAll()
-    .where('app', '=', app)
-    .where('id', '=', (eb) => eb.selectFrom('apps').select('current_release_id').where('name', '=', app))
-    .executeTakeFirst();
 }

@@ -11,24 +11,24 @@ after(async () => { await h?.stop(); });
 
 describe('apps API', { timeout: 60_000 }, () => {
   it('creates an app with defaults, its bare repo, domain and git remote', async () => {
-    const res = await api('POST', '/apps', { name: 'blog' });
+    const res = await api('POST', '/apps', { name: 'hone-blog' });
     assert.equal(res.status, 201);
     const a = res.body.app;
-    assert.equal(a.name, 'blog');
+    assert.equal(a.name, 'hone-blog');
     assert.equal(a.branch, 'main');
     assert.equal(a.port, 5000);
     assert.equal(a.repo_url, null);
-    assert.equal(a.domain, 'blog.localhost');
-    assert.match(a.url, /^https:\/\/blog\.localhost:\d+$/);
-    assert.equal(a.git_remote, `https://hiy.localhost:${h.env.HIY_HTTPS_PORT}/git/blog.git`);
+    assert.equal(a.domain, 'hone-blog.localhost');
+    assert.match(a.url, /^https:\/\/hone-blog\.localhost:\d+$/);
+    assert.equal(a.git_remote, `https://hiy.localhost:${h.env.HIY_HTTPS_PORT}/git/hone-blog.git`);
     assert.equal(a.current_release, null);
     assert.equal(a.last_deploy, null);
     assert.equal(a.slot_index, undefined, 'internal fields stay inside');
-    assert.ok(existsSync(join(h.dataDir, 'repos', 'blog.git', 'HEAD')), 'bare repo made');
+    assert.ok(existsSync(join(h.dataDir, 'repos', 'hone-blog.git', 'HEAD')), 'bare repo made');
   });
 
   it('takes every setting at create', async () => {
-    const body = { name: 'shop', repo_url: 'https://github.com/me/shop.git', branch: 'release/2', port: 8080, memory_mb: 256, cpus: 1.5, health_path: '/healthz', health_timeout_s: 30, drain_s: 5 };
+    const body = { name: 'hone-shop', repo_url: 'https://github.com/me/hone-shop.git', branch: 'release/2', port: 8080, memory_mb: 256, cpus: 1.5, health_path: '/healthz', health_timeout_s: 30, drain_s: 5 };
     const res = await api('POST', '/apps', body);
     assert.equal(res.status, 201);
     const { name: _n, ...settings } = body;
@@ -38,27 +38,27 @@ describe('apps API', { timeout: 60_000 }, () => {
   it('lists apps by name and shows one', async () => {
     const list = await api('GET', '/apps');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.apps.map((a: { name: string }) => a.name), ['blog', 'shop']);
-    const show = await api('GET', '/apps/shop');
+    assert.deepEqual(list.body.apps.map((a: { name: string }) => a.name), ['hone-blog', 'hone-shop']);
+    const show = await api('GET', '/apps/hone-shop');
     assert.equal(show.status, 200);
     assert.equal(show.body.app.port, 8080);
   });
 
   it('refuses a duplicate with 409 and leaves the first alone', async () => {
-    const res = await api('POST', '/apps', { name: 'blog', port: 1234 });
+    const res = await api('POST', '/apps', { name: 'hone-blog', port: 1234 });
     assert.equal(res.status, 409);
-    assert.deepEqual(res.body, { error: { code: 'conflict', message: 'app "blog" already exists' } });
-    assert.equal((await api('GET', '/apps/blog')).body.app.port, 5000);
+    assert.deepEqual(res.body, { error: { code: 'conflict', message: 'app "hone-blog" already exists' } });
+    assert.equal((await api('GET', '/apps/hone-blog')).body.app.port, 5000);
   });
 
   it('updates settings and clears the repo', async () => {
-    const res = await api('PATCH', '/apps/shop', { port: 9000, branch: 'main', repo_url: null });
+    const res = await api('PATCH', '/apps/hone-shop', { port: 9000, branch: 'main', repo_url: null });
     assert.equal(res.status, 200);
     assert.equal(res.body.app.port, 9000);
     assert.equal(res.body.app.branch, 'main');
     assert.equal(res.body.app.repo_url, null);
     assert.equal(res.body.app.memory_mb, 256, 'untouched fields stay');
-    assert.equal((await api('GET', '/apps/shop')).body.app.port, 9000);
+    assert.equal((await api('GET', '/apps/hone-shop')).body.app.port, 9000);
   });
 
   it('answers 404 for an unknown app on every verb', async () => {
@@ -70,16 +70,16 @@ describe('apps API', { timeout: 60_000 }, () => {
   });
 
   it('destroys an app: row, repo and env vars', async () => {
-    assert.equal((await api('PATCH', '/apps/blog/env', { vars: { A: '1' } })).status, 200);
-    const res = await api('DELETE', '/apps/blog');
+    assert.equal((await api('PATCH', '/apps/hone-blog/env', { vars: { A: '1' } })).status, 200);
+    const res = await api('DELETE', '/apps/hone-blog');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { destroyed: 'blog' });
-    assert.equal((await api('GET', '/apps/blog')).status, 404);
-    assert.ok(!existsSync(join(h.dataDir, 'repos', 'blog.git')), 'repo removed');
-    assert.deepEqual((await api('GET', '/apps')).body.apps.map((a: { name: string }) => a.name), ['shop']);
+    assert.deepEqual(res.body, { destroyed: 'hone-blog' });
+    assert.equal((await api('GET', '/apps/hone-blog')).status, 404);
+    assert.ok(!existsSync(join(h.dataDir, 'repos', 'hone-blog.git')), 'repo removed');
+    assert.deepEqual((await api('GET', '/apps')).body.apps.map((a: { name: string }) => a.name), ['hone-shop']);
     // A new app of the same name starts empty.
-    assert.equal((await api('POST', '/apps', { name: 'blog' })).status, 201);
-    assert.deepEqual((await api('GET', '/apps/blog/env')).body.env, {});
+    assert.equal((await api('POST', '/apps', { name: 'hone-blog' })).status, 201);
+    assert.deepEqual((await api('GET', '/apps/hone-blog/env')).body.env, {});
   });
 
   it('answers unknown routes with a JSON 404', async () => {

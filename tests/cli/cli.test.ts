@@ -86,80 +86,80 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
   });
 
   it('creates, lists, shows and updates apps', async () => {
-    const created = await ok(['create', 'blog', '--port', '8080', '--memory', '256']);
-    assert.match(created, /^Created blog\n/);
+    const created = await ok(['create', 'hone-blog', '--port', '8080', '--memory', '256']);
+    assert.match(created, /^Created hone-blog\n/);
     assert.match(created, /git push hiy main/);
-    const shop = await json(['create', 'shop', '--repo', 'https://github.com/me/shop.git', '--branch', 'prod', '--cpus', '1.5']);
-    assert.equal(shop.app.name, 'shop');
+    const shop = await json(['create', 'hone-shop', '--repo', 'https://github.com/me/hone-shop.git', '--branch', 'prod', '--cpus', '1.5']);
+    assert.equal(shop.app.name, 'hone-shop');
     assert.equal(shop.app.cpus, 1.5);
     assert.equal(shop.app.branch, 'prod');
 
     const table = (await ok(['apps'])).split('\n');
     assert.match(table[0] ?? '', /^NAME\s+URL\s+BRANCH\s+RELEASE\s+LAST DEPLOY$/);
-    assert.match(table[1] ?? '', /^blog\s+https:\/\/blog\.localhost:\d+\s+main\s+-\s+-$/);
-    assert.match(table[2] ?? '', /^shop\s+/);
+    assert.match(table[1] ?? '', /^hone-blog\s+https:\/\/hone-blog\.localhost:\d+\s+main\s+-\s+-$/);
+    assert.match(table[2] ?? '', /^hone-shop\s+/);
     assert.equal(table[1]?.indexOf('https'), table[0]?.indexOf('URL'), 'columns aligned');
-    assert.deepEqual((await json(['apps'])).apps.map((a: { name: string }) => a.name), ['blog', 'shop']);
+    assert.deepEqual((await json(['apps'])).apps.map((a: { name: string }) => a.name), ['hone-blog', 'hone-shop']);
 
-    const info = await ok(['info', 'blog']);
-    assert.match(info, /^git remote\s+https:\/\/hiy\.localhost:\d+\/git\/blog\.git$/m);
+    const info = await ok(['info', 'hone-blog']);
+    assert.match(info, /^git remote\s+https:\/\/hiy\.localhost:\d+\/git\/hone-blog\.git$/m);
     assert.match(info, /^memory\s+256 MB$/m);
     assert.match(info, /^release\s+not deployed yet$/m);
-    assert.equal((await json(['info', 'blog'])).app.port, 8080);
+    assert.equal((await json(['info', 'hone-blog'])).app.port, 8080);
 
-    assert.match(await ok(['update', 'blog', '--port', '9000', '--health-path', '/up']), /^port\s+9000$/m);
-    assert.equal((await json(['info', 'blog'])).app.health_path, '/up');
+    assert.match(await ok(['update', 'hone-blog', '--port', '9000', '--health-path', '/up']), /^port\s+9000$/m);
+    assert.equal((await json(['info', 'hone-blog'])).app.health_path, '/up');
   });
 
   it('passes API errors through with exit 1', async () => {
     await fails(['create', '../x'], 1, /invalid app name "..\/x": app names are 1-30 characters/);
     await fails(['create', 'api'], 1, /"api" is reserved/);
-    await fails(['create', 'blog'], 1, /app "blog" already exists/);
+    await fails(['create', 'hone-blog'], 1, /app "hone-blog" already exists/);
     await fails(['info', 'nope'], 1, /app "nope" not found/);
-    await fails(['update', 'blog', '--memory', '1'], 1, /memory_mb must be a whole number from 32 to 65536/);
+    await fails(['update', 'hone-blog', '--memory', '1'], 1, /memory_mb must be a whole number from 32 to 65536/);
     await fails(['create', 'x', '--repo', 'http://github.com/x'], 1, /repo_url must be an https:\/\/ URL/);
   });
 
   it('sets, gets and unsets env vars, with the config: aliases', async () => {
-    assert.match(await ok(['env:set', 'blog', 'DATABASE_URL=postgres://u:p@db/x?a=b', 'DEBUG=0', 'EMPTY=']), /^Set DATABASE_URL, DEBUG, EMPTY on blog\.\n/);
-    const masked = await ok(['env', 'blog']);
+    assert.match(await ok(['env:set', 'hone-blog', 'DATABASE_URL=postgres://u:p@db/x?a=b', 'DEBUG=0', 'EMPTY=']), /^Set DATABASE_URL, DEBUG, EMPTY on hone-blog\.\n/);
+    const masked = await ok(['env', 'hone-blog']);
     assert.match(masked, /^DATABASE_URL:\s+\*\*\*\*$/m);
     assert.match(masked, /values hidden; add --reveal/);
     assert.doesNotMatch(masked, /postgres/);
-    assert.match(await ok(['config', 'blog', '--reveal']), /^DATABASE_URL:\s+postgres:\/\/u:p@db\/x\?a=b$/m);
-    assert.equal(await ok(['env:get', 'blog', 'DATABASE_URL', '--reveal']), 'postgres://u:p@db/x?a=b\n');
-    assert.equal(await ok(['config:get', 'blog', 'DEBUG']), '****\n');
-    assert.deepEqual((await json(['config:get', 'blog', '--reveal'])).env, { DATABASE_URL: 'postgres://u:p@db/x?a=b', DEBUG: '0', EMPTY: '' });
-    assert.match(await ok(['config:set', 'blog', 'DEBUG=1', '--no-restart']), /Not restarted \(--no-restart\)/);
-    assert.equal(await ok(['env:get', 'blog', 'DEBUG', '--reveal']), '1\n');
-    assert.deepEqual((await json(['env:unset', 'blog', 'DEBUG', 'EMPTY'])).unset, ['DEBUG', 'EMPTY']);
-    assert.match(await ok(['config:unset', 'blog', 'DATABASE_URL']), /^Unset DATABASE_URL on blog\./);
-    assert.match(await ok(['env', 'blog']), /blog has no env vars/);
-    await fails(['env:get', 'blog', 'NOPE'], 1, /env var NOPE of app "blog" not found/);
-    await fails(['env:set', 'blog', 'bad-key=1'], 1, /invalid env key "bad-key"/);
+    assert.match(await ok(['config', 'hone-blog', '--reveal']), /^DATABASE_URL:\s+postgres:\/\/u:p@db\/x\?a=b$/m);
+    assert.equal(await ok(['env:get', 'hone-blog', 'DATABASE_URL', '--reveal']), 'postgres://u:p@db/x?a=b\n');
+    assert.equal(await ok(['config:get', 'hone-blog', 'DEBUG']), '****\n');
+    assert.deepEqual((await json(['config:get', 'hone-blog', '--reveal'])).env, { DATABASE_URL: 'postgres://u:p@db/x?a=b', DEBUG: '0', EMPTY: '' });
+    assert.match(await ok(['config:set', 'hone-blog', 'DEBUG=1', '--no-restart']), /Not restarted \(--no-restart\)/);
+    assert.equal(await ok(['env:get', 'hone-blog', 'DEBUG', '--reveal']), '1\n');
+    assert.deepEqual((await json(['env:unset', 'hone-blog', 'DEBUG', 'EMPTY'])).unset, ['DEBUG', 'EMPTY']);
+    assert.match(await ok(['config:unset', 'hone-blog', 'DATABASE_URL']), /^Unset DATABASE_URL on hone-blog\./);
+    assert.match(await ok(['env', 'hone-blog']), /hone-blog has no env vars/);
+    await fails(['env:get', 'hone-blog', 'NOPE'], 1, /env var NOPE of app "hone-blog" not found/);
+    await fails(['env:set', 'hone-blog', 'bad-key=1'], 1, /invalid env key "bad-key"/);
   });
 
   it('lists deploys and shows one with its log', async () => {
-    assert.match(await ok(['deploys', 'blog']), /blog has no deploys yet/);
+    assert.match(await ok(['deploys', 'hone-blog']), /hone-blog has no deploys yet/);
     const db = new SQLite(join(h.dataDir, 'hiy.db'));
     let id: number;
     try {
       const t = '2026-01-01T10:00:00.000Z';
-      id = Number(db.prepare("insert into deploys (app, sha, status, triggered_by, log, created_at, started_at, finished_at) values ('blog', ?, 'success', 'git', ?, ?, ?, ?)")
-        .run('f'.repeat(40), '-----> Building blog\n-----> Released v1\n', t, t, '2026-01-01T10:00:12.500Z').lastInsertRowid);
+      id = Number(db.prepare("insert into deploys (app, sha, status, triggered_by, log, created_at, started_at, finished_at) values ('hone-blog', ?, 'success', 'git', ?, ?, ?, ?)")
+        .run('f'.repeat(40), '-----> Building hone-blog\n-----> Released v1\n', t, t, '2026-01-01T10:00:12.500Z').lastInsertRowid);
     } finally {
       db.close();
     }
-    const list = (await ok(['deploys', 'blog'])).split('\n');
+    const list = (await ok(['deploys', 'hone-blog'])).split('\n');
     assert.match(list[0] ?? '', /^ID\s+STATUS\s+SHA\s+TRIGGER\s+CREATED\s+TOOK$/);
     assert.match(list[1] ?? '', new RegExp(`^${id}\\s+success\\s+fffffff\\s+git\\s+2026-01-01 10:00:00Z\\s+12\\.5s$`));
-    assert.equal((await json(['deploys', 'blog'])).deploys[0].id, id);
-    const shown = await ok(['deploys:info', 'blog', String(id)]);
+    assert.equal((await json(['deploys', 'hone-blog'])).deploys[0].id, id);
+    const shown = await ok(['deploys:info', 'hone-blog', String(id)]);
     assert.match(shown, /^status\s+success$/m);
-    assert.match(shown, /-----> Building blog\n-----> Released v1\n$/);
-    assert.equal((await json(['deploys:info', 'blog', `#${id}`])).deploy.log, '-----> Building blog\n-----> Released v1\n');
-    await fails(['deploys:info', 'blog', 'x1'], 2, /deploy id must be a number/);
-    await fails(['deploys:info', 'blog', '99999'], 1, /deploy 99999 of app "blog" not found/);
+    assert.match(shown, /-----> Building hone-blog\n-----> Released v1\n$/);
+    assert.equal((await json(['deploys:info', 'hone-blog', `#${id}`])).deploy.log, '-----> Building hone-blog\n-----> Released v1\n');
+    await fails(['deploys:info', 'hone-blog', 'x1'], 2, /deploy id must be a number/);
+    await fails(['deploys:info', 'hone-blog', '99999'], 1, /deploy 99999 of app "hone-blog" not found/);
   });
 
   it('creates, lists and revokes tokens', async () => {
@@ -203,12 +203,12 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
   });
 
   it('destroys only with confirmation', async () => {
-    await fails(['destroy', 'shop'], 2, /refusing to destroy shop without confirmation: pass --confirm shop/);
-    await fails(['destroy', 'shop', '--confirm', 'blog'], 2, /confirmation "blog" does not match shop: nothing destroyed/);
-    assert.equal((await json(['info', 'shop'])).app.name, 'shop', 'still there');
-    assert.equal(await ok(['destroy', 'shop', '--confirm', 'shop']), 'Destroyed shop\n');
-    await fails(['info', 'shop'], 1, /app "shop" not found/);
-    assert.deepEqual(await json(['destroy', 'blog', '--confirm', 'blog']), { destroyed: 'blog' });
+    await fails(['destroy', 'hone-shop'], 2, /refusing to destroy hone-shop without confirmation: pass --confirm hone-shop/);
+    await fails(['destroy', 'hone-shop', '--confirm', 'hone-blog'], 2, /confirmation "hone-blog" does not match hone-shop: nothing destroyed/);
+    assert.equal((await json(['info', 'hone-shop'])).app.name, 'hone-shop', 'still there');
+    assert.equal(await ok(['destroy', 'hone-shop', '--confirm', 'hone-shop']), 'Destroyed hone-shop\n');
+    await fails(['info', 'hone-shop'], 1, /app "hone-shop" not found/);
+    assert.deepEqual(await json(['destroy', 'hone-blog', '--confirm', 'hone-blog']), { destroyed: 'hone-blog' });
     assert.match(await ok(['apps']), /No apps yet/);
   });
 });

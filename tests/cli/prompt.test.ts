@@ -31,19 +31,19 @@ function tty(typed: string): { io: Io; out: () => string; err: () => string } {
 describe('CLI prompts on a terminal', { timeout: 60_000 }, () => {
   it('destroys after the app name is typed, and not after another', async () => {
     const api = apiClient(h);
-    assert.equal((await api('POST', '/apps', { name: 'typed' })).status, 201);
+    assert.equal((await api('POST', '/apps', { name: 'hone-typed' })).status, 201);
     const env = { HIY_URL: h.url, HIY_TOKEN: h.token, HOME: home };
 
     const wrong = tty('typo\n');
-    assert.equal(await runCli(['destroy', 'typed'], env, wrong.io), 1);
-    assert.match(wrong.err(), /Type the app name \(typed\) to confirm: /);
-    assert.match(wrong.err(), /hiy: confirmation "typo" does not match typed: nothing destroyed/);
-    assert.equal((await api('GET', '/apps/typed')).status, 200);
+    assert.equal(await runCli(['destroy', 'hone-typed'], env, wrong.io), 1);
+    assert.match(wrong.err(), /Type the app name \(hone-typed\) to confirm: /);
+    assert.match(wrong.err(), /hiy: confirmation "typo" does not match hone-typed: nothing destroyed/);
+    assert.equal((await api('GET', '/apps/hone-typed')).status, 200);
 
-    const right = tty('typed\r');
-    assert.equal(await runCli(['destroy', 'typed'], env, right.io), 0, right.err());
-    assert.equal(right.out(), 'Destroyed typed\n');
-    assert.equal((await api('GET', '/apps/typed')).status, 404);
+    const right = tty('hone-typed\r');
+    assert.equal(await runCli(['destroy', 'hone-typed'], env, right.io), 0, right.err());
+    assert.equal(right.out(), 'Destroyed hone-typed\n');
+    assert.equal((await api('GET', '/apps/hone-typed')).status, 404);
   });
 
   it('reads the login token without echoing it', async () => {

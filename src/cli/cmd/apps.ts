@@ -1,28 +1,10 @@
+// Types only: the CLI shares the API's shapes, never its code.
+import type { AppView } from '../../apps/service.js';
 import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
-
-/** The app view the API returns (src/apps/service.ts AppView). */
-interface AppView {
-  name: string;
-  repo_url: string | null;
-  branch: string;
-  port: number;
-  memory_mb: number;
-  cpus: number;
-  health_path: string;
-  health_timeout_s: number;
-  drain_s: number;
-  domain: string;
-  url: string;
-  git_remote: string;
-  current_release: { version: number; sha: string; created_at: string } | null;
-  last_deploy: { id: number; status: string; sha: string; created_at: string } | null;
-  created_at: string;
-  updated_at: string;
-}
 
 const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean }> = {
   repo: { type: 'string', value: 'URL', field: 'repo_url', description: 'https:// git URL to deploy from (webhooks, hiy deploy); "" clears it' },

@@ -1,18 +1,8 @@
+import type { DeploySummary } from '../../deploy/repo.js';
 import { seg } from '../client.js';
 import { arg, numberFlag, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, formatPairs, formatTable, formatTime, shortSha } from '../format.js';
-
-interface DeploySummary {
-  id: number;
-  sha: string;
-  status: string;
-  triggered_by: string;
-  error: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
 
 export const deployCommands: CommandTable = {
   deploys: {

@@ -1,8 +1,7 @@
+import type { TokenInfo } from '../../auth/tokens.js';
 import { arg, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatTable, formatTime } from '../format.js';
-
-interface TokenInfo { id: number; name: string; prefix: string; created_at: string; last_used_at: string | null; revoked_at: string | null }
 
 export const tokenCommands: CommandTable = {
   tokens: {
