@@ -23,10 +23,19 @@ export async function markFinished(db: Kysely<Database>, id: number, status: 'su
   await db.updateTable('deploys').set({ status, error, finished_at: nowIso(), ...(log === undefined ? {} : { log }) }).where('id', '=', id).execute();
 }
 
-/** After a crash: whatever was in flight did not finish. Returns how many were marked. */
+/**
+ * After a crash: a deploy in flight whose release was already recorded went live (it stopped
+ * while draining the old one), so it succeeded; every other one did not finish.
+ */
 export async function failInterrupted(db: Kysely<Database>): Promise<number> {
+  const now = nowIso();
+  await db.updateTable('deploys')
+    .set({ status: 'success', error: null, finished_at: now })
+    .where('status', 'in', ['queued', 'building'])
+    .where('id', 'in', (eb) => eb.selectFrom('releases').select('deploy_id'))
+    .execute();
   const res = await db.updateTable('deploys')
-    .set({ status: 'failed', error: 'interrupted: hiy stopped while this deploy was in flight', finished_at: nowIso() })
+    .set({ status: 'failed', error: 'interrupted: hiy stopped while this deploy was in flight', finished_at: now })
     .where('status', 'in', ['queued', 'building']).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }

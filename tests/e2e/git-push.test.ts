@@ -1,40 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
+import { curlApp } from '../helpers/app-http.js';
 
 const APP = `e2e-${randomBytes(3).toString('hex')}`;
-
-/** Caddy's local root certificate, wherever under the data dir Caddy keeps its PKI. */
-function findRootCert(dir: string): string | undefined {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) {
-      const found = findRootCert(p);
-      if (found) return found;
-    } else if (name === 'root.crt' && p.includes(join('authorities', 'local'))) {
-      return p;
-    }
-  }
-  return undefined;
-}
-
-async function curlApp(hiy: HiyProcess, app: string): Promise<{ code: number; body: string; status: string }> {
-  const port = hiy.env.HIY_HTTPS_PORT!;
-  let ca: string | undefined;
-  for (let i = 0; i < 50 && !(ca = findRootCert(hiy.dataDir)); i++) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(ca, 'Caddy wrote its local root certificate under the data dir');
-  const r = await run('curl', ['-sS', '--max-time', '15', '--cacert', ca, '--resolve', `${app}.localhost:${port}:127.0.0.1`,
-    '-w', '\n%{http_code}', `https://${app}.localhost:${port}/`]);
-  const i = r.stdout.lastIndexOf('\n');
-  return { code: r.code, body: r.stdout.slice(0, i), status: r.stdout.slice(i + 1) };
-}
 
 describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () => {
   let hiy: HiyProcess;
