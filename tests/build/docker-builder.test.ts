@@ -10,7 +10,7 @@ import { createDockerBuilder } from '../../src/build/docker-builder.js';
 import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createDockerRuntime, type DockerRuntime } from '../../src/runtime/docker-runtime.js';
-import { cleanupByLabel, docker, dockerInspect, ensureDocker, testRun } from '../helpers/docker.js';
+import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../helpers/docker.js';
 import { WorkingCopy } from '../helpers/git.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -33,18 +33,6 @@ async function tarOf(entries: { name: string; type?: 'file' | 'symlink'; linknam
   const chunks: Buffer[] = [];
   for await (const c of p) chunks.push(c as Buffer);
   return Readable.from([Buffer.concat(chunks)]);
-}
-
-async function waitForHttp(url: string, timeoutMs = 15_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(2000) });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(20);
-    }
-  }
 }
 
 const buildFailed = (pattern: RegExp) => (e: unknown) => {
@@ -94,13 +82,12 @@ describe('Docker builder against the real engine', { timeout: 300_000 }, () => {
     const t2 = Date.now();
     const res = await waitForHttp(`http://127.0.0.1:${port}/`);
     const t3 = Date.now();
-    assert.equal(res.status, 200);
-    assert.equal(await res.text(), `hello ${APP}\n`);
+    assert.deepEqual(res, { status: 200, body: `hello ${APP}\n` });
     t.diagnostic(`cached build ${t1 - t0} ms + run ${t2 - t1} ms + first 200 ${t3 - t2} ms = ${t3 - t0} ms`);
 
     // .dockerignore: www/drafts/ is left out except the re-included file.
-    assert.equal((await fetch(`http://127.0.0.1:${port}/drafts/secret.html`)).status, 404);
-    assert.equal(await (await fetch(`http://127.0.0.1:${port}/drafts/published.html`)).text(), 'published draft\n');
+    assert.equal((await httpGet(`http://127.0.0.1:${port}/drafts/secret.html`)).status, 404);
+    assert.equal((await httpGet(`http://127.0.0.1:${port}/drafts/published.html`)).body, 'published draft\n');
     const ls = await docker(['run', '--rm', '--label', 'hiy.test=1', image, 'find', '/www']);
     assert.doesNotMatch(ls.stdout, /secret\.html/);
     await rt.remove(c.name);

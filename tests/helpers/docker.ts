@@ -5,6 +5,7 @@
  *   const run = testRun();                      // labels unique to this test file
  *   ...create objects with run.labels...
  *   after(() => cleanupByLabel(run.label));     // removes only this file's objects
+ *   await waitForHttp(`http://127.0.0.1:${port}/`) // a container's app answers (bounded tries)
  *
  * Labels: every test object carries `hiy.test=1`. Helpers run test files in parallel on one
  * engine, so a file cleans up by its own `hiy.test.run=<id>` (or `hiy.app=<its app>`), never by
@@ -84,4 +85,39 @@ export async function dockerInspect(name: string): Promise<any> {
   const r = await docker(['inspect', '--', name]);
   if (r.code !== 0) return undefined;
   return (JSON.parse(r.stdout) as unknown[])[0];
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * One GET bounded by a REF'd timer. Measured here: before a container's app listens,
+ * docker-proxy accepts the connection and drops it; Node 20's fetch then never settles, and
+ * with AbortSignal.timeout (an unref'd timer) a test process just exits ("Promise resolution
+ * is still pending"). curl sees the drop within 40 ms.
+ */
+export async function httpGet(url: string, timeoutMs = 2000): Promise<HttpAnswer> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const res = await fetch(url, { signal: ac.signal });
+    return { status: res.status, body: await res.text() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `url` until it answers HTTP (any status), up to `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<HttpAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await httpGet(url, Math.min(2000, Math.max(100, deadline - Date.now())));
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(25);
+    }
+  }
 }

@@ -8,7 +8,7 @@ import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createDockerRuntime, type DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import type { ContainerSpec } from '../../src/runtime/runtime.js';
-import { cleanupByLabel, docker, dockerInspect, ensureDocker, testRun } from '../helpers/docker.js';
+import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../helpers/docker.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/images.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -34,22 +34,8 @@ function spec(over: Partial<ContainerSpec> & { hostPort: number }): ContainerSpe
   };
 }
 
-async function get(port: number, host = '127.0.0.1'): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(2000) });
-  return { status: res.status, body: await res.text() };
-}
-
-async function waitForHttp(port: number, timeoutMs = 15_000): Promise<{ status: number; body: string }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await get(port);
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
+const get = (port: number, host = '127.0.0.1') => httpGet(`http://${host}:${port}/`);
+const waitFor = (port: number) => waitForHttp(`http://127.0.0.1:${port}/`);
 
 const isHiy = (code: string) => (e: unknown) => e instanceof HiyError && e.code === code;
 
@@ -81,7 +67,7 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
     assert.equal(info.name, s.name);
     assert.equal(info.hostPort, port);
     assert.equal(info.labels['hiy.app'], APP);
-    assert.deepEqual(await waitForHttp(port!), { status: 200, body: `hello ${APP}\n` });
+    assert.deepEqual(await waitFor(port!), { status: 200, body: `hello ${APP}\n` });
 
     const c = await dockerInspect(s.name);
     const hc = c.HostConfig;
@@ -111,7 +97,7 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
 
     // docker restart: same host port, still served.
     assert.equal((await docker(['restart', '-t', '5', s.name])).code, 0);
-    assert.equal((await waitForHttp(port!)).status, 200);
+    assert.equal((await waitFor(port!)).status, 200);
     // The process dies: the restart policy brings it back, on the same port.
     assert.equal((await docker(['exec', s.name, 'killall', 'httpd'])).code, 0);
     const deadline = Date.now() + 20_000;
@@ -122,7 +108,7 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
     }
     assert.ok((now?.restartCount ?? 0) >= 1, 'the restart policy restarted it');
     assert.equal(now?.hostPort, port);
-    assert.equal((await waitForHttp(port!)).body, `hello ${APP}\n`);
+    assert.equal((await waitFor(port!)).body, `hello ${APP}\n`);
 
     // docker-init as PID 1 passes SIGTERM on: busybox httpd alone would ignore it for 10 s.
     const t0 = Date.now();
@@ -135,7 +121,7 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
     await rt.stop(s.name, 1); // stopping a stopped container is fine
     await rt.start(s.name);
     await rt.start(s.name); // starting a running one too
-    assert.equal((await waitForHttp(port!)).status, 200);
+    assert.equal((await waitFor(port!)).status, 200);
     await rt.remove(s.name);
     assert.equal(await rt.inspect(s.name), undefined);
     await rt.remove(s.name); // missing is fine
@@ -190,7 +176,7 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
     const [port] = await freePorts(1);
     const s = spec({ hostPort: port! });
     await rt.run(s);
-    await waitForHttp(port!);
+    await waitFor(port!);
     await rt.ensureNetwork(OTHER);
     const ip = (await dockerInspect(s.name)).NetworkSettings.Networks[`hiy-${APP}`].IPAddress as string;
     // busybox wget -T segfaults (Debian's build): bound it with timeout instead.
