@@ -100,7 +100,9 @@ export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: Do
     } catch (err) {
       if (stop.signal.aborted) throw new HiyError('build_failed', (stop.signal.reason as Error).message, { cause: err });
       if (err instanceof HiyError) throw err;
-      throw new HiyError('build_failed', `the build could not run: ${(err as Error).message}`, { cause: err });
+      // docker-modem says "(HTTP code 500) server error - <engine message>": keep the engine's words.
+      const message = ((err as { json?: { message?: string } }).json?.message ?? (err as Error).message).replace(/^\(HTTP code \d+\)\s*[^-]*-\s*/, '').trim();
+      throw new HiyError('build_failed', `the build could not run: ${message}`, { cause: err });
     } finally {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
