@@ -13,7 +13,7 @@ import { createBareRepos } from './git/bare-repos.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createLogger, type Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
-import type { Runtime } from './runtime/runtime.js';
+import type { DockerRuntime } from './runtime/docker-runtime.js';
 import type { Builder } from './build/builder.js';
 import { listApps } from './apps/repo.js';
 import { deploy } from './deploy/pipeline.js';
@@ -37,6 +37,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger, out: NodeJS.WritableStream = process.stdout): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o700 });
   const { db, close: closeDb } = await openDatabase(join(config.dataDir, 'hiy.db'));
   const secrets = await openSecretBox(join(config.dataDir, 'secrets'));
   await bootstrapToken(config, db, log, out);
@@ -50,7 +51,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     tokenFile: hookTokenFile,
   });
 
-  let runtime: Promise<Runtime> | undefined;
+  let runtime: Promise<DockerRuntime> | undefined;
   let builder: Promise<Builder> | undefined;
   const services: Services = {
     config,
@@ -60,7 +61,10 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     repos,
     proxy: nullProxy,
     runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log))),
-    builder: () => (builder ??= import('./build/docker-builder.js').then((m) => m.createDockerBuilder(log))),
+    // The builder shares the runtime's engine client; build contexts are staged on the data
+    // disk, not /tmp (a RAM disk on many Pis).
+    builder: () => (builder ??= Promise.all([services.runtime() as Promise<DockerRuntime>, import('./build/docker-builder.js')])
+      .then(([rt, m]) => m.createDockerBuilder(log, async () => rt.docker, { tmpDir: join(config.dataDir, 'tmp') }))),
     deployer: undefined as unknown as Deployer,
   };
   const queue = new DeployQueue(db, log, async (job) => {

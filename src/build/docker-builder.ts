@@ -4,7 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { LABEL_APP, LABEL_DEPLOY, LABEL_MANAGED } from '../runtime/runtime.js';
+import { LABEL_APP, LABEL_MANAGED } from '../runtime/runtime.js';
 import { BuildProgress, type BuildOutcome } from './build-progress.js';
 import { imageTag, type Builder, type BuildRequest } from './builder.js';
 import { prepareBuildContext, type ContextLimits } from './context.js';
@@ -85,7 +85,9 @@ export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: Do
       const memory = Math.round(req.memoryMb * MIB);
       res = (await client.buildImage(context, {
         t: tag,
-        labels: { ...opts.labels, [LABEL_MANAGED]: '1', [LABEL_APP]: req.app, [LABEL_DEPLOY]: String(req.deployId) },
+        // No per-deploy label: the classic builder adds a LABEL step per label, and a value that
+        // changes every deploy would break the cache of that step on every push (~0.3 s each).
+        labels: { ...opts.labels, [LABEL_MANAGED]: '1', [LABEL_APP]: req.app },
         ...(memory > 0 ? { memory, memswap: memory } : {}),
         forcerm: true,
         rm: true,

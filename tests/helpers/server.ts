@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
     HIY_HTTPS_PORT: String(https),
     HIY_ADMIN_TOKEN: token,
     HIY_DOMAIN: 'localhost',
+    // Each test server gets its own slot port range, so parallel runs never share an app port.
+    HIY_SLOT_PORT_BASE: String(21000 + randomInt(0, 400) * 100),
     ...opts.env,
   };
   return { url: `http://${env.HIY_LISTEN}`, token: env.HIY_ADMIN_TOKEN ?? token, dataDir, env };
