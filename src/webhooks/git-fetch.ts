@@ -54,7 +54,7 @@ export function fetchCommand(req: Omit<FetchRequest, 'limits'>, inherited: Recor
     'http.followRedirects=false',
     'credential.helper=',
     'core.askPass=',
-    // Keep what arrives as a pack file, so its size can be watched while it grows.
+    // Keep what arrives as one pack file, so its size is bounded and watched while it grows.
     'fetch.unpackLimit=1',
     'transfer.fsckObjects=true',
   ];
@@ -95,7 +95,7 @@ export async function gitFetch(req: FetchRequest): Promise<void> {
   // RLIMIT_FSIZE (inherited by index-pack) bounds the pack file as it is written, however fast
   // it arrives; the polling below is the fallback where prlimit is missing. Its own process
   // group, so a kill also reaches git-remote-https and index-pack.
-  const [cmd, argv] = existsSync(PRLIMIT) ? [PRLIMIT, [`--fsize=${limits.maxBytes}`, '--', 'git', ...args]] : ['git', args];
+  const [cmd, argv] = existsSync(PRLIMIT) ? [PRLIMIT, [`--fsize=${limits.maxBytes}`, '--core=0', '--', 'git', ...args]] : ['git', args];
   const child = spawn(cmd, argv, { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { if (stderr.length < 16_384) stderr += d.toString(); });

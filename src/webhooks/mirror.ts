@@ -15,6 +15,8 @@ import { getRepoToken } from './secrets.js';
 const run = promisify(execFile);
 const SHA_RE = /^[0-9a-f]{40}$/;
 const short = (sha: string) => sha.slice(0, 7);
+// What git says when a server will not send a commit that is not a ref tip (protocol v0 servers).
+const REFUSED_SHA_RE = /not our ref|unadvertised object|couldn't find remote ref|no such remote ref/i;
 
 export interface MirrorDeps {
   db: Kysely<Database>;
@@ -56,7 +58,7 @@ export class RepoMirror {
         try {
           await gitFetch({ gitDir: this.d.repos.path(app.name), url, refspecs: [sha], token, limits: this.d.limits, signal: opts.signal });
         } catch (err) {
-          if (!(err instanceof FetchError) || err.killed) throw err;
+          if (!(err instanceof FetchError) || err.killed || !REFUSED_SHA_RE.test(err.message)) throw err;
           // Servers without allowReachableSHA1InWant (protocol v0) refuse a sha; the branch has it.
           say(`The server refused to send a single commit; fetching branch ${branch}`);
           await gitFetch({ gitDir: this.d.repos.path(app.name), url, refspecs: [`+refs/heads/${branch}:refs/hiy/upstream/${branch}`], token, limits: this.d.limits, signal: opts.signal });

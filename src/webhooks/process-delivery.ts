@@ -29,6 +29,7 @@ export interface Reply {
 }
 
 const DELIVERY_RE = /^[A-Za-z0-9-]{1,100}$/;
+const EVENT_RE = /^[a-z_]{1,50}$/;
 type Base = Pick<NewDelivery, 'app' | 'deliveryId' | 'event'>;
 
 /**
@@ -41,7 +42,8 @@ export async function processDelivery(d: DeliveryDeps, app: App, secret: string,
   const base: Base = {
     app: app.name,
     deliveryId: rawDelivery && DELIVERY_RE.test(rawDelivery) ? rawDelivery : null,
-    event: header('x-github-event')?.slice(0, 50) ?? null,
+    // Recorded before the signature is checked, so only shapes that are safe to print are kept.
+    event: EVENT_RE.test(header('x-github-event') ?? '') ? header('x-github-event')! : null,
   };
   const reject = async (status: number, outcome: string, error: string): Promise<Reply> => {
     await recordDelivery(d.db, { ...base, outcome });
