@@ -1,0 +1,77 @@
+/** A small client for Caddy's admin API (JSON over HTTP on a loopback address). */
+import type { HostPort } from '../config.js';
+import { HiyError } from '../errors.js';
+import { joinHostPort, type Json, type JsonObject } from './caddy-config.js';
+
+export type AdminProbe = 'caddy' | 'none' | 'other';
+
+export interface CaddyAdmin {
+  readonly baseUrl: string;
+  /** Who answers on the admin address: a Caddy, nothing at all, or some other HTTP server. */
+  probe(): Promise<AdminProbe>;
+  /** Replaces the whole running config. Caddy skips the reload when the config is unchanged. */
+  load(config: JsonObject): Promise<void>;
+  /** GET of a config path (`/config/...` or `/id/...`); undefined when the path does not exist. */
+  get(path: string): Promise<Json | undefined>;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export function createCaddyAdmin(address: HostPort): CaddyAdmin {
+  const baseUrl = `http://${joinHostPort(address.host, address.port)}`;
+
+  async function call(method: string, path: string, body?: Json, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
+    try {
+      return await fetch(baseUrl + path, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new HiyError('unavailable', `Caddy admin API at ${baseUrl} did not answer ${method} ${path}: ${describe(err)}`, { cause: err });
+    }
+  }
+
+  return {
+    baseUrl,
+    async probe() {
+      let res: Response;
+      try {
+        res = await call('GET', '/config/', undefined, 2_000);
+      } catch {
+        return 'none';
+      }
+      const text = await res.text();
+      if (!res.ok) return 'other';
+      // Caddy answers `null` (empty config) or a JSON object, as application/json.
+      if (!(res.headers.get('content-type') ?? '').includes('application/json')) return 'other';
+      try {
+        const parsed: unknown = JSON.parse(text);
+        return parsed === null || (typeof parsed === 'object' && !Array.isArray(parsed)) ? 'caddy' : 'other';
+      } catch {
+        return 'other';
+      }
+    },
+    async load(config) {
+      const res = await call('POST', '/load', config);
+      if (!res.ok) {
+        throw new HiyError('internal', `Caddy rejected hiy's config (${res.status}): ${(await res.text()).trim().slice(0, 2000)}`);
+      }
+      await res.arrayBuffer();
+    },
+    async get(path) {
+      const res = await call('GET', path);
+      const text = await res.text();
+      // Caddy 2.6 answers a missing path with 400 ("invalid traversal path"/"unknown object ID") or 404.
+      if (res.status === 404 || res.status === 400) return undefined;
+      if (!res.ok) throw new HiyError('unavailable', `Caddy admin GET ${path} failed (${res.status}): ${text.trim().slice(0, 500)}`);
+      return JSON.parse(text) as Json;
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  const e = err as { cause?: { code?: string; message?: string }; message?: string };
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  appRoute, appRouteId, buildCaddyConfig, bootConfig, deepMerge, parseAppRoutes, REDIRECT_SERVER_NAME, SERVER_NAME,
+  type CaddyConfigOptions, type Json, type JsonObject,
+} from './caddy-config.js';
+
+const opts = (over: Partial<CaddyConfigOptions> = {}): CaddyConfigOptions => ({
+  adminAddress: { host: '127.0.0.1', port: 2999 },
+  listenHost: '',
+  httpPort: 8080,
+  httpsPort: 8443,
+  tls: 'internal',
+  domain: 'pi.example',
+  controlPlane: { host: '127.0.0.1', port: 3000 },
+  ...over,
+});
+const BASE: JsonObject = { apps: { pki: { certificate_authorities: { local: { install_trust: false } } } } };
+
+/** Walks a JSON value by keys and array indexes; fails the test on a wrong path. */
+function at(value: Json | undefined, ...path: (string | number)[]): Json {
+  let cur: Json | undefined = value;
+  for (const key of path) {
+    assert.ok(cur !== null && typeof cur === 'object', `no ${String(key)} in ${JSON.stringify(cur)}`);
+    cur = Array.isArray(cur) ? cur[key as number] : (cur as JsonObject)[key as string];
+  }
+  assert.notEqual(cur, undefined, `nothing at ${path.join('.')}`);
+  return cur as Json;
+}
+
+describe('caddy-config', () => {
+  it('keeps the admin address, sets http/https ports and the routes in order', () => {
+    const cfg = buildCaddyConfig(BASE, opts(), [{ app: 'zeta', slotPorts: [20002, 20003] }, { app: 'alpha', slotPorts: [20000, 20001] }]);
+    assert.equal(at(cfg, 'admin', 'listen'), '127.0.0.1:2999');
+    assert.equal(at(cfg, 'apps', 'http', 'http_port'), 8080);
+    assert.equal(at(cfg, 'apps', 'http', 'https_port'), 8443);
+    const server = at(cfg, 'apps', 'http', 'servers', SERVER_NAME);
+    assert.deepEqual(at(server, 'listen'), [':8443']);
+    const ids = (at(server, 'routes') as JsonObject[]).map((r) => r['@id']);
+    assert.deepEqual(ids, ['hiy-control-plane', 'hiy-app-alpha', 'hiy-app-zeta', 'hiy-fallback']);
+    assert.deepEqual(at(server, 'routes', 0, 'match'), [{ host: ['hiy.pi.example'] }]);
+    assert.equal(at(server, 'routes', 0, 'handle', 0, 'upstreams', 0, 'dial'), '127.0.0.1:3000');
+    // The base file's parts survive the merge.
+    assert.equal(at(cfg, 'apps', 'pki', 'certificate_authorities', 'local', 'install_trust'), false);
+  });
+
+  it('gives each app exactly two fixed slots, first-available selection, retries and passive checks only', () => {
+    const route = appRoute({ app: 'myapp', slotPorts: [20000, 20001] }, 'pi.example');
+    assert.equal(route['@id'], 'hiy-app-myapp');
+    assert.deepEqual(route.match, [{ host: ['myapp.pi.example'] }]);
+    const h = at(route, 'handle', 0);
+    assert.equal(at(h, 'handler'), 'reverse_proxy');
+    assert.deepEqual(at(h, 'upstreams'), [{ dial: '127.0.0.1:20000' }, { dial: '127.0.0.1:20001' }]);
+    assert.deepEqual(at(h, 'load_balancing'), { selection_policy: { policy: 'first' }, try_duration: '5s', try_interval: '50ms' });
+    assert.deepEqual(at(h, 'health_checks'), { passive: { fail_duration: '1s', max_fails: 1 } });
+    assert.throws(() => appRoute({ app: 'x', slotPorts: [1, 1] }, 'd'), /both slots/);
+  });
+
+  it('active checks only on request (kept for the bench comparison)', () => {
+    const route = appRoute({ app: 'a', slotPorts: [1, 2] }, 'd', { kind: 'active', uri: '/health' });
+    assert.deepEqual(at(route, 'handle', 0, 'health_checks', 'active'), { uri: '/health', interval: '500ms', timeout: '2s' });
+  });
+
+  it('tls internal: internal issuer for hiy.<domain> and *.<domain>', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ tls: 'internal' }), []);
+    assert.deepEqual(at(cfg, 'apps', 'tls', 'automation', 'policies'), [{
+      subjects: ['hiy.pi.example', '*.pi.example'], issuers: [{ module: 'internal' }], disable_ocsp_stapling: true,
+    }]);
+  });
+
+  it('with TLS, plain HTTP redirects to HTTPS on the configured port (own redirect server)', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ tls: 'internal' }), []);
+    assert.deepEqual(at(cfg, 'apps', 'http', 'servers', SERVER_NAME, 'automatic_https'), { disable_redirects: true });
+    const redirect = at(cfg, 'apps', 'http', 'servers', REDIRECT_SERVER_NAME);
+    assert.deepEqual(at(redirect, 'listen'), [':8080']);
+    assert.deepEqual(at(redirect, 'routes', 0, 'handle', 0, 'headers', 'Location'), ['https://{http.request.host}:8443{http.request.uri}']);
+    const standard = buildCaddyConfig(BASE, opts({ tls: 'auto', httpPort: 80, httpsPort: 443 }), []);
+    assert.deepEqual(at(standard, 'apps', 'http', 'servers', REDIRECT_SERVER_NAME, 'routes', 0, 'handle', 0, 'headers', 'Location'), ['https://{http.request.host}{http.request.uri}']);
+  });
+
+  it('tls auto: ACME defaults (no tls app), HTTPS listener', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ tls: 'auto', listenHost: '127.0.0.1' }), []);
+    assert.equal((at(cfg, 'apps') as JsonObject).tls, undefined);
+    assert.deepEqual(at(cfg, 'apps', 'http', 'servers', SERVER_NAME, 'listen'), ['127.0.0.1:8443']);
+  });
+
+  it('tls off: plain HTTP on httpPort, automatic HTTPS disabled', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ tls: 'off', listenHost: '::1' }), []);
+    const server = at(cfg, 'apps', 'http', 'servers', SERVER_NAME);
+    assert.deepEqual(at(server, 'listen'), ['[::1]:8080']);
+    assert.deepEqual(at(server, 'automatic_https'), { disable: true });
+    assert.equal((at(cfg, 'apps') as JsonObject).tls, undefined);
+    assert.deepEqual(Object.keys(at(cfg, 'apps', 'http', 'servers') as JsonObject), [SERVER_NAME]);
+  });
+
+  it('refuses two routes for one app', () => {
+    assert.throws(() => buildCaddyConfig(BASE, opts(), [{ app: 'a', slotPorts: [1, 2] }, { app: 'a', slotPorts: [3, 4] }]), /duplicate route/);
+  });
+
+  it('reads app routes back from a running config, skipping foreign ones', () => {
+    const cfg = buildCaddyConfig(BASE, opts(), [{ app: 'a', slotPorts: [20000, 20001] }, { app: 'b-2', slotPorts: [20002, 20003] }]);
+    const routes = at(cfg, 'apps', 'http', 'servers', SERVER_NAME, 'routes') as Json[];
+    const foreign: Json = { '@id': appRouteId('weird'), handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: '10.0.0.1:80' }, { dial: '127.0.0.1:1' }] }] };
+    assert.deepEqual(parseAppRoutes([...routes, foreign, 'junk', null]), [
+      { app: 'a', slotPorts: [20000, 20001] },
+      { app: 'b-2', slotPorts: [20002, 20003] },
+    ]);
+    assert.deepEqual(parseAppRoutes(undefined), []);
+    assert.deepEqual(parseAppRoutes({ not: 'an array' }), []);
+  });
+
+  it('merges objects deeply and lets generated values win', () => {
+    assert.deepEqual(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2], e: 3 } }), { a: { b: 1, c: [2], e: 3 }, d: 1 });
+    assert.deepEqual(bootConfig({ host: '::1', port: 2019 }), { admin: { listen: '[::1]:2019' } });
+  });
+});
