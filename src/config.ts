@@ -30,6 +30,10 @@ export interface Config {
   caddyBin: string;
   /** Scheme + host the CLI and docs print for the dashboard and git remote. */
   publicUrl: string;
+  /** Interface Caddy's app listeners bind to; '' = all (production), tests use 127.0.0.1. */
+  proxyListenHost: string;
+  /** PATH handed to the child processes hiy starts (caddy, git). */
+  pathEnv: string;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -107,7 +111,14 @@ export function loadConfig(env: Env): Config {
     keepReleases: parseInteger('HIY_KEEP_RELEASES', env.HIY_KEEP_RELEASES, 2, 0, 100),
     caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
     publicUrl,
+    proxyListenHost: parseListenHost(env.HIY_PROXY_HOST ?? ''),
+    pathEnv: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   };
+}
+
+function parseListenHost(raw: string): string {
+  if (raw === '' || /^[0-9.]+$/.test(raw) || /^[0-9a-fA-F:]+$/.test(raw)) return raw;
+  fail('HIY_PROXY_HOST', `"${raw}" is not an IP address (empty = all interfaces)`);
 }
 
 export function isLocalDomain(domain: string): boolean {

@@ -12,7 +12,7 @@ import { openSecretBox } from './env/secret-box.js';
 import { createBareRepos } from './git/bare-repos.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createLogger, type Logger } from './log.js';
-import type { Proxy } from './proxy/proxy.js';
+import { createCaddyProxy } from './proxy/caddy.js';
 import type { DockerRuntime } from './runtime/docker-runtime.js';
 import type { Builder } from './build/builder.js';
 import { listApps } from './apps/repo.js';
@@ -59,7 +59,20 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     db,
     secrets,
     repos,
-    proxy: nullProxy,
+    proxy: createCaddyProxy({
+      adminAddress: config.caddyAdmin,
+      httpPort: config.httpPort,
+      httpsPort: config.httpsPort,
+      tls: config.tls,
+      domain: config.domain,
+      controlPlane: config.listen,
+      dataDir: config.dataDir,
+      caddyBin: config.caddyBin,
+      log,
+      pathEnv: config.pathEnv,
+      listenHost: config.proxyListenHost,
+      baseConfigFile: join(HIY_ROOT, 'proxy', 'base.json'),
+    }),
     runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log))),
     // The builder shares the runtime's engine client; build contexts are staged on the data
     // disk, not /tmp (a RAM disk on many Pis).
@@ -68,7 +81,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     deployer: undefined as unknown as Deployer,
   };
   const queue = new DeployQueue(db, log, async (job) => {
-    const release = await deploy({ db, config, log, secrets, runtime: await services.runtime(), builder: await services.builder() }, job);
+    const release = await deploy({ db, config, log, secrets, proxy: services.proxy, runtime: await services.runtime(), builder: await services.builder() }, job);
     return { version: release.version };
   });
   const mirror = new RepoMirror({ db, secrets, repos, log });
@@ -89,6 +102,9 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
   for (const app of await listApps(db)) await repos.create(app.name);
+  // Apps keep serving while hiy is down (Caddy and the containers run on their own); a proxy
+  // that cannot start is logged loudly and the API stays up so the operator can see why.
+  await services.proxy.start().catch((err: unknown) => log.error({ err }, 'the proxy (Caddy) could not be started: apps are not routed'));
   const recovered = recoverAtStart(services).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
   queue.holdUntil(recovered);
   await recovered;
@@ -127,13 +143,6 @@ async function bootstrapToken(config: Config, db: Services['db'], log: Logger, o
   log.info('created the initial API token (printed on stdout, not logged)');
 }
 
-const nullProxy: Proxy = {
-  async start() {},
-  async syncRoutes() {},
-  async setRoute() {},
-  async removeRoute() {},
-  async stop() {},
-};
 
 
 /** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */

@@ -3,7 +3,7 @@ import { lastDeploy, type DeploySummary } from '../deploy/repo.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
-import { deleteApp, getApp, insertApp, slotPorts, type App } from './repo.js';
+import { appRouteOf, deleteApp, getApp, insertApp, type App } from './repo.js';
 import { appUrl, gitRemoteUrl } from './urls.js';
 
 /** What the API shows of an app: its settings plus where it lives and what it runs. */
@@ -65,7 +65,7 @@ export async function createApp(s: Services, input: CreateAppInput): Promise<App
     throw wrap(cause, `the git repository of "${app.name}" could not be created`);
   }
   try {
-    await s.proxy.setRoute({ app: app.name, slotPorts: slotPorts(app, s.config.slotPortBase) });
+    await s.proxy.setRoute(appRouteOf(app, s.config.slotPortBase));
   } catch (cause) {
     await undo(s, app.name, true);
     throw wrap(cause, `the proxy did not accept the route of "${app.name}"`);

@@ -14,6 +14,8 @@ export interface AppsTable {
   /** Index of the app's pair of fixed host ports (slot a/b) in the slot port range. */
   slot_index: number;
   current_release_id: number | null;
+  /** Path Caddy actively health-checks, or null for passive checks only (see proxy/proxy.ts). */
+  proxy_health_path: Generated<string | null>;
   created_at: string;
   updated_at: string;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { getApp, slotPorts, type App } from '../apps/repo.js';
+import { appRouteOf, getApp, setProxyHealthPath, slotPorts, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import type { Builder } from '../build/builder.js';
 import { createRedactor } from '../build/redact.js';
@@ -11,6 +11,7 @@ import { readEnv } from '../env/repo.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Proxy } from '../proxy/proxy.js';
 import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_SLOT, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
 import { waitHealthy } from './health-check.js';
 import type { DeployOutput } from './output.js';
@@ -24,6 +25,7 @@ export interface PipelineDeps {
   secrets: SecretBox;
   runtime: Runtime;
   builder: Builder;
+  proxy: Proxy;
 }
 
 export interface DeployJob {
@@ -55,7 +57,8 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const slot: Slot = previous?.slot === 'a' ? 'b' : 'a';
   job.output.step(`Starting ${job.image ? 'release' : 'new release'} on slot ${slot}`);
   const container = await startContainer(d, app, image, slot, env, job.deployId, oldContainers);
-  await waitUntilHealthy(d, app, job, container, slot);
+  const status = await waitUntilHealthy(d, app, job, container, slot);
+  await matchProxyHealthCheck(d, app, status);
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image, slot });
   job.output.step(`Released v${release.version}`);
   await switchAndDrain(d, app, job, oldContainers.filter((c) => c.id !== container.id));
@@ -102,7 +105,7 @@ export async function startContainer(
   });
 }
 
-async function waitUntilHealthy(d: PipelineDeps, app: App, job: DeployJob, container: ContainerInfo, slot: Slot): Promise<void> {
+async function waitUntilHealthy(d: PipelineDeps, app: App, job: DeployJob, container: ContainerInfo, slot: Slot): Promise<number> {
   const [portA, portB] = slotPorts(app, d.config.slotPortBase);
   job.output.step(`Waiting for the release to answer on ${app.health_path} (up to ${app.health_timeout_s} s)`);
   try {
@@ -114,6 +117,7 @@ async function waitUntilHealthy(d: PipelineDeps, app: App, job: DeployJob, conta
       ...(job.signal ? { signal: job.signal } : {}),
     });
     job.output.detail(`answered ${status}`);
+    return status;
   } catch (err) {
     const tail = await d.runtime.logs(container.id, { tail: 30 }).catch(() => '');
     if (tail.trim()) {
@@ -123,6 +127,18 @@ async function waitUntilHealthy(d: PipelineDeps, app: App, job: DeployJob, conta
     await d.runtime.remove(container.id);
     throw err;
   }
+}
+
+/**
+ * Caddy checks the app's health path itself when the app answers it with 2xx/3xx, so a release
+ * never gets traffic before it is ready; Caddy 2.6 would never route to an app that answers 4xx
+ * there, so such apps get passive checks. A change reloads Caddy (rare: first deploy, new path).
+ */
+async function matchProxyHealthCheck(d: PipelineDeps, app: App, status: number): Promise<void> {
+  const wanted = status >= 200 && status < 400 ? app.health_path : null;
+  if (wanted === app.proxy_health_path) return;
+  const updated = await setProxyHealthPath(d.db, app.name, wanted);
+  await d.proxy.setRoute(appRouteOf(updated, d.config.slotPortBase));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listApps, slotPorts } from '../apps/repo.js';
+import { appRouteOf, listApps } from '../apps/repo.js';
 import { readEnv } from '../env/repo.js';
 import { LABEL_APP, LABEL_DEPLOY } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
@@ -18,7 +18,7 @@ export async function recoverAtStart(s: Services): Promise<void> {
   if (n > 0) s.log.warn({ count: n }, 'marked interrupted deploys as failed');
   await rm(join(s.config.dataDir, 'sources'), { recursive: true, force: true });
   const apps = await listApps(s.db);
-  await s.proxy.syncRoutes(apps.map((a) => ({ app: a.name, slotPorts: slotPorts(a, s.config.slotPortBase) })));
+  await s.proxy.syncRoutes(apps.map((a) => appRouteOf(a, s.config.slotPortBase)));
   await reconcileContainers(s);
 }
 

@@ -112,7 +112,7 @@ export function appRoute(route: AppRoute, domain: string, health?: HealthMode): 
   return {
     '@id': appRouteId(route.app),
     match: [{ host: [appHost(route.app, domain)] }],
-    handle: [appProxyHandler(route.slotPorts, health)],
+    handle: [appProxyHandler(route.slotPorts, health ?? (route.activeHealthPath ? { kind: 'active', uri: route.activeHealthPath } : undefined))],
     terminal: true,
   };
 }
@@ -272,7 +272,12 @@ export function parseAppRoutes(routes: Json | undefined): AppRoute[] {
     const upstreams = isObject(handle) && Array.isArray(handle.upstreams) ? handle.upstreams : [];
     const ports = upstreams.map((u) => (isObject(u) && typeof u.dial === 'string' ? /^127\.0\.0\.1:(\d{1,5})$/.exec(u.dial)?.[1] : undefined));
     if (ports.length !== 2 || ports.some((p) => p === undefined)) continue;
-    out.push({ app: id.slice(APP_ID_PREFIX.length), slotPorts: [Number(ports[0]), Number(ports[1])] });
+    const active = isObject(handle) && isObject(handle.health_checks) && isObject(handle.health_checks.active) ? handle.health_checks.active.uri : undefined;
+    out.push({
+      app: id.slice(APP_ID_PREFIX.length),
+      slotPorts: [Number(ports[0]), Number(ports[1])],
+      ...(typeof active === 'string' ? { activeHealthPath: active } : {}),
+    });
   }
   return out;
 }

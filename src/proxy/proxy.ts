@@ -4,6 +4,13 @@ export interface AppRoute {
   app: string;
   /** The two fixed upstream slots (127.0.0.1:<port>) of the app; the route never changes during a deploy. */
   slotPorts: [number, number];
+  /**
+   * When set, Caddy actively checks this path on each slot and sends traffic only to slots that
+   * answer 2xx/3xx there, so a release starting on the preferred slot gets no request before it is
+   * ready. Caddy 2.6 cannot express hiy's "any status below 500", so apps whose health path answers
+   * 4xx get passive checks only (undefined).
+   */
+  activeHealthPath?: string;
 }
 
 export interface Proxy {

@@ -39,6 +39,8 @@ export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
     HIY_HTTPS_PORT: String(https),
     HIY_ADMIN_TOKEN: token,
     HIY_DOMAIN: 'localhost',
+    // Caddy's app listeners on loopback only: tests never open ports on other interfaces.
+    HIY_PROXY_HOST: '127.0.0.1',
     // Each test server gets its own slot port range, so parallel runs never share an app port.
     HIY_SLOT_PORT_BASE: String(21000 + randomInt(0, 400) * 100),
     ...opts.env,
