@@ -19,7 +19,7 @@ import { listApps } from './apps/repo.js';
 import { deploy } from './deploy/pipeline.js';
 import { DeployQueue } from './deploy/queue.js';
 import { DeployService } from './deploy/service.js';
-import { recoverAtStart } from './deploy/reconcile.js';
+import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
 import { createGitHandler } from './git/http.js';
 import { createPushEndpoint } from './git/push-endpoint.js';
 import type { Services } from './services.js';
@@ -79,6 +79,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     builder: () => (builder ??= Promise.all([services.runtime() as Promise<DockerRuntime>, import('./build/docker-builder.js')])
       .then(([rt, m]) => m.createDockerBuilder(log, async () => rt.docker, { tmpDir: join(config.dataDir, 'tmp') }))),
     deployer: undefined as unknown as Deployer,
+    state: { ready: false },
   };
   const queue = new DeployQueue(db, log, async (job) => {
     const release = await deploy({ db, config, log, secrets, proxy: services.proxy, runtime: await services.runtime(), builder: await services.builder() }, job);
@@ -98,6 +99,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   function createGitHandlerOnce() {
     return (gitHandler ??= createGitHandler(services, reposRoot));
   }
+  await settleInterruptedDeploys(services);
   const address = await listen(server, config.listen);
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
@@ -108,6 +110,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   const recovered = recoverAtStart(services).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
   queue.holdUntil(recovered);
   await recovered;
+  services.state.ready = true;
 
   return {
     services,

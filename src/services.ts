@@ -22,4 +22,6 @@ export interface Services {
   /** Loaded on the first build, for the same reason. */
   builder(): Promise<Builder>;
   deployer: Deployer;
+  /** ready: start-up reconciliation finished (routes rebuilt, current releases running). */
+  state: { ready: boolean };
 }

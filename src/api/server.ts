@@ -15,7 +15,8 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.onError(onApiError(s.log));
   api.notFound(apiNotFound);
 
-  api.get('/api/v1/health', (c) => c.json({ ok: true, version: '0.1.0' }));
+  // `ready` turns true once start-up reconciliation is done; `ok` means the process answers.
+  api.get('/api/v1/health', (c) => c.json({ ok: true, ready: s.state.ready, version: '0.1.0' }));
   api.use('/api/v1/*', requireToken(s));
   api.route('/api/v1/apps', appRoutes(s));
   api.route('/api/v1/apps', envRoutes(s));

@@ -9,14 +9,20 @@ import { failInterrupted } from './records.js';
 import { currentRelease } from './releases.js';
 
 /**
- * At every start (a crash included) the database is the truth: deploys that were in flight are
- * failed, containers no current release owns are removed, each current release is running, and
- * Caddy's routes are rebuilt from the apps table.
+ * At every start (a crash included) the database is the truth. First, before the API answers:
+ * deploys that were in flight are settled and their leftover source archives go.
  */
-export async function recoverAtStart(s: Services): Promise<void> {
+export async function settleInterruptedDeploys(s: Pick<Services, 'db' | 'log' | 'config'>): Promise<void> {
   const n = await failInterrupted(s.db);
   if (n > 0) s.log.warn({ count: n }, 'marked interrupted deploys as failed');
   await rm(join(s.config.dataDir, 'sources'), { recursive: true, force: true });
+}
+
+/**
+ * Then, with the API up: Caddy's routes are rebuilt from the apps table, containers no current
+ * release owns are removed, and each current release is running.
+ */
+export async function recoverAtStart(s: Services): Promise<void> {
   const apps = await listApps(s.db);
   await s.proxy.syncRoutes(apps.map((a) => appRouteOf(a, s.config.slotPortBase)));
   await reconcileContainers(s);

@@ -96,7 +96,8 @@ async function waitHealthy(url: string, timeoutMs: number, exited: () => boolean
     if (exited()) throw new Error('hiy server exited before answering /api/v1/health');
     try {
       const res = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      // ready: start-up reconciliation is done (routes rebuilt, current releases running).
+      if (res.ok && (await res.json() as { ready?: boolean }).ready !== false) return;
     } catch {
       // not listening yet
     }
