@@ -113,7 +113,11 @@ async function waitUntilHealthy(d: PipelineDeps, app: App, job: DeployJob, conta
       port: slot === 'a' ? portA : portB,
       path: app.health_path,
       timeoutSec: app.health_timeout_s,
-      stillRunning: async () => (await d.runtime.inspect(container.id))?.running ?? false,
+      // The restart policy brings a crashing app back again and again: a restart already means it crashed.
+      stillRunning: async () => {
+        const info = await d.runtime.inspect(container.id);
+        return !!info && info.running && info.state === 'running' && info.restartCount === 0;
+      },
       ...(job.signal ? { signal: job.signal } : {}),
     });
     job.output.detail(`answered ${status}`);
