@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { HiyError } from './errors.js';
+import { LABEL_INSTANCE } from './runtime/runtime.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -40,6 +42,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o700 });
   const { db, close: closeDb } = await openDatabase(join(config.dataDir, 'hiy.db'));
   const secrets = await openSecretBox(join(config.dataDir, 'secrets'));
+  const instanceId = readOrCreateInstanceId(config.dataDir);
   await bootstrapToken(config, db, log, out);
 
   const hookTokenFile = join(config.dataDir, 'secrets', 'hook-token');
@@ -73,13 +76,16 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
       listenHost: config.proxyListenHost,
       baseConfigFile: join(HIY_ROOT, 'proxy', 'base.json'),
     }),
-    runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log))),
+    // Every container and network carries this hiy's instance label: reconciliation only ever
+    // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
+    runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log, { labels: { [LABEL_INSTANCE]: instanceId } }))),
     // The builder shares the runtime's engine client; build contexts are staged on the data
     // disk, not /tmp (a RAM disk on many Pis).
     builder: () => (builder ??= Promise.all([services.runtime() as Promise<DockerRuntime>, import('./build/docker-builder.js')])
       .then(([rt, m]) => m.createDockerBuilder(log, async () => rt.docker, { tmpDir: join(config.dataDir, 'tmp') }))),
     deployer: undefined as unknown as Deployer,
     state: { ready: false },
+    instanceId,
   };
   const queue = new DeployQueue(db, log, async (job) => {
     const release = await deploy({ db, config, log, secrets, proxy: services.proxy, runtime: await services.runtime(), builder: await services.builder() }, job);
@@ -122,6 +128,14 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
       await closeDb();
     },
   };
+}
+
+function readOrCreateInstanceId(dataDir: string): string {
+  const file = join(dataDir, 'instance-id');
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(8).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  const id = readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{16}$/.test(id)) throw new HiyError('config', `${file} does not hold an instance id (16 hex digits)`);
+  return id;
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -24,4 +24,6 @@ export interface Services {
   deployer: Deployer;
   /** ready: start-up reconciliation finished (routes rebuilt, current releases running). */
   state: { ready: boolean };
+  /** Random id of this data dir; labels its Docker objects (hiy.instance). */
+  instanceId: string;
 }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appRouteOf, listApps } from '../apps/repo.js';
 import { readEnv } from '../env/repo.js';
-import { LABEL_APP, LABEL_DEPLOY } from '../runtime/runtime.js';
+import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
 import { startContainer } from './pipeline.js';
 import { failInterrupted } from './records.js';
@@ -35,7 +35,8 @@ export async function reconcileContainers(s: Services): Promise<void> {
   if (apps.length === 0) return;
   const runtime = await s.runtime();
   const known = new Set(apps.map((a) => a.name));
-  const all = await runtime.list();
+  // Only this instance's containers: another hiy (or test server) may share the engine.
+  const all = (await runtime.list()).filter((c) => c.labels[LABEL_INSTANCE] === s.instanceId);
   for (const c of all.filter((c) => !known.has(c.labels[LABEL_APP] ?? ''))) {
     s.log.warn({ container: c.name }, 'removing a container of an app that no longer exists');
     await runtime.remove(c.id);
