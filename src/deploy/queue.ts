@@ -72,6 +72,12 @@ export class DeployQueue extends EventEmitter {
     return i < 0 ? 0 : i + (this.running ? 1 : 0);
   }
 
+  /** The output of a deploy that is waiting or running; undefined once it has finished (read deploys.log then). */
+  outputOf(deployId: number): DeployOutput | undefined {
+    if (this.running?.job.deployId === deployId) return this.running.job.output;
+    return this.waiting.find((e) => e.job.deployId === deployId)?.job.output;
+  }
+
   isBusy(app?: string): boolean {
     if (!app) return !!this.running || this.waiting.length > 0;
     return this.running?.job.app === app || this.waiting.some((e) => e.job.app === app);
