@@ -309,7 +309,7 @@ start_in_background() {
     return 0
   fi
   (umask 077 && : >>"$HIY_LOG")
-  nohup setsid env "${vars[@]}" node "$ROOT/bin/hiy.js" server >>"$HIY_LOG" 2>&1 </dev/null &
+  nohup setsid env "${vars[@]}" node --max-semi-space-size=1 "$ROOT/bin/hiy.js" server >>"$HIY_LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$HIY_PID"
   wait_healthy "$pid"

@@ -22,7 +22,9 @@ import { deploy } from './deploy/pipeline.js';
 import { DeployQueue } from './deploy/queue.js';
 import { DeployService } from './deploy/service.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
-import { createGitHandler } from './git/http.js';
+import type { createGitHandler } from './git/http.js';
+
+type GitHandler = ReturnType<typeof createGitHandler>;
 import { createPushEndpoint } from './git/push-endpoint.js';
 import type { Services } from './services.js';
 import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
@@ -97,13 +99,14 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
 
   const api = createApi(services);
   const server = createHttpServer(api, [
-    { prefix: '/git/', handler: (req, res) => void createGitHandlerOnce()(req, res) },
+    { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)) },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile) },
     { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
   ]);
-  let gitHandler: ReturnType<typeof createGitHandler> | undefined;
-  function createGitHandlerOnce() {
-    return (gitHandler ??= createGitHandler(services, reposRoot));
+  // node-git-server is loaded on the first git request (~4 MB an idle hiy does not need).
+  let git: Promise<GitHandler> | undefined;
+  function gitHandler(): Promise<GitHandler> {
+    return (git ??= import('./git/http.js').then((m) => m.createGitHandler(services, reposRoot)));
   }
   await settleInterruptedDeploys(services);
   const address = await listen(server, config.listen);

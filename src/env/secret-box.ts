@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { HiyError } from '../errors.js';
 
 /** Encrypts values to the box's age X25519 identity; the identity lives in a 0600 file, never in the database. */
@@ -17,6 +16,7 @@ export async function openSecretBox(secretsDir: string): Promise<SecretBox> {
   chmodSync(secretsDir, 0o700);
   const file = join(secretsDir, IDENTITY_FILE);
   if (!existsSync(file)) {
+    const { generateX25519Identity } = await loadAge();
     const identity = await generateX25519Identity();
     writeFileSync(file, `# hiy env var key: back it up; without it env vars cannot be decrypted\n${identity}\n`, { mode: 0o600, flag: 'wx' });
   }
@@ -26,15 +26,21 @@ export async function openSecretBox(secretsDir: string): Promise<SecretBox> {
   return secretBoxFromIdentity(identity);
 }
 
+/** age-encryption is loaded on first use: an idle hiy with no env change never needs it (~2.5 MB). */
+const loadAge = () => import('age-encryption');
+
 export async function secretBoxFromIdentity(identity: string): Promise<SecretBox> {
-  const recipient = await identityToRecipient(identity);
+  let recipient: string | undefined;
   return {
     async encrypt(plaintext) {
+      const { Encrypter, identityToRecipient } = await loadAge();
+      recipient ??= await identityToRecipient(identity);
       const e = new Encrypter();
       e.addRecipient(recipient);
       return Buffer.from(await e.encrypt(plaintext));
     },
     async decrypt(ciphertext) {
+      const { Decrypter } = await loadAge();
       const d = new Decrypter();
       d.addIdentity(identity);
       try {
