@@ -21,12 +21,31 @@ export function apiNotFound(c: Context) {
   return c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404);
 }
 
+/** Reads a body as text, refusing it as soon as it grows past maxBytes (chunked bodies too). */
+export async function readBoundedText(c: Context, maxBytes: number): Promise<string> {
+  const tooLarge = () => new HiyError('payload_too_large', `request body is larger than ${maxBytes} bytes`);
+  if (Number(c.req.header('content-length') ?? '0') > maxBytes) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Reads a JSON object body, bounded in size. */
 export async function readJsonObject(c: Context, maxBytes = 256 * 1024): Promise<Record<string, unknown>> {
-  const len = Number(c.req.header('content-length') ?? '0');
-  if (len > maxBytes) throw new HiyError('payload_too_large', `request body is larger than ${maxBytes} bytes`);
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > maxBytes) throw new HiyError('payload_too_large', `request body is larger than ${maxBytes} bytes`);
+  const text = await readBoundedText(c, maxBytes);
   if (text.trim() === '') return {};
   let body: unknown;
   try {
