@@ -1,0 +1,83 @@
+import { Agent, request } from 'node:https';
+import { readFileSync } from 'node:fs';
+
+export interface LoadReport {
+  sent: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  /** Longest time one request took, in ms. */
+  longestMs: number;
+  /** Distinct bodies seen, with counts (shows the switch between releases). */
+  bodies: Map<string, number>;
+  errorSamples: string[];
+}
+
+export interface LoadOptions {
+  host: string;
+  port: number;
+  path?: string;
+  caFile: string;
+  keepAliveConnections: number;
+  freshConnectionLoops: number;
+}
+
+/**
+ * GET loops against an app through Caddy (HTTPS, its local CA): `keepAliveConnections` loops each
+ * reusing one connection, and `freshConnectionLoops` loops opening a new connection per request.
+ * Loopback only; runs until stop() is called.
+ */
+export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
+  const ca = readFileSync(o.caFile);
+  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, bodies: new Map(), errorSamples: [] };
+  let running = true;
+
+  const once = (agent: Agent | false) => new Promise<void>((resolve) => {
+    const t0 = Date.now();
+    report.sent++;
+    const req = request({ host: '127.0.0.1', port: o.port, path: o.path ?? '/', servername: o.host, headers: { host: `${o.host}:${o.port}` }, ca, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) report.ok++;
+        else {
+          report.non2xx++;
+          if (report.errorSamples.length < 10) report.errorSamples.push(`HTTP ${status}: ${body.slice(0, 100)}`);
+        }
+        report.bodies.set(body, (report.bodies.get(body) ?? 0) + 1);
+        report.longestMs = Math.max(report.longestMs, Date.now() - t0);
+        resolve();
+      });
+      res.on('error', (err) => { fail(err); });
+    });
+    const fail = (err: Error) => {
+      report.errors++;
+      if (report.errorSamples.length < 10) report.errorSamples.push(String((err as NodeJS.ErrnoException).code ?? err.message));
+      report.longestMs = Math.max(report.longestMs, Date.now() - t0);
+      resolve();
+    };
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout after 30 s')));
+    req.on('error', fail);
+    req.end();
+  });
+
+  const loops: Promise<void>[] = [];
+  const agents: Agent[] = [];
+  for (let i = 0; i < o.keepAliveConnections; i++) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
+    agents.push(agent);
+    loops.push((async () => { while (running) await once(agent); })());
+  }
+  for (let i = 0; i < o.freshConnectionLoops; i++) loops.push((async () => { while (running) await once(false); })());
+
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      for (const a of agents) a.destroy();
+      return report;
+    },
+  };
+}

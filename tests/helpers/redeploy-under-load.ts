@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { findRootCert, curlApp } from './app-http.js';
+import { cleanupByLabel, ensureDocker } from './docker.js';
+import { remoteUrl, WorkingCopy } from './git.js';
+import { ensureBusyboxImage } from './images.js';
+import { startLoad, type LoadReport } from './load.js';
+import { repoRoot } from './paths.js';
+import { apiClient, startHiy } from './server.js';
+
+export interface ScenarioOptions {
+  deploys: number;
+  rollbacks: number;
+  keepAliveConnections: number;
+  freshConnectionLoops: number;
+  log?: (line: string) => void;
+}
+
+export interface ScenarioResult extends LoadReport {
+  seconds: number;
+  deploys: number;
+}
+
+/**
+ * A real hiy + Caddy + Docker: an app serving v0, then `deploys` git pushes (v1, v2, …) and
+ * `rollbacks` rollbacks while GET loops run against it through Caddy over HTTPS.
+ */
+export async function redeployUnderLoad(o: ScenarioOptions): Promise<ScenarioResult> {
+  const log = o.log ?? (() => {});
+  await ensureDocker();
+  await ensureBusyboxImage();
+  const app = `zd-${randomBytes(3).toString('hex')}`;
+  const hiy = await startHiy();
+  const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
+  try {
+    const api = apiClient(hiy);
+    const created = await api('POST', '/apps', { name: app, port: 8080, health_timeout_s: 30, drain_s: 3 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const push = async (body: string) => {
+      wc.write('www/index.html', body);
+      await wc.commit(body);
+      const r = await wc.push(remoteUrl(hiy.url, app, hiy.token));
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await push('v0\n');
+    assert.equal((await curlApp(hiy, app)).body, 'v0\n');
+    const ca = findRootCert(hiy.dataDir)!;
+
+    const load = startLoad({ host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: ca, keepAliveConnections: o.keepAliveConnections, freshConnectionLoops: o.freshConnectionLoops });
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 1; i <= o.deploys; i++) {
+      await push(`v${i}\n`);
+      log(`deployed v${i}`);
+    }
+    for (let i = 0; i < o.rollbacks; i++) {
+      const rb = await api('POST', `/apps/${app}/rollback`, {});
+      assert.equal(rb.status, 202, JSON.stringify(rb.body));
+      for (;;) {
+        const d = (await api('GET', `/apps/${app}/deploys/${rb.body.deploy.id}`)).body.deploy;
+        if (d.status === 'success') break;
+        assert.ok(d.status === 'queued' || d.status === 'building', `rollback ended ${d.status}: ${d.log}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      log('rolled back');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const report = await load.stop();
+    return { ...report, seconds: (Date.now() - t0) / 1000, deploys: o.deploys + o.rollbacks };
+  } finally {
+    await hiy.stop();
+    wc.remove();
+    await cleanupByLabel(`hiy.app=${app}`);
+  }
+}
