@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HiyError } from './errors.js';
+import { buildImagesFromEnv, type BuildImages } from './build/images.js';
 
 export type TlsMode = 'auto' | 'internal' | 'off';
 
@@ -34,6 +35,8 @@ export interface Config {
   proxyListenHost: string;
   /** PATH handed to the child processes hiy starts (caddy, git). */
   pathEnv: string;
+  /** Base images of generated Dockerfiles (HIY_IMAGE_NODE, HIY_IMAGE_PYTHON, HIY_IMAGE_GO, HIY_IMAGE_GO_RUNTIME, HIY_IMAGE_STATIC). */
+  buildImages: BuildImages;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -113,6 +116,7 @@ export function loadConfig(env: Env): Config {
     publicUrl,
     proxyListenHost: parseListenHost(env.HIY_PROXY_HOST ?? ''),
     pathEnv: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    buildImages: buildImagesFromEnv(env, fail),
   };
 }
 

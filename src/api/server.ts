@@ -7,6 +7,7 @@ import { envRoutes } from './routes/env.js';
 import { deployRoutes } from './routes/deploys.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { releaseRoutes } from './routes/releases.js';
+import { processRoutes } from './routes/processes.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
@@ -22,6 +23,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', envRoutes(s));
   api.route('/api/v1/apps', deployRoutes(s));
   api.route('/api/v1/apps', releaseRoutes(s));
+  api.route('/api/v1/apps', processRoutes(s));
   api.route('/api/v1/apps', webhookRoutes(s));
   api.route('/api/v1/tokens', tokenRoutes(s));
   return api;

@@ -3,11 +3,12 @@ import { HiyError } from '../errors.js';
 import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';
 import { repoUrlProblem } from '../webhooks/repo-url.js';
+import { parseAppBuildImages } from '../build/images.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values
 // end up in git command lines, Docker resource limits and Caddy health checks.
 
-export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s'] as const;
+export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s', 'dockerfile_path', 'build_images'] as const;
 
 const bad = (message: string): HiyError => new HiyError('invalid_input', message);
 
@@ -61,6 +62,21 @@ export function validateHealthPath(v: unknown): string {
   return v;
 }
 
+/**
+ * A path inside the pushed tree (dockerfile_path) or inside the container (volume path): plain
+ * segments only, since it becomes a tar entry name, a Docker build option or a mount target.
+ */
+export function validateRepoPath(key: string, v: unknown, absolute = false): string {
+  const rule = `${key} must be ${absolute ? 'an absolute path such as /data' : 'a relative path such as docker/web.Dockerfile'}: 1-200 characters of letters, digits and . _ - /, without ".." or "." segments`;
+  if (typeof v !== 'string' || v.length > 200 || !/^[A-Za-z0-9._/-]+$/.test(v)) throw bad(rule);
+  const segments = (absolute ? v.replace(/^\//, '') : v).split('/');
+  if (absolute !== v.startsWith('/') || segments.some((p) => p === '' || p === '.' || p === '..')) throw bad(rule);
+  if (absolute && ['/', '/proc', '/sys', '/dev', '/etc', '/bin', '/sbin', '/usr', '/lib', '/lib64'].some((p) => v === p || v.startsWith(`${p}/`))) {
+    throw bad(`${key} ${v} is a system folder; choose a folder of your own such as /data`);
+  }
+  return v;
+}
+
 /** Validates the settings present in the body; absent ones stay absent. */
 function parseSettings(body: Record<string, unknown>): AppUpdate {
   const out: AppUpdate = {};
@@ -72,6 +88,10 @@ function parseSettings(body: Record<string, unknown>): AppUpdate {
   if (body.health_path !== undefined) out.health_path = validateHealthPath(body.health_path);
   if (body.health_timeout_s !== undefined) out.health_timeout_s = integer('health_timeout_s', body.health_timeout_s, 1, 3600, ' (seconds)');
   if (body.drain_s !== undefined) out.drain_s = integer('drain_s', body.drain_s, 0, 3600, ' (seconds)');
+  if (body.dockerfile_path !== undefined) out.dockerfile_path = body.dockerfile_path === null || body.dockerfile_path === '' ? null : validateRepoPath('dockerfile_path', body.dockerfile_path);
+  if (body.build_images !== undefined) {
+    out.build_images = body.build_images === null ? null : JSON.stringify(parseAppBuildImages(body.build_images));
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { currentRelease, type Release } from '../deploy/releases.js';
 import { lastDeploy, type DeploySummary } from '../deploy/repo.js';
+import { volumeName } from '../deploy/processes.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
@@ -17,6 +18,9 @@ export interface AppView {
   health_path: string;
   health_timeout_s: number;
   drain_s: number;
+  dockerfile_path: string | null;
+  build_images: Record<string, string>;
+  volume_path: string | null;
   domain: string;
   url: string;
   git_remote: string;
@@ -38,6 +42,9 @@ export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Pro
     health_path: app.health_path,
     health_timeout_s: app.health_timeout_s,
     drain_s: app.drain_s,
+    dockerfile_path: app.dockerfile_path,
+    build_images: app.build_images ? JSON.parse(app.build_images) as Record<string, string> : {},
+    volume_path: app.volume_path,
     domain: `${app.name}.${s.config.domain}`,
     url: appUrl(s.config, app.name),
     git_remote: gitRemoteUrl(s.config, app.name),
@@ -92,7 +99,7 @@ function wrap(cause: unknown, message: string): HiyError {
  * Stops and removes everything of an app, the row last: if a step fails, the app is still listed
  * and `destroy` can be run again. Docker and the proxy being down must not make an app undeletable.
  */
-export async function destroyApp(s: Services, name: string): Promise<void> {
+export async function destroyApp(s: Services, name: string, opts: { volumes?: boolean } = {}): Promise<void> {
   await getApp(s.db, name);
   await s.deployer.forgetApp(name);
   try {
@@ -100,13 +107,13 @@ export async function destroyApp(s: Services, name: string): Promise<void> {
   } catch (err) {
     s.log.warn({ err, app: name }, 'could not remove the proxy route of a destroyed app');
   }
-  await removeDockerObjects(s, name);
+  await removeDockerObjects(s, name, opts.volumes === true);
   await s.repos.remove(name);
   await deleteApp(s.db, name);
   s.log.info({ app: name }, 'app destroyed');
 }
 
-async function removeDockerObjects(s: Services, app: string): Promise<void> {
+async function removeDockerObjects(s: Services, app: string, volumes: boolean): Promise<void> {
   let runtime;
   try {
     runtime = await s.runtime();
@@ -120,6 +127,13 @@ async function removeDockerObjects(s: Services, app: string): Promise<void> {
     ['images', async () => { for (const i of await runtime.listImages({ app })) await runtime.removeImage(i.id); }],
     ['network', () => runtime.removeNetwork(app)],
   ];
+  // The app's data outlives everything else unless the operator asks for it explicitly.
+  if (volumes) {
+    steps.push(['volumes', async () => {
+      const names = new Set([volumeName(app), ...(await runtime.listVolumes({ app })).map((v) => v.name)]);
+      for (const v of names) await runtime.removeVolume(v);
+    }]);
+  }
   for (const [what, step] of steps) {
     try {
       await step();

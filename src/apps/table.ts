@@ -16,6 +16,12 @@ export interface AppsTable {
   current_release_id: number | null;
   /** Path Caddy actively health-checks, or null for passive checks only (see proxy/proxy.ts). */
   proxy_health_path: Generated<string | null>;
+  /** Dockerfile to build, relative to the repo root (null: the root Dockerfile or a detected strategy). */
+  dockerfile_path: Generated<string | null>;
+  /** The app's base images for generated Dockerfiles, JSON (see build/images.ts). */
+  build_images: Generated<string | null>;
+  /** Where the app's volume hiy-<app>-data is mounted in every process (null: no volume). */
+  volume_path: Generated<string | null>;
   created_at: string;
   updated_at: string;
 }

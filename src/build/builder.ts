@@ -1,4 +1,7 @@
 import type { Readable } from 'node:stream';
+import type { Strategy } from './detect.js';
+import type { BuildImages } from './images.js';
+import type { Processes } from './procfile.js';
 
 /** Builds an image from a source archive. One real adapter: docker-builder.ts. */
 export interface BuildRequest {
@@ -9,8 +12,14 @@ export interface BuildRequest {
   source: Readable;
   memoryMb: number;
   timeoutSec: number;
+  /** Base images for generated Dockerfiles (global settings with the app's own over them). */
+  images: BuildImages;
+  /** The app's dockerfile_path setting; null builds the root Dockerfile when there is one. */
+  dockerfilePath: string | null;
   /** One call per line of build output, without the trailing newline; already human readable. */
   onOutput(line: string): void;
+  /** Headlines (`Detected Node.js app`); printed as `-----> …`. Defaults to onOutput. */
+  onStep?(line: string): void;
   /** Aborting fails the build; the engine-side build is stopped. */
   signal?: AbortSignal;
 }
@@ -18,6 +27,9 @@ export interface BuildRequest {
 export interface BuildResult {
   /** The tag, hiy/<app>:<sha>. */
   image: string;
+  strategy: Strategy;
+  /** The Procfile's process types ({} without a Procfile). */
+  processes: Processes;
 }
 
 export interface Builder {

@@ -8,6 +8,9 @@ import { Readable } from 'node:stream';
 import { extract, pack, type Header } from 'tar-stream';
 import { HiyError } from '../errors.js';
 import { entryPath, prepareBuildContext, type ContextLimits } from './context.js';
+import { DEFAULT_BUILD_IMAGES } from './images.js';
+
+const DETECT = { images: DEFAULT_BUILD_IMAGES, dockerfilePath: null };
 
 type E = Partial<Header> & { name: string; content?: string };
 
@@ -36,7 +39,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'hiy-ctx-test-'));
 const lim = (l: Partial<ContextLimits> = {}): Partial<ContextLimits> => ({ tmpDir: tmp, ...l });
 
 async function refused(entries: E[], pattern: RegExp, limits: Partial<ContextLimits> = {}): Promise<void> {
-  await assert.rejects(prepareBuildContext(Readable.from([await tarOf(entries)]), lim(limits)), (e: unknown) => {
+  await assert.rejects(prepareBuildContext(Readable.from([await tarOf(entries)]), lim(limits), DETECT), (e: unknown) => {
     assert.ok(e instanceof HiyError, String(e));
     assert.equal(e.code, 'build_failed');
     assert.match(e.message, pattern);
@@ -71,7 +74,7 @@ describe('build context', { timeout: 30_000 }, () => {
       { name: 'www/drafts/ok.html', content: 'yes' },
       { name: 'www/link', type: 'symlink', linkname: 'index.html' },
     ]);
-    const ctx = await prepareBuildContext(Readable.from([tar]), lim());
+    const ctx = await prepareBuildContext(Readable.from([tar]), lim(), DETECT);
     try {
       const got = await contents(ctx.stream());
       assert.deepEqual([...got.keys()].sort(), [
@@ -95,7 +98,7 @@ describe('build context', { timeout: 30_000 }, () => {
     execFileSync('sh', ['-c', 'printf "FROM scratch\\n" > Dockerfile && mkdir -p a/b && echo x > a/b/c && ln -s b/c a/l'], { cwd: repo });
     git('add', '-A');
     git('commit', '-qm', 'x');
-    const ctx = await prepareBuildContext(Readable.from([git('archive', '--format=tar', 'HEAD')]), lim());
+    const ctx = await prepareBuildContext(Readable.from([git('archive', '--format=tar', 'HEAD')]), lim(), DETECT);
     try {
       assert.deepEqual([...(await contents(ctx.stream())).keys()].sort(), ['directory:a', 'directory:a/b', 'file:Dockerfile', 'file:a/b/c', 'symlink:a/l -> b/c']);
     } finally {
@@ -113,13 +116,31 @@ describe('build context', { timeout: 30_000 }, () => {
     await refused([dockerfile, { name: 'h', type: 'link', linkname: 'Dockerfile' }], /hardlink h/);
     await refused([dockerfile, { name: 'dev', type: 'character-device', devmajor: 1, devminor: 3 }], /character-device/);
   });
-  test('a missing Dockerfile says what is looked for', () => refused([{ name: 'app.js', content: '' }], /no Dockerfile found: .*named Dockerfile at the root/));
+  test('a tree with nothing to build says what is looked for', () => refused([{ name: 'app.js', content: '' }], /does not know how to build this app[\s\S]*a Dockerfile at the root[\s\S]*package\.json[\s\S]*add a Dockerfile/));
+  test('a generated build gets its Dockerfile and a .dockerignore keeping it out of COPY; the user tree is untouched', async () => {
+    const ctx = await prepareBuildContext(Readable.from([await tarOf([
+      { name: 'package.json', content: '{"scripts":{"start":"node server.js"}}' },
+      { name: 'server.js', content: 'x' },
+      { name: '.dockerignore', content: 'secret.txt' },
+      { name: 'secret.txt', content: 'x' },
+    ])]), lim(), DETECT);
+    try {
+      assert.equal(ctx.plan.strategy, 'node');
+      assert.equal(ctx.plan.dockerfilePath, '.hiy.Dockerfile');
+      const files = await contents(ctx.stream());
+      assert.deepEqual([...files.keys()].sort(), ['file:.dockerignore', 'file:.hiy.Dockerfile', 'file:package.json', 'file:server.js']);
+      assert.match(files.get('file:.hiy.Dockerfile') ?? '', /^FROM node:22-bookworm-slim AS deps$/m);
+      assert.equal(files.get('file:.dockerignore'), 'secret.txt\n.hiy.Dockerfile\n.dockerignore\n');
+    } finally {
+      await ctx.dispose();
+    }
+  });
   test('size and entry count are capped', async () => {
     await refused([dockerfile, { name: 'big', content: 'x'.repeat(64 * 1024) }], /larger than the limit/, { maxBytes: 32 * 1024 });
     await refused([dockerfile, { name: 'a' }, { name: 'b' }, { name: 'c' }], /more than 3 entries/, { maxEntries: 3 });
   });
   test('garbage is not a tar archive', async () => {
-    await assert.rejects(prepareBuildContext(Readable.from([Buffer.alloc(2048, 'z')]), lim()), /not a valid tar archive/);
+    await assert.rejects(prepareBuildContext(Readable.from([Buffer.alloc(2048, 'z')]), lim(), DETECT), /not a valid tar archive/);
   });
 
   test('nothing is left in the temp dir, whether the context was refused or used', () => {

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import dockerignore from '@balena/dockerignore';
 import { extract as tarExtract, pack as tarPack, type ExtractEvents, type Header } from 'tar-stream';
 import { HiyError } from '../errors.js';
+import { detect, GENERATED_DOCKERFILE, ROOT_FILE_MAX, ROOT_FILES, type BuildPlan, type DetectOptions } from './detect.js';
 
 export interface ContextLimits {
   /** Bytes of the source archive (default 200 MiB). */
@@ -36,6 +37,8 @@ export interface BuildContext {
   /** Entries in the source archive and how many .dockerignore dropped. */
   entries: number;
   ignored: number;
+  /** The detected strategy, the Dockerfile to build and the Procfile's process types. */
+  plan: BuildPlan;
   /** The re-packed tar for the engine; each call reads the spooled archive again. */
   stream(): Readable;
   /** Removes the spooled archive. */
@@ -104,12 +107,12 @@ async function forEachEntry(file: string, each: (h: Header, entry: Entry) => Pro
   }
 }
 
-async function readAll(entry: Entry, max: number): Promise<string> {
+async function readAll(entry: Entry, max: number, name = '.dockerignore'): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of entry) {
     size += (c as Buffer).length;
-    if (size > max) throw refuse('.dockerignore is larger than 1 MB');
+    if (size > max) throw refuse(`${name} is larger than ${Math.round(max / 1024)} KB`);
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -119,29 +122,39 @@ interface Scan {
   entries: number;
   paths: string[];
   dockerignore: string | undefined;
-  hasDockerfile: boolean;
+  /** ROOT_FILES that are regular files, with their content. */
+  rootFiles: Map<string, string>;
 }
 
 async function scan(file: string, limits: ContextLimits): Promise<Scan> {
-  const out: Scan = { entries: 0, paths: [], dockerignore: undefined, hasDockerfile: false };
+  const out: Scan = { entries: 0, paths: [], dockerignore: undefined, rootFiles: new Map() };
   await forEachEntry(file, async (h, entry) => {
     if (++out.entries > limits.maxEntries) throw refuse(`it has more than ${limits.maxEntries} entries`);
     const path = checkHeader(h);
     if (path !== undefined) out.paths.push(path);
-    if ((path === 'Dockerfile' || path === 'dockerfile') && h.type !== 'directory') out.hasDockerfile = true;
-    if (path === '.dockerignore' && h.type === 'file') out.dockerignore = await readAll(entry, MAX_DOCKERIGNORE);
-    else entry.resume();
+    const isFile = h.type === 'file' || h.type === 'contiguous-file';
+    if (path === '.dockerignore' && isFile) out.dockerignore = await readAll(entry, MAX_DOCKERIGNORE);
+    else if (path !== undefined && isFile && (ROOT_FILES as readonly string[]).includes(path)) {
+      out.rootFiles.set(path, await readAll(entry, ROOT_FILE_MAX, path));
+    } else entry.resume();
   });
   return out;
 }
 
-function repack(file: string, keep: (path: string) => boolean): Readable {
+/** Files the builder adds to (or replaces in) the context: the generated Dockerfile and its .dockerignore. */
+type Extra = Map<string, string>;
+
+function fileHeader(name: string, content: string): Partial<Header> & { name: string } {
+  return { name, type: 'file', mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, size: Buffer.byteLength(content) };
+}
+
+function repack(file: string, keep: (path: string) => boolean, extra: Extra): Readable {
   const pack = tarPack();
   const consumerGone = new AbortController();
   pack.once('close', () => consumerGone.abort());
   forEachEntry(file, async (h, entry) => {
     const path = checkHeader(h);
-    if (path === undefined || !keep(path)) {
+    if (path === undefined || !keep(path) || extra.has(path)) {
       entry.resume();
       return;
     }
@@ -158,17 +171,22 @@ function repack(file: string, keep: (path: string) => boolean): Readable {
       entry.on('error', reject);
       entry.pipe(sink);
     });
-  }, consumerGone.signal).then(() => pack.finalize(), (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  }, consumerGone.signal).then(() => {
+    for (const [name, content] of extra) pack.entry(fileHeader(name, content), content);
+    pack.finalize();
+  }, (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
   // tar-stream streams are streamx streams; the engine client wants a Node stream. Destroying
   // the wrapper destroys the pack, which stops the loop above.
   return Readable.from(pack, { objectMode: false });
 }
 
 /**
- * Spools, checks and plans the context. Throws HiyError('build_failed') when the archive is
- * refused or has no Dockerfile; the caller must dispose() the result.
+ * Spools, checks and plans the context: detects the build strategy (detect.ts) and, for a
+ * generated Dockerfile, adds it to the context (never to the user's repo). Throws
+ * HiyError('build_failed') when the archive is refused or nothing can be built; the caller must
+ * dispose() the result.
  */
-export async function prepareBuildContext(source: Readable, limits: Partial<ContextLimits> = {}, signal?: AbortSignal): Promise<BuildContext> {
+export async function prepareBuildContext(source: Readable, limits: Partial<ContextLimits>, detectOpts: DetectOptions, signal?: AbortSignal): Promise<BuildContext> {
   const lim: ContextLimits = { ...DEFAULT_CONTEXT_LIMITS, ...limits };
   // Synchronous on purpose: the source must be read from this very tick. A child process's
   // stdout that nobody reads when the child exits is resumed by Node and its data discarded
@@ -182,14 +200,18 @@ export async function prepareBuildContext(source: Readable, limits: Partial<Cont
       if (err instanceof HiyError) throw err;
       throw refuse(`it is not a valid tar archive (${(err as Error).message})`);
     });
-    if (!s.hasDockerfile) {
-      throw new HiyError('build_failed', 'no Dockerfile found: hiy looks for a file named Dockerfile at the root of the pushed tree');
-    }
+    const plan = detect({ paths: new Set(s.paths), files: s.rootFiles }, detectOpts);
     // The package is CommonJS with `factory.default = factory`; NodeNext types see the namespace.
     const ig = dockerignore.default().add(s.dockerignore ?? '');
-    const keep = (path: string) => ALWAYS_SENT.has(path) || !ig.ignores(path);
+    const keep = (path: string) => ALWAYS_SENT.has(path) || path === plan.dockerfilePath || !ig.ignores(path);
     const ignored = s.paths.filter((p) => !keep(p)).length;
-    return { entries: s.entries, ignored, stream: () => repack(file, keep), dispose };
+    const extra: Extra = new Map();
+    if (plan.generated !== undefined) {
+      extra.set(GENERATED_DOCKERFILE, plan.generated);
+      // The engine applies .dockerignore again: this keeps the generated file out of `COPY . .`.
+      extra.set('.dockerignore', `${s.dockerignore ?? ''}\n${GENERATED_DOCKERFILE}\n.dockerignore\n`);
+    }
+    return { entries: s.entries, ignored, plan, stream: () => repack(file, keep, extra), dispose };
   } catch (err) {
     await dispose();
     throw err;

@@ -6,7 +6,7 @@ import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LABEL_APP, LABEL_MANAGED } from '../runtime/runtime.js';
 import { BuildProgress, type BuildOutcome } from './build-progress.js';
-import { imageTag, type Builder, type BuildRequest } from './builder.js';
+import { imageTag, type Builder, type BuildRequest, type BuildResult } from './builder.js';
 import { prepareBuildContext, type ContextLimits } from './context.js';
 
 export interface DockerBuilderOptions extends Partial<ContextLimits> {
@@ -55,7 +55,7 @@ function follow(res: IncomingMessage, progress: BuildProgress): Promise<BuildOut
 export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: DockerBuilderOptions = {}): Builder {
   const docker = getDocker ?? defaultGetDocker(opts.host);
 
-  async function build(req: BuildRequest): Promise<{ image: string }> {
+  async function build(req: BuildRequest): Promise<BuildResult> {
     const tag = imageTag(req.app, req.sha);
     if (!/^[\w][\w.-]{0,127}$/.test(req.sha)) throw new HiyError('invalid_input', `not a usable image tag: ${req.sha}`);
     const started = Date.now();
@@ -72,19 +72,22 @@ export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: Do
     };
     stop.signal.addEventListener('abort', onStop, { once: true });
 
-    const ctx = await prepareBuildContext(req.source, opts, stop.signal).catch((err: unknown) => {
+    const ctx = await prepareBuildContext(req.source, opts, { images: req.images, dockerfilePath: req.dockerfilePath }, stop.signal).catch((err: unknown) => {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
       if (stop.signal.aborted) throw new HiyError('build_failed', (stop.signal.reason as Error).message, { cause: err });
       throw err;
     });
     try {
+      (req.onStep ?? req.onOutput)(`Detected ${ctx.plan.label}`);
+      for (const note of ctx.plan.notes) req.onOutput(note);
       if (ctx.ignored) req.onOutput(`.dockerignore left out ${ctx.ignored} of ${ctx.entries} entries`);
       const client = await docker();
       context = ctx.stream();
       const memory = Math.round(req.memoryMb * MIB);
       res = (await client.buildImage(context, {
         t: tag,
+        dockerfile: ctx.plan.dockerfilePath,
         // No per-deploy label: the classic builder adds a LABEL step per label, and a value that
         // changes every deploy would break the cache of that step on every push (~0.3 s each).
         labels: { ...opts.labels, [LABEL_MANAGED]: '1', [LABEL_APP]: req.app },
@@ -98,7 +101,7 @@ export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: Do
       const outcome = await follow(res, new BuildProgress(req.onOutput));
       if (outcome.error !== undefined || !outcome.imageId) throw new HiyError('build_failed', failureMessage(outcome));
       log.info({ app: req.app, deploy: req.deployId, image: tag, ms: Date.now() - started }, 'image built');
-      return { image: tag };
+      return { image: tag, strategy: ctx.plan.strategy, processes: ctx.plan.processes };
     } catch (err) {
       if (stop.signal.aborted) throw new HiyError('build_failed', (stop.signal.reason as Error).message, { cause: err });
       if (err instanceof HiyError) throw err;

@@ -20,6 +20,7 @@ import type { Command, CommandTable } from './command.js';
 import { appCommands } from './cmd/apps.js';
 import { deployCommands } from './cmd/deploys.js';
 import { releaseCommands } from './cmd/releases.js';
+import { processCommands } from './cmd/processes.js';
 import { envCommands } from './cmd/env.js';
 import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
@@ -34,6 +35,7 @@ export function commandTable(): CommandTable {
     ...envCommands,
     ...deployCommands,
     ...releaseCommands,
+    ...processCommands,
     ...tokenCommands,
     ...webhookCommands,
   };

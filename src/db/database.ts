@@ -1,6 +1,6 @@
 import type { AppsTable } from '../apps/table.js';
 import type { ApiTokensTable } from '../auth/table.js';
-import type { DeploysTable, ReleasesTable } from '../deploy/table.js';
+import type { DeploysTable, FormationTable, ReleasesTable } from '../deploy/table.js';
 import type { EnvVarsTable } from '../env/table.js';
 import type { AppGitSecretsTable, WebhookDeliveriesTable } from '../webhooks/table.js';
 
@@ -9,6 +9,7 @@ export interface Database {
   apps: AppsTable;
   deploys: DeploysTable;
   releases: ReleasesTable;
+  formation: FormationTable;
   env_vars: EnvVarsTable;
   api_tokens: ApiTokensTable;
   app_git_secrets: AppGitSecretsTable;

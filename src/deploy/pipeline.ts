@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { appRouteOf, getApp, setProxyHealthPath, slotPorts, type App } from '../apps/repo.js';
+import { appRouteOf, getApp, replicaPort, setProxyHealthPath, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import type { Builder } from '../build/builder.js';
+import { imagesForApp } from '../build/images.js';
+import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
@@ -12,9 +13,9 @@ import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Proxy } from '../proxy/proxy.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_SLOT, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
-import { waitHealthy } from './health-check.js';
+import { LABEL_SLOT, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
 import type { DeployOutput } from './output.js';
+import { formationOf, prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage, type Slot } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
 import type { DeployTrigger } from './table.js';
 
@@ -36,14 +37,15 @@ export interface DeployJob {
   /** Source tar for builds; absent when an existing image is released again (restart, rollback). */
   source?: () => Readable;
   image?: string;
+  /** The Procfile process types of `image` (restart, rollback); builds read them from the source. */
+  processes?: Processes;
   output: DeployOutput;
   signal?: AbortSignal;
 }
 
-type Slot = 'a' | 'b';
-
 /**
- * The story of one deploy: build → start → wait healthy → record → switch and drain → prune.
+ * The story of one deploy: build → release command → start web → wait healthy → record →
+ * switch and drain → start the other process types → prune.
  * Anything that fails before `record` leaves the running release untouched and serving.
  */
 export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> {
@@ -53,83 +55,95 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const previous = await currentRelease(d.db, app.name);
   const oldContainers = await d.runtime.list({ app: app.name });
 
-  const image = job.image ?? (await build(d, app, job));
+  const rel: ReleaseImage = job.image ? { image: job.image, processes: job.processes ?? {} } : await build(d, app, job);
+  const formation = await formationOf(d.db, app.name, rel.processes);
+  await prepareVolume(d, app, rel.image, (l) => job.output.detail(l));
+  if (!job.image && rel.processes.release) await releasePhase(d, app, rel, env, job);
   const slot: Slot = previous?.slot === 'a' ? 'b' : 'a';
-  job.output.step(`Starting ${job.image ? 'release' : 'new release'} on slot ${slot}`);
-  const container = await startContainer(d, app, image, slot, env, job.deployId, oldContainers);
-  const status = await waitUntilHealthy(d, app, job, container, slot);
-  await matchProxyHealthCheck(d, app, status);
-  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image, slot });
+  const web = await startWeb(d, app, job, rel, slot, env, formation.web ?? 1, oldContainers);
+  await matchProxyHealthCheck(d, app, web.status);
+  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: rel.image, slot, processes: JSON.stringify(rel.processes) });
   job.output.step(`Released v${release.version}`);
-  await switchAndDrain(d, app, job, oldContainers.filter((c) => c.id !== container.id));
+  await switchAndDrain(d, app, job, oldContainers.filter((c) => !web.containers.some((w) => w.id === c.id)));
+  await startOtherProcesses(d, app, job, rel, slot, env, formation);
   await prune(d, app, job);
   job.output.step(`Live at ${appUrl(d.config, app.name)}`);
   return release;
 }
 
-async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<string> {
+async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage> {
   if (!job.source) throw new HiyError('internal', 'a build needs a source archive');
   job.output.step(`Building ${app.name} (${job.sha.slice(0, 7)})`);
-  const { image } = await d.builder.build({
+  const { image, processes } = await d.builder.build({
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
     source: job.source(),
     memoryMb: d.config.buildMemoryMb,
     timeoutSec: d.config.buildTimeoutSec,
+    images: imagesForApp(d.config.buildImages, app.build_images),
+    dockerfilePath: app.dockerfile_path,
     onOutput: (line) => job.output.detail(line),
+    onStep: (line) => job.output.step(line),
     ...(job.signal ? { signal: job.signal } : {}),
   });
-  return image;
+  return { image, processes };
 }
 
-/** Runs a release's web container on one of the app's two fixed slot ports. */
-export async function startContainer(
-  d: Pick<PipelineDeps, 'config' | 'runtime'>, app: App, image: string, slot: Slot, env: Record<string, string>, deployId: number, existing: ContainerInfo[],
-): Promise<ContainerInfo> {
-  const [portA, portB] = slotPorts(app, d.config.slotPortBase);
-  const hostPort = slot === 'a' ? portA : portB;
-  // A container left on this slot (a crash between start and switch) would hold the port.
+/** The Procfile's release command (migrations), once per build, before anything new serves. */
+async function releasePhase(d: PipelineDeps, app: App, rel: ReleaseImage, env: Record<string, string>, job: DeployJob): Promise<void> {
+  job.output.step(`Running the release command: ${rel.processes.release}`);
+  await runReleaseCommand(d, app, rel, env, job.deployId, (l) => job.output.detail(l), d.config.buildTimeoutSec, job.signal);
+  job.output.detail('release command succeeded');
+}
+
+/**
+ * Starts every web replica of the release on the idle slot's fixed ports and waits until each
+ * answers. If one fails, all of them are removed and the old release keeps serving.
+ */
+async function startWeb(
+  d: PipelineDeps, app: App, job: DeployJob, rel: ReleaseImage, slot: Slot, env: Record<string, string>, replicas: number, existing: ContainerInfo[],
+): Promise<{ containers: ContainerInfo[]; status: number }> {
+  // Containers left on this slot (a crash between start and switch) would hold its ports.
   for (const c of existing.filter((c) => c.labels[LABEL_SLOT] === slot)) await d.runtime.remove(c.id);
-  await d.runtime.ensureNetwork(app.name);
-  return d.runtime.run({
-    name: `hiy-${app.name}-${randomBytes(4).toString('hex')}`,
-    image,
-    app: app.name,
-    env: { ...env, PORT: String(app.port) },
-    containerPort: app.port,
-    hostPort,
-    memoryMb: app.memory_mb,
-    cpus: app.cpus,
-    labels: { [LABEL_DEPLOY]: String(deployId), [LABEL_SLOT]: slot, [LABEL_PROCESS]: 'web' },
-  });
+  job.output.step(`Starting ${job.image ? 'release' : 'new release'} on slot ${slot}${replicas > 1 ? ` (${replicas} web replicas)` : ''}`);
+  const started: ContainerInfo[] = [];
+  try {
+    for (let i = 0; i < replicas; i++) started.push(await startWebReplica(d, app, rel, slot, i, env, job.deployId));
+    job.output.step(`Waiting for the release to answer on ${app.health_path} (up to ${app.health_timeout_s} s)`);
+    const statuses = await Promise.all(started.map(async (c, i) => {
+      try {
+        return await waitReplicaHealthy(d, app, c, replicaPort(app, d.config.slotPortBase, i, slot), job.signal);
+      } catch (err) {
+        await showOutput(d, job, c);
+        throw err;
+      }
+    }));
+    const status = statuses[0] ?? 200;
+    job.output.detail(`answered ${status}`);
+    return { containers: started, status };
+  } catch (err) {
+    await Promise.all(started.map((c) => d.runtime.remove(c.id).catch(() => undefined)));
+    throw err;
+  }
 }
 
-async function waitUntilHealthy(d: PipelineDeps, app: App, job: DeployJob, container: ContainerInfo, slot: Slot): Promise<number> {
-  const [portA, portB] = slotPorts(app, d.config.slotPortBase);
-  job.output.step(`Waiting for the release to answer on ${app.health_path} (up to ${app.health_timeout_s} s)`);
-  try {
-    const status = await waitHealthy({
-      port: slot === 'a' ? portA : portB,
-      path: app.health_path,
-      timeoutSec: app.health_timeout_s,
-      // The restart policy brings a crashing app back again and again: a restart already means it crashed.
-      stillRunning: async () => {
-        const info = await d.runtime.inspect(container.id);
-        return !!info && info.running && info.state === 'running' && info.restartCount === 0;
-      },
-      ...(job.signal ? { signal: job.signal } : {}),
-    });
-    job.output.detail(`answered ${status}`);
-    return status;
-  } catch (err) {
-    const tail = await d.runtime.logs(container.id, { tail: 30 }).catch(() => '');
-    if (tail.trim()) {
-      job.output.step('Output of the new release:');
-      for (const l of tail.trimEnd().split('\n')) job.output.detail(l);
-    }
-    await d.runtime.remove(container.id);
-    throw err;
+async function showOutput(d: PipelineDeps, job: DeployJob, c: ContainerInfo): Promise<void> {
+  const tail = await d.runtime.logs(c.id, { tail: 30 }).catch(() => '');
+  if (!tail.trim()) return;
+  job.output.step('Output of the new release:');
+  for (const l of tail.trimEnd().split('\n')) job.output.detail(l);
+}
+
+/** Workers and other Procfile types start after the switch, so old and new never process jobs side by side. */
+async function startOtherProcesses(
+  d: PipelineDeps, app: App, job: DeployJob, rel: ReleaseImage, slot: Slot, env: Record<string, string>, formation: Record<string, number>,
+): Promise<void> {
+  for (const type of workerTypes(rel.processes)) {
+    const count = formation[type] ?? 1;
+    if (count === 0) continue;
+    job.output.step(`Starting ${count} ${type} process${count === 1 ? '' : 'es'}`);
+    await startWorkers(d, app, rel, type, 0, count, env, job.deployId, slot);
   }
 }
 

@@ -35,6 +35,8 @@ export class DeployQueue extends EventEmitter {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private held = false;
+  private holds = 0;
+  private exclusive: Promise<void> = Promise.resolve();
 
   constructor(private readonly db: Kysely<Database>, private readonly log: Logger, private readonly runner: Runner) {
     super();
@@ -64,6 +66,26 @@ export class DeployQueue extends EventEmitter {
       this.held = false;
       this.kick();
     });
+  }
+
+  /**
+   * Runs `fn` while no deploy runs (scaling changes the containers a deploy would be replacing):
+   * waits for the running deploy, keeps the next ones waiting until `fn` settles. One at a time.
+   */
+  async runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.exclusive;
+    let release!: () => void;
+    this.exclusive = new Promise<void>((r) => { release = r; });
+    this.holds++;
+    try {
+      await before;
+      while (this.running) await this.idle;
+      return await fn();
+    } finally {
+      this.holds--;
+      release();
+      this.kick();
+    }
   }
 
   /** Number of deploys ahead of this one (0 = running or next). */
@@ -112,7 +134,7 @@ export class DeployQueue extends EventEmitter {
   }
 
   private kick(): void {
-    if (this.running || this.stopped || this.held) return;
+    if (this.running || this.stopped || this.held || this.holds > 0) return;
     const next = this.waiting.shift();
     if (!next) return;
     this.running = next;

@@ -1,12 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appRouteOf, listApps } from '../apps/repo.js';
+import { appRouteOf, listApps, replicaPort, type App } from '../apps/repo.js';
+import { workerTypes } from '../build/procfile.js';
 import { readEnv } from '../env/repo.js';
-import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE } from '../runtime/runtime.js';
+import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
-import { startContainer } from './pipeline.js';
+import { formationOf, parseProcesses, startWebReplica, startWorkers, type ReleaseImage } from './processes.js';
+import { byReplica } from './scale.js';
 import { failInterrupted } from './records.js';
-import { currentRelease } from './releases.js';
+import { currentRelease, type Release } from './releases.js';
 
 /**
  * At every start (a crash included) the database is the truth. First, before the API answers:
@@ -50,13 +52,41 @@ export async function reconcileContainers(s: Services): Promise<void> {
       await runtime.remove(c.id);
     }
     if (!release) continue;
-    if (owned.length === 0) {
-      s.log.warn({ app: app.name, release: release.version }, 'current release was not running; starting it');
-      const env = await readEnv(s.db, s.secrets, app.name);
-      await startContainer({ config: s.config, runtime }, app, release.image, release.slot, env, release.deploy_id, [])
-        .catch((err: unknown) => s.log.error({ err, app: app.name }, 'could not start the current release'));
-    } else {
-      for (const c of owned.filter((c) => !c.running)) await runtime.start(c.id);
+    await ensureReleaseRunning(s, runtime, app, release, owned)
+      .catch((err: unknown) => s.log.error({ err, app: app.name }, 'could not start the current release'));
+  }
+}
+
+/**
+ * Every process of the current release as its formation says: web replicas on their expected
+ * ports (a container on another port, e.g. from before a port layout change, is replaced), each
+ * worker type's containers; stopped ones are started, missing ones created, extra ones removed.
+ */
+async function ensureReleaseRunning(s: Services, runtime: Runtime, app: App, release: Release, owned: ContainerInfo[]): Promise<void> {
+  const rel: ReleaseImage = { image: release.image, processes: parseProcesses(release.processes) };
+  const formation = await formationOf(s.db, app.name, rel.processes);
+  const keep = new Set<string>();
+  let env: Record<string, string> | undefined;
+  const envOf = async () => (env ??= await readEnv(s.db, s.secrets, app.name));
+  const d = { config: s.config, runtime };
+  for (const type of ['web', ...workerTypes(rel.processes)]) {
+    const have = byReplica(owned, release, type);
+    for (let i = 0; i < (formation[type] ?? 0); i++) {
+      const c = have.get(i);
+      const portOk = type !== 'web' || c?.hostPort === replicaPort(app, s.config.slotPortBase, i, release.slot);
+      if (c && portOk) {
+        keep.add(c.id);
+        if (!c.running) await runtime.start(c.id);
+        continue;
+      }
+      if (c) await runtime.remove(c.id);
+      s.log.warn({ app: app.name, release: release.version, process: type, replica: i }, 'a process of the current release was missing; starting it');
+      if (type === 'web') keep.add((await startWebReplica(d, app, rel, release.slot, i, await envOf(), release.deploy_id)).id);
+      else for (const w of await startWorkers(d, app, rel, type, i, 1, await envOf(), release.deploy_id, release.slot)) keep.add(w.id);
     }
+  }
+  for (const c of owned.filter((c) => !keep.has(c.id))) {
+    s.log.warn({ app: app.name, container: c.name }, 'removing a container the formation does not ask for');
+    await runtime.remove(c.id);
   }
 }

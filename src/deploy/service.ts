@@ -4,7 +4,9 @@ import { HiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { Deployer } from './deployer.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
+import { parseProcesses } from './processes.js';
 import { insertDeploy } from './records.js';
+import { scaleProcesses } from './scale.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
 import type { DeployTrigger } from './table.js';
 
@@ -45,7 +47,7 @@ export class DeployService implements Deployer {
     const current = await currentRelease(this.s.db, app);
     if (!current) throw new HiyError('conflict', `"${app}" has no release to restart yet`);
     const deployId = await insertDeploy(this.s.db, { app, sha: current.sha, triggered_by: trigger });
-    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image });
+    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes) });
     return deployId;
   }
 
@@ -58,9 +60,15 @@ export class DeployService implements Deployer {
       throw new HiyError('conflict', `the image of v${target.version} was pruned; only the last ${this.s.config.keepReleases} releases can be rolled back to`);
     }
     const deployId = await insertDeploy(this.s.db, { app, sha: target.sha, triggered_by: 'rollback', rollback_to: target.id });
-    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image });
+    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes) });
     q.output.step(`Rolling back ${app} to v${target.version} (${target.sha.slice(0, 7)})`);
     return { ...q, targetVersion: target.version };
+  }
+
+  /** Changes how many containers of each process type run, between deploys (never during one). */
+  async scale(app: string, changes: Record<string, number>): Promise<Record<string, number>> {
+    await getApp(this.s.db, app);
+    return this.queue.runExclusive(async () => scaleProcesses({ ...this.s, runtime: await this.s.runtime() }, app, changes));
   }
 
   async forgetApp(app: string): Promise<void> {

@@ -28,5 +28,15 @@ export interface ReleasesTable {
   sha: string;
   image: string;
   slot: 'a' | 'b';
+  /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
+  processes: Generated<string | null>;
   created_at: string;
+}
+
+/** Explicit scale of a process type (`hiy ps:scale`); a type without a row runs one container. */
+export interface FormationTable {
+  app: string;
+  process: string;
+  quantity: number;
+  updated_at: string;
 }

@@ -44,14 +44,14 @@ describe('caddy-config', () => {
     assert.equal(at(cfg, 'apps', 'pki', 'certificate_authorities', 'local', 'install_trust'), false);
   });
 
-  it('gives each app exactly two fixed slots, first-available selection, retries and passive checks only', () => {
+  it('gives each app its fixed slots, round-robin selection over them, retries and passive checks only', () => {
     const route = appRoute({ app: 'myapp', slotPorts: [20000, 20001] }, 'pi.example');
     assert.equal(route['@id'], 'hiy-app-myapp');
     assert.deepEqual(route.match, [{ host: ['myapp.pi.example'] }]);
     const h = at(route, 'handle', 0);
     assert.equal(at(h, 'handler'), 'reverse_proxy');
     assert.deepEqual(at(h, 'upstreams'), [{ dial: '127.0.0.1:20000' }, { dial: '127.0.0.1:20001' }]);
-    assert.deepEqual(at(h, 'load_balancing'), { selection_policy: { policy: 'first' }, try_duration: '5s', try_interval: '50ms' });
+    assert.deepEqual(at(h, 'load_balancing'), { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '50ms' });
     assert.deepEqual(at(h, 'health_checks'), { passive: { fail_duration: '1s', max_fails: 1 } });
     assert.throws(() => appRoute({ app: 'x', slotPorts: [1, 1] }, 'd'), /both slots/);
   });

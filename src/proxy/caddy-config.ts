@@ -86,7 +86,7 @@ export function slotDial(port: number): string {
 }
 
 /** The reverse_proxy handler of one app: two fixed slots, never rewritten by a deploy. */
-export function appProxyHandler(slotPorts: [number, number], health: HealthMode = { kind: 'passive' }): JsonObject {
+export function appProxyHandler(slotPorts: number[], health: HealthMode = { kind: 'passive' }): JsonObject {
   const healthChecks: JsonObject = {
     passive: { fail_duration: UPSTREAM_TUNING.failDuration, max_fails: 1 },
   };
@@ -97,7 +97,9 @@ export function appProxyHandler(slotPorts: [number, number], health: HealthMode 
     handler: 'reverse_proxy',
     upstreams: slotPorts.map((port) => ({ dial: slotDial(port) })),
     load_balancing: {
-      selection_policy: { policy: 'first' },
+      // Web replicas share the load. Slots without a container are skipped: active checks keep
+      // them marked down, passive ones after one refused dial (retried on another slot).
+      selection_policy: { policy: 'round_robin' },
       try_duration: UPSTREAM_TUNING.tryDuration,
       try_interval: UPSTREAM_TUNING.tryInterval,
     },
@@ -107,8 +109,8 @@ export function appProxyHandler(slotPorts: [number, number], health: HealthMode 
 }
 
 export function appRoute(route: AppRoute, domain: string, health?: HealthMode): JsonObject {
-  const [a, b] = route.slotPorts;
-  if (a === b) throw new Error(`app ${route.app}: both slots use port ${a}`);
+  const dup = route.slotPorts.find((p, i) => route.slotPorts.indexOf(p) !== i);
+  if (route.slotPorts.length < 2 || dup !== undefined) throw new Error(`app ${route.app}: slots must be at least two distinct ports (both slots use port ${dup ?? route.slotPorts[0]})`);
   return {
     '@id': appRouteId(route.app),
     match: [{ host: [appHost(route.app, domain)] }],
@@ -271,11 +273,11 @@ export function parseAppRoutes(routes: Json | undefined): AppRoute[] {
     const handle = Array.isArray(r.handle) ? r.handle[0] : undefined;
     const upstreams = isObject(handle) && Array.isArray(handle.upstreams) ? handle.upstreams : [];
     const ports = upstreams.map((u) => (isObject(u) && typeof u.dial === 'string' ? /^127\.0\.0\.1:(\d{1,5})$/.exec(u.dial)?.[1] : undefined));
-    if (ports.length !== 2 || ports.some((p) => p === undefined)) continue;
+    if (ports.length < 2 || ports.some((p) => p === undefined)) continue;
     const active = isObject(handle) && isObject(handle.health_checks) && isObject(handle.health_checks.active) ? handle.health_checks.active.uri : undefined;
     out.push({
       app: id.slice(APP_ID_PREFIX.length),
-      slotPorts: [Number(ports[0]), Number(ports[1])],
+      slotPorts: ports.map(Number),
       ...(typeof active === 'string' ? { activeHealthPath: active } : {}),
     });
   }

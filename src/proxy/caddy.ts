@@ -207,11 +207,11 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 }
 
 function copyRoute(r: AppRoute): AppRoute {
-  return { app: r.app, slotPorts: [r.slotPorts[0], r.slotPorts[1]] };
+  return { ...r, slotPorts: [...r.slotPorts] };
 }
 
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
-  return a.app === b.app && a.slotPorts[0] === b.slotPorts[0] && a.slotPorts[1] === b.slotPorts[1];
+  return a.app === b.app && a.activeHealthPath === b.activeHealthPath && a.slotPorts.length === b.slotPorts.length && a.slotPorts.every((p, i) => p === b.slotPorts[i]);
 }
 
 async function readBaseConfig(file: string): Promise<JsonObject> {

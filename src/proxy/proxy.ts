@@ -2,8 +2,11 @@
 
 export interface AppRoute {
   app: string;
-  /** The two fixed upstream slots (127.0.0.1:<port>) of the app; the route never changes during a deploy. */
-  slotPorts: [number, number];
+  /**
+   * The app's fixed upstream slots (127.0.0.1:<port>): two per web replica index (a0, b0, a1, b1, …,
+   * see apps/repo.ts allSlotPorts). The list never changes during a deploy or a scale.
+   */
+  slotPorts: number[];
   /**
    * When set, Caddy actively checks this path on each slot and sends traffic only to slots that
    * answer 2xx/3xx there, so a release starting on the preferred slot gets no request before it is

@@ -28,7 +28,7 @@ function envList(env: Record<string, string>): string[] {
  * - the app's own bridge network (user-defined bridges are isolated from each other);
  * - Init: busybox httpd as PID 1 ignores SIGTERM, so `docker stop` waited the full timeout
  *   (10.2 s measured); with docker-init as PID 1 it stopped in 0.1 s.
- * No host mounts, no privileged mode, no extra devices: nothing here may come from user input.
+ * No host mounts (only named volumes hiy creates), no privileged mode, no extra devices.
  */
 export function containerCreateOptions(spec: ContainerSpec, extraLabels?: Record<string, string>): Docker.ContainerCreateOptions {
   if (!Number.isFinite(spec.memoryMb) || spec.memoryMb < 6) throw new HiyError('invalid_input', `memory must be at least 6 MB (got ${spec.memoryMb})`);
@@ -44,12 +44,15 @@ export function containerCreateOptions(spec: ContainerSpec, extraLabels?: Record
     Image: spec.image,
     Env: envList(spec.env),
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+    ...(spec.user !== undefined ? { User: spec.user } : {}),
     Labels: hiyLabels(spec.app, extraLabels, spec.labels),
     ...(publish ? { ExposedPorts: { [port]: {} } } : {}),
     HostConfig: {
       ...(publish ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(spec.hostPort) }] } } : {}),
-      RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+      RestartPolicy: spec.oneOff ? { Name: 'no', MaximumRetryCount: 0 } : { Name: 'unless-stopped', MaximumRetryCount: 0 },
       CapDrop: ['ALL'],
+      ...(spec.capAdd?.length ? { CapAdd: spec.capAdd } : {}),
+      ...(spec.volumes?.length ? { Mounts: spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path })) } : {}),
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
       PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,

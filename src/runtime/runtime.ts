@@ -5,6 +5,8 @@ export const LABEL_DEPLOY = 'hiy.deploy';
 export const LABEL_RELEASE = 'hiy.release';
 export const LABEL_SLOT = 'hiy.slot';
 export const LABEL_PROCESS = 'hiy.process';
+/** Index of a container among the containers of its process type (web replica 0, 1, …). */
+export const LABEL_REPLICA = 'hiy.replica';
 /** Every object hiy creates carries this label, so reconciliation and tests can find them. */
 export const LABEL_MANAGED = 'hiy.managed';
 
@@ -25,6 +27,21 @@ export interface ContainerSpec {
   labels?: Record<string, string>;
   /** Overrides the image's command (Procfile process types). */
   cmd?: string[];
+  /** Named volumes (created with hiy's labels by ensureVolume) mounted at container paths. */
+  volumes?: { name: string; path: string }[];
+  /** A one-off container (release command): no restart policy. */
+  oneOff?: boolean;
+  /** Runs as this user instead of the image's (volume preparation runs as 0:0). */
+  user?: string;
+  /** Capabilities given back after dropping all (volume preparation needs CHOWN). */
+  capAdd?: string[];
+}
+
+/** What a one-off container ended with. */
+export interface OneOffResult {
+  exitCode: number;
+  /** True when it was killed for running longer than its time limit. */
+  timedOut: boolean;
 }
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -71,4 +88,17 @@ export interface Runtime {
   /** Removes dangling images and build cache left by builds; returns bytes reclaimed when known. */
   pruneBuildLeftovers(): Promise<number>;
   imageExists(ref: string): Promise<boolean>;
+  /** The user an image runs as (Config.User; '' = root). */
+  imageUser(ref: string): Promise<string>;
+  /**
+   * Runs a one-off container to its end, passing each output line (stdout and stderr) to
+   * onLine, then removes it. Killed after timeoutSec or when the signal aborts.
+   */
+  runOnce(spec: ContainerSpec, opts: { timeoutSec: number; onLine(line: string): void; signal?: AbortSignal }): Promise<OneOffResult>;
+  /** Creates a named volume with hiy's labels when missing. */
+  ensureVolume(name: string, app: string): Promise<void>;
+  /** Removes a named volume; a missing one is fine. */
+  removeVolume(name: string): Promise<void>;
+  /** Named volumes carrying hiy's label, optionally of one app. */
+  listVolumes(filter?: { app?: string }): Promise<{ name: string; labels: Record<string, string> }[]>;
 }

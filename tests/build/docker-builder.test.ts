@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import type { BuildRequest } from '../../src/build/builder.js';
+import { DEFAULT_BUILD_IMAGES } from '../../src/build/images.js';
 import { createDockerBuilder } from '../../src/build/docker-builder.js';
 import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
@@ -46,7 +47,7 @@ describe('Docker builder against the real engine', { timeout: 300_000 }, () => {
   let rt: DockerRuntime;
   let wc: WorkingCopy;
   const build = (over: Partial<BuildRequest> & { source: Readable }, lines: string[] = []) => createDockerBuilder(createLogger('silent'), async () => rt.docker, { labels: run.labels }).build({
-    app: APP, deployId: 1, sha: randomBytes(20).toString('hex'), memoryMb: 256, timeoutSec: 120, onOutput: (l) => lines.push(l), ...over,
+    app: APP, deployId: 1, sha: randomBytes(20).toString('hex'), memoryMb: 256, timeoutSec: 120, images: DEFAULT_BUILD_IMAGES, dockerfilePath: null, onOutput: (l) => lines.push(l), ...over,
   });
 
   before(async () => {
@@ -111,8 +112,8 @@ describe('Docker builder against the real engine', { timeout: 300_000 }, () => {
     assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
   });
 
-  test('no Dockerfile: build_failed saying what is looked for', async () => {
-    await assert.rejects(build({ source: await tarOf([{ name: 'app.js', content: 'x' }]) }), buildFailed(/no Dockerfile found/));
+  test('nothing recognisable: build_failed saying what is looked for', async () => {
+    await assert.rejects(build({ source: await tarOf([{ name: 'app.js', content: 'x' }]) }), buildFailed(/does not know how to build this app/));
   });
 
   test('archives with ../ paths or escaping symlinks are refused before the engine sees them', async () => {

@@ -8,7 +8,7 @@
  * cleanup (by `hiy.test=1` or a run label) keeps them: they take seconds to rebuild.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { docker } from './docker.js';
@@ -101,6 +101,79 @@ export async function ensureNodeImage(tag = NODE_IMAGE, busyboxTag = BUSYBOX_IMA
   if (check.code !== 0 || check.stdout.trim() !== '1') {
     await docker(['rmi', '-f', tag]);
     throw new Error(`${tag} does not run node: ${check.stderr || check.stdout}`);
+  }
+  return tag;
+}
+
+export const NODE_NPM_IMAGE = 'hiy-test/node-npm:20';
+export const PYTHON_IMAGE = 'hiy-test/python:3';
+
+/** Copies a folder tree into `root` at the same absolute path (files only follow their content). */
+function copyTreeAt(root: string, src: string, skip: (rel: string) => boolean = () => false): void {
+  cpSync(src, join(root, src), { recursive: true, dereference: true, filter: (p) => !skip(p.slice(src.length)) });
+}
+
+/**
+ * hiy-test/node:20 plus the host's npm (pure JavaScript): what hiy's generated Node.js Dockerfile
+ * needs (`npm ci`, `npm start`). A wrapper script, since busybox has no /usr/bin/env for npm's shebang.
+ */
+export async function ensureNodeNpmImage(tag = NODE_NPM_IMAGE): Promise<string> {
+  if (await imageExists(tag)) return tag;
+  await ensureNodeImage();
+  const npmRoot = dirname(dirname(realpathSync(await execText('sh', ['-c', 'command -v npm']).then((s) => s.trim()))));
+  await withTempDir(async (dir) => {
+    const rootfs = join(dir, 'rootfs');
+    copyTreeAt(rootfs, npmRoot);
+    mkdirSync(join(rootfs, 'usr', 'local', 'bin'), { recursive: true });
+    for (const [name, cli] of [['npm', 'npm-cli.js'], ['npx', 'npx-cli.js']] as const) {
+      writeFileSync(join(rootfs, 'usr', 'local', 'bin', name), `#!/bin/sh\nexec node ${npmRoot}/bin/${cli} "$@"\n`, { mode: 0o755 });
+    }
+    writeFileSync(join(dir, 'Dockerfile'), [`FROM ${NODE_IMAGE}`, 'COPY rootfs/ /', ''].join('\n'));
+    await buildImage(dir, tag);
+  });
+  const check = await docker(['run', '--rm', '--label', 'hiy.test=1', tag, 'npm', '--version']);
+  if (check.code !== 0 || !/^\d+\.\d+/.test(check.stdout.trim())) {
+    await docker(['rmi', '-f', tag]);
+    throw new Error(`${tag} does not run npm: ${check.stderr || check.stdout}`);
+  }
+  return tag;
+}
+
+/**
+ * A Python 3 runtime from the host's Debian python3 (/usr/bin/python3.X and /usr/lib/python3.X,
+ * without its tests) plus the libraries ldd lists for it and its extension modules, on busybox.
+ * No pip: test fixtures use the standard library only.
+ */
+export async function ensurePythonImage(tag = PYTHON_IMAGE): Promise<string> {
+  if (await imageExists(tag)) return tag;
+  await ensureBusyboxImage();
+  const python = realpathSync('/usr/bin/python3');
+  const version = /python(3\.\d+)$/.exec(python)?.[1];
+  if (!version) throw new Error(`unexpected python at ${python}`);
+  const lib = `/usr/lib/python${version}`;
+  await withTempDir(async (dir) => {
+    const rootfs = join(dir, 'rootfs');
+    copyAt(rootfs, python);
+    copyTreeAt(rootfs, lib, (rel) => /^\/(test|idlelib|tkinter|ensurepip|lib2to3)(\/|$)|__pycache__/.test(rel));
+    const libs = new Set(await sharedLibraries(python));
+    const dynload = join(lib, 'lib-dynload');
+    for (const so of readdirSync(dynload).filter((f) => f.endsWith('.so'))) {
+      for (const l of await sharedLibraries(join(dynload, so)).catch(() => [])) libs.add(l);
+    }
+    for (const l of libs) copyAt(rootfs, l);
+    writeFileSync(join(dir, 'Dockerfile'), [
+      `FROM ${BUSYBOX_IMAGE}`,
+      'COPY rootfs/ /',
+      `RUN ["ln", "-s", "${python}", "/usr/bin/python3"]`,
+      `RUN ["ln", "-s", "${python}", "/usr/bin/python"]`,
+      '',
+    ].join('\n'));
+    await buildImage(dir, tag);
+  });
+  const check = await docker(['run', '--rm', '--label', 'hiy.test=1', tag, 'python3', '-c', 'import http.server, json; print(1)']);
+  if (check.code !== 0 || check.stdout.trim() !== '1') {
+    await docker(['rmi', '-f', tag]);
+    throw new Error(`${tag} does not run python3: ${check.stderr || check.stdout}`);
   }
   return tag;
 }

@@ -6,6 +6,7 @@ import { appView, createApp, destroyApp } from '../../apps/service.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
+import { queryFlag } from '../body.js';
 
 /** /api/v1/apps: create, list, show, update, destroy. */
 export function appRoutes(s: Services): Hono<ApiEnv> {
@@ -37,8 +38,10 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
 
   r.delete('/:name', async (c) => {
     const name = validateAppName(c.req.param('name'));
-    await destroyApp(s, name);
-    return c.json({ destroyed: name });
+    // The volume (the app's data) goes only when asked for: DELETE /apps/<name>?volumes=true.
+    const volumes = queryFlag(c, 'volumes') ?? false;
+    await destroyApp(s, name, { volumes });
+    return c.json({ destroyed: name, volumes_removed: volumes });
   });
 
   return r;

@@ -100,10 +100,13 @@ export const appCommands: CommandTable = {
   },
 
   destroy: {
-    usage: '<app> [--confirm <app>]',
+    usage: '<app> [--confirm <app>] [--volumes]',
     summary: 'Delete an app: containers, images, git repo, env vars, deploy history',
-    details: 'On a terminal it asks you to type the app name. Scripts pass --confirm <app>.',
-    flags: { confirm: { type: 'string', value: 'APP', description: 'the app name again, to confirm without a prompt' } },
+    details: 'On a terminal it asks you to type the app name. Scripts pass --confirm <app>. The app\'s volume (its data) is kept unless --volumes is given.',
+    flags: {
+      confirm: { type: 'string', value: 'APP', description: 'the app name again, to confirm without a prompt' },
+      volumes: { type: 'boolean', description: 'also delete the app\'s persistent volume hiy-<app>-data' },
+    },
     args: [1, 1],
     async run(ctx) {
       const app = arg(ctx, 0);
@@ -117,8 +120,9 @@ export const appCommands: CommandTable = {
         const msg = `confirmation "${confirm ?? ''}" does not match ${app}: nothing destroyed`;
         throw stringFlag(ctx, 'confirm') === undefined ? new CliError(msg) : new UsageError(msg);
       }
-      const res = await ctx.api().request('DELETE', `/apps/${seg(app)}`);
-      ctx.print(res, () => `Destroyed ${app}\n`);
+      const volumes = ctx.flags.volumes === true;
+      const res = await ctx.api().request('DELETE', `/apps/${seg(app)}${volumes ? '?volumes=true' : ''}`);
+      ctx.print(res, () => `Destroyed ${app}${volumes ? ' and its volume' : ''}\n`);
     },
   },
 };

@@ -1,0 +1,117 @@
+import { Hono } from 'hono';
+import { validateRepoPath } from '../../apps/input.js';
+import { validateAppName } from '../../apps/names.js';
+import { getApp, updateApp } from '../../apps/repo.js';
+import { formationOf, parseProcesses, volumeName } from '../../deploy/processes.js';
+import { currentRelease, listReleases } from '../../deploy/releases.js';
+import { HiyError, isHiyError } from '../../errors.js';
+import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA } from '../../runtime/runtime.js';
+import type { Services } from '../../services.js';
+import type { ApiEnv } from '../auth.js';
+import { rejectUnknownFields } from '../body.js';
+import { readJsonObject } from '../errors.js';
+
+export interface ProcessView {
+  type: string;
+  replica: number;
+  container: string;
+  state: string;
+  running: boolean;
+  release: number | null;
+  port: number | null;
+  started_at: string | null;
+  restart_count: number;
+}
+
+/**
+ * /api/v1/apps/:name/ps (processes and formation), /ps/scale, /volumes. Scaling and volume
+ * changes act on the running release; a volume change restarts it (a new container mounts it).
+ */
+export function processRoutes(s: Services): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+  const appOf = async (raw: string) => getApp(s.db, validateAppName(raw));
+  const unavailable = (cause: unknown) => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); };
+
+  r.get('/:name/ps', async (c) => {
+    const app = await appOf(c.req.param('name'));
+    const release = await currentRelease(s.db, app.name);
+    const processes = parseProcesses(release?.processes);
+    const versions = new Map((await listReleases(s.db, app.name)).map((rel) => [String(rel.deploy_id), rel.version]));
+    const runtime = await s.runtime().catch(unavailable);
+    const list: ProcessView[] = (await runtime.list({ app: app.name }))
+      .filter((x) => (x.labels[LABEL_PROCESS] ?? 'web') !== 'release')
+      .map((x) => ({
+        type: x.labels[LABEL_PROCESS] ?? 'web',
+        replica: Number(x.labels[LABEL_REPLICA] ?? '0'),
+        container: x.name,
+        state: x.state,
+        running: x.running,
+        release: versions.get(x.labels[LABEL_DEPLOY] ?? '') ?? null,
+        port: x.hostPort,
+        started_at: x.startedAt,
+        restart_count: x.restartCount,
+      }))
+      .sort((a, b) => a.type.localeCompare(b.type) || a.replica - b.replica);
+    return c.json({
+      app: app.name,
+      release: release?.version ?? null,
+      process_types: { web: processes.web ?? null, ...Object.fromEntries(Object.entries(processes).filter(([k]) => k !== 'web')) },
+      formation: await formationOf(s.db, app.name, processes),
+      processes: list,
+    });
+  });
+
+  r.post('/:name/ps/scale', async (c) => {
+    const app = await appOf(c.req.param('name'));
+    const body = await readJsonObject(c);
+    rejectUnknownFields(body, ['formation']);
+    if (typeof body.formation !== 'object' || body.formation === null || Array.isArray(body.formation)) {
+      throw new HiyError('invalid_input', 'formation must be an object of {"<type>": <count>}, for example {"web": 2}');
+    }
+    const formation = await s.deployer.scale(app.name, body.formation as Record<string, number>);
+    return c.json({ app: app.name, formation });
+  });
+
+  r.get('/:name/volumes', async (c) => {
+    const app = await appOf(c.req.param('name'));
+    return c.json({ app: app.name, volumes: app.volume_path ? [{ name: volumeName(app.name), path: app.volume_path }] : [] });
+  });
+
+  r.post('/:name/volumes', async (c) => {
+    const app = await appOf(c.req.param('name'));
+    const body = await readJsonObject(c);
+    rejectUnknownFields(body, ['path']);
+    const path = validateRepoPath('path', body.path, true);
+    if (app.volume_path && app.volume_path !== path) {
+      throw new HiyError('conflict', `${app.name} already mounts its volume at ${app.volume_path}; remove it first (hiy volumes:remove ${app.name} ${app.volume_path})`);
+    }
+    if (app.volume_path === path) return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, restarted: false });
+    await updateApp(s.db, app.name, { volume_path: path });
+    s.log.info({ app: app.name, path }, 'volume added');
+    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...(await restart(s, app.name)) }, 201);
+  });
+
+  r.delete('/:name/volumes', async (c) => {
+    const app = await appOf(c.req.param('name'));
+    const body = await readJsonObject(c);
+    rejectUnknownFields(body, ['path']);
+    const path = validateRepoPath('path', body.path, true);
+    if (app.volume_path !== path) throw new HiyError('not_found', `${app.name} has no volume mounted at ${path}`);
+    await updateApp(s.db, app.name, { volume_path: null });
+    s.log.info({ app: app.name, path }, 'volume unmounted (data kept)');
+    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...(await restart(s, app.name)) });
+  });
+
+  return r;
+}
+
+/** Containers see a mount change only when they are recreated: restart the current release. */
+async function restart(s: Services, app: string): Promise<{ restarted: boolean; deploy_id?: number }> {
+  if ((await getApp(s.db, app)).current_release_id === null) return { restarted: false };
+  try {
+    return { restarted: true, deploy_id: await s.deployer.restart(app) };
+  } catch (err) {
+    if (isHiyError(err) && err.code === 'unavailable') return { restarted: false };
+    throw err;
+  }
+}

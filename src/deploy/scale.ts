@@ -1,0 +1,99 @@
+/**
+ * `hiy ps:scale`: more or fewer containers of a process type of the current release, without a
+ * deploy. Web replicas come up on their own fixed ports, which Caddy's route already lists, and
+ * get traffic once they answer; removed ones drain like an old release. No config reload.
+ */
+import type { Kysely } from 'kysely';
+import { getApp, MAX_WEB_REPLICAS, replicaPort, type App } from '../apps/repo.js';
+import { PROCESS_TYPE_RE, workerTypes } from '../build/procfile.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import { nowIso } from '../db/database.js';
+import { readEnv } from '../env/repo.js';
+import type { SecretBox } from '../env/secret-box.js';
+import { HiyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage } from './processes.js';
+import { currentRelease, type Release } from './releases.js';
+
+export interface ScaleDeps {
+  db: Kysely<Database>;
+  config: Config;
+  log: Logger;
+  secrets: SecretBox;
+  runtime: Runtime;
+}
+
+/** Checks a scale request against the rules (and the current release's process types, when there is one). */
+export function validateScale(changes: Record<string, unknown>, known: string[] | undefined): Record<string, number> {
+  const entries = Object.entries(changes);
+  if (entries.length === 0) throw new HiyError('invalid_input', 'nothing to scale: give at least one <type>=<count>, e.g. web=2');
+  const out: Record<string, number> = {};
+  for (const [type, n] of entries) {
+    if (!PROCESS_TYPE_RE.test(type)) throw new HiyError('invalid_input', `invalid process type ${JSON.stringify(type.slice(0, 30))}`);
+    if (type === 'release') throw new HiyError('invalid_input', 'the release command runs once per deploy and cannot be scaled');
+    const max = type === 'web' ? MAX_WEB_REPLICAS : MAX_WORKER_REPLICAS;
+    const min = type === 'web' ? 1 : 0;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new HiyError('invalid_input', `${type} must be a whole number from ${min} to ${max}`);
+    if (known && type !== 'web' && !known.includes(type)) {
+      throw new HiyError('invalid_input', `the current release has no process type "${type}" (its Procfile has: ${known.join(', ') || 'none besides web'})`);
+    }
+    out[type] = n;
+  }
+  return out;
+}
+
+/** Containers of one process type of a release, by replica index (unlabelled ones are replica 0). */
+export function byReplica(containers: ContainerInfo[], release: Release, type: string): Map<number, ContainerInfo> {
+  const out = new Map<number, ContainerInfo>();
+  for (const c of containers) {
+    if (c.labels[LABEL_DEPLOY] !== String(release.deploy_id) || (c.labels[LABEL_PROCESS] ?? 'web') !== type) continue;
+    out.set(Number(c.labels[LABEL_REPLICA] ?? '0'), c);
+  }
+  return out;
+}
+
+export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Record<string, unknown>): Promise<Record<string, number>> {
+  const app = await getApp(d.db, appName);
+  const release = await currentRelease(d.db, app.name);
+  const processes = parseProcesses(release?.processes);
+  const wanted = validateScale(changes, release ? workerTypes(processes) : undefined);
+  if (release) await applyScale(d, app, release, { image: release.image, processes }, wanted);
+  const now = nowIso();
+  for (const [process, quantity] of Object.entries(wanted)) {
+    await d.db.insertInto('formation').values({ app: app.name, process, quantity, updated_at: now })
+      .onConflict((oc) => oc.columns(['app', 'process']).doUpdateSet({ quantity, updated_at: now })).execute();
+  }
+  d.log.info({ app: app.name, formation: wanted }, 'scaled');
+  return formationOf(d.db, app.name, processes);
+}
+
+async function applyScale(d: ScaleDeps, app: App, release: Release, rel: ReleaseImage, wanted: Record<string, number>): Promise<void> {
+  const env = await readEnv(d.db, d.secrets, app.name);
+  const all = await d.runtime.list({ app: app.name });
+  for (const [type, count] of Object.entries(wanted)) {
+    const have = byReplica(all, release, type);
+    // Extra containers drain like an old release; traffic moves to the others.
+    await Promise.all([...have].filter(([i]) => i >= count).map(async ([, c]) => {
+      await d.runtime.stop(c.id, app.drain_s);
+      await d.runtime.remove(c.id);
+    }));
+    for (let i = 0; i < count; i++) {
+      const c = have.get(i);
+      if (c?.running) continue;
+      if (c) await d.runtime.remove(c.id);
+      if (type !== 'web') {
+        await startWorkers(d, app, rel, type, i, 1, env, release.deploy_id, release.slot);
+        continue;
+      }
+      const started = await startWebReplica(d, app, rel, release.slot, i, env, release.deploy_id);
+      try {
+        await waitReplicaHealthy(d, app, started, replicaPort(app, d.config.slotPortBase, i, release.slot));
+      } catch (err) {
+        await d.runtime.remove(started.id);
+        throw err;
+      }
+    }
+  }
+}
