@@ -37,6 +37,28 @@ export interface Config {
   pathEnv: string;
   /** Base images of generated Dockerfiles (HIY_IMAGE_NODE, HIY_IMAGE_PYTHON, HIY_IMAGE_GO, HIY_IMAGE_GO_RUNTIME, HIY_IMAGE_STATIC). */
   buildImages: BuildImages;
+  /** Lines of app output kept per app (a ring buffer in SQLite). */
+  logLines: number;
+  /** Seconds between two samples of app and host CPU/memory. */
+  metricsIntervalSec: number;
+  alerts: AlertConfig;
+}
+
+export type AlertFormat = 'json' | 'ntfy' | 'telegram';
+
+/** When an incident opens, and where its notification goes (see docs/logs-and-metrics.md). */
+export interface AlertConfig {
+  /** http(s) URL notifications are POSTed to; unset = alerts are only visible in the API. */
+  webhook: string | undefined;
+  format: AlertFormat;
+  diskPct: number;
+  memoryPct: number;
+  /** An app whose health check fails for this long is an incident. */
+  healthAfterSec: number;
+  /** Seconds between two health probes of every app. */
+  checkIntervalSec: number;
+  /** Restarts within 5 minutes that make a crash loop. */
+  crashRestarts: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -117,6 +139,29 @@ export function loadConfig(env: Env): Config {
     proxyListenHost: parseListenHost(env.HIY_PROXY_HOST ?? ''),
     pathEnv: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     buildImages: buildImagesFromEnv(env, fail),
+    logLines: parseInteger('HIY_LOG_LINES', env.HIY_LOG_LINES, 10_000, 10, 1_000_000),
+    metricsIntervalSec: parseInteger('HIY_METRICS_INTERVAL', env.HIY_METRICS_INTERVAL, 10, 1, 300),
+    alerts: loadAlertConfig(env),
+  };
+}
+
+function loadAlertConfig(env: Env): AlertConfig {
+  const webhook = env.HIY_ALERT_WEBHOOK === '' ? undefined : env.HIY_ALERT_WEBHOOK;
+  if (webhook !== undefined) {
+    let url: URL | undefined;
+    try { url = new URL(webhook); } catch { /* reported below */ }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail('HIY_ALERT_WEBHOOK', 'must be an http:// or https:// URL');
+  }
+  const format = env.HIY_ALERT_FORMAT ?? 'json';
+  if (format !== 'json' && format !== 'ntfy' && format !== 'telegram') fail('HIY_ALERT_FORMAT', `"${format}" is not one of json, ntfy, telegram`);
+  return {
+    webhook,
+    format,
+    diskPct: parseInteger('HIY_ALERT_DISK_PCT', env.HIY_ALERT_DISK_PCT, 80, 1, 100),
+    memoryPct: parseInteger('HIY_ALERT_MEMORY_PCT', env.HIY_ALERT_MEMORY_PCT, 85, 1, 100),
+    healthAfterSec: parseInteger('HIY_ALERT_HEALTH_AFTER', env.HIY_ALERT_HEALTH_AFTER, 120, 1, 86_400),
+    checkIntervalSec: parseInteger('HIY_ALERT_CHECK_INTERVAL', env.HIY_ALERT_CHECK_INTERVAL, 15, 1, 3600),
+    crashRestarts: parseInteger('HIY_ALERT_CRASH_RESTARTS', env.HIY_ALERT_CRASH_RESTARTS, 3, 1, 1000),
   };
 }
 

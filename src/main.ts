@@ -29,6 +29,7 @@ import { createPushEndpoint } from './git/push-endpoint.js';
 import type { Services } from './services.js';
 import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
 import { RepoMirror } from './webhooks/mirror.js';
+import { Observability } from './observability.js';
 
 /** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
 export const HIY_ROOT = fileURLToPath(new URL(existsSync(fileURLToPath(new URL('../../package.json', import.meta.url))) ? '../../' : '../', import.meta.url));
@@ -88,6 +89,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     deployer: undefined as unknown as Deployer,
     state: { ready: false },
     instanceId,
+    observability: undefined as unknown as Observability,
   };
   const queue = new DeployQueue(db, log, async (job) => {
     const release = await deploy({ db, config, log, secrets, proxy: services.proxy, runtime: await services.runtime(), builder: await services.builder() }, job);
@@ -96,6 +98,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   const mirror = new RepoMirror({ db, secrets, repos, log });
   const deployService = new DeployService(services, queue, mirror);
   services.deployer = deployService;
+  services.observability = new Observability({ config, log, db, runtime: services.runtime, instanceId, queue });
 
   const api = createApi(services);
   const server = createHttpServer(api, [
@@ -120,12 +123,14 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   queue.holdUntil(recovered);
   await recovered;
   services.state.ready = true;
+  services.observability.start();
 
   return {
     services,
     address,
     async stop() {
       await queue.stop();
+      await services.observability.stop();
       await closeServer(server);
       await services.proxy.stop();
       await closeDb();

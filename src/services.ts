@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Builder } from './build/builder.js';
+import type { Observability } from './observability.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
 export interface Services {
@@ -26,4 +27,6 @@ export interface Services {
   state: { ready: boolean };
   /** Random id of this data dir; labels its Docker objects (hiy.instance). */
   instanceId: string;
+  /** App logs, metrics and alerts (src/logs, src/metrics, src/alerts). */
+  observability: Observability;
 }

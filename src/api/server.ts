@@ -9,6 +9,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { releaseRoutes } from './routes/releases.js';
 import { processRoutes } from './routes/processes.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { logRoutes } from './routes/logs.js';
+import { deployLogRoutes } from './routes/deploy-log.js';
+import { appMetricsRoutes, systemRoutes } from './routes/metrics.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -26,5 +29,9 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', processRoutes(s));
   api.route('/api/v1/apps', webhookRoutes(s));
   api.route('/api/v1/tokens', tokenRoutes(s));
+  api.route('/api/v1/apps', logRoutes(s));
+  api.route('/api/v1/apps', deployLogRoutes(s));
+  api.route('/api/v1/apps', appMetricsRoutes(s));
+  api.route('/api/v1', systemRoutes(s));
   return api;
 }

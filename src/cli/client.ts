@@ -6,6 +6,8 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 export interface ApiClient {
   readonly url: string;
   request<T = any>(method: Method, path: string, body?: unknown): Promise<T>;
+  /** A GET whose body the caller reads as it arrives (SSE); API errors throw as for request(). */
+  open(path: string, opts?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 }
 
 const TIMEOUT_MS = 60_000;
@@ -54,6 +56,25 @@ export function createApiClient(url: string, token: string): ApiClient {
       }
       if (!res.ok) throw apiError(res.status, parsed);
       return parsed as any;
+    },
+    async open(path, opts = {}) {
+      let res: Response;
+      try {
+        // No timeout: a followed stream stays open as long as the user watches.
+        res = await fetch(`${base}/api/v1${path}`, {
+          headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'x-hiy-client': 'cli', ...opts.headers },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      } catch (cause) {
+        throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
+      }
+      if (!res.ok) {
+        const text = await res.text();
+        let parsed: unknown;
+        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+        throw apiError(res.status, parsed);
+      }
+      return res;
     },
   };
 }

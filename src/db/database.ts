@@ -2,6 +2,9 @@ import type { AppsTable } from '../apps/table.js';
 import type { ApiTokensTable } from '../auth/table.js';
 import type { DeploysTable, FormationTable, ReleasesTable } from '../deploy/table.js';
 import type { EnvVarsTable } from '../env/table.js';
+import type { AlertsTable } from '../alerts/table.js';
+import type { AppLogsTable, LogCursorsTable } from '../logs/table.js';
+import type { AppMetricsTable, HostMetricsTable } from '../metrics/table.js';
 import type { AppGitSecretsTable, WebhookDeliveriesTable } from '../webhooks/table.js';
 
 /** The whole schema: each domain owns its table types, composed here. */
@@ -14,6 +17,11 @@ export interface Database {
   api_tokens: ApiTokensTable;
   app_git_secrets: AppGitSecretsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  app_logs: AppLogsTable;
+  log_cursors: LogCursorsTable;
+  app_metrics: AppMetricsTable;
+  host_metrics: HostMetricsTable;
+  alerts: AlertsTable;
 }
 
 export const nowIso = (): string => new Date().toISOString();

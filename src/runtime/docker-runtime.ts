@@ -3,6 +3,7 @@ import { HiyError } from '../errors.js';
 import { connectDocker, engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
 import { containerCreateOptions, hiyLabels, networkName } from './container-config.js';
 import { demuxToText } from './demux.js';
+import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
 import { LABEL_APP, LABEL_MANAGED, type ContainerInfo, type ContainerSpec, type ContainerState, type ImageInfo, type Runtime } from './runtime.js';
 
@@ -124,6 +125,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
 
   return {
     docker,
+    ...dockerStreams(docker),
     ...dockerOneOff(docker, ensureNetwork, extra),
     ensureNetwork,
     inspect,

@@ -9,6 +9,8 @@ export const LABEL_PROCESS = 'hiy.process';
 export const LABEL_REPLICA = 'hiy.replica';
 /** Every object hiy creates carries this label, so reconciliation and tests can find them. */
 export const LABEL_MANAGED = 'hiy.managed';
+/** The data dir's instance id: which hiy owns the object. */
+export const LABEL_INSTANCE = 'hiy.instance';
 
 export interface ContainerSpec {
   /** Docker name, e.g. hiy-myapp-3f2a9c1b. */
@@ -67,6 +69,27 @@ export interface ImageInfo {
   size: number;
 }
 
+/** A long-lived engine stream (followed logs, events). */
+export interface EngineStream {
+  /** Settles when the stream ended: the container stopped, the engine went away, or stop(). */
+  done: Promise<void>;
+  stop(): void;
+}
+
+export interface ContainerEvent {
+  action: string;
+  id: string;
+  labels: Record<string, string>;
+}
+
+/** Bytes the engine uses on disk, by kind (GET /system/df). */
+export interface EngineDiskUsage {
+  images: number;
+  containers: number;
+  volumes: number;
+  buildCache: number;
+}
+
 export interface Runtime {
   /** Creates the app's own bridge network (hiy-<app>) when missing; returns its name. */
   ensureNetwork(app: string): Promise<string>;
@@ -101,4 +124,14 @@ export interface Runtime {
   removeVolume(name: string): Promise<void>;
   /** Named volumes carrying hiy's label, optionally of one app. */
   listVolumes(filter?: { app?: string }): Promise<{ name: string; labels: Record<string, string> }[]>;
+  /**
+   * Follows a container's output as the engine sends it (multiplexed unless `tty`, every message
+   * prefixed with its RFC 3339 nano timestamp) from `since` (unix seconds, fraction allowed) or the
+   * last `tail` lines; the stream ends when the container stops.
+   */
+  followLogs(id: string, opts: { since?: string; tail?: number }, onData: (chunk: Buffer, tty: boolean) => void): Promise<EngineStream>;
+  /** Lifecycle events (start, die, destroy, ...) of containers carrying hiy's label. */
+  containerEvents(onEvent: (e: ContainerEvent) => void): Promise<EngineStream>;
+  /** Slow (seconds on a busy engine): sample rarely. */
+  diskUsage(): Promise<EngineDiskUsage>;
 }

@@ -7,14 +7,13 @@ import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
 import { parseIntParam, rejectUnknownFields } from '../body.js';
-import { HiyError } from '../../errors.js';
 
 /** Who asked: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
 const trigger = (header: string | undefined): DeployTrigger => (header === 'cli' ? 'cli' : 'manual');
 
 /**
  * The routes that drive the deploy pipeline: trigger a deploy of the branch head, restart,
- * list releases, roll back, read the web container's recent output.
+ * list releases, roll back. App output is in logs.ts.
  */
 export function releaseRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
@@ -52,17 +51,6 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
     }
     const q = await s.deployer.rollback(app, version);
     return c.json({ deploy: { id: q.deployId, app, status: 'queued', rollback_to: q.targetVersion } }, 202);
-  });
-
-  r.get('/:name/logs', async (c) => {
-    const app = await appName(c.req.param('name'));
-    const raw = c.req.query('lines');
-    const lines = raw === undefined ? 100 : parseIntParam('lines', raw, 1, 10_000);
-    const runtime = await s.runtime().catch((cause: unknown) => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); });
-    const containers = (await runtime.list({ app })).filter((x) => x.running);
-    const out: { container: string; output: string }[] = [];
-    for (const x of containers) out.push({ container: x.name, output: await runtime.logs(x.id, { tail: lines }) });
-    return c.json({ app, containers: out });
   });
 
   return r;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { seg } from '../client.js';
-import { arg, numberFlag, type CommandTable, type Ctx } from '../command.js';
+import { arg, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable, formatTime, shortSha } from '../format.js';
 
@@ -82,21 +82,6 @@ export const releaseCommands: CommandTable = {
       const v = ctx.args[1];
       if (v !== undefined && !/^v?\d+$/.test(v)) throw new UsageError(`release must look like v3 or 3, not "${v}"`);
       await startAndFollow(ctx, 'POST', '/rollback', v === undefined ? {} : { version: Number(v.replace(/^v/, '')) }, 'Rollback');
-    },
-  },
-
-  logs: {
-    usage: '<app> [-n N]',
-    summary: 'Show the recent output of the app\'s running containers',
-    flags: { lines: { type: 'string', short: 'n', value: 'N', description: 'how many lines (default 100)' } },
-    args: [1, 1],
-    async run(ctx) {
-      const n = numberFlag(ctx, 'lines');
-      const res = await ctx.api().request<{ app: string; containers: { container: string; output: string }[] }>(
-        'GET', `/apps/${seg(arg(ctx, 0))}/logs${n === undefined ? '' : `?lines=${n}`}`);
-      ctx.print(res, () => (res.containers.length === 0
-        ? `${res.app} has no running container.\n`
-        : res.containers.map((c) => (res.containers.length > 1 ? `==> ${c.container} <==\n` : '') + c.output).join('\n')));
     },
   },
 

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as initial from './20261129T0900-initial.js';
 import * as webhooks from './20261129T1100-webhooks.js';
 import * as proxyHealth from './20261129T1130-proxy-health.js';
+import * as logsMetricsAlerts from './20261129T1400-logs-metrics-alerts.js';
 import * as buildStrategies from './20261129T1500-build-strategies.js';
 
 /** Every migration, by timestamped name. Append only. */
@@ -9,5 +10,6 @@ export const migrations: Record<string, Migration> = {
   '20261129T0900-initial': initial,
   '20261129T1100-webhooks': webhooks,
   '20261129T1130-proxy-health': proxyHealth,
+  '20261129T1400-logs-metrics-alerts': logsMetricsAlerts,
   '20261129T1500-build-strategies': buildStrategies,
 };

@@ -1,0 +1,86 @@
+import { Hono } from 'hono';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { validateAppName } from '../../apps/names.js';
+import { getApp } from '../../apps/repo.js';
+import { getDeploy } from '../../deploy/repo.js';
+import type { Services } from '../../services.js';
+import type { ApiEnv } from '../auth.js';
+import { parseIntParam } from '../body.js';
+
+const FINAL = new Set(['success', 'failed', 'superseded']);
+const STATUS_POLL_MS = 2000;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * GET /apps/:name/deploys/:id/log/stream: a deploy's output as SSE, one event per line with the
+ * line number as id (Last-Event-ID skips what a client already has), live while the deploy waits
+ * or runs, then `event: end` with {"status","error"}. A finished deploy sends its stored log.
+ */
+export function deployLogRoutes(s: Services): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+
+  r.get('/:name/deploys/:id/log/stream', async (c) => {
+    const app = (await getApp(s.db, validateAppName(c.req.param('name')))).name;
+    const id = parseIntParam('deploy id', c.req.param('id'), 1, Number.MAX_SAFE_INTEGER);
+    const rawSkip = c.req.header('last-event-id') ?? c.req.query('since_id');
+    const skip = rawSkip === undefined || rawSkip === '' ? 0 : parseIntParam('Last-Event-ID', rawSkip.trim(), 0, Number.MAX_SAFE_INTEGER);
+    const deploy = await getDeploy(s.db, app, id);
+    const live = FINAL.has(deploy.status) ? undefined : s.observability.liveBuild(id);
+
+    return streamSSE(c, async (stream) => {
+      let aborted = false;
+      stream.onAbort(() => { aborted = true; });
+      let n = 0;
+      const sendLine = (line: string) => (++n > skip ? stream.writeSSE({ id: String(n), data: line }) : Promise.resolve());
+      if (live) {
+        let queued: string[] = [];
+        let wake = () => {};
+        const unsubscribe = live.output.subscribe((line) => { queued.push(line); wake(); }, true);
+        let finished = false;
+        void live.finished.then(() => { finished = true; wake(); });
+        try {
+          let quiet = 0;
+          while (!aborted) {
+            const batch = queued;
+            queued = [];
+            for (const l of batch) await sendLine(l);
+            if (finished) break;
+            await new Promise<void>((resolve) => {
+              const t = setTimeout(resolve, STATUS_POLL_MS);
+              wake = () => { clearTimeout(t); resolve(); };
+            });
+            if (queued.length || finished) continue;
+            // Word of the end can be missed in a narrow window: the row is the truth.
+            if (FINAL.has((await getDeploy(s.db, app, id)).status)) break;
+            if ((quiet += STATUS_POLL_MS) >= HEARTBEAT_MS) {
+              quiet = 0;
+              await stream.write(': keep-alive\n\n');
+            }
+          }
+        } finally {
+          unsubscribe();
+          live.cancel();
+        }
+        if (aborted) return;
+        for (const l of queued) await sendLine(l);
+        return sendEnd(stream, await getDeploy(s.db, app, id));
+      }
+      // Not in the queue: finished (maybe just now, so read again) or interrupted by a restart.
+      const row = FINAL.has(deploy.status) ? deploy : await getDeploy(s.db, app, id);
+      for (const l of splitLog(row.log)) await sendLine(l);
+      await sendEnd(stream, row);
+    });
+  });
+
+  return r;
+}
+
+function splitLog(log: string): string[] {
+  const lines = log.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
+async function sendEnd(stream: SSEStreamingApi, d: { status: string; error: string | null }): Promise<void> {
+  await stream.writeSSE({ event: 'end', data: JSON.stringify({ status: d.status, error: d.error }) });
+}

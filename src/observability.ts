@@ -1,0 +1,143 @@
+import type { Kysely } from 'kysely';
+import { AlertMonitor } from './alerts/monitor.js';
+import { webhookNotifier } from './alerts/notifier.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { probe } from './deploy/health-check.js';
+import type { DeployOutput } from './deploy/output.js';
+import type { DeployQueue, DeployResult } from './deploy/queue.js';
+import type { Logger } from './log.js';
+import { LogCapture } from './logs/capture.js';
+import { LogStore } from './logs/store.js';
+import { MetricsSampler } from './metrics/sampler.js';
+import type { Runtime } from './runtime/runtime.js';
+
+export interface ObservabilityDeps {
+  config: Config;
+  log: Logger;
+  db: Kysely<Database>;
+  runtime(): Promise<Runtime>;
+  instanceId: string;
+  /** Live build output of waiting and running deploys. */
+  queue: Pick<DeployQueue, 'outputOf' | 'on' | 'off'>;
+}
+
+/** A deploy still in the queue: its output so far and to come, and its end. */
+export interface LiveBuild {
+  output: DeployOutput;
+  finished: Promise<DeployResult>;
+  cancel(): void;
+}
+
+const GATE_POLL_MS = 2000;
+
+/**
+ * Logs, metrics and alerts of the running apps. Host sampling and alert checks start at once (they
+ * only read /proc and probe ports); log capture and per-app sampling need the Docker client
+ * (~27 MB of RSS), so they start only once some app has a release, checked with one small query
+ * every 2 s until then.
+ */
+export class Observability {
+  readonly logs: LogStore;
+  readonly metrics: MetricsSampler;
+  readonly alerts: AlertMonitor;
+  private capture: LogCapture | undefined;
+  private runtime: Runtime | undefined;
+  private gate: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly d: ObservabilityDeps) {
+    const { config, log, db } = d;
+    this.logs = new LogStore(db, log.child({ part: 'logs' }), { maxLines: config.logLines });
+    this.alerts = new AlertMonitor({
+      db,
+      log: log.child({ part: 'alerts' }),
+      config: config.alerts,
+      slotPortBase: config.slotPortBase,
+      notifier: config.alerts.webhook ? webhookNotifier(config.alerts.format, config.alerts.webhook) : undefined,
+      probe: (port, path) => probe(port, path),
+      containers: () => this.capture?.known() ?? [],
+    });
+    this.metrics = new MetricsSampler({
+      db,
+      log: log.child({ part: 'metrics' }),
+      dataDir: config.dataDir,
+      intervalSec: config.metricsIntervalSec,
+      containers: () => this.capture?.containers() ?? [],
+      runtime: () => this.runtime,
+      onHostSample: (s) => this.alerts.onHostSample(s),
+    });
+  }
+
+  /** The live output of a waiting or running deploy, or undefined when it is not in the queue. */
+  liveBuild(deployId: number): LiveBuild | undefined {
+    const output = this.d.queue.outputOf(deployId);
+    if (!output) return undefined;
+    let listener: ((id: number, r: DeployResult) => void) | undefined;
+    const finished = new Promise<DeployResult>((resolve) => {
+      listener = (id, r) => { if (id === deployId) resolve(r); };
+      this.d.queue.on('finished', listener);
+    });
+    const cancel = () => { if (listener) this.d.queue.off('finished', listener); };
+    void finished.then(cancel);
+    return { output, finished, cancel };
+  }
+
+  /** Whether app containers are being followed (the Docker client is loaded). */
+  get capturing(): boolean {
+    return this.capture !== undefined;
+  }
+
+  start(): void {
+    this.metrics.start();
+    this.alerts.start();
+    void this.checkGate();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.gate) clearTimeout(this.gate);
+    await this.starting?.catch(() => undefined);
+    await this.capture?.stop();
+    await Promise.all([this.metrics.stop(), this.alerts.stop()]);
+    await this.logs.close();
+  }
+
+  private async checkGate(): Promise<void> {
+    if (this.stopped || this.capture) return;
+    try {
+      const any = await this.d.db.selectFrom('apps').select('name').where('current_release_id', 'is not', null).limit(1).executeTakeFirst();
+      if (any) return await this.startCapture();
+    } catch (err) {
+      this.d.log.warn({ err }, 'could not start log capture; trying again');
+    }
+    if (!this.stopped) this.gate = setTimeout(() => void this.checkGate(), GATE_POLL_MS);
+  }
+
+  private startCapture(): Promise<void> {
+    this.starting ??= (async () => {
+      const runtime = await this.d.runtime();
+      const capture = new LogCapture({
+        runtime,
+        store: this.logs,
+        log: this.d.log.child({ part: 'logs' }),
+        instanceId: this.d.instanceId,
+        knownApps: async () => new Set((await this.d.db.selectFrom('apps').select('name').execute()).map((r) => r.name)),
+      });
+      try {
+        await capture.start();
+      } catch (err) {
+        await capture.stop();
+        throw err;
+      }
+      this.runtime = runtime;
+      this.capture = capture;
+      if (this.stopped) await capture.stop();
+    })().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+}
