@@ -26,6 +26,7 @@ import { envCommands } from './cmd/env.js';
 import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
 import { webhookCommands } from './cmd/webhooks.js';
+import { opsCommands } from './cmd/ops.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -40,6 +41,7 @@ export function commandTable(): CommandTable {
     ...processCommands,
     ...tokenCommands,
     ...webhookCommands,
+    ...opsCommands,
   };
   const help: Command = {
     usage: '[command]',

@@ -1,0 +1,101 @@
+/**
+ * `hiy backup` and `hiy restore`: like `hiy server`, local admin commands that work on the data
+ * dir directly (HIY_* variables, as in /etc/hiy/hiy.env), not through the REST API.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CommandTable, Ctx } from '../command.js';
+import { arg, stringFlag } from '../command.js';
+import { CliError, UsageError } from '../errors.js';
+import type { Config } from '../../config.js';
+import { isHiyError } from '../../errors.js';
+
+async function serverConfig(ctx: Ctx): Promise<Config> {
+  const { loadConfig } = await import('../../config.js');
+  try {
+    return loadConfig(ctx.env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function toCli(err: unknown): Error {
+  if (err instanceof UsageError || err instanceof CliError) return err;
+  if (isHiyError(err) && err.code === 'config') return new UsageError(err.message);
+  return new CliError((err as Error)?.message ?? String(err), { cause: err });
+}
+
+function readKeys(path: string, flag: string): { path: string; identities: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const ids = text.split('\n').map((l) => l.trim()).filter((l) => /^AGE-SECRET-KEY-1[0-9A-Z]+$/.test(l));
+  if (ids.length === 0) throw new CliError(`${flag} ${path} holds no age identity (a line starting with AGE-SECRET-KEY-1)`);
+  return { path: resolve(path), identities: ids };
+}
+
+export const opsCommands: CommandTable = {
+  backup: {
+    usage: '[--include-identity]',
+    summary: 'Back up the database, git repos and app volumes, encrypted (local admin command)',
+    details: 'Runs on the server as root, with the same HIY_* variables as hiy server. Writes\n'
+      + 'HIY_BACKUP_DIR/hiy-backup-<time>.tar.gz.age, encrypted to HIY_BACKUP_RECIPIENT; keeps\n'
+      + 'HIY_BACKUP_KEEP_DAYS days (30); copies to HIY_BACKUP_RCLONE when set. See docs/backup.md.',
+    flags: { 'include-identity': { type: 'boolean', description: 'also store the env var key (secrets/age-identity.txt) in the backup' } },
+    args: [0, 0],
+    async run(ctx) {
+      const cfg = await serverConfig(ctx);
+      try {
+        const { loadBackupConfig } = await import('../../ops/backup-config.js');
+        const { runBackup } = await import('../../ops/backup.js');
+        const bc = loadBackupConfig(ctx.env);
+        const res = await runBackup(cfg, bc, (l) => { if (!ctx.json) ctx.out(`-----> ${l}\n`); }, { includeIdentity: ctx.flags['include-identity'] === true ? true : undefined });
+        ctx.print({ file: res.file, bytes: res.bytes, manifest: res.manifest, removed: res.removed, notes: res.notes }, () => `Backup written: ${res.file}\n`);
+        if (res.notes.length > 0) throw new CliError(`the backup was written, but: ${res.notes.join('; ')}`);
+      } catch (err) {
+        throw toCli(err);
+      }
+    },
+  },
+
+  restore: {
+    usage: '<file> [--key FILE] [--identity FILE] [--keep-instance]',
+    summary: 'Restore a backup into HIY_DATA_DIR of a stopped or fresh hiy (local admin command)',
+    details: 'The file is decrypted and checked completely before the data dir is touched; what was\n'
+      + 'there is moved to <data>/pre-restore-<time>/. --key: the age identity file whose public key\n'
+      + 'is HIY_BACKUP_RECIPIENT. --identity: the old server\'s env var key (secrets/age-identity.txt),\n'
+      + 'needed unless the backup includes it. One file holding both keys may be given to either.\n'
+      + '--keep-instance: take over the backed-up server\'s containers (restore on the same box).',
+    flags: {
+      key: { type: 'string', value: 'FILE', description: 'age identity that opens the backup (private key of HIY_BACKUP_RECIPIENT)' },
+      identity: { type: 'string', value: 'FILE', description: 'the env var key of the backed-up server (its secrets/age-identity.txt)' },
+      'keep-instance': { type: 'boolean', description: 'restore the instance id too (same box: adopt its running containers)' },
+    },
+    args: [1, 1],
+    async run(ctx) {
+      const cfg = await serverConfig(ctx);
+      const keys = [];
+      const key = stringFlag(ctx, 'key');
+      const identity = stringFlag(ctx, 'identity');
+      if (key !== undefined) keys.push(readKeys(key, '--key'));
+      if (identity !== undefined) keys.push(readKeys(identity, '--identity'));
+      try {
+        const { runRestore } = await import('../../ops/restore.js');
+        const res = await runRestore(cfg, resolve(arg(ctx, 0)), { keys, keepInstance: ctx.flags['keep-instance'] === true }, (l) => { if (!ctx.json) ctx.out(`-----> ${l}\n`); });
+        ctx.print(res, () => [
+          `Restored ${res.manifest.apps.length} app(s) into ${cfg.dataDir}: ${res.manifest.apps.join(', ') || '-'}`,
+          `Env var key: ${res.identity}.`,
+          ...res.notes.map((n) => `Note: ${n}`),
+          'Start hiy now (systemctl start hiy). Apps whose release images are not on this engine (a new box) need a',
+          'rebuild: hiy deploy <app> for each.',
+          '',
+        ].join('\n'));
+      } catch (err) {
+        throw toCli(err);
+      }
+    },
+  },
+};

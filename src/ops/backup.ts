@@ -1,0 +1,166 @@
+/**
+ * `hiy backup`: one encrypted file holding everything needed to bring the box back:
+ *   manifest.json, hiy.db (online snapshot, integrity-checked), repos/<app>.bundle,
+ *   volumes/hiy-<app>-data/… and, only when asked, secrets/age-identity.txt,
+ * as tar → gzip → age (to HIY_BACKUP_RECIPIENT), written to a temp file in HIY_BACKUP_DIR and
+ * renamed into place only once complete, so a failed run never replaces or deletes a good backup.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
+import type { Config } from '../config.js';
+import { IDENTITY_FILE } from '../env/secret-box.js';
+import { HiyError } from '../errors.js';
+import { encryptStream } from './age-stream.js';
+import { addBuffer, addFile } from './archive.js';
+import { acquireLock } from './backup-lock.js';
+import { requireRecipients, type BackupConfig } from './backup-config.js';
+import { listBackups, pruneBackups, stampOf } from './backup-files.js';
+import { appsIn, snapshotDatabase } from './db-snapshot.js';
+import { copyOffsite } from './offsite.js';
+import { bundleRepo } from './repo-bundles.js';
+import { engine, exportVolume, findAppVolumes, type AppVolume } from './volumes.js';
+
+export const MANIFEST_FORMAT = 'hiy-backup';
+export const MANIFEST_VERSION = 1;
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  version: number;
+  created_at: string;
+  host: string;
+  instance_id: string | null;
+  apps: string[];
+  /** Apps whose bare repo had refs (the others are restored as empty repos). */
+  repos: string[];
+  /** Volume names packed; null when the engine could not be asked. */
+  volumes: string[] | null;
+  volumes_note?: string;
+  identity_included: boolean;
+  db_sha256: string;
+}
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  manifest: Manifest;
+  removed: string[];
+  notes: string[];
+}
+
+export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: string) => void, opts: { includeIdentity?: boolean; now?: Date } = {}): Promise<BackupResult> {
+  requireRecipients(bc);
+  const dbFile = join(cfg.dataDir, 'hiy.db');
+  if (!existsSync(dbFile)) throw new HiyError('not_found', `no hiy database at ${dbFile}: is HIY_DATA_DIR right?`);
+  const includeIdentity = opts.includeIdentity ?? bc.includeIdentity;
+  await mkdir(bc.dir, { recursive: true, mode: 0o700 });
+  const release = await acquireLock(bc.dir);
+  const notes: string[] = [];
+  await mkdir(join(cfg.dataDir, 'tmp'), { recursive: true, mode: 0o700 });
+  // Staged on the data disk, not /tmp (a RAM disk on many Pis).
+  const staging = await mkdtemp(join(cfg.dataDir, 'tmp', 'backup-'));
+  const now = opts.now ?? new Date();
+  const final = uniqueName(bc.dir, stampOf(now));
+  const partial = join(bc.dir, `.${final.name}.${randomBytes(4).toString('hex')}.partial`);
+  try {
+    log(`snapshot of ${dbFile} (SQLite backup API)`);
+    const snap = join(staging, 'hiy.db');
+    await snapshotDatabase(dbFile, snap);
+    const apps = appsIn(snap);
+    log(`integrity_check ok; ${apps.length} app(s): ${apps.join(', ') || '-'}`);
+
+    const repos: string[] = [];
+    await mkdir(join(staging, 'repos'));
+    for (const app of apps) {
+      if (await bundleRepo(join(cfg.dataDir, 'repos', `${app}.git`), join(staging, 'repos', `${app}.bundle`))) repos.push(app);
+    }
+    log(`git bundles: ${repos.length}`);
+
+    let volumes: AppVolume[] | null = [];
+    let volumesNote: string | undefined;
+    if (apps.length > 0) {
+      const eng = await engine();
+      if ('docker' in eng) volumes = await findAppVolumes(eng.docker, apps);
+      else {
+        volumes = null;
+        volumesNote = `app volumes were not backed up: ${eng.reason}`;
+        notes.push(volumesNote);
+      }
+    }
+
+    const identityPath = join(cfg.dataDir, 'secrets', IDENTITY_FILE);
+    if (includeIdentity && !existsSync(identityPath)) throw new HiyError('not_found', `the identity to include is missing: ${identityPath}`);
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      created_at: now.toISOString(),
+      host: hostname(),
+      instance_id: await readFile(join(cfg.dataDir, 'instance-id'), 'utf8').then((s) => s.trim(), () => null),
+      apps,
+      repos,
+      volumes: volumes ? volumes.map((v) => v.name) : null,
+      ...(volumesNote ? { volumes_note: volumesNote } : {}),
+      identity_included: includeIdentity,
+      db_sha256: await sha256File(snap),
+    };
+
+    const pack = tarPack();
+    const fill = (async () => {
+      await addBuffer(pack, 'manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
+      await addFile(pack, 'hiy.db', snap);
+      for (const app of repos) await addFile(pack, `repos/${app}.bundle`, join(staging, 'repos', `${app}.bundle`));
+      if (includeIdentity) await addFile(pack, `secrets/${IDENTITY_FILE}`, identityPath);
+      for (const v of volumes ?? []) {
+        const bytes = await exportVolume(pack, v);
+        log(`volume ${v.name}: ${bytes} bytes`);
+      }
+      pack.finalize();
+    })().catch((err: unknown) => { pack.destroy(err instanceof Error ? err : new Error(String(err))); throw err; });
+    const encrypted = await encryptStream(Readable.from(pack, { objectMode: false }).pipe(createGzip({ level: 6 })), bc.recipients);
+    await Promise.all([pipeline(encrypted, createWriteStream(partial, { flags: 'wx', mode: 0o600 })), fill]);
+    await fsyncPath(partial);
+    await rename(partial, final.path);
+    await fsyncPath(bc.dir);
+    const bytes = (await stat(final.path)).size;
+    log(`wrote ${final.path} (${bytes} bytes, encrypted to ${bc.recipients.length} recipient(s))`);
+
+    // Only now, with a good new backup in place, may old ones go.
+    const removed = await pruneBackups(bc.dir, bc.keepDays, now, final.name);
+    for (const r of removed) log(`removed ${r} (older than ${bc.keepDays} days)`);
+    if (bc.rclone) notes.push(...await copyOffsite(final.path, bc.rclone, bc.keepDays, log));
+    return { file: final.path, bytes, manifest, removed, notes };
+  } finally {
+    await rm(partial, { force: true });
+    await rm(staging, { recursive: true, force: true });
+    await release();
+  }
+}
+
+function uniqueName(dir: string, stamp: string): { name: string; path: string } {
+  const existing = new Set(listBackups(dir).map((b) => b.name));
+  for (let i = 0; ; i++) {
+    const name = `hiy-backup-${stamp}${i === 0 ? '' : `-${i}`}.tar.gz.age`;
+    if (!existing.has(name) && !existsSync(join(dir, name))) return { name, path: join(dir, name) };
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
