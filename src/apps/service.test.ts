@@ -60,8 +60,9 @@ describe('app service', { timeout: 30_000 }, () => {
   it('creates the row, the repo and the route on the app\'s slot ports', async () => {
     const h = harness();
     const app = await createApp(h.s, { name: 'blog', port: 8080 });
-    const base = h.s.config.slotPortBase + app.slot_index * 2;
-    assert.deepEqual(h.calls, ['repo create blog', `route set blog ${base},${base + 1}`]);
+    const base = h.s.config.slotPortBase + app.slot_index * 8;
+    // Two slots (a, b) per web replica index, all listed from the start: replica 0 has the first two.
+    assert.deepEqual(h.calls, ['repo create blog', `route set blog ${Array.from({ length: 8 }, (_, i) => base + i).join(',')}`]);
     const view = await appView(h.s, app);
     assert.equal(view.domain, 'blog.pi.example.com');
     assert.equal(view.url, 'https://blog.pi.example.com:8443');

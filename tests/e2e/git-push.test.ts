@@ -126,6 +126,6 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
       for (const b of bindings) assert.equal(b.HostIp, '127.0.0.1');
     }
     assert.ok(info.Config.Env.includes('PORT=8080'));
-    assert.match(info.Name, new RegExp(`^/hiy-${APP}-[0-9a-f]{8}$`));
+    assert.match(info.Name, new RegExp(`^/hiy-${APP}-web-[0-9a-f]{8}$`));
   });
 });

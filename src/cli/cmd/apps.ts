@@ -6,7 +6,7 @@ import { CliError, UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
 
-const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean }> = {
+const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean; json?: boolean }> = {
   repo: { type: 'string', value: 'URL', field: 'repo_url', description: 'https:// git URL to deploy from (webhooks, hiy deploy); "" clears it' },
   branch: { type: 'string', value: 'B', field: 'branch', description: 'branch to deploy (default main)' },
   port: { type: 'string', value: 'N', field: 'port', numeric: true, description: 'port the app listens on inside its container, given as PORT (default 5000)' },
@@ -15,13 +15,24 @@ const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolea
   'health-path': { type: 'string', value: 'PATH', field: 'health_path', description: 'path that must answer before traffic switches (default /)' },
   'health-timeout': { type: 'string', value: 'S', field: 'health_timeout_s', numeric: true, description: 'seconds a new release has to become healthy (default 60)' },
   drain: { type: 'string', value: 'S', field: 'drain_s', numeric: true, description: 'seconds the old release gets to finish requests (default 10)' },
+  dockerfile: { type: 'string', value: 'PATH', field: 'dockerfile_path', description: 'Dockerfile to build, relative to the repo root (default: ./Dockerfile, else a detected strategy); "" clears it' },
+  'build-images': { type: 'string', value: 'JSON', field: 'build_images', json: true, description: 'base images for generated builds, e.g. \'{"node":"node:20-bookworm-slim"}\' (keys node, python, go, goRuntime, static)' },
 };
+
+function parseJsonFlag(flag: string, v: string): unknown {
+  if (v === '') return null;
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw new UsageError(`--${flag} must be JSON, for example '{"node":"node:20-bookworm-slim"}'`);
+  }
+}
 
 function settingsFromFlags(ctx: Ctx): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const [flag, spec] of Object.entries(SETTING_FLAGS)) {
     const v = spec.numeric ? numberFlag(ctx, flag) : stringFlag(ctx, flag);
-    if (v !== undefined) body[spec.field] = v;
+    if (v !== undefined) body[spec.field] = spec.json && typeof v === 'string' ? parseJsonFlag(flag, v) : v;
   }
   return body;
 }
@@ -37,6 +48,9 @@ function appPairs(a: AppView): [string, string | number | null][] {
     ['memory', `${a.memory_mb} MB`],
     ['cpus', a.cpus],
     ['health check', `${a.health_path} (timeout ${a.health_timeout_s}s, drain ${a.drain_s}s)`],
+    ['dockerfile', a.dockerfile_path],
+    ['build images', Object.keys(a.build_images ?? {}).length ? JSON.stringify(a.build_images) : null],
+    ['volume', a.volume_path ? `hiy-${a.name}-data at ${a.volume_path}` : null],
     ['release', a.current_release ? `v${a.current_release.version} ${shortSha(a.current_release.sha)} (${formatTime(a.current_release.created_at)})` : 'not deployed yet'],
     ['last deploy', a.last_deploy ? `#${a.last_deploy.id} ${a.last_deploy.status} ${shortSha(a.last_deploy.sha)} (${formatTime(a.last_deploy.created_at)})` : null],
     ['created', formatTime(a.created_at)],
