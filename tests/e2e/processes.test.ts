@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
@@ -52,7 +52,7 @@ describe('process formation and volumes', { timeout: 600_000 }, () => {
   before(async () => {
     await ensureDocker();
     await ensureNodeNpmImage();
-    hiy = await startHiy({ env: { HIY_IMAGE_NODE: NODE_NPM_IMAGE, HIY_IMAGE_STATIC: BUSYBOX_IMAGE } });
+    hiy = await startHiy({ keepDataDir: true, env: { HIY_IMAGE_NODE: NODE_NPM_IMAGE, HIY_IMAGE_STATIC: BUSYBOX_IMAGE } });
     api = apiClient(hiy);
     wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'node-app'));
     assert.equal((await api('POST', '/apps', { name: APP, health_timeout_s: 20, drain_s: 2 })).status, 201);
@@ -62,6 +62,7 @@ describe('process formation and volumes', { timeout: 600_000 }, () => {
 
   after(async () => {
     await hiy?.stop();
+    if (hiy) rmSync(hiy.dataDir, { recursive: true, force: true });
     wc?.remove();
     await cleanupByLabel(`hiy.app=${APP}`);
     await docker(['volume', 'rm', '-f', VOLUME]);
@@ -157,6 +158,21 @@ describe('process formation and volumes', { timeout: 600_000 }, () => {
     assert.equal((await waitDeploy(rb.body.deploy.id)).status, 'success');
     assert.match((await curlApp(hiy, APP)).body, /^hello v1 /);
     assert.equal(await count(), 4, 'the count survived a rollback');
+
+    // A lost worker comes back at the next start of hiy (start-up reconciliation), with the volume.
+    const worker = (await run('docker', ['ps', '-q', '--filter', `label=hiy.app=${APP}`, '--filter', 'label=hiy.process=worker'])).stdout.trim();
+    assert.equal((await docker(['rm', '-f', worker])).code, 0);
+    await hiy.stop();
+    hiy = await startHiy({ dataDir: hiy.dataDir, keepDataDir: true, env: { ...hiy.env, HIY_ADMIN_TOKEN: hiy.token } });
+    api = apiClient(hiy);
+    let ps: { processes: { type: string; running: boolean }[] } | undefined;
+    for (let i = 0; i < 100; i++) {
+      ps = (await api('GET', `/apps/${APP}/ps`)).body;
+      if (ps?.processes.some((p) => p.type === 'worker' && p.running)) break;
+      await sleep(200);
+    }
+    assert.deepEqual(ps?.processes.map((p) => [p.type, p.running]), [['web', true], ['worker', true]]);
+    assert.equal(await count(), 5, 'and the data is still there');
 
     assert.match(await cliOk('destroy', APP, '--confirm', APP, '--volumes'), /Destroyed .* and its volume/);
     assert.notEqual((await docker(['volume', 'inspect', VOLUME])).code, 0, 'the volume is gone');
