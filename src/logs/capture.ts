@@ -31,6 +31,8 @@ interface Follow {
 }
 
 const RETRY_MS = 2000;
+/** Lines and cursors name containers by the short id `docker ps` shows. */
+const shortId = (id: string): string => id.slice(0, 12);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -83,7 +85,7 @@ export class LogCapture {
       if (c.running) this.follow(c.id);
     }
     for (const id of this.watched.keys()) if (!seen.has(id)) this.watched.delete(id);
-    await this.d.store.pruneCursors(new Set(all.map((c) => c.id)));
+    await this.d.store.pruneCursors(new Set(all.map((c) => shortId(c.id))));
   }
 
   private ours(c: ContainerInfo, apps: Set<string>): boolean {
@@ -154,7 +156,7 @@ export class LogCapture {
   }
 
   private async followOnce(w: WatchedContainer, f: Follow): Promise<void> {
-    const cursor = await this.d.store.cursor(w.id);
+    const cursor = await this.d.store.cursor(shortId(w.id));
     let skipSame = cursor?.sameTs ?? 0;
     let parser: LogStreamParser | undefined;
     const onLine = (l: { ts: string; stream: 'stdout' | 'stderr'; text: string }) => {
@@ -164,7 +166,7 @@ export class LogCapture {
         skipSame--;
         return;
       }
-      this.d.store.add({ app: w.app, container: w.id.slice(0, 12), process: w.process, deployId: w.deployId, stream: l.stream, ts: l.ts, text: l.text });
+      this.d.store.add({ app: w.app, container: shortId(w.id), process: w.process, deployId: w.deployId, stream: l.stream, ts: l.ts, text: l.text });
     };
     const opts = cursor ? { since: timestampToSince(cursor.lastTs) } : { tail: this.d.store.maxLines };
     try {
