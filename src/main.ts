@@ -29,6 +29,8 @@ import { createPushEndpoint } from './git/push-endpoint.js';
 import type { Services } from './services.js';
 import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
 import { RepoMirror } from './webhooks/mirror.js';
+import { createDashboard, withDashboard } from './ui/dashboard.js';
+import { liveDeploys } from './ui/sources.js';
 import { Observability } from './observability.js';
 
 /** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
@@ -101,7 +103,8 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   services.observability = new Observability({ config, log, db, runtime: services.runtime, instanceId, queue });
 
   const api = createApi(services);
-  const server = createHttpServer(api, [
+  const dashboard = createDashboard(services, { root: HIY_ROOT, live: liveDeploys(queue), logs: services.observability.logs, sampler: services.observability.metrics });
+  const server = createHttpServer(withDashboard(api, dashboard), [
     { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)) },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile) },
     { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },

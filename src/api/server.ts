@@ -9,6 +9,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { releaseRoutes } from './routes/releases.js';
 import { processRoutes } from './routes/processes.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { logRoutes } from './routes/logs.js';
 import { deployLogRoutes } from './routes/deploy-log.js';
 import { appMetricsRoutes, systemRoutes } from './routes/metrics.js';
@@ -29,6 +30,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', processRoutes(s));
   api.route('/api/v1/apps', webhookRoutes(s));
   api.route('/api/v1/tokens', tokenRoutes(s));
+  api.route('/api/v1/dashboard', dashboardRoutes(s));
   api.route('/api/v1/apps', logRoutes(s));
   api.route('/api/v1/apps', deployLogRoutes(s));
   api.route('/api/v1/apps', appMetricsRoutes(s));

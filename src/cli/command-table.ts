@@ -27,6 +27,7 @@ import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
 import { webhookCommands } from './cmd/webhooks.js';
 import { opsCommands } from './cmd/ops.js';
+import { passwordCommands } from './cmd/password.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -42,6 +43,7 @@ export function commandTable(): CommandTable {
     ...tokenCommands,
     ...webhookCommands,
     ...opsCommands,
+    ...passwordCommands,
   };
   const help: Command = {
     usage: '[command]',

@@ -1,5 +1,6 @@
 import type { AppsTable } from '../apps/table.js';
 import type { ApiTokensTable } from '../auth/table.js';
+import type { DashboardPasswordTable, DashboardSessionsTable } from '../auth/dashboard-table.js';
 import type { DeploysTable, FormationTable, ReleasesTable } from '../deploy/table.js';
 import type { EnvVarsTable } from '../env/table.js';
 import type { AlertsTable } from '../alerts/table.js';
@@ -17,6 +18,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   app_git_secrets: AppGitSecretsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  dashboard_password: DashboardPasswordTable;
+  dashboard_sessions: DashboardSessionsTable;
   app_logs: AppLogsTable;
   log_cursors: LogCursorsTable;
   app_metrics: AppMetricsTable;

@@ -4,6 +4,7 @@ import * as webhooks from './20261129T1100-webhooks.js';
 import * as proxyHealth from './20261129T1130-proxy-health.js';
 import * as logsMetricsAlerts from './20261129T1400-logs-metrics-alerts.js';
 import * as buildStrategies from './20261129T1500-build-strategies.js';
+import * as dashboard from './20261129T1600-dashboard.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '20261129T1130-proxy-health': proxyHealth,
   '20261129T1400-logs-metrics-alerts': logsMetricsAlerts,
   '20261129T1500-build-strategies': buildStrategies,
+  '20261129T1600-dashboard': dashboard,
 };

@@ -1,0 +1,146 @@
+// Dashboard speed and weight with 15 deployed apps: time to first byte of the apps page and the
+// bytes a browser loads for it (HTML + CSS + scripts; the dashboard has no images).
+// Run: node dist/bench/dashboard.js [apps, default 15] [--no-deploy]
+// Targets (issue 8): apps page TTFB < 50 ms, page weight < 100 KB. Exits 1 when either is missed.
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { apiClient, startHiy, type HiyProcess } from '../tests/helpers/server.js';
+import { remoteUrl, WorkingCopy } from '../tests/helpers/git.js';
+import { repoRoot } from '../tests/helpers/paths.js';
+import { cleanupByLabel, ensureDocker } from '../tests/helpers/docker.js';
+import { ensureBusyboxImage } from '../tests/helpers/images.js';
+
+const TTFB_TARGET_MS = 50;
+const WEIGHT_TARGET_KB = 100;
+const count = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? '15');
+const deployApps = !process.argv.includes('--no-deploy');
+const PASSWORD = 'bench password 0123456789';
+
+interface Answer { status: number; ttfbMs: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+
+/** One GET; TTFB is from sending the request to the response headers (node:http, one fresh connection each). */
+function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = request(url, { headers, agent: false }, (res) => {
+      const ttfbMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ttfbMs, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error(`GET ${url}: timeout`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function post(url: string, body: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ttfbMs: 0, headers: res.headers, body: Buffer.alloc(0) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const cookieOf = (a: Answer, name: string): string | undefined => {
+  const set = a.headers['set-cookie'];
+  return (Array.isArray(set) ? set : []).map((c) => c.split(';')[0]!).find((c) => c.startsWith(`${name}=`));
+};
+
+async function signIn(h: HiyProcess): Promise<string> {
+  const form = await get(`${h.url}/login`);
+  const login = cookieOf(form, 'hiy_login')!;
+  const token = /name="_login" value="([^"]+)"/.exec(form.body.toString())![1]!;
+  const res = await post(`${h.url}/login`, `_login=${token}&next=%2F&password=${encodeURIComponent(PASSWORD)}`, { cookie: login, origin: h.url });
+  const session = cookieOf(res, 'hiy_session');
+  if (res.status !== 303 || !session) throw new Error(`sign-in failed: HTTP ${res.status}`);
+  return session;
+}
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { min: s[0]!, median: at(0.5), p95: at(0.95), max: s[s.length - 1]! };
+};
+const ms = (n: number) => n.toFixed(1).padStart(7);
+const kb = (n: number) => (n / 1024).toFixed(1).padStart(7);
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+async function main(): Promise<number> {
+  await ensureDocker();
+  if (deployApps) await ensureBusyboxImage();
+  const h = await startHiy();
+  const api = apiClient(h);
+  const names = Array.from({ length: count }, (_, i) => `bench-dash-${String(i + 1).padStart(2, '0')}`);
+  const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
+  try {
+    if ((await api('PUT', '/dashboard/password', { password: PASSWORD })).status !== 200) throw new Error('could not set the password');
+    const t0 = Date.now();
+    for (const name of names) {
+      const r = await api('POST', '/apps', { name, port: 8080, drain_s: 1 });
+      if (r.status !== 201) throw new Error(`create ${name}: ${JSON.stringify(r.body)}`);
+      if (deployApps) {
+        const p = await wc.push(remoteUrl(h.url, name, h.token));
+        if (p.code !== 0) throw new Error(`push ${name}: ${p.stderr}`);
+      }
+    }
+    process.stdout.write(`${count} apps created${deployApps ? ' and deployed (busybox httpd)' : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n\n`);
+    const cookie = await signIn(h);
+    const page = (path: string, extra: Record<string, string> = {}) => get(`${h.url}${path}`, { cookie, ...extra });
+
+    for (let i = 0; i < 5; i++) await page('/');
+    const warm: number[] = [];
+    for (let i = 0; i < 50; i++) warm.push((await page('/')).ttfbMs);
+    // The container list is cached for 2 s (served stale up to 15 s while it refreshes): after 16 s
+    // idle the page waits for Docker (one list + an inspect per container).
+    const cold: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await sleep(16);
+      cold.push((await page('/')).ttfbMs);
+    }
+    const appPage: number[] = [];
+    for (let i = 0; i < 20; i++) appPage.push((await page(`/apps/${names[0]}`)).ttfbMs);
+    const rows: number[] = [];
+    for (let i = 0; i < 20; i++) rows.push((await page('/apps/rows', { 'hx-request': 'true' })).ttfbMs);
+
+    process.stdout.write('TTFB (ms)                                    min  median     p95     max\n');
+    const line = (name: string, xs: number[]) => {
+      const s = stats(xs);
+      process.stdout.write(`${name.padEnd(40)}${ms(s.min)} ${ms(s.median)} ${ms(s.p95)} ${ms(s.max)}\n`);
+    };
+    line(`apps page, ${count} apps (50, list cached)`, warm);
+    line('apps page, after 16 s idle (3, list fetched)', cold);
+    line('app page (20)', appPage);
+    line('apps rows fragment, htmx refresh (20)', rows);
+
+    const html = (await page('/')).body;
+    const assetUrls = [...html.toString().matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    const parts: { name: string; raw: number; gz: number }[] = [{ name: 'apps page HTML', raw: html.length, gz: gzipSync(html).length }];
+    for (const u of assetUrls) {
+      const raw = (await get(`${h.url}${u}`)).body.length;
+      const gz = (await get(`${h.url}${u}`, { 'accept-encoding': 'gzip' })).body.length;
+      parts.push({ name: u.replace(/^\/assets\//, ''), raw, gz });
+    }
+    const total = { raw: parts.reduce((a, p) => a + p.raw, 0), gz: parts.reduce((a, p) => a + p.gz, 0) };
+    process.stdout.write('\nPage weight (KB)                          uncompressed  gzip (as sent)\n');
+    for (const p of [...parts, { name: 'total', ...total }]) process.stdout.write(`${p.name.padEnd(40)}${kb(p.raw)}       ${kb(p.gz)}\n`);
+
+    const ttfbOk = stats(warm).median < TTFB_TARGET_MS && stats(cold).median < TTFB_TARGET_MS;
+    const weightOk = total.raw / 1024 < WEIGHT_TARGET_KB;
+    process.stdout.write(`\nTargets: TTFB < ${TTFB_TARGET_MS} ms ${ttfbOk ? 'met' : 'MISSED'} (median, cached and fetched); weight < ${WEIGHT_TARGET_KB} KB uncompressed ${weightOk ? 'met' : 'MISSED'}.\n`);
+    return ttfbOk && weightOk ? 0 : 1;
+  } finally {
+    await h.stop();
+    wc.remove();
+    for (const name of names) await cleanupByLabel(`hiy.app=${name}`);
+  }
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(2);
+});

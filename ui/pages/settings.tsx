@@ -1,0 +1,112 @@
+import type { AppView } from '../../src/apps/service.js';
+import type { StatusView } from '../../src/ui/app-status.js';
+import { AppHeader } from './app-header.js';
+import { Card, Time } from './components.js';
+import { CsrfField, Layout } from './layout.js';
+import type { PageCtx } from './types.js';
+
+export interface WebhookState {
+  configured: boolean;
+  payloadUrl: string;
+  repoToken: boolean;
+  githubSettingsUrl: string | null;
+  /** Present only in the answer that made it: shown once. */
+  newSecret?: string;
+  deliveries: { id: number; event: string | null; ref: string | null; outcome: string; received_at: string; deploy_id: number | null }[];
+}
+
+export interface SettingsPageProps {
+  ctx: PageCtx;
+  app: AppView;
+  status: StatusView;
+  webhook: WebhookState;
+}
+
+export function SettingsPage(p: SettingsPageProps) {
+  const { app, ctx } = p;
+  const base = `/apps/${app.name}`;
+  return (
+    <Layout ctx={ctx}>
+      <AppHeader name={app.name} url={app.url} domain={app.domain} status={p.status} tab="settings" />
+      <Card title="App">
+        <table class="stack">
+          <tbody>
+            <tr><td data-label="Port">Port (PORT)</td><td class="mono">{app.port}</td></tr>
+            <tr><td data-label="Memory">Memory limit</td><td class="mono">{app.memory_mb} MB</td></tr>
+            <tr><td data-label="CPUs">CPU limit</td><td class="mono">{app.cpus}</td></tr>
+            <tr><td data-label="Health">Health check</td><td class="mono">{app.health_path} within {app.health_timeout_s} s</td></tr>
+            <tr><td data-label="Drain">Drain</td><td class="mono">{app.drain_s} s</td></tr>
+          </tbody>
+        </table>
+        <p class="small muted">Change these with <code>hiy update {app.name} --port N --memory MB …</code>; they apply at the next deploy or restart.</p>
+      </Card>
+      <Card title="Deploy from GitHub">
+        <form method="post" action={`${base}/settings/repo`}>
+          <CsrfField token={ctx.csrf} />
+          <label for="repo-url">Repository (https URL; empty: deploy only by git push)</label>
+          <input type="text" id="repo-url" name="repo_url" value={app.repo_url ?? ''} placeholder="https://github.com/you/app.git" autocomplete="off" />
+          <label for="branch">Branch</label>
+          <input type="text" id="branch" name="branch" value={app.branch} required autocomplete="off" />
+          <p><button type="submit">Save repository</button></p>
+        </form>
+        <h2>Webhook</h2>
+        <Webhook app={app.name} w={p.webhook} csrf={ctx.csrf} hasRepo={app.repo_url !== null} />
+      </Card>
+      <Card title="Danger zone" class="danger-zone">
+        <form method="post" action={`${base}/destroy`} id="destroy">
+          <CsrfField token={ctx.csrf} />
+          <p>Destroying removes the app's containers, images, git repository, env vars and history. It cannot be undone.</p>
+          <label for="confirm-name">Type <b>{app.name}</b> to confirm</label>
+          <input type="text" id="confirm-name" name="confirm" autocomplete="off" spellcheck={false} data-confirm-match={app.name} required />
+          <p><button type="submit" class="danger">Destroy {app.name}</button></p>
+        </form>
+      </Card>
+    </Layout>
+  );
+}
+
+function Webhook({ app, w, csrf, hasRepo }: { app: string; w: WebhookState; csrf: string | undefined; hasRepo: boolean }) {
+  return (
+    <>
+      {w.newSecret ? (
+        <div class="flash ok" role="status" id="webhook-secret">
+          <p>New webhook secret (shown once; paste it into GitHub now):</p>
+          <p class="secret"><b>{w.newSecret}</b></p>
+        </div>
+      ) : null}
+      <p class="small">Add it on {w.githubSettingsUrl ? <a href={w.githubSettingsUrl} rel="noopener noreferrer" target="_blank">GitHub's webhook settings</a> : 'GitHub: Settings → Webhooks → Add webhook'} with:</p>
+      <table class="stack">
+        <tbody>
+          <tr><td data-label="Payload URL">Payload URL</td><td class="mono">{w.payloadUrl}</td></tr>
+          <tr><td data-label="Content type">Content type</td><td class="mono">application/json</td></tr>
+          <tr><td data-label="Secret">Secret</td><td>{w.configured ? 'set (shown only when made)' : 'not set yet'}</td></tr>
+          <tr><td data-label="Events">Events</td><td>Just the push event</td></tr>
+          <tr><td data-label="Repo token">Repo token</td><td>{w.repoToken ? 'set (private repository)' : 'none (public repository)'}</td></tr>
+        </tbody>
+      </table>
+      {hasRepo ? (
+        <form method="post" action={`/apps/${app}/webhook`} data-confirm={w.configured ? 'Make a new secret? GitHub deliveries fail until you paste it there.' : undefined}>
+          <CsrfField token={csrf} />
+          <input type="hidden" name="rotate" value={w.configured ? '1' : '0'} />
+          <p><button type="submit" class="secondary">{w.configured ? 'Rotate secret' : 'Create secret'}</button></p>
+        </form>
+      ) : <p class="small muted">Set the repository first.</p>}
+      {w.deliveries.length > 0 ? (
+        <table class="stack" id="deliveries">
+          <thead><tr><th>Received</th><th>Event</th><th>Ref</th><th>Outcome</th><th>Deploy</th></tr></thead>
+          <tbody>
+            {w.deliveries.map((d) => (
+              <tr>
+                <td data-label="Received"><Time iso={d.received_at} /></td>
+                <td data-label="Event">{d.event ?? '—'}</td>
+                <td data-label="Ref" class="mono">{d.ref ?? '—'}</td>
+                <td data-label="Outcome">{d.outcome}</td>
+                <td data-label="Deploy">{d.deploy_id ? <a href={`/apps/${app}/deploys/${d.deploy_id}`}>#{d.deploy_id}</a> : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : <p class="small muted">No deliveries yet.</p>}
+    </>
+  );
+}
