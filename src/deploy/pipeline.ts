@@ -61,10 +61,10 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   if (!job.image && rel.processes.release) await releasePhase(d, app, rel, env, job);
   const slot: Slot = previous?.slot === 'a' ? 'b' : 'a';
   const web = await startWeb(d, app, job, rel, slot, env, formation.web ?? 1, oldContainers);
-  await matchProxyHealthCheck(d, app, web.status);
+  const proxyChecks = await matchProxyHealthCheck(d, app, web.status);
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: rel.image, slot, processes: JSON.stringify(rel.processes) });
   job.output.step(`Released v${release.version}`);
-  await switchAndDrain(d, app, job, oldContainers.filter((c) => !web.containers.some((w) => w.id === c.id)));
+  await switchAndDrain(d, app, job, oldContainers.filter((c) => !web.containers.some((w) => w.id === c.id)), proxyChecks);
   await startOtherProcesses(d, app, job, rel, slot, env, formation);
   await prune(d, app, job);
   job.output.step(`Live at ${appUrl(d.config, app.name)}`);
@@ -152,26 +152,33 @@ async function startOtherProcesses(
  * never gets traffic before it is ready; Caddy 2.6 would never route to an app that answers 4xx
  * there, so such apps get passive checks. A change reloads Caddy (rare: first deploy, new path).
  */
-async function matchProxyHealthCheck(d: PipelineDeps, app: App, status: number): Promise<void> {
+async function matchProxyHealthCheck(d: PipelineDeps, app: App, status: number): Promise<boolean> {
   const wanted = status >= 200 && status < 400 ? app.health_path : null;
-  if (wanted === app.proxy_health_path) return;
-  const updated = await setProxyHealthPath(d.db, app.name, wanted);
-  await d.proxy.setRoute(appRouteOf(updated, d.config.slotPortBase));
+  if (wanted !== app.proxy_health_path) {
+    const updated = await setProxyHealthPath(d.db, app.name, wanted);
+    await d.proxy.setRoute(appRouteOf(updated, d.config.slotPortBase));
+  }
+  return wanted !== null;
 }
 
 /**
- * Caddy's route lists both slots and never changes, so the switch is the old release leaving:
+ * Caddy's route lists every slot port and never changes, so the switch is the old release leaving:
  * SIGTERM lets it finish in-flight requests for up to drain_s while Caddy retries new ones on the
  * new slot.
  */
-async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, old: ContainerInfo[]): Promise<void> {
+async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, old: ContainerInfo[], proxyChecks: boolean): Promise<void> {
   if (old.length === 0) return;
   job.output.step(`Switching traffic; draining the old release (up to ${app.drain_s} s)`);
+  // With active checks Caddy routes only to slots it has seen healthy: give its checker (every
+  // 500 ms) time to see the new release before the old one stops taking requests.
+  if (proxyChecks) await new Promise((r) => setTimeout(r, PROXY_CHECK_SETTLE_MS));
   await Promise.all(old.map(async (c) => {
     await d.runtime.stop(c.id, app.drain_s);
     await d.runtime.remove(c.id);
   }));
 }
+
+const PROXY_CHECK_SETTLE_MS = 1200;
 
 async function prune(d: PipelineDeps, app: App, job: DeployJob): Promise<void> {
   try {
