@@ -14,6 +14,16 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
   res.end(`${message}\n`);
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** The client's address; behind the local Caddy, the one Caddy puts in X-Forwarded-For (as the API does). */
+function clientIpOf(req: IncomingMessage): string | undefined {
+  const direct = req.socket.remoteAddress;
+  const fwd = req.headers['x-forwarded-for'];
+  if (direct && LOOPBACK.has(direct) && typeof fwd === 'string') return fwd.split(',')[0]?.trim() || direct;
+  return direct;
+}
+
 /**
  * Smart-HTTP git remote at /git/<app>.git. node-git-server only checks credentials on
  * GET info/refs, so every request (pack POSTs included) is authenticated here first, and the
@@ -45,7 +55,9 @@ export function createGitHandler(s: Services, reposRoot: string) {
       const token = tokenFromAuthorization(req.headers.authorization);
       const info = token ? await verifyToken(s.db, token) : undefined;
       if (!info) {
-        s.log.warn({ event: 'auth_failed', surface: 'git', ip: req.socket.remoteAddress, fwd: req.headers['x-forwarded-for'] }, 'hiy auth failure');
+        // git always asks once without credentials and retries with them after the 401: only a
+        // presented, wrong token is a failure (fail2ban counts these lines: infra/fail2ban).
+        if (token) s.log.warn({ event: 'auth_failed', surface: 'git', ip: clientIpOf(req) }, 'hiy auth failure');
         return refuse(res, 401, token ? 'invalid or revoked token' : 'authentication required: use an API token as the password', {
           'www-authenticate': 'Basic realm="hiy"',
         });
