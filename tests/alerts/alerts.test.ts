@@ -45,6 +45,8 @@ describe('alerts on a local webhook receiver (real containers)', { timeout: 180_
     await h?.stop();
     receiver?.close();
     await cleanupByLabel(run.label);
+    // The apps' networks carry hiy's labels, not the run's.
+    for (const app of [WEB, CRASHY]) await cleanupByLabel(`hiy.app=${app}`);
   });
 
   test('an app that stops answering raises one alert, and one "resolved" when it answers again', async () => {

@@ -28,6 +28,8 @@ describe('log ring buffer, long lines and binary output (real containers)', { ti
   after(async () => {
     await h?.stop();
     await cleanupByLabel(run.label);
+    // The apps' networks carry hiy's labels, not the run's.
+    for (const app of [CHATTY, BINARY]) await cleanupByLabel(`hiy.app=${app}`);
   });
 
   test(`keeps exactly the last ${RING} lines of an app that wrote 500`, async () => {

@@ -30,6 +30,8 @@ describe('per-app metrics from cgroup files and host figures (real containers)',
   after(async () => {
     await h?.stop();
     await cleanupByLabel(run.label);
+    // The apps' networks carry hiy's labels, not the run's.
+    for (const app of [BUSY, IDLE]) await cleanupByLabel(`hiy.app=${app}`);
   });
 
   test('a CPU-busy app shows busy and an idle one idle', async () => {
