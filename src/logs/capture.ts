@@ -114,8 +114,11 @@ export class LogCapture {
       const w = this.watched.get(e.id);
       if (w) w.running = false;
     } else if (e.action === 'destroy') {
-      this.watched.delete(e.id);
-      this.follows.get(e.id)?.stream?.stop();
+      if (!this.watched.delete(e.id)) return;
+      const f = this.follows.get(e.id);
+      f?.stream?.stop();
+      void (f?.done ?? Promise.resolve()).then(() => this.d.store.forget(shortId(e.id)))
+        .catch((err: unknown) => this.d.log.warn({ err }, 'could not forget the cursor of a removed container'));
     }
   }
 

@@ -91,6 +91,13 @@ export class LogStore {
     return { ...c };
   }
 
+  /** A removed container will not be read again: its cursor goes (after pending lines are written). */
+  async forget(container: string): Promise<void> {
+    await this.flush();
+    this.cursors.delete(container);
+    await this.db.deleteFrom('log_cursors').where('container', '=', container).execute();
+  }
+
   /** Forgets cursors of containers that no longer exist (keeps `alive`). */
   async pruneCursors(alive: Set<string>): Promise<void> {
     const rows = await this.db.selectFrom('log_cursors').select('container').execute();
