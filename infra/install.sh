@@ -11,13 +11,19 @@ Usage: sudo infra/install.sh [options]
 
 Installs Docker, Caddy, git and hiy's Node dependencies, builds hiy, writes
 /etc/hiy/hiy.env on the first run and starts hiy (a systemd service where
-systemd runs, otherwise a background process). Safe to run again.
+systemd runs, otherwise a background process). Hardens the host: ufw (22, 80,
+443 only), fail2ban (sshd and hiy's own auth failures), unattended security
+upgrades, Docker log and build cache limits; installs the daily backup timer.
+Safe to run again: a second run changes nothing.
 
 Options:
   --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
                  only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
   --production   skip what only the test suite needs (chromium, busybox-static)
   --no-start     install and build, but do not start or restart hiy
+  --no-firewall  leave the firewall alone (a box whose firewall is managed elsewhere)
+  --no-fail2ban  do not install or configure fail2ban
+  --no-upgrades  do not install or configure unattended-upgrades
   --dry-run      print every step it would take, change nothing
   -h, --help     show this help
 EOF
@@ -32,7 +38,17 @@ HIY_PID=/run/hiy.pid
 DOCKERD_LOG=/var/log/hiy-dockerd.log
 WAIT_SECONDS=60
 
-DRY=0 PRODUCTION=0 NO_START=0
+DOCKER_DAEMON_JSON=/etc/docker/daemon.json
+F2B_FILTER=/etc/fail2ban/filter.d/hiy.conf
+F2B_JAIL=/etc/fail2ban/jail.d/hiy.conf
+AUTO_UPGRADES=/etc/apt/apt.conf.d/20auto-upgrades
+LOGROTATE_FILE=/etc/logrotate.d/hiy
+BACKUP_UNIT=/etc/systemd/system/hiy-backup.service
+BACKUP_TIMER=/etc/systemd/system/hiy-backup.timer
+# Hash of what the running hiy was started from: a rerun restarts it only when this changes.
+RUN_STAMP=/run/hiy.stamp
+
+DRY=0 PRODUCTION=0 NO_START=0 NO_FIREWALL=0 NO_FAIL2BAN=0 NO_UPGRADES=0
 DOMAIN="${HIY_DOMAIN:-localhost}"
 DOMAIN_GIVEN=0
 [ -n "${HIY_DOMAIN:-}" ] && DOMAIN_GIVEN=1
@@ -57,12 +73,35 @@ run() {
   fi
 }
 
+# Writes stdin to $1 (mode $2) only when the content differs, atomically. Status 0 when the file
+# changed (or would change, in a dry run), 1 when it was already up to date.
+put_file() {
+  local dest="$1" mode="$2" content tmp
+  content="$(cat; printf x)"
+  content="${content%x}"
+  if [ -f "$dest" ] && [ "$(cat "$dest"; printf x)" = "${content}x" ]; then
+    note "$dest is up to date"
+    return 1
+  fi
+  if [ "$DRY" = 1 ]; then note "would write $dest"; return 0; fi
+  install -d -m 0755 "$(dirname "$dest")"
+  tmp="$(mktemp "$dest.XXXXXX")"
+  printf '%s' "$content" >"$tmp"
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$dest"
+  note "wrote $dest"
+  return 0
+}
+
 while [ $# -gt 0 ]; do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --dry-run) DRY=1 ;;
     --production) PRODUCTION=1 ;;
     --no-start) NO_START=1 ;;
+    --no-firewall) NO_FIREWALL=1 ;;
+    --no-fail2ban) NO_FAIL2BAN=1 ;;
+    --no-upgrades) NO_UPGRADES=1 ;;
     --domain) [ $# -ge 2 ] || usage_error '--domain needs a value'; DOMAIN="$2" DOMAIN_GIVEN=1; shift ;;
     --domain=*) DOMAIN="${1#--domain=}" DOMAIN_GIVEN=1 ;;
     *) usage_error "unknown option: $1" ;;
@@ -128,19 +167,60 @@ ensure_packages() {
   # Docker cannot load its container profile where AppArmor is on but its parser is missing.
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
   [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static) # only the test suite uses these
+  [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
+  [ "$NO_FAIL2BAN" = 1 ] || want+=(fail2ban)
+  [ "$NO_UPGRADES" = 1 ] || want+=(unattended-upgrades)
   for p in "${want[@]}"; do pkg_installed "$p" || missing+=("$p"); done
   if [ ${#missing[@]} -eq 0 ]; then note 'all present'; else apt_install "${missing[@]}"; fi
 }
 
 docker_answers() { docker info >/dev/null 2>&1; }
 
+DOCKER_CONFIG_CHANGED=0
+ensure_docker_config() {
+  say "Docker daemon settings $DOCKER_DAEMON_JSON (log limits, build cache GC, live-restore)"
+  local merged rc=0
+  # Merged into what is there: the operator's own settings always win (infra/docker-daemon.mjs).
+  merged="$(node "$ROOT/infra/docker-daemon.mjs" "$DOCKER_DAEMON_JSON")" || rc=$?
+  if [ "$rc" = 3 ]; then
+    warn "$DOCKER_DAEMON_JSON is not a valid JSON object: left as it is (fix it, then run me again)"
+    return 0
+  fi
+  [ "$rc" = 0 ] || die "could not compute the Docker daemon settings from $DOCKER_DAEMON_JSON"
+  if printf '%s\n' "$merged" | put_file "$DOCKER_DAEMON_JSON" 0644; then DOCKER_CONFIG_CHANGED=1; fi
+}
+
+# dockerd started without systemd (CI, containers): apply a changed daemon.json by restarting it.
+# SIGHUP first turns live-restore on in the running daemon, so its containers survive the restart.
+restart_background_dockerd() {
+  local pid i
+  pid="$(cat /var/run/docker.pid 2>/dev/null || true)"
+  if ! [[ "$pid" =~ ^[0-9]+$ ]] || ! grep -qa dockerd "/proc/$pid/cmdline" 2>/dev/null; then
+    warn "$DOCKER_DAEMON_JSON changed, but the running dockerd is not in /var/run/docker.pid: restart it yourself to apply it"
+    return 0
+  fi
+  note "$DOCKER_DAEMON_JSON changed: restarting dockerd (pid $pid); live-restore keeps containers running"
+  if [ "$DRY" = 1 ]; then note "would run: kill -HUP $pid; kill -TERM $pid; nohup dockerd >>$DOCKERD_LOG 2>&1 &"; return 0; fi
+  kill -HUP "$pid" 2>/dev/null || true
+  sleep 1
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < WAIT_SECONDS; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  kill -0 "$pid" 2>/dev/null && die "dockerd (pid $pid) did not stop within ${WAIT_SECONDS}s"
+  nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+}
+
 ensure_docker() {
   say 'Docker engine'
   if [ "$HAS_SYSTEMD" = 1 ]; then
     run systemctl enable --now docker
+    if [ "$DOCKER_CONFIG_CHANGED" = 1 ]; then
+      # reload (SIGHUP) first: live-restore is on before the restart, so apps keep running.
+      run systemctl reload docker
+      run systemctl restart docker
+    fi
   elif docker_answers; then
-    note 'dockerd answers'
-    return 0
+    if [ "$DOCKER_CONFIG_CHANGED" = 0 ]; then note 'dockerd answers'; return 0; fi
+    restart_background_dockerd
   else
     note "no systemd: starting dockerd in the background (log: $DOCKERD_LOG)"
     [ "$DRY" = 1 ] && { note "would run: nohup dockerd >>$DOCKERD_LOG 2>&1 &"; return 0; }
@@ -224,6 +304,8 @@ ensure_env_file() {
     printf 'HIY_DATA_DIR=%s\nHIY_DOMAIN=%s\nHIY_ADMIN_TOKEN=%s\n' "$DATA_DIR" "$DOMAIN" "$token"
     printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=127.0.0.1:2019\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
     printf '#HIY_TLS=auto   # auto | internal | off; internal is the default for localhost\n'
+    printf '# Backups (docs/backup.md): the public key (age1...) of a key pair kept OFF this box.\n'
+    printf '#HIY_BACKUP_RECIPIENT=age1...\n#HIY_BACKUP_DIR=/var/backups/hiy\n#HIY_BACKUP_KEEP_DAYS=30\n#HIY_BACKUP_RCLONE=remote:hiy-backups\n'
   } >"$tmp"
   chmod 0600 "$tmp"
   mv -f "$tmp" "$ENV_FILE"
@@ -232,8 +314,9 @@ ensure_env_file() {
 
 ensure_dirs_and_link() {
   say "data directory $DATA_DIR and $BIN_LINK"
-  run install -d -m 0700 "$DATA_DIR"
-  run ln -sfn "$ROOT/bin/hiy.js" "$BIN_LINK"
+  if [ -d "$DATA_DIR" ] && [ "$(stat -c %a "$DATA_DIR")" = 700 ]; then note "$DATA_DIR exists"; else run install -d -m 0700 "$DATA_DIR"; fi
+  # ln -sfn would replace an up-to-date link too (a new mtime on every run).
+  if [ "$(readlink "$BIN_LINK" 2>/dev/null || true)" = "$ROOT/bin/hiy.js" ]; then note "$BIN_LINK is up to date"; else run ln -sfn "$ROOT/bin/hiy.js" "$BIN_LINK"; fi
 }
 
 LISTEN=127.0.0.1:3000
@@ -258,22 +341,41 @@ wait_healthy() {
   exit 1
 }
 
+# What the running hiy was started from: build output, runtime assets, config, Node.
+build_stamp() {
+  local paths=() p
+  for p in dist hooks proxy ui package-lock.json; do [ -e "$ROOT/$p" ] && paths+=("$ROOT/$p"); done
+  {
+    node --version 2>/dev/null || true
+    cat "$ENV_FILE" 2>/dev/null || true
+    cat "$ROOT/infra/hiy.service"
+    find "${paths[@]}" -type f -print0 | sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -d' ' -f1
+}
+
+# True when hiy runs and was started from exactly this build and configuration.
+running_current() {
+  local stamp="$1"
+  [ -f "$RUN_STAMP" ] && [ "$(cat "$RUN_STAMP")" = "$stamp" ] && healthy
+}
+
+write_stamp() { [ "$DRY" = 1 ] || printf '%s\n' "$1" >"$RUN_STAMP"; }
+
 start_with_systemd() {
-  local unit
+  local unit stamp changed=0
   [[ "$ROOT" =~ ^/[A-Za-z0-9._/+-]+$ ]] || die "systemd unit: the checkout path \"$ROOT\" may only hold letters, digits and ._/+-"
   unit="$(<"$ROOT/infra/hiy.service")"
   unit="${unit//@HIY_ROOT@/$ROOT}"
-  if [ -f "$UNIT_FILE" ] && [ "$(<"$UNIT_FILE")" = "$unit" ]; then
-    note "$UNIT_FILE is up to date"
-  elif [ "$DRY" = 1 ]; then
-    note "would write $UNIT_FILE from infra/hiy.service"
-  else
-    printf '%s\n' "$unit" >"$UNIT_FILE"
-  fi
-  run systemctl daemon-reload
+  if printf '%s\n' "$unit" | put_file "$UNIT_FILE" 0644; then changed=1; run systemctl daemon-reload; fi
   run systemctl enable hiy
+  stamp="$(build_stamp)"
+  if [ "$changed" = 0 ] && [ "$DRY" = 0 ] && systemctl is-active --quiet hiy && running_current "$stamp"; then
+    note 'hiy runs this build and configuration: not restarted'
+    return 0
+  fi
   run systemctl restart hiy
   [ "$DRY" = 1 ] || wait_healthy
+  write_stamp "$stamp"
 }
 
 stop_background_hiy() {
@@ -291,7 +393,19 @@ stop_background_hiy() {
   rm -f "$HIY_PID"
 }
 
+background_pid_alive() {
+  local pid
+  pid="$(cat "$HIY_PID" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] && grep -qa 'hiy.js' "/proc/$pid/cmdline" 2>/dev/null
+}
+
 start_in_background() {
+  local stamp
+  stamp="$(build_stamp)"
+  if background_pid_alive && running_current "$stamp"; then
+    note "hiy (pid $(cat "$HIY_PID")) runs this build and configuration: not restarted"
+    return 0
+  fi
   stop_background_hiy
   if [ "$DRY" = 0 ] && healthy; then
     die "something else already answers at $(health_url) (another hiy?); stop it or set HIY_LISTEN in $ENV_FILE"
@@ -314,6 +428,7 @@ start_in_background() {
   printf '%s\n' "$pid" >"$HIY_PID"
   wait_healthy "$pid"
   kill -0 "$pid" 2>/dev/null || die "hiy (pid $pid) exited; see $HIY_LOG"
+  write_stamp "$stamp"
 }
 
 start_hiy() {
@@ -322,6 +437,152 @@ start_hiy() {
   LISTEN="${LISTEN:-127.0.0.1:3000}"
   if [ "$NO_START" = 1 ]; then note '--no-start: not started'; return 0; fi
   if [ "$HAS_SYSTEMD" = 1 ]; then start_with_systemd; else start_in_background; fi
+}
+
+# ---- host hardening -------------------------------------------------------------------------
+
+# Ports the firewall opens: ssh (22 and any other port sshd is configured for), http, https
+# (443/udp too: Caddy serves HTTP/3).
+firewall_ports() {
+  local ports=(22/tcp) p
+  if command -v sshd >/dev/null; then
+    for p in $( { sshd -T 2>/dev/null || sed -n 's/^[[:space:]]*[Pp]ort[[:space:]]\{1,\}\([0-9]\{1,5\}\).*/port \1/p' /etc/ssh/sshd_config 2>/dev/null || true; } | awk '$1 == "port" { print $2 }'); do
+      ports+=("$p/tcp")
+    done
+  fi
+  printf '%s\n' "${ports[@]}" 80/tcp 443/tcp 443/udp | sort -u
+}
+
+# TCP ports something listens on for other machines (not loopback-only): enabling the firewall
+# would cut them off. Prints "port/tcp (process)" lines.
+exposed_ports() {
+  ss -Hltnp 2>/dev/null | awk '{
+    addr = $4; port = addr; sub(/.*:/, "", port); host = addr; sub(/:[^:]*$/, "", host)
+    if (host ~ /^127\./ || host == "[::1]" || host ~ /^\[::ffff:127\./) next
+    proc = ""; if (match($0, /users:\(\("[^"]*"/)) proc = " (" substr($0, RSTART + 9, RLENGTH - 10) ")"
+    print port "/tcp" proc
+  }' | sort -u
+}
+
+ensure_firewall() {
+  say 'firewall: ufw allows ssh, 80 and 443 only'
+  if [ "$NO_FIREWALL" = 1 ]; then note '--no-firewall: left alone'; return 0; fi
+  if ! command -v ufw >/dev/null; then note 'ufw is not installed yet: would configure it'; return 0; fi
+  local added want=() p line port blocked=()
+  added="$(ufw show added 2>/dev/null || true)"
+  mapfile -t want < <(firewall_ports)
+  # Allow rules first, so enabling can never come before the ssh rule.
+  for p in "${want[@]}"; do
+    grep -qxF "ufw allow $p" <<<"$added" || run ufw allow "$p"
+  done
+  if ufw status 2>/dev/null | grep -q '^Status: active'; then note 'ufw is active'; return 0; fi
+  if ! command -v ss >/dev/null; then
+    warn 'ufw NOT enabled: cannot tell what listens on this box (ss from iproute2 is missing); enable it yourself: ufw enable'
+    return 0
+  fi
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    port="${line%% *}"
+    printf '%s\n' "${want[@]}" | grep -qxF "$port" && continue
+    grep -qxF "ufw allow $port" <<<"$added" && continue
+    blocked+=("$line")
+  done < <(exposed_ports)
+  if [ ${#blocked[@]} -gt 0 ]; then
+    warn "ufw NOT enabled, so nobody is locked out: something listens for other machines on $(IFS=,; printf '%s' "${blocked[*]}"), and the firewall would close that. Allow what must stay reachable (ufw allow PORT/tcp) and run me again, or pass --no-firewall"
+    return 0
+  fi
+  if [ "$DRY" = 1 ]; then note 'would run: ufw --force enable'; return 0; fi
+  if ufw --force enable >/dev/null 2>&1; then
+    note 'ufw enabled'
+  else
+    ufw --force disable >/dev/null 2>&1 || true
+    warn 'ufw could not be enabled here (no kernel support or no iptables permission, as in many containers): the firewall is NOT active; the install goes on'
+  fi
+}
+
+jail_conf() {
+  printf "# Written by hiy's infra/install.sh; it rewrites this file. Put your own settings in\n"
+  printf '# /etc/fail2ban/jail.d/zz-local.conf.\n\n'
+  printf '# hiy: failed API tokens, git passwords and dashboard sign-ins (infra/fail2ban/hiy-filter.conf).\n'
+  printf '[hiy]\nenabled = true\nfilter = hiy\nport = http,https\nmaxretry = 10\nfindtime = 10m\nbantime = 1h\n'
+  printf '# Local clients (the CLI on the box, tests) are never banned.\nignoreip = 127.0.0.1/8 ::1\n'
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    printf 'backend = systemd\n'
+  else
+    printf 'backend = auto\nlogpath = %s\n' "$HIY_LOG"
+  fi
+  printf '\n[sshd]\n'
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    printf 'enabled = true\nbackend = systemd\n'
+  elif [ -f /var/log/auth.log ]; then
+    printf 'enabled = true\nbackend = auto\nlogpath = /var/log/auth.log\n'
+  else
+    printf "# No systemd journal and no /var/log/auth.log to read sshd's failures from.\nenabled = false\n"
+  fi
+}
+
+ensure_fail2ban() {
+  say 'fail2ban: sshd, and hiy auth failures (api, git, dashboard)'
+  if [ "$NO_FAIL2BAN" = 1 ]; then note '--no-fail2ban: left alone'; return 0; fi
+  local changed=0
+  if put_file "$F2B_FILTER" 0644 <"$ROOT/infra/fail2ban/hiy-filter.conf"; then changed=1; fi
+  if jail_conf | put_file "$F2B_JAIL" 0644; then changed=1; fi
+  if ! command -v fail2ban-client >/dev/null; then note 'fail2ban is not installed yet: would start it'; return 0; fi
+  # The file backend needs the log to exist before the jail starts.
+  if [ "$HAS_SYSTEMD" = 0 ] && [ "$DRY" = 0 ] && [ ! -e "$HIY_LOG" ]; then (umask 077 && : >>"$HIY_LOG"); fi
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    run systemctl enable --now fail2ban
+    if [ "$changed" = 1 ]; then run systemctl reload fail2ban; fi
+    return 0
+  fi
+  if fail2ban-client ping >/dev/null 2>&1; then
+    if [ "$changed" = 1 ]; then run fail2ban-client reload; else note 'fail2ban runs'; fi
+    return 0
+  fi
+  if [ "$DRY" = 1 ]; then note 'would run: fail2ban-client start (no systemd: in the background)'; return 0; fi
+  install -d -m 0755 /run/fail2ban
+  if fail2ban-client -x start >/dev/null 2>&1; then
+    note 'fail2ban started in the background'
+  else
+    warn 'fail2ban could not start here (see /var/log/fail2ban.log): the install goes on without it'
+  fi
+}
+
+ensure_upgrades() {
+  say 'unattended security upgrades'
+  if [ "$NO_UPGRADES" = 1 ]; then note '--no-upgrades: left alone'; return 0; fi
+  printf 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n' | put_file "$AUTO_UPGRADES" 0644 || true
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    run systemctl enable --now apt-daily.timer apt-daily-upgrade.timer
+  else
+    note "no systemd: apt's daily timers do not run here; cron runs /etc/cron.daily/apt-compat where a cron daemon runs"
+  fi
+}
+
+ensure_logrotate() {
+  [ -d /etc/logrotate.d ] || return 0
+  say "log rotation $LOGROTATE_FILE"
+  printf '%s\n' "# Written by hiy's infra/install.sh: the logs of hiy and dockerd when started without systemd." \
+    "$HIY_LOG $DOCKERD_LOG {" '  weekly' '  maxsize 50M' '  rotate 4' '  compress' '  delaycompress' '  missingok' '  notifempty' \
+    '  # Both are written with O_APPEND: truncating in place keeps them writing to the same file.' '  copytruncate' '}' \
+    | put_file "$LOGROTATE_FILE" 0644 || true
+}
+
+ensure_backup_timer() {
+  say 'daily backup (hiy-backup.timer)'
+  if [ "$HAS_SYSTEMD" = 0 ]; then
+    note 'no systemd: no timer installed; run "hiy backup" daily from cron (docs/backup.md)'
+  else
+    local changed=0 unit
+    unit="$(<"$ROOT/infra/hiy-backup.service")"
+    if printf '%s\n' "${unit//@HIY_ROOT@/$ROOT}" | put_file "$BACKUP_UNIT" 0644; then changed=1; fi
+    if put_file "$BACKUP_TIMER" 0644 <"$ROOT/infra/hiy-backup.timer"; then changed=1; fi
+    if [ "$changed" = 1 ]; then run systemctl daemon-reload; fi
+    run systemctl enable --now hiy-backup.timer
+  fi
+  if [ -z "$(env_get HIY_BACKUP_RECIPIENT)" ]; then
+    note "HIY_BACKUP_RECIPIENT is not set in $ENV_FILE: backups fail until it is (docs/backup.md)"
+  fi
 }
 
 summary() {
@@ -347,10 +608,17 @@ summary() {
 
 ensure_node
 ensure_packages
+ensure_docker_config
 ensure_docker
 ensure_caddy
 build_hiy
 ensure_env_file
 ensure_dirs_and_link
+ensure_logrotate
 start_hiy
+ensure_fail2ban
+ensure_upgrades
+ensure_backup_timer
+# Last: everything above works before the firewall changes anything.
+ensure_firewall
 summary

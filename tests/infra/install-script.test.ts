@@ -23,11 +23,17 @@ const script = join(root, 'infra', 'install.sh');
 
 // Every command install.sh could change the machine with. In a dry run none may be executed.
 const MUTATORS = ['apt-get', 'systemctl', 'npm', 'dockerd', 'nohup', 'setsid', 'ln', 'install', 'mv', 'chmod', 'rm', 'runuser', 'mktemp', 'journalctl'];
+// These are also asked questions in a dry run: the shim lets those through to the real command
+// (when installed) and trips on everything else (ufw allow/enable, fail2ban-client start/reload).
+const READ_ONLY: Record<string, string[]> = { ufw: ['status', 'show'], 'fail2ban-client': ['ping'] };
 
 // Files the script writes; a dry run must leave each exactly as it was (or absent).
 const STATE_PATHS = [
   '/etc/hiy/hiy.env', '/etc/hiy', '/var/lib/hiy', '/usr/local/bin/hiy', '/run/hiy.pid',
   '/etc/systemd/system/hiy.service', '/var/log/hiy.log', '/var/log/hiy-dockerd.log',
+  '/etc/docker/daemon.json', '/etc/fail2ban/filter.d/hiy.conf', '/etc/fail2ban/jail.d/hiy.conf', '/etc/apt/apt.conf.d/20auto-upgrades',
+  '/etc/logrotate.d/hiy', '/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf', '/run/hiy.stamp',
+  '/etc/systemd/system/hiy-backup.service', '/etc/systemd/system/hiy-backup.timer',
   join(root, 'node_modules', '.hiy-install-stamp'),
 ];
 
@@ -64,6 +70,13 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
       writeFileSync(shim, `#!/bin/sh\necho "${name} $*" >> '${tripFile}'\nexit 97\n`);
       chmodSync(shim, 0o755);
     }
+    for (const [name, allowed] of Object.entries(READ_ONLY)) {
+      const real = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+      const pass = real ? `exec '${real}' "$@"` : 'exit 1';
+      const shim = join(shimDir, name);
+      writeFileSync(shim, `#!/bin/sh\ncase "$1" in ${allowed.join('|')}) ${pass} ;; esac\necho "${name} $*" >> '${tripFile}'\nexit 97\n`);
+      chmodSync(shim, 0o755);
+    }
   });
 
   after(() => {
@@ -85,7 +98,7 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
   it('--help prints the usage with every option and exits 0', () => {
     const res = runScript(['--help']);
     assert.equal(res.status, 0, res.stderr);
-    for (const flag of ['--dry-run', '--production', '--domain', '--no-start', '--help']) {
+    for (const flag of ['--dry-run', '--production', '--domain', '--no-start', '--no-firewall', '--no-fail2ban', '--no-upgrades', '--help']) {
       assert.match(res.stdout, new RegExp(flag), `--help should mention ${flag}`);
     }
   });
@@ -117,7 +130,8 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
     assert.equal(res.status, 0, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
     assert.equal(existsSync(tripFile) ? readFileSync(tripFile, 'utf8') : '', '', 'a dry run executed a changing command');
     assert.deepEqual(after, before);
-    for (const step of ['Node.js', 'system packages', 'Docker engine', 'Caddy', 'Node dependencies and build', 'configuration /etc/hiy/hiy.env', 'hiy server']) {
+    for (const step of ['Node.js', 'system packages', 'Docker daemon settings', 'Docker engine', 'Caddy', 'Node dependencies and build', 'configuration /etc/hiy/hiy.env', 'hiy server',
+      'fail2ban', 'unattended security upgrades', 'daily backup', 'firewall']) {
       assert.ok(res.stdout.includes(`==> ${step}`), `dry run should print the step "${step}":\n${res.stdout}`);
     }
     assert.match(res.stdout, /would run: npm run build/);
@@ -147,7 +161,7 @@ describe('.ci/run and infra/hiy.service', { timeout: 10_000 }, () => {
 
   it('the unit runs bin/hiy.js server with the env file and a placeholder for the checkout', () => {
     const unit = readFileSync(join(root, 'infra', 'hiy.service'), 'utf8');
-    assert.match(unit, /^ExecStart=\/usr\/bin\/env node @HIY_ROOT@\/bin\/hiy\.js server$/m);
+    assert.match(unit, /^ExecStart=\/usr\/bin\/env node (--[\w=-]+ )*@HIY_ROOT@\/bin\/hiy\.js server$/m);
     assert.match(unit, /^EnvironmentFile=\/etc\/hiy\/hiy\.env$/m);
     assert.match(unit, /^Restart=on-failure$/m);
     assert.match(unit, /^After=.*docker\.service/m);

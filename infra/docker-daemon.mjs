@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Prints the Docker daemon configuration hiy wants, merged into the existing one (never replacing
+// what the operator set): json-file logs capped at 10 MB x 3, BuildKit cache garbage collection,
+// live-restore (containers keep running while dockerd restarts, e.g. for an unattended upgrade).
+// Usage: node infra/docker-daemon.mjs /etc/docker/daemon.json
+// Prints the current text unchanged when it already holds everything; exit 3 when it is not JSON.
+import { readFileSync } from 'node:fs';
+
+const file = process.argv[2];
+if (!file) {
+  process.stderr.write('usage: docker-daemon.mjs <daemon.json>\n');
+  process.exit(2);
+}
+let text = '';
+try {
+  text = readFileSync(file, 'utf8');
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+}
+let current = {};
+if (text.trim() !== '') {
+  try {
+    current = JSON.parse(text);
+  } catch (err) {
+    process.stderr.write(`${file} is not valid JSON (${err.message}); left as it is\n`);
+    process.exit(3);
+  }
+  if (typeof current !== 'object' || current === null || Array.isArray(current)) {
+    process.stderr.write(`${file} does not hold a JSON object; left as it is\n`);
+    process.exit(3);
+  }
+}
+
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const merged = { ...current };
+if (!('log-driver' in merged)) merged['log-driver'] = 'json-file';
+// Options of another log driver (journald, syslog, ...) are the operator's business.
+if (merged['log-driver'] === 'json-file' || merged['log-driver'] === 'local') {
+  merged['log-opts'] = { 'max-size': '10m', 'max-file': '3', ...(isObject(merged['log-opts']) ? merged['log-opts'] : {}) };
+}
+if (!('live-restore' in merged)) merged['live-restore'] = true;
+const builder = isObject(merged.builder) ? merged.builder : {};
+merged.builder = { ...builder, gc: { enabled: true, defaultKeepStorage: '5GB', ...(isObject(builder.gc) ? builder.gc : {}) } };
+
+const canonical = (v) => (Array.isArray(v) ? v.map(canonical) : isObject(v)
+  ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])])) : v);
+if (text.trim() !== '' && JSON.stringify(canonical(merged)) === JSON.stringify(canonical(current))) {
+  process.stdout.write(text);
+} else {
+  process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`);
+}
