@@ -12,6 +12,7 @@ import { openDatabase } from './db/open.js';
 import type { Deployer } from './deploy/deployer.js';
 import { openSecretBox } from './env/secret-box.js';
 import { createBareRepos } from './git/bare-repos.js';
+import { syncGatus } from './ops/gatus.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createLogger, type Logger } from './log.js';
 import { createCaddyProxy } from './proxy/caddy.js';
@@ -119,6 +120,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
   for (const app of await listApps(db)) await repos.create(app.name);
+  await syncGatus(services);
   // Apps keep serving while hiy is down (Caddy and the containers run on their own); a proxy
   // that cannot start is logged loudly and the API stays up so the operator can see why.
   await services.proxy.start().catch((err: unknown) => log.error({ err }, 'the proxy (Caddy) could not be started: apps are not routed'));

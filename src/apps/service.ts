@@ -6,6 +6,7 @@ import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
 import { appRouteOf, deleteApp, getApp, insertApp, type App } from './repo.js';
 import { appUrl, gitRemoteUrl } from './urls.js';
+import { syncGatus } from '../ops/gatus.js';
 
 /** What the API shows of an app: its settings plus where it lives and what it runs. */
 export interface AppView {
@@ -78,6 +79,7 @@ export async function createApp(s: Services, input: CreateAppInput): Promise<App
     throw wrap(cause, `the proxy did not accept the route of "${app.name}"`);
   }
   s.log.info({ app: app.name }, 'app created');
+  await syncGatus(s);
   return app;
 }
 
@@ -111,6 +113,7 @@ export async function destroyApp(s: Services, name: string, opts: { volumes?: bo
   await s.repos.remove(name);
   await deleteApp(s.db, name);
   s.log.info({ app: name }, 'app destroyed');
+  await syncGatus(s);
 }
 
 async function removeDockerObjects(s: Services, app: string, volumes: boolean): Promise<void> {
