@@ -248,7 +248,11 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
 
   test('a second backup keeps the first (retention only removes backups older than HIY_BACKUP_KEEP_DAYS)', async () => {
     assert.ok(b);
-    const r = await hiy(['backup', '--json'], { ...b.env, HIY_BACKUP_DIR: backupDir(), HIY_BACKUP_RECIPIENT: recipient, HIY_BACKUP_KEEP_DAYS: '1' });
+    // As the timer and `sudo hiy backup` do: the settings from an env file, none in the environment.
+    const envFile = join(work, 'hiy.env');
+    const settings = { ...b.env, HIY_BACKUP_DIR: backupDir(), HIY_BACKUP_RECIPIENT: recipient, HIY_BACKUP_KEEP_DAYS: '1' };
+    writeFileSync(envFile, `# test\n${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
+    const r = await hiy(['backup', '--json', '--env-file', envFile], {});
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { file: string; removed: string[]; manifest: { apps: string[]; identity_included: boolean } };
     assert.deepEqual(out.removed, []);

@@ -10,14 +10,50 @@ import { CliError, UsageError } from '../errors.js';
 import type { Config } from '../../config.js';
 import { isHiyError } from '../../errors.js';
 
+export const ENV_FILE = '/etc/hiy/hiy.env';
+
+/**
+ * The HIY_* assignments of an env file (systemd EnvironmentFile syntax), parsed, never evaluated.
+ * Only lines `HIY_NAME=value` count; surrounding double quotes are dropped.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(HIY_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
+/**
+ * `sudo hiy backup` runs without the server's environment: unless HIY_DATA_DIR is set (then the
+ * environment is the whole configuration), the settings come from /etc/hiy/hiy.env (or
+ * --env-file), with the environment's own HIY_* values winning.
+ */
+function effectiveEnv(ctx: Ctx): Ctx['env'] {
+  const given = stringFlag(ctx, 'env-file');
+  if (given === undefined && ctx.env.HIY_DATA_DIR) return ctx.env;
+  const file = given ?? ENV_FILE;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (given === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return ctx.env;
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  return { ...parseEnvFile(text), ...ctx.env };
+}
+
 async function serverConfig(ctx: Ctx): Promise<Config> {
   const { loadConfig } = await import('../../config.js');
   try {
-    return loadConfig(ctx.env);
+    return loadConfig(effectiveEnv(ctx));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
 }
+
+const ENV_FILE_FLAG = { 'env-file': { type: 'string' as const, value: 'FILE', description: `HIY_* settings to use (default ${ENV_FILE} unless HIY_DATA_DIR is set)` } };
 
 function toCli(err: unknown): Error {
   if (err instanceof UsageError || err instanceof CliError) return err;
@@ -39,19 +75,19 @@ function readKeys(path: string, flag: string): { path: string; identities: strin
 
 export const opsCommands: CommandTable = {
   backup: {
-    usage: '[--include-identity]',
+    usage: '[--include-identity] [--env-file FILE]',
     summary: 'Back up the database, git repos and app volumes, encrypted (local admin command)',
-    details: 'Runs on the server as root, with the same HIY_* variables as hiy server. Writes\n'
+    details: 'Runs on the server as root, with the same HIY_* settings as hiy server (/etc/hiy/hiy.env). Writes\n'
       + 'HIY_BACKUP_DIR/hiy-backup-<time>.tar.gz.age, encrypted to HIY_BACKUP_RECIPIENT; keeps\n'
       + 'HIY_BACKUP_KEEP_DAYS days (30); copies to HIY_BACKUP_RCLONE when set. See docs/backup.md.',
-    flags: { 'include-identity': { type: 'boolean', description: 'also store the env var key (secrets/age-identity.txt) in the backup' } },
+    flags: { 'include-identity': { type: 'boolean', description: 'also store the env var key (secrets/age-identity.txt) in the backup' }, ...ENV_FILE_FLAG },
     args: [0, 0],
     async run(ctx) {
       const cfg = await serverConfig(ctx);
       try {
         const { loadBackupConfig } = await import('../../ops/backup-config.js');
         const { runBackup } = await import('../../ops/backup.js');
-        const bc = loadBackupConfig(ctx.env);
+        const bc = loadBackupConfig(effectiveEnv(ctx));
         const res = await runBackup(cfg, bc, (l) => { if (!ctx.json) ctx.out(`-----> ${l}\n`); }, { includeIdentity: ctx.flags['include-identity'] === true ? true : undefined });
         ctx.print({ file: res.file, bytes: res.bytes, manifest: res.manifest, removed: res.removed, notes: res.notes }, () => `Backup written: ${res.file}\n`);
         if (res.notes.length > 0) throw new CliError(`the backup was written, but: ${res.notes.join('; ')}`);
@@ -62,7 +98,7 @@ export const opsCommands: CommandTable = {
   },
 
   restore: {
-    usage: '<file> [--key FILE] [--identity FILE] [--keep-instance]',
+    usage: '<file> [--key FILE] [--identity FILE] [--keep-instance] [--env-file FILE]',
     summary: 'Restore a backup into HIY_DATA_DIR of a stopped or fresh hiy (local admin command)',
     details: 'The file is decrypted and checked completely before the data dir is touched; what was\n'
       + 'there is moved to <data>/pre-restore-<time>/. --key: the age identity file whose public key\n'
@@ -73,6 +109,7 @@ export const opsCommands: CommandTable = {
       key: { type: 'string', value: 'FILE', description: 'age identity that opens the backup (private key of HIY_BACKUP_RECIPIENT)' },
       identity: { type: 'string', value: 'FILE', description: 'the env var key of the backed-up server (its secrets/age-identity.txt)' },
       'keep-instance': { type: 'boolean', description: 'restore the instance id too (same box: adopt its running containers)' },
+      ...ENV_FILE_FLAG,
     },
     args: [1, 1],
     async run(ctx) {
