@@ -106,8 +106,8 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   const api = createApi(services);
   const dashboard = createDashboard(services, { root: HIY_ROOT, live: liveDeploys(queue), logs: services.observability.logs, sampler: services.observability.metrics });
   const server = createHttpServer(withDashboard(api, dashboard), [
-    { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)) },
-    { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile) },
+    { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)), streams: true },
+    { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile), streams: true },
     { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
   ]);
   // node-git-server is loaded on the first git request (~4 MB an idle hiy does not need).

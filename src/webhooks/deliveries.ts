@@ -19,6 +19,8 @@ export interface NewDelivery {
   afterSha?: string | null;
   outcome: string;
   deployId?: number | null;
+  /** Set on claims only: the digest of the signed body (dedupes replays under a new delivery id). */
+  bodySha256?: string | null;
 }
 
 /** Records a delivery that does not count towards dedupe (rejected, ping, ...). */
@@ -27,8 +29,9 @@ export async function recordDelivery(db: Kysely<Database>, d: NewDelivery): Prom
 }
 
 /**
- * Claims a signed delivery id: returns the row id, or undefined when this id was already claimed
- * (a redelivery). The unique index decides, so two copies arriving at once cannot both win.
+ * Claims a signed delivery id and body: returns the row id, or undefined when this id or this exact
+ * body was already claimed (a redelivery, or a replay under a new id). The unique indexes decide,
+ * so two copies arriving at once cannot both win.
  */
 export async function claimDelivery(db: Kysely<Database>, d: NewDelivery): Promise<number | undefined> {
   try {
@@ -58,6 +61,7 @@ async function insert(db: Kysely<Database>, d: NewDelivery, counted: 0 | 1): Pro
     received_at: nowIso(),
     outcome: d.outcome,
     deploy_id: d.deployId ?? null,
+    body_sha256: d.bodySha256 ?? null,
   }).returning('id').executeTakeFirstOrThrow();
   if (row.id % 50 === 0) await prune(db, d.app, counted);
   return row.id;

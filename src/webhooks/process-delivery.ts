@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
@@ -71,13 +72,13 @@ export async function processDelivery(d: DeliveryDeps, app: App, secret: string,
   } catch {
     return reject(400, 'rejected: body is not JSON', 'body is not JSON');
   }
-  return actOnEvent(d, app, base as Base & { event: string }, payload);
+  return actOnEvent(d, app, base as Base & { event: string }, payload, createHash('sha256').update(body).digest('hex'));
 }
 
-async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: string }, payload: unknown): Promise<Reply> {
+async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: string }, payload: unknown, bodySha256: string): Promise<Reply> {
   const decision = decidePush(app, base.event, payload);
   const seen = decision.deploy ? { ref: decision.ref, afterSha: decision.sha } : { ref: decision.ref ?? null, afterSha: decision.sha ?? null };
-  const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received' });
+  const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
   if (id === undefined) {
     await recordDelivery(d.db, { ...base, ...seen, outcome: 'duplicate' });
     return { status: 200, body: { ok: true, outcome: 'duplicate' } };

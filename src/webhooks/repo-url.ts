@@ -31,10 +31,34 @@ export function repoUrlProblem(raw: unknown): string | undefined {
   }
   if (url.username !== '' || url.password !== '') return 'put no user name or password in it';
   if (!HOST_RE.test(url.hostname)) return `"${url.hostname}" is not a host name`;
+  const hostProblem = addressProblem(raw, url.hostname);
+  if (hostProblem) return hostProblem;
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return 'plain http:// is only allowed to this machine (127.0.0.1, localhost, [::1])';
   if (url.pathname === '/' || url.pathname === '') return 'it names no repository';
   // WHATWG URL resolves these away; git and curl might not, so the raw text is checked.
   if (/\/(\.|%2e){1,2}(\/|$)/i.test(raw.slice(raw.indexOf('//') + 2))) return 'its path holds "." or ".." segments';
+  return undefined;
+}
+
+/**
+ * Host forms that URL parsers disagree on (`2130706433`, `0x7f.1`, `127.1` all mean 127.0.0.1 to
+ * WHATWG URL and to some resolvers, not to others) and addresses no repository lives at: the
+ * unspecified address, link-local (cloud metadata services live at 169.254.169.254), multicast
+ * and broadcast. Private ranges stay allowed: a self-hosted Gitea on the LAN is a real use.
+ */
+function addressProblem(raw: string, hostname: string): string | undefined {
+  const authority = raw.slice(raw.indexOf('//') + 2).split('/', 1)[0] ?? '';
+  const written = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':', 1)[0] ?? '';
+  if (written.toLowerCase() !== hostname) return `its host "${written}" is not written in its plain form ("${hostname}")`;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(hostname);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    if (a === 0 || (a === 169 && b === 254) || a >= 224) return `${hostname} is an unspecified, link-local, multicast or broadcast address`;
+  }
+  if (hostname.startsWith('[')) {
+    const v6 = hostname.slice(1, -1);
+    if (v6 === '::' || /^fe[89ab]/.test(v6) || v6.startsWith('ff') || v6.startsWith('::ffff:')) return `${hostname} is an unspecified, link-local, multicast or IPv4-mapped address`;
+  }
   return undefined;
 }
 

@@ -28,4 +28,6 @@ export interface WebhookDeliveriesTable {
   /** `deployed #12`, `ignored: tag`, `duplicate`, `rejected: bad signature`, ... */
   outcome: string;
   deploy_id: number | null;
+  /** SHA-256 of a signed delivery's body: the same signed body under a new delivery id is a replay. */
+  body_sha256: string | null;
 }
