@@ -4,7 +4,7 @@
 // file, a missing or wrong env identity, a server still running on the target.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ const tag = randomBytes(3).toString('hex');
 const APP1 = `bk-${tag}-a`;
 const APP2 = `bk-${tag}-b`;
 const VOLUME = `hiy-${APP1}-data`;
+const hasRclone = spawnSync('rclone', ['version'], { encoding: 'utf8' }).status === 0;
 
 interface CliResult { code: number | null; stdout: string; stderr: string }
 
@@ -258,5 +259,18 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
     assert.deepEqual(out.removed, []);
     assert.equal(out.manifest.identity_included, false);
     assert.equal(readdirSync(backupDir()).filter((f) => f.endsWith('.tar.gz.age')).length, 2);
+  });
+
+  test(`an off-site copy through rclone (a local path as the target)${hasRclone ? '' : ' (skipped: rclone is not installed)'}`, { skip: !hasRclone }, async () => {
+    assert.ok(b);
+    const offsite = join(work, 'offsite');
+    mkdirSync(offsite);
+    const r = await hiy(['backup', '--json'], { ...b.env, HIY_BACKUP_DIR: backupDir(), HIY_BACKUP_RECIPIENT: recipient, HIY_BACKUP_RCLONE: offsite, HOME: work });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { file: string; notes: string[] };
+    assert.deepEqual(out.notes, []);
+    const name = out.file.split('/').pop()!;
+    assert.deepEqual(readdirSync(offsite), [name]);
+    assert.deepEqual(readFileSync(join(offsite, name)), readFileSync(out.file));
   });
 });
