@@ -1,7 +1,7 @@
 /**
  * The Docker build context, made from the source archive (`git archive --format=tar`):
- * validated (no absolute paths, no `..`, no hardlinks, no symlink leaving the tree, only files,
- * directories and symlinks), bounded (bytes and entries), filtered by the root `.dockerignore`
+ * validated (no absolute paths, no `..`, no hardlinks, no symlink leaving the tree or climbing
+ * through another symlink, nothing beneath a symlink, only files, directories and symlinks), bounded (bytes and entries), filtered by the root `.dockerignore`
  * with Docker's own matcher, and re-packed for the engine.
  *
  * The archive is spooled to a private temp file first: `.dockerignore` may come after the
@@ -81,6 +81,38 @@ function checkHeader(h: Header): string | undefined {
   return path === '' ? undefined : path;
 }
 
+/**
+ * Docker extracts the context (confined to its folder) and COPY resolves links inside it, but hiy
+ * does not lean on that alone: a path that goes through a symlink and then climbs with `..` can
+ * resolve outside the tree although it looks inside (`a/b -> ..`, `c -> a/b/../..`), and an entry
+ * beneath a symlink (`d -> /`, then `d/etc/x`) would be written through it by a naive extractor.
+ * git archives never hold either.
+ */
+function checkSymlinkUse(paths: string[], links: Map<string, string>): void {
+  const isLink = (p: string) => links.has(p);
+  for (const path of paths) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (isLink(prefix)) throw refuse(`${path} lies beneath the symlink ${prefix}`);
+    }
+  }
+  for (const [path, target] of links) {
+    const stack: string[] = [];
+    let through: string | undefined;
+    for (const p of [...posix.dirname(path).split('/'), ...target.split('/')]) {
+      if (p === '' || p === '.') continue;
+      if (p === '..') {
+        if (through) throw refuse(`symlink ${path} climbs with ".." through another symlink (${through}): ${JSON.stringify(target)}`);
+        stack.pop();
+        continue;
+      }
+      stack.push(p);
+      if (isLink(stack.join('/'))) through = stack.join('/');
+    }
+  }
+}
+
 async function spool(source: Readable, file: string, maxBytes: number, signal?: AbortSignal): Promise<void> {
   let total = 0;
   const counter = new Transform({
@@ -121,23 +153,27 @@ async function readAll(entry: Entry, max: number, name = '.dockerignore'): Promi
 interface Scan {
   entries: number;
   paths: string[];
+  /** Symlinks and their targets. */
+  links: Map<string, string>;
   dockerignore: string | undefined;
   /** ROOT_FILES that are regular files, with their content. */
   rootFiles: Map<string, string>;
 }
 
 async function scan(file: string, limits: ContextLimits): Promise<Scan> {
-  const out: Scan = { entries: 0, paths: [], dockerignore: undefined, rootFiles: new Map() };
+  const out: Scan = { entries: 0, paths: [], links: new Map(), dockerignore: undefined, rootFiles: new Map() };
   await forEachEntry(file, async (h, entry) => {
     if (++out.entries > limits.maxEntries) throw refuse(`it has more than ${limits.maxEntries} entries`);
     const path = checkHeader(h);
     if (path !== undefined) out.paths.push(path);
+    if (path !== undefined && h.type === 'symlink') out.links.set(path, h.linkname ?? '');
     const isFile = h.type === 'file' || h.type === 'contiguous-file';
     if (path === '.dockerignore' && isFile) out.dockerignore = await readAll(entry, MAX_DOCKERIGNORE);
     else if (path !== undefined && isFile && (ROOT_FILES as readonly string[]).includes(path)) {
       out.rootFiles.set(path, await readAll(entry, ROOT_FILE_MAX, path));
     } else entry.resume();
   });
+  checkSymlinkUse(out.paths, out.links);
   return out;
 }
 
