@@ -36,6 +36,8 @@ describe('Gatus config generated from the apps table', { timeout: 120_000 }, () 
     let text = readFileSync(file(), 'utf8');
     assert.match(text, /name: "gatus-one"/);
     assert.match(text, /url: "https:\/\/gatus-two\.localhost:\d+\/"/);
+    assert.equal((await api('PATCH', '/apps/gatus-two', { health_path: '/healthz' })).status, 200);
+    assert.match(readFileSync(file(), 'utf8'), /url: "https:\/\/gatus-two\.localhost:\d+\/healthz"/);
     assert.equal((await api('DELETE', '/apps/gatus-one')).status, 200);
     text = readFileSync(file(), 'utf8');
     assert.doesNotMatch(text, /gatus-one/);

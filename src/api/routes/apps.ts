@@ -7,6 +7,7 @@ import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
 import { queryFlag } from '../body.js';
+import { syncGatus } from '../../ops/gatus.js';
 
 /** /api/v1/apps: create, list, show, update, destroy. */
 export function appRoutes(s: Services): Hono<ApiEnv> {
@@ -33,6 +34,8 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
     const changes = parseUpdateApp(await readJsonObject(c));
     const app = await updateApp(s.db, name, changes);
     s.log.info({ app: name, fields: Object.keys(changes) }, 'app updated');
+    // The health path is part of each app's Gatus endpoint.
+    if ('health_path' in changes) await syncGatus(s);
     return c.json({ app: await appView(s, app) });
   });
 
