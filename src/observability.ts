@@ -118,6 +118,7 @@ export class Observability {
   private startCapture(): Promise<void> {
     this.starting ??= (async () => {
       const runtime = await this.d.runtime();
+      await this.logs.init();
       const capture = new LogCapture({
         runtime,
         store: this.logs,

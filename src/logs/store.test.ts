@@ -31,6 +31,7 @@ describe('LogStore', { timeout: 60_000 }, () => {
 
   it('keeps exactly the last maxLines lines per app, numbered in order', async () => {
     const store = new LogStore(opened.db, log, { maxLines: 50 });
+    await store.init();
     for (let i = 0; i < 120; i++) {
       store.add(line('ring', i));
       if (i % 7 === 0) await store.flush();
@@ -48,25 +49,32 @@ describe('LogStore', { timeout: 60_000 }, () => {
 
   it('a batch larger than the buffer stores only its newest lines', async () => {
     const store = new LogStore(opened.db, log, { maxLines: 10 });
+    await store.init();
     for (let i = 0; i < 25; i++) store.add(line('other', 1000 + i, 'c9'));
     await store.flush();
     assert.deepEqual((await store.tail('other', 100)).map((l) => l.line), Array.from({ length: 10 }, (_, k) => `line ${1015 + k}`));
   });
 
-  it('tells subscribers what was stored, after it was stored', async () => {
-    const store = new LogStore(opened.db, log, { maxLines: 100, flushMs: 20 });
+  it('tells subscribers at once, and reads include lines not yet written', async () => {
+    const store = new LogStore(opened.db, log, { maxLines: 100, flushMs: 60_000 });
+    await store.init();
+    const before = (await store.tail('other', 1))[0]!.seq;
     const got: StoredLine[] = [];
     const unsubscribe = store.subscribe((ls) => got.push(...ls));
     store.add(line('other', 5000, 'c2'));
-    await new Promise((r) => setTimeout(r, 200));
+    store.add(line('other', 5001, 'c2'));
+    await new Promise((r) => setImmediate(r));
     unsubscribe();
-    assert.equal(got.length, 1);
-    assert.equal(got[0]!.line, 'line 5000');
-    assert.ok(got[0]!.seq > 0);
+    assert.deepEqual(got.map((l) => [l.seq, l.line]), [[before + 1, 'line 5000'], [before + 2, 'line 5001']]);
+    assert.deepEqual((await store.tail('other', 2)).map((l) => l.seq), [before + 1, before + 2]);
+    assert.deepEqual((await store.after('other', before + 1, 10)).map((l) => l.seq), [before + 2]);
+    await store.flush();
+    assert.deepEqual((await store.tail('other', 3)).map((l) => l.seq), [before, before + 1, before + 2], 'no line twice once written');
   });
 
   it('drops lines of an app destroyed meanwhile without losing the rest of the batch', async () => {
     const store = new LogStore(opened.db, log, { maxLines: 100 });
+    await store.init();
     store.add(line('gone', 1, 'cg'));
     store.add(line('other', 6000, 'c3'));
     await opened.db.deleteFrom('apps').where('name', '=', 'gone').execute();
@@ -76,6 +84,7 @@ describe('LogStore', { timeout: 60_000 }, () => {
 
   it('stores the cursor of the lines it wrote, counting lines with the same timestamp', async () => {
     const store = new LogStore(opened.db, log, { maxLines: 100 });
+    await store.init();
     const same = { ...line('cur', 0, 'cc'), ts: ts(42) };
     store.add({ ...line('cur', 41, 'cc') });
     store.add(same);

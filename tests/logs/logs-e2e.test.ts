@@ -44,7 +44,8 @@ describe('app logs end to end: git push, redeploy, hiy restart, CLI and SSE', { 
   before(async () => {
     await ensureDocker();
     await ensureBusyboxImage();
-    hiy = await startHiy({ keepDataDir: true });
+    // Slot ports below the ephemeral range (32768+), where random listening ports of other processes live.
+    hiy = await startHiy({ keepDataDir: true, env: { HIY_SLOT_PORT_BASE: String(22000 + Math.floor(Math.random() * 100) * 100) } });
     wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
     wc.write('Dockerfile', dockerfile('one'));
     await wc.commit('v1');

@@ -43,6 +43,7 @@ describe('log ring buffer, long lines and binary output (real containers)', { ti
     assert.equal(lines[0]!.release, 1);
     assert.equal(lines[0]!.process, 'web');
     assert.equal(lines[0]!.stream, 'stdout');
+    await h.running.services.observability.logs.flush(); // reads include lines not written yet
     const stored = await h.running.services.db.selectFrom('app_logs').select((eb) => eb.fn.countAll().as('n')).where('app', '=', CHATTY).executeTakeFirst();
     assert.equal(Number(stored?.n), RING, 'the table holds exactly the bound');
     const tooMany = await api('GET', `/apps/${CHATTY}/logs?lines=${RING + 1}`);
