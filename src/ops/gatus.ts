@@ -1,7 +1,8 @@
 /**
  * The Gatus configuration for infra/docker-compose.yml: one endpoint for hiy itself and one per
- * app (its public URL + health path), written to `<data>/gatus/config.yaml` whenever apps are
- * created or destroyed and at every start. Gatus reloads the file when it changes.
+ * app (its public URL + health path), written to `<data>/gatus/config.yaml` whenever an app is
+ * created, destroyed or gets a new health path, and at every start. Gatus reloads the file when
+ * it changes.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
