@@ -7,6 +7,7 @@ import { CliError, UsageError } from './errors.js';
 import { commandHelp, generalHelp, usageLine } from './help.js';
 import { processIo, type Io } from './io.js';
 import { resolveServer } from './settings.js';
+import { terminalSafe } from '../logs/terminal-safe.js';
 
 /**
  * `hiy <command> ...`: everything but `hiy server`. Reads its settings only from `env` (HIY_URL,
@@ -89,6 +90,7 @@ function report(err: unknown, io: Io, usage: string | undefined): number {
     return 2;
   }
   const message = err instanceof CliError ? err.message : (err as Error)?.message ?? String(err);
-  io.stderr.write(`hiy: ${message}\n`);
+  // Server messages can quote build or app output: no escape sequences into the terminal.
+  io.stderr.write(`hiy: ${terminalSafe(message)}\n`);
   return 1;
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
+import { plainText, terminalSafeLine } from '../logs/terminal-safe.js';
 
 export type Redact = (text: string) => string;
 type Listener = (line: string) => void;
@@ -9,8 +10,8 @@ const MAX_STORED_LOG = 512 * 1024;
 const FLUSH_MS = 1000;
 
 /**
- * What the pusher sees during a deploy: `----->` lines and build output. Every line is redacted
- * before it reaches a listener or the database; listeners come and go (a client may disconnect).
+ * What the pusher sees during a deploy: `----->` lines and build output. Every line is made
+ * terminal-safe and redacted before it reaches a listener or the database; listeners come and go (a client may disconnect).
  */
 export class DeployOutput {
   private readonly listeners = new Set<Listener>();
@@ -44,7 +45,7 @@ export class DeployOutput {
 
   line(text: string): void {
     for (const raw of text.split(/\r?\n/)) {
-      const safe = this.redact(raw.replace(/\r/g, ''));
+      const safe = this.safe(raw);
       this.log += `${safe}\n`;
       for (const l of this.listeners) {
         try {
@@ -57,6 +58,18 @@ export class DeployOutput {
     if (this.log.length > MAX_STORED_LOG * 1.25) this.log = `[… earlier output cut …]\n${this.log.slice(-MAX_STORED_LOG)}`;
     this.dirty = true;
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /**
+   * A line as the pusher's terminal and the stored log get it: escape sequences other than colours
+   * dropped (terminal-safe.ts), then redacted. A secret split by colour codes would show whole in a
+   * terminal but slip past the redactor; such a line loses its colours and is redacted as plain text.
+   */
+  private safe(raw: string): string {
+    const line = terminalSafeLine(raw);
+    const plain = plainText(line);
+    const redactedPlain = this.redact(plain);
+    return redactedPlain !== plain || plain === line ? redactedPlain : this.redact(line);
   }
 
   /** Redacts a message that did not go through line() (an error text stored separately). */

@@ -3,6 +3,7 @@ import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { readSse } from '../sse.js';
+import { terminalSafe, terminalSafeLine } from '../../logs/terminal-safe.js';
 
 const RECONNECT_MS = 1000;
 const MAX_RECONNECTS = 30;
@@ -11,7 +12,8 @@ const MAX_RECONNECTS = 30;
 export function formatLogLine(l: LogLineView): string {
   const time = l.time.replace(/\.(\d{3})\d*Z$/, '.$1Z');
   const rel = l.release !== null ? `v${l.release}` : l.deploy !== null ? `#${l.deploy}` : '';
-  return `${time} ${l.process}${rel ? `[${rel}]` : ''}: ${l.text}\n`;
+  // App output goes to the operator's terminal: no escape sequence but colours gets through.
+  return `${time} ${l.process}${rel ? `[${rel}]` : ''}: ${terminalSafeLine(l.text)}\n`;
 }
 
 function deployId(ctx: Ctx): number {
@@ -53,7 +55,7 @@ async function followBuild(ctx: Ctx, app: string, id: number): Promise<void> {
       if (end.status !== 'success') throw new CliError(`deploy #${id} ${end.status}${end.error ? `: ${end.error}` : ''}`);
       return;
     }
-    ctx.out(ctx.json ? `${JSON.stringify({ line: e.data })}\n` : `${e.data}\n`);
+    ctx.out(ctx.json ? `${JSON.stringify({ line: e.data })}\n` : `${terminalSafeLine(e.data)}\n`);
   }
   throw new CliError('the log stream ended before the deploy did (is hiy restarting?)');
 }
@@ -95,7 +97,7 @@ export const logCommands: CommandTable = {
       if (ctx.flags.tail === true) return followBuild(ctx, app, id);
       const res = await ctx.api().request<{ deploy: { id: number; status: string; log: string } }>('GET', `/apps/${seg(app)}/deploys/${id}`);
       ctx.print({ deploy: { id: res.deploy.id, status: res.deploy.status, log: res.deploy.log } },
-        () => (res.deploy.log ? `${res.deploy.log}${res.deploy.log.endsWith('\n') ? '' : '\n'}` : '(no log)\n'));
+        () => (res.deploy.log ? `${terminalSafe(res.deploy.log)}${res.deploy.log.endsWith('\n') ? '' : '\n'}` : '(no log)\n'));
     },
   },
 };
