@@ -3,6 +3,7 @@
 // Run: node dist/bench/dashboard.js [apps, default 15] [--no-deploy]
 // Targets (issue 8): apps page TTFB < 50 ms, page weight < 100 KB. Exits 1 when either is missed.
 import { request } from 'node:http';
+import SQLite from 'better-sqlite3';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../tests/helpers/server.js';
@@ -44,6 +45,24 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** An hour of an app in the metrics table as the sampler leaves it: 360 raw 10 s points and their 60 one-minute folds. */
+function fillMetrics(dbFile: string, apps: string[]): void {
+  const db = new SQLite(dbFile);
+  db.pragma('busy_timeout = 5000');
+  const now = Math.floor(Date.now() / 1000);
+  const insert = db.prepare('insert into app_metrics (app, res, t, cpu_pct, memory_bytes) values (?, ?, ?, ?, ?)');
+  const start = Math.floor((now - 3600) / 60) * 60;
+  db.transaction(() => {
+    for (const [k, app] of apps.entries()) {
+      const cpu = (i: number) => Math.round((5 + 4 * Math.sin((i + k) / 9) + (i % 7)) * 10) / 10;
+      const mem = (i: number) => Math.round((40 + k + 8 * Math.sin(i / 30)) * 1024 * 1024);
+      for (let i = 0; i < 360; i++) insert.run(app, 0, start + i * 10, cpu(i), mem(i));
+      for (let m = 0; m < 60; m++) insert.run(app, 60, start + m * 60, cpu(m * 6), mem(m * 6));
+    }
+  })();
+  db.close();
 }
 
 const cookieOf = (a: Answer, name: string): string | undefined => {
@@ -88,15 +107,18 @@ async function main(): Promise<number> {
         if (p.code !== 0) throw new Error(`push ${name}: ${p.stderr}`);
       }
     }
-    process.stdout.write(`${count} apps created${deployApps ? ' and deployed (busybox httpd)' : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n\n`);
+    process.stdout.write(`${count} apps created${deployApps ? ' and deployed (busybox httpd)' : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    fillMetrics(join(h.dataDir, 'hiy.db'), names);
+    process.stdout.write('an hour of 10 s CPU/memory samples written for each app (what the sparklines draw after an hour)\n\n');
     const cookie = await signIn(h);
     const page = (path: string, extra: Record<string, string> = {}) => get(`${h.url}${path}`, { cookie, ...extra });
 
+    // The first view starts the dashboard's container watch (one engine list + an inspect each).
+    const first = [(await page('/')).ttfbMs];
     for (let i = 0; i < 5; i++) await page('/');
     const warm: number[] = [];
     for (let i = 0; i < 50; i++) warm.push((await page('/')).ttfbMs);
-    // The container list is cached for 2 s (served stale up to 15 s while it refreshes): after 16 s
-    // idle the page waits for Docker (one list + an inspect per container).
+    // Statuses follow Docker's events: an idle pause costs nothing (there is no cache to expire).
     const cold: number[] = [];
     for (let i = 0; i < 3; i++) {
       await sleep(16);
@@ -112,8 +134,9 @@ async function main(): Promise<number> {
       const s = stats(xs);
       process.stdout.write(`${name.padEnd(40)}${ms(s.min)} ${ms(s.median)} ${ms(s.p95)} ${ms(s.max)}\n`);
     };
-    line(`apps page, ${count} apps (50, list cached)`, warm);
-    line('apps page, after 16 s idle (3, list fetched)', cold);
+    line('apps page, first view after start (1)', first);
+    line(`apps page, ${count} apps (50 in a row)`, warm);
+    line('apps page, after 16 s idle (3)', cold);
     line('app page (20)', appPage);
     line('apps rows fragment, htmx refresh (20)', rows);
 
@@ -131,7 +154,7 @@ async function main(): Promise<number> {
 
     const ttfbOk = stats(warm).median < TTFB_TARGET_MS && stats(cold).median < TTFB_TARGET_MS;
     const weightOk = total.raw / 1024 < WEIGHT_TARGET_KB;
-    process.stdout.write(`\nTargets: TTFB < ${TTFB_TARGET_MS} ms ${ttfbOk ? 'met' : 'MISSED'} (median, cached and fetched); weight < ${WEIGHT_TARGET_KB} KB uncompressed ${weightOk ? 'met' : 'MISSED'}.\n`);
+    process.stdout.write(`\nTargets: TTFB < ${TTFB_TARGET_MS} ms ${ttfbOk ? 'met' : 'MISSED'} (median, in a row and after idling); weight < ${WEIGHT_TARGET_KB} KB uncompressed ${weightOk ? 'met' : 'MISSED'}.\n`);
     return ttfbOk && weightOk ? 0 : 1;
   } finally {
     await h.stop();

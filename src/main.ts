@@ -105,7 +105,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
 
   const api = createApi(services);
   const dashboard = createDashboard(services, { root: HIY_ROOT, live: liveDeploys(queue), logs: services.observability.logs, sampler: services.observability.metrics });
-  const server = createHttpServer(withDashboard(api, dashboard), [
+  const server = createHttpServer(withDashboard(api, dashboard.app), [
     { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)), streams: true },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile), streams: true },
     { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
@@ -136,6 +136,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     async stop() {
       await queue.stop();
       await services.observability.stop();
+      await dashboard.stop();
       await closeServer(server);
       await services.proxy.stop();
       await closeDb();

@@ -62,7 +62,6 @@ export function appRoutes(ui: Ui, app: Hono<UiEnv>): void {
       return seeOther(c, `/apps/${row.name}/settings`);
     }
     await destroyApp(ui.s, row.name);
-    ui.containers.invalidate();
     setFlash(c, { kind: 'ok', text: `Destroyed ${row.name}.` });
     return seeOther(c, '/');
   });
@@ -75,7 +74,6 @@ export function appRoutes(ui: Ui, app: Hono<UiEnv>): void {
 async function afterAction(ui: Ui, c: UiContext, app: string, run: () => Promise<number>, done: string): Promise<Response> {
   try {
     const id = await run();
-    ui.containers.invalidate();
     setFlash(c, { kind: 'ok', text: `${done} (#${id}).` });
     return seeOther(c, `/apps/${app}/deploys/${id}`);
   } catch (err) {

@@ -4,9 +4,11 @@ import { appUrl } from '../apps/urls.js';
 import { lastDeploy } from '../deploy/repo.js';
 import type { AppRowView } from '../../ui/pages/apps.js';
 import { appStatus, type StatusView } from './app-status.js';
+import type { Series } from './sources.js';
 import type { Ui } from './ui.js';
 
-const HOUR = 3600;
+/** Points per sparkline on the apps page (one per 90 s of the last hour). */
+const SPARK_POINTS = 40;
 
 /**
  * Every app's row for the apps page, in a fixed number of queries whatever the app count: apps,
@@ -22,7 +24,7 @@ export async function appRows(ui: Ui): Promise<AppRowView[]> {
       .where('id', 'in', db.selectFrom('deploys').select((eb) => eb.fn.max('id').as('id')).groupBy('app')).execute(),
     ui.containers.byApp(),
   ]);
-  const series = await ui.metrics.appSeries(apps.map((a) => a.name), HOUR).catch(() => new Map());
+  const series = await ui.metrics.appSparklines(apps.map((a) => a.name), SPARK_POINTS).catch(() => new Map<string, Series>());
   const releaseOf = new Map(releases.map((r) => [r.app, r]));
   const deployOf = new Map(deploys.map((d) => [d.app, d]));
   return apps.map((a) => {

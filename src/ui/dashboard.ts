@@ -6,7 +6,7 @@ import { isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import { ErrorPage } from '../../ui/pages/error.js';
 import { appRoutes } from './app-routes.js';
-import { ContainerCache } from './app-status.js';
+import { ContainerWatch } from './app-status.js';
 import { loadAssets, serveAsset } from './assets.js';
 import { authRoutes, requireSession } from './auth-routes.js';
 import { deployRoutes } from './deploy-routes.js';
@@ -36,15 +36,21 @@ export interface DashboardOptions {
 // No inline script or style anywhere: every script and stylesheet is a file of this origin.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+export interface Dashboard {
+  app: Hono<UiEnv>;
+  /** Closes what the dashboard holds open (Docker's event stream). */
+  stop(): Promise<void>;
+}
+
 /** The web dashboard: server-rendered pages on the control plane's listener, beside /api/v1. */
-export function createDashboard(s: Services, opts: DashboardOptions): Hono<UiEnv> {
+export function createDashboard(s: Services, opts: DashboardOptions): Dashboard {
   const ui: Ui = {
     s,
     assets: loadAssets(opts.root),
     live: opts.live,
     logs: opts.logs,
     metrics: opts.metrics ?? new ObservedMetrics(s.db, s.config.dataDir, opts.sampler, () => s.runtime()),
-    containers: new ContainerCache(() => s.runtime()),
+    containers: new ContainerWatch(() => s.runtime()),
     throttle: new LoginThrottle(opts.throttle ?? DEFAULT_THROTTLE),
     gate: new HashGate(2),
     policy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
@@ -77,7 +83,7 @@ export function createDashboard(s: Services, opts: DashboardOptions): Hono<UiEnv
     s.log.error({ err, path: c.req.path, method: c.req.method }, 'dashboard error');
     return errorPage(ui, c, 500, 'The server ran into an error (it is in hiy’s log).');
   });
-  return app;
+  return { app, stop: () => ui.containers.stop() };
 }
 
 function errorPage(ui: Ui, c: Context<UiEnv>, status: 400 | 404 | 409 | 500 | 503, message: string): Promise<Response> {

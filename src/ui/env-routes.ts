@@ -78,7 +78,6 @@ async function change(ui: Ui, c: UiContext, app: string, apply: () => Promise<st
   }
   try {
     const id = await ui.s.deployer.restart(app, 'manual');
-    ui.containers.invalidate();
     setFlash(c, { kind: 'ok', text: `${what}; restarting with it (deploy #${id}).`, href: `/apps/${app}/deploys/${id}`, linkText: 'Follow the restart' });
   } catch (err) {
     if (!isHiyError(err)) throw err;

@@ -1,18 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { appStatus } from './app-status.js';
-import { bytes, duration, relativeTime, sparkPoints, widthClass } from './format.js';
+import { bytes, downsample, duration, relativeTime, sparkPoints, widthClass } from './format.js';
 import type { ContainerInfo } from '../runtime/runtime.js';
 
 describe('dashboard formatting', { timeout: 10_000 }, () => {
   it('draws sparklines inside their box', () => {
     assert.equal(sparkPoints([]), '');
-    assert.equal(sparkPoints([0, 100], 100, 24, 100), '0.0,23.0 100.0,1.0');
-    assert.equal(sparkPoints([5], 100, 24, 10), '0,12.0 100,12.0');
+    assert.equal(sparkPoints([0, 100], 100, 24, 100), '0,23 100,1');
+    assert.equal(sparkPoints([5], 100, 24, 10), '0,12 100,12');
+    assert.equal(sparkPoints([1, 2, 3], 100, 24, 3), '0,15.7 50,8.3 100,1');
     const pts = sparkPoints([1, 2, 3, 2, 1]).split(' ').map((p) => p.split(',').map(Number));
     assert.equal(pts.length, 5);
     for (const [x, y] of pts) assert.ok(x! >= 0 && x! <= 100 && y! >= 1 && y! <= 23);
-    assert.equal(sparkPoints([NaN, 200], 100, 24, 100), '0,1.0 100,1.0', 'non-finite skipped, values clamped to max');
+    assert.equal(sparkPoints([NaN, 200], 100, 24, 100), '0,1 100,1', 'non-finite skipped, values clamped to max');
+  });
+
+  it('downsamples long series to bucket means', () => {
+    assert.deepEqual(downsample([1, 2, 3], 5), [1, 2, 3]);
+    assert.deepEqual(downsample([1, 3, 5, 7], 2), [2, 6]);
+    const hour = Array.from({ length: 360 }, (_, i) => i);
+    const d = downsample(hour, 40);
+    assert.equal(d.length, 40);
+    assert.equal(d[0], 4);
+    assert.equal(d[39], 355);
   });
 
   it('formats times, sizes and widths', () => {

@@ -60,8 +60,27 @@ export function sparkPoints(values: readonly number[], w = 100, h = 24, max?: nu
   if (vs.length === 0) return '';
   const top = max ?? Math.max(...vs);
   const scale = top > 0 ? (h - 2) / top : 0;
-  const y = (v: number) => (h - 1 - Math.min(top, Math.max(0, v)) * scale).toFixed(1);
+  // One decimal at most, and none when it is 0: the apps page carries 30 of these lines.
+  const num = (n: number) => String(Math.round(n * 10) / 10);
+  const y = (v: number) => num(h - 1 - Math.min(top, Math.max(0, v)) * scale);
   if (vs.length === 1) return `0,${y(vs[0]!)} ${w},${y(vs[0]!)}`;
   const step = w / (vs.length - 1);
-  return vs.map((v, i) => `${(i * step).toFixed(1)},${y(v)}`).join(' ');
+  return vs.map((v, i) => `${num(i * step)},${y(v)}`).join(' ');
+}
+
+/**
+ * At most `max` points, each the mean of an equal share of `values` (a 100 px sparkline has no
+ * use for an hour of 10 s samples, and 360 points per line would weigh ~3.5 KB of HTML each).
+ */
+export function downsample(values: readonly number[], max: number): number[] {
+  if (values.length <= max) return [...values];
+  const out: number[] = [];
+  for (let i = 0; i < max; i++) {
+    const from = Math.floor((i * values.length) / max);
+    const to = Math.floor(((i + 1) * values.length) / max);
+    let sum = 0;
+    for (let j = from; j < to; j++) sum += values[j]!;
+    out.push(sum / (to - from));
+  }
+  return out;
 }

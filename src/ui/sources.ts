@@ -52,6 +52,8 @@ export interface AlertView {
 export interface MetricsSource {
   /** CPU % and memory of each app over the last `seconds`, for sparklines. */
   appSeries(apps: string[], seconds: number): Promise<Map<string, Series>>;
+  /** The last hour of each app reduced to about `points` averaged points (the apps list). */
+  appSparklines(apps: string[], points: number): Promise<Map<string, Series>>;
   host(): Promise<HostMetrics>;
   /** Open alerts first, then recently resolved ones. */
   alerts(limit: number): Promise<AlertView[]>;

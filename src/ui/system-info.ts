@@ -6,6 +6,7 @@ import { diskUse, readMemory } from '../metrics/host.js';
 import type { DockerDiskSample, HostSample } from '../metrics/sampler.js';
 import { appSeries, hostSeries } from '../metrics/series.js';
 import type { EngineDiskUsage, Runtime } from '../runtime/runtime.js';
+import { downsample } from './format.js';
 import type { AlertView, HostMetrics, MetricsSource, Series } from './sources.js';
 
 /** What the dashboard reads of the metrics sampler (src/metrics): its latest samples. */
@@ -38,6 +39,35 @@ export class ObservedMetrics implements MetricsSource {
     const all = await Promise.all(apps.map(async (app) => [app, await appSeries(this.db, app, range)] as const));
     const out = new Map<string, Series>();
     for (const [app, s] of all) if (s.t.length > 0) out.set(app, { t: s.t, cpuPct: s.cpu_pct, memoryBytes: s.memory_bytes });
+    return out;
+  }
+
+  /**
+   * The last hour of every app for the apps page's small lines, in two indexed reads: the
+   * sampler's one-minute points, then the raw points of the minutes not folded yet. Raw points
+   * alone are 360 per app per hour (~5,400 rows for 15 apps); this reads about 65 per app.
+   */
+  async appSparklines(apps: string[], points: number): Promise<Map<string, Series>> {
+    const out = new Map<string, Series>();
+    if (apps.length === 0) return out;
+    const since = Math.floor(Date.now() / 1000) - HOUR;
+    const rolled = await this.db.selectFrom('app_metrics').select((eb) => eb.fn.max('t').as('m')).where('res', '=', 60).executeTakeFirst();
+    const rawSince = rolled?.m == null ? since : Math.max(since, Number(rolled.m) + 60);
+    const rows = await this.db.selectFrom('app_metrics').select(['app', 't', 'cpu_pct', 'memory_bytes'])
+      .where('app', 'in', apps)
+      .where((eb) => eb.or([
+        eb.and([eb('res', '=', 60), eb('t', '>=', since), eb('t', '<', rawSince)]),
+        eb.and([eb('res', '=', 0), eb('t', '>=', rawSince)]),
+      ]))
+      .orderBy('app').orderBy('t').execute();
+    for (const r of rows) {
+      const s = out.get(r.app) ?? { t: [], cpuPct: [], memoryBytes: [] };
+      s.t.push(r.t);
+      s.cpuPct.push(r.cpu_pct);
+      s.memoryBytes.push(r.memory_bytes);
+      out.set(r.app, s);
+    }
+    for (const [app, s] of out) out.set(app, { t: downsample(s.t, points), cpuPct: downsample(s.cpuPct, points), memoryBytes: downsample(s.memoryBytes, points) });
     return out;
   }
 

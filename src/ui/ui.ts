@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Child } from 'hono/jsx';
 import type { SessionPolicy } from '../auth/sessions.js';
 import type { Services } from '../services.js';
-import type { ContainerCache } from './app-status.js';
+import type { ContainerWatch } from './app-status.js';
 import type { Assets } from './assets.js';
 import { cookieOptions, flashCookieName, isHttps } from './request.js';
 import type { LiveDeploys, MetricsSource, RuntimeLogSource } from './sources.js';
@@ -17,7 +17,7 @@ export interface Ui {
   live: LiveDeploys;
   logs: RuntimeLogSource | undefined;
   metrics: MetricsSource;
-  containers: ContainerCache;
+  containers: ContainerWatch;
   throttle: LoginThrottle;
   gate: HashGate;
   policy: SessionPolicy;

@@ -95,7 +95,8 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
   before(async () => {
     await ensureDocker();
     await ensureBusyboxImage();
-    hiy = await startHiy();
+    // Metrics every 2 s, so sparklines have points within the test.
+    hiy = await startHiy({ env: { HIY_METRICS_INTERVAL: '2' } });
     api = apiClient(hiy);
     const pw = await setPassword(hiy, PASSWORD);
     assert.equal(pw.code, 0, pw.out);
@@ -172,6 +173,12 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
       if (id === undefined) await sleep(100);
     }
     assert.ok(id, 'the pushed deploy started');
+    // The apps list shows the build, and its badge turns by itself when the build is over.
+    const list = await ctx.newPage();
+    await list.goto(`${base()}/`);
+    const badge = list.locator(`tr[data-app="${APP}"] .badge`).first();
+    assert.match(await badge.innerText(), /^(building|queued)$/);
+    await list.evaluate(() => { (window as unknown as { marker: number }).marker = 1; });
     await page.goto(`${base()}/apps/${APP}`);
     await page.click(`tr[data-deploy="${id}"] a`);
     await page.waitForURL(`${base()}/apps/${APP}/deploys/${id}`);
@@ -190,6 +197,10 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
     const r = await pushed;
     assert.equal(r.code, 0, r.stderr);
     await shoot(page, 'deploy');
+    await list.waitForFunction((app) => document.querySelector(`tr[data-app="${app}"] .badge`)?.textContent === 'running', APP, { timeout: 60_000 });
+    assert.match(await list.locator(`tr[data-app="${APP}"]`).innerText(), /v3 · /);
+    assert.equal(await list.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'the badge changed without a reload');
+    await list.close();
   });
 
   test('sets an env var and the app restarts with it', async () => {
@@ -271,6 +282,20 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
     await page.goto(`${base()}/apps/${APP}/nope`);
     assert.match(await page.locator('#error').innerText(), /Not found/);
     await shoot(page, 'error');
+  });
+
+  test('shows CPU and memory sparklines once metrics are sampled', async () => {
+    const spark = page.locator(`tr[data-app="${APP}"] svg.spark polyline`);
+    for (let i = 0; i < 60 && (await spark.count()) < 2; i++) {
+      await page.goto(`${base()}/`);
+      if ((await spark.count()) < 2) await sleep(1000);
+    }
+    assert.equal(await spark.count(), 2, 'CPU and memory lines');
+    assert.match(await page.locator(`tr[data-app="${APP}"] svg.spark title`).first().textContent() ?? '', /^CPU of .*: now .*, peak /);
+    assert.match((await spark.first().getAttribute('points')) ?? '', /^[\d.]+,[\d.]+( [\d.]+,[\d.]+)+$/);
+    await shoot(page, 'apps-sparklines');
+    await page.goto(`${base()}/apps/${APP}`);
+    assert.equal(await page.locator('svg.spark.wide').count(), 2);
   });
 
   test('a form post without the CSRF token is refused', async () => {

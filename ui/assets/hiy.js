@@ -61,6 +61,8 @@
     each(root, 'pre[data-stream]', follow);
     each(root, 'input[data-confirm-match]', typedConfirm);
     each(root, 'form[data-confirm]', confirmSubmit);
+    // Logs read from the bottom: the newest lines, and why a deploy failed, are at the end.
+    root.querySelectorAll('pre.log').forEach(function (pre) { pre.scrollTop = pre.scrollHeight; });
   }
 
   document.addEventListener('DOMContentLoaded', function () { init(document); });

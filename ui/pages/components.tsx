@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { relativeTime, sparkPoints } from '../../src/ui/format.js';
+import { downsample, relativeTime, sparkPoints } from '../../src/ui/format.js';
 
 export function Badge({ status, id, label }: { status: string; id?: string; label?: string }) {
   return <span class={`badge b-${status.replace(/[^a-z]/g, '')}`} id={id}>{label ?? status}</span>;
@@ -19,7 +19,7 @@ export function Sparkline({ values, label, max, wide, kind }: { values: number[]
   return (
     <svg class={`spark${wide ? ' wide' : ''}`} viewBox={`0 0 100 ${h}`} preserveAspectRatio="none" role="img" aria-label={label}>
       <title>{label}</title>
-      <polyline class={kind === 'mem' ? 'mem' : undefined} points={sparkPoints(values, 100, h, max)} />
+      <polyline class={kind === 'mem' ? 'mem' : undefined} points={sparkPoints(downsample(values, wide ? 120 : 40), 100, h, max)} />
     </svg>
   );
 }

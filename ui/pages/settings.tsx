@@ -29,13 +29,13 @@ export function SettingsPage(p: SettingsPageProps) {
     <Layout ctx={ctx}>
       <AppHeader name={app.name} url={app.url} domain={app.domain} status={p.status} tab="settings" />
       <Card title="App">
-        <table class="stack">
+        <table class="kv">
           <tbody>
-            <tr><td data-label="Port">Port (PORT)</td><td class="mono">{app.port}</td></tr>
-            <tr><td data-label="Memory">Memory limit</td><td class="mono">{app.memory_mb} MB</td></tr>
-            <tr><td data-label="CPUs">CPU limit</td><td class="mono">{app.cpus}</td></tr>
-            <tr><td data-label="Health">Health check</td><td class="mono">{app.health_path} within {app.health_timeout_s} s</td></tr>
-            <tr><td data-label="Drain">Drain</td><td class="mono">{app.drain_s} s</td></tr>
+            <tr><th scope="row">Port (PORT)</th><td class="mono">{app.port}</td></tr>
+            <tr><th scope="row">Memory limit</th><td class="mono">{app.memory_mb} MB</td></tr>
+            <tr><th scope="row">CPU limit</th><td class="mono">{app.cpus}</td></tr>
+            <tr><th scope="row">Health check</th><td class="mono">{app.health_path} within {app.health_timeout_s} s</td></tr>
+            <tr><th scope="row">Drain</th><td class="mono">{app.drain_s} s</td></tr>
           </tbody>
         </table>
         <p class="small muted">Change these with <code>hiy update {app.name} --port N --memory MB …</code>; they apply at the next deploy or restart.</p>
@@ -75,13 +75,13 @@ function Webhook({ app, w, csrf, hasRepo }: { app: string; w: WebhookState; csrf
         </div>
       ) : null}
       <p class="small">Add it on {w.githubSettingsUrl ? <a href={w.githubSettingsUrl} rel="noopener noreferrer" target="_blank">GitHub's webhook settings</a> : 'GitHub: Settings → Webhooks → Add webhook'} with:</p>
-      <table class="stack">
+      <table class="kv">
         <tbody>
-          <tr><td data-label="Payload URL">Payload URL</td><td class="mono">{w.payloadUrl}</td></tr>
-          <tr><td data-label="Content type">Content type</td><td class="mono">application/json</td></tr>
-          <tr><td data-label="Secret">Secret</td><td>{w.configured ? 'set (shown only when made)' : 'not set yet'}</td></tr>
-          <tr><td data-label="Events">Events</td><td>Just the push event</td></tr>
-          <tr><td data-label="Repo token">Repo token</td><td>{w.repoToken ? 'set (private repository)' : 'none (public repository)'}</td></tr>
+          <tr><th scope="row">Payload URL</th><td class="mono">{w.payloadUrl}</td></tr>
+          <tr><th scope="row">Content type</th><td class="mono">application/json</td></tr>
+          <tr><th scope="row">Secret</th><td>{w.configured ? 'set (shown only when made)' : 'not set yet'}</td></tr>
+          <tr><th scope="row">Events</th><td>Just the push event</td></tr>
+          <tr><th scope="row">Repo token</th><td>{w.repoToken ? 'set (private repository)' : 'none (public repository)'}</td></tr>
         </tbody>
       </table>
       {hasRepo ? (
