@@ -8,6 +8,7 @@ import { LABEL_APP, LABEL_MANAGED } from '../runtime/runtime.js';
 import { BuildProgress, type BuildOutcome } from './build-progress.js';
 import { imageTag, type Builder, type BuildRequest, type BuildResult } from './builder.js';
 import { prepareBuildContext, type ContextLimits } from './context.js';
+import { prepareBuildCgroup } from './build-cgroup.js';
 
 export interface DockerBuilderOptions extends Partial<ContextLimits> {
   /** Labels added to every image built (tests add `hiy.test=1`). */
@@ -54,6 +55,8 @@ function follow(res: IncomingMessage, progress: BuildProgress): Promise<BuildOut
 
 export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: DockerBuilderOptions = {}): Builder {
   const docker = getDocker ?? defaultGetDocker(opts.host);
+  // Set up once per builder, on the first build (it asks the engine which cgroup driver it uses).
+  let cgroupParent: Promise<string | undefined> | undefined;
 
   async function build(req: BuildRequest): Promise<BuildResult> {
     const tag = imageTag(req.app, req.sha);
@@ -83,6 +86,7 @@ export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: Do
       for (const note of ctx.plan.notes) req.onOutput(note);
       if (ctx.ignored) req.onOutput(`.dockerignore left out ${ctx.ignored} of ${ctx.entries} entries`);
       const client = await docker();
+      const parent = await (cgroupParent ??= prepareBuildCgroup(client, log));
       context = ctx.stream();
       const memory = Math.round(req.memoryMb * MIB);
       res = (await client.buildImage(context, {
@@ -92,6 +96,8 @@ export function createDockerBuilder(log: Logger, getDocker?: GetDocker, opts: Do
         // changes every deploy would break the cache of that step on every push (~0.3 s each).
         labels: { ...opts.labels, [LABEL_MANAGED]: '1', [LABEL_APP]: req.app },
         ...(memory > 0 ? { memory, memswap: memory } : {}),
+        // RUN steps have no pids limit of their own: the parent cgroup's bounds them (build-cgroup.ts).
+        ...(parent ? { cgroupparent: parent } : {}),
         forcerm: true,
         rm: true,
         nocache: false,
