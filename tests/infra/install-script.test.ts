@@ -71,7 +71,7 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
       chmodSync(shim, 0o755);
     }
     for (const [name, allowed] of Object.entries(READ_ONLY)) {
-      const real = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+      const real = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' }).stdout.trim();
       const pass = real ? `exec '${real}' "$@"` : 'exit 1';
       const shim = join(shimDir, name);
       writeFileSync(shim, `#!/bin/sh\ncase "$1" in ${allowed.join('|')}) ${pass} ;; esac\necho "${name} $*" >> '${tripFile}'\nexit 97\n`);
