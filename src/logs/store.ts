@@ -93,7 +93,8 @@ export class LogStore {
     const stored: StoredLine = { app: line.app, seq, ts: line.ts, stream: line.stream, process: line.process, deploy_id: line.deployId, container: line.container, line: line.text };
     this.pending.push(stored);
     this.unwritten.push(stored);
-    if (this.toNotify.push(stored) === 1) setImmediate(() => this.notify());
+    // Lines of one tick go to listeners together; with nobody tailing there is nothing to do.
+    if (this.listeners.size > 0 && this.toNotify.push(stored) === 1) setImmediate(() => this.notify());
     if (this.pending.length >= FLUSH_NOW_AT) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
   }
