@@ -73,9 +73,7 @@ async function main(): Promise<number> {
   try {
     idle = await startHiy({ env: { NODE_OPTIONS } });
     // Slot ports below the ephemeral range (32768+), where the servers' own random ports live.
-    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the loaded hiy there (at its exit).
-    const prof = process.env.BENCH_CPU_PROF ? ` --cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` : '';
-    loaded = await startHiy({ env: { NODE_OPTIONS: NODE_OPTIONS + prof, HIY_SLOT_PORT_BASE: String(22000 + Math.floor(Math.random() * 100) * 100) } });
+    loaded = await startHiy({ env: { NODE_OPTIONS, HIY_SLOT_PORT_BASE: String(22000 + Math.floor(Math.random() * 100) * 100) } });
     wc.write('Dockerfile', DOCKERFILE);
     await wc.commit('logger');
     const api = apiClient(loaded);
