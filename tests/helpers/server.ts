@@ -42,7 +42,8 @@ export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
     // Caddy's app listeners on loopback only: tests never open ports on other interfaces.
     HIY_PROXY_HOST: '127.0.0.1',
     // Each test server gets its own slot port range, so parallel runs never share an app port.
-    HIY_SLOT_PORT_BASE: String(21000 + randomInt(0, 400) * 100),
+    // Below 32768: the kernel hands out ephemeral ports from there up, and a collision fails a bind.
+    HIY_SLOT_PORT_BASE: String(20000 + randomInt(0, 120) * 100),
     ...opts.env,
   };
   return { url: `http://${env.HIY_LISTEN}`, token: env.HIY_ADMIN_TOKEN ?? token, dataDir, env };
