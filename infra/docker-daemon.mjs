@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Prints the Docker daemon configuration hiy wants, merged into the existing one (never replacing
 // what the operator set): json-file logs capped at 10 MB x 3, BuildKit cache garbage collection,
-// live-restore (containers keep running while dockerd restarts, e.g. for an unattended upgrade).
+// live-restore (containers keep running while dockerd restarts, e.g. for an unattended upgrade),
+// address pools with room for one network per app.
 // Usage: node infra/docker-daemon.mjs /etc/docker/daemon.json
 // Prints the current text unchanged when it already holds everything; exit 3 when it is not JSON.
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,9 @@ if (merged['log-driver'] === 'json-file' || merged['log-driver'] === 'local') {
   merged['log-opts'] = { 'max-size': '10m', 'max-file': '3', ...(isObject(merged['log-opts']) ? merged['log-opts'] : {}) };
 }
 if (!('live-restore' in merged)) merged['live-restore'] = true;
+// Every app gets its own bridge network; Docker's default pools hold about 31 of them. /24
+// networks from 172.16.0.0/12 give 4096 (an app network needs a handful of addresses).
+if (!('default-address-pools' in merged)) merged['default-address-pools'] = [{ base: '172.16.0.0/12', size: 24 }];
 const builder = isObject(merged.builder) ? merged.builder : {};
 merged.builder = { ...builder, gc: { enabled: true, defaultKeepStorage: '5GB', ...(isObject(builder.gc) ? builder.gc : {}) } };
 
