@@ -99,15 +99,20 @@ async function main(): Promise<number> {
   try {
     if ((await api('PUT', '/dashboard/password', { password: PASSWORD })).status !== 200) throw new Error('could not set the password');
     const t0 = Date.now();
+    let deployed = 0;
     for (const name of names) {
       const r = await api('POST', '/apps', { name, port: 8080, drain_s: 1 });
       if (r.status !== 201) throw new Error(`create ${name}: ${JSON.stringify(r.body)}`);
       if (deployApps) {
         const p = await wc.push(remoteUrl(h.url, name, h.token));
+        // Docker's default address pools hold about 30 networks (one per app), shared with
+        // whatever else runs on the engine: measure with what fits rather than not at all.
+        if (p.code !== 0 && /non-overlapping IPv4 address pool/.test(p.stderr)) continue;
         if (p.code !== 0) throw new Error(`push ${name}: ${p.stderr}`);
+        deployed++;
       }
     }
-    process.stdout.write(`${count} apps created${deployApps ? ' and deployed (busybox httpd)' : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    process.stdout.write(`${count} apps created${deployApps ? `, ${deployed} deployed (busybox httpd)${deployed < count ? '; the others found no free Docker network' : ''}` : ''} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     fillMetrics(join(h.dataDir, 'hiy.db'), names);
     process.stdout.write('an hour of 10 s CPU/memory samples written for each app (what the sparklines draw after an hour)\n\n');
     const cookie = await signIn(h);
