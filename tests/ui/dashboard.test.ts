@@ -1,54 +1,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, WorkingCopy, type RunResult } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
 import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import { curlApp } from '../helpers/app-http.js';
 import { launchChromium, shoot } from '../helpers/browser.js';
+import { DOCKERFILE, setPassword, SLOW_DOCKERFILE, START } from './dashboard-app.js';
 
 const APP = `dash-${randomBytes(3).toString('hex')}`;
 const PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
 
-// The app prints its version and env at start (so the dashboard's log view shows what it runs
-// with), a line of HTML that must stay text, and colour plus an OSC 8 link that must not survive.
-const START = [
-  'echo "VERSION=$(cat /www/index.html)"',
-  'echo "GREETING=${GREETING:-unset}"',
-  `echo '<script>alert("xss")</script>'`,
-  `printf '\\033[31mred alert\\033[0m \\033]8;;http://evil.example/\\033\\\\link text\\033]8;;\\033\\\\\\n'`,
-  // A heartbeat, so the live tail has something new to show.
-  '(i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done) &',
-  'exec busybox httpd -f -v -p "$PORT" -h /www',
-  '',
-].join('\n');
-const DOCKERFILE = 'FROM hiy-test/busybox:1\nCOPY start.sh /start.sh\nCOPY www /www\nCMD ["sh", "/start.sh"]\n';
-// A build that takes a few seconds and talks while it runs, for the live log. The output lines
-// ("slow-output-1") differ from the command line Docker echoes ("slow-output-$n").
-const SLOW_DOCKERFILE = 'FROM hiy-test/busybox:1\nCOPY start.sh /start.sh\nCOPY www /www\n'
-  + 'RUN n=1; echo "slow-output-$n"; sleep 4; n=2; echo "slow-output-$n"; sleep 3; n=3; echo "slow-output-$n"\nCMD ["sh", "/start.sh"]\n';
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `hiy password` with the password piped on stdin. */
-function setPassword(hiy: HiyProcess, password: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [hiyEntry(), 'password'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: hiy.dataDir, HIY_URL: hiy.url, HIY_TOKEN: hiy.token },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('exit', (code) => resolve({ code, out }));
-    p.stdin.end(`${password}\n`);
-  });
-}
 
 describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () => {
   let hiy: HiyProcess;
