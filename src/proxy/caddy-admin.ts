@@ -33,6 +33,9 @@ export function createCaddyAdmin(address: HostPort): CaddyAdmin {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(baseUrl + path, {
+        // A fresh connection per call: Caddy closes its admin connections when a load reloads
+        // it, and a pooled socket would then fail the next call with "socket hang up".
+        agent: false,
         method,
         headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       }, (res) => {
