@@ -59,7 +59,9 @@ export const UPSTREAM_TUNING = {
   tryInterval: '50ms',
   /** Must stay well below tryDuration: a slot marked down must be usable again before retries give up. */
   failDuration: '1s',
-  activeInterval: '500ms',
+  // Each live slot of every app gets one GET per interval (it shows in request logs): 1 s keeps
+  // that quiet while a new release is seen within a second (the deploy waits that long).
+  activeInterval: '1s',
   activeTimeout: '2s',
   dialTimeout: '2s',
 } as const;
