@@ -3,7 +3,7 @@
  * X-GitHub-Delivery, X-GitHub-Hook-ID, X-Hub-Signature sha1 + X-Hub-Signature-256 over the exact
  * bytes sent, User-Agent GitHub-Hookshot/…) and a push payload with the fields GitHub sends.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import type { FakeRepo } from './fake-github.js';
 
 export const ZERO = '0'.repeat(40);
@@ -36,7 +36,9 @@ export function pushPayload(o: PushOptions): Record<string, unknown> {
       id: 123456789, node_id: 'R_kgDOHiy', name, full_name: o.repo.fullName, private: false,
       owner: { name: owner, login: owner, id: 1, type: 'User', html_url: `${o.repo.htmlUrl.replace(/\/[^/]+$/, '')}` },
       html_url: o.repo.htmlUrl, description: null, fork: false, url: o.repo.htmlUrl,
-      created_at: 1764406800, updated_at: '2026-11-29T09:00:00Z', pushed_at: 1764406800,
+      // GitHub's pushed_at differs for every push, so no two pushes have the same body (hiy dedupes
+      // replays by the signed body's digest).
+      created_at: 1764406800, updated_at: '2026-11-29T09:00:00Z', pushed_at: 1764406800 + randomInt(1, 1e9),
       git_url: o.repo.cloneUrl.replace(/^https?:/, 'git:'), ssh_url: `git@github.com:${o.repo.fullName}.git`, clone_url: o.repo.cloneUrl,
       svn_url: o.repo.htmlUrl, default_branch: 'main', master_branch: 'main', visibility: 'public',
     },
