@@ -182,7 +182,8 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     },
 
     async listImages(filter = {}) {
-      const images = await docker.listImages({ filters: labelFilter(filter.app) }).catch((err: unknown) => { throw engineError(err, 'listing images'); });
+      // Images are hiy's by name (hiy/<app>:<sha>), not by label: see docker-builder.ts.
+      const images = await docker.listImages({ filters: { reference: [filter.app ? `hiy/${filter.app}` : 'hiy/*'] } }).catch((err: unknown) => { throw engineError(err, 'listing images'); });
       return images.map((i): ImageInfo => ({
         id: i.Id,
         tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
@@ -203,7 +204,9 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     async pruneBuildLeftovers() {
       let reclaimed = 0;
       try {
-        const res = await docker.pruneImages({ filters: { dangling: ['true'], label: [`${LABEL_MANAGED}=1`] } });
+        // Untagged leaves left when a tag moves or a build fails; they carry no label (see
+        // docker-builder.ts), so every dangling image goes, as `docker image prune` does.
+        const res = await docker.pruneImages({ filters: { dangling: ['true'] } });
         reclaimed += res.SpaceReclaimed ?? 0;
       } catch (err) {
         throw engineError(err, 'pruning dangling images');
