@@ -30,13 +30,13 @@ export async function waitHealthy(w: HealthWait): Promise<number> {
   for (;;) {
     const status = await probe(w.port, w.path);
     if (status !== undefined && status < 500) return status;
-    if (++checks % 4 === 0 && !(await w.stillRunning())) {
+    if (++checks % 8 === 0 && !(await w.stillRunning())) {
       throw new HiyError('deploy_failed', 'the new release exited before it answered HTTP');
     }
     if (Date.now() > deadline) {
       throw new HiyError('deploy_failed', `the new release did not answer HTTP on ${w.path} within ${w.timeoutSec} s${status ? ` (last status ${status})` : ''}`);
     }
     if (w.signal?.aborted) throw new HiyError('deploy_failed', 'deploy aborted');
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -169,8 +169,8 @@ async function matchProxyHealthCheck(d: PipelineDeps, app: App, status: number):
 async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, old: ContainerInfo[], proxyChecks: boolean): Promise<void> {
   if (old.length === 0) return;
   job.output.step(`Switching traffic; draining the old release (up to ${app.drain_s} s)`);
-  // With active checks Caddy routes only to slots it has seen healthy: give its checker (once a
-  // second) time to see the new release before the old one stops taking requests.
+  // With active checks Caddy routes only to slots it has seen healthy: give its checker (every
+  // 500 ms) time to see the new release before the old one stops taking requests.
   if (proxyChecks) await new Promise((r) => setTimeout(r, PROXY_CHECK_SETTLE_MS));
   await Promise.all(old.map(async (c) => {
     await d.runtime.stop(c.id, app.drain_s);
@@ -178,8 +178,8 @@ async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, old: Co
   }));
 }
 
-// Caddy's active check interval (1 s, src/proxy/caddy-config.ts) plus a margin.
-const PROXY_CHECK_SETTLE_MS = 1500;
+// Caddy's active check interval (500 ms, src/proxy/caddy-config.ts) plus a margin.
+const PROXY_CHECK_SETTLE_MS = 800;
 
 async function prune(d: PipelineDeps, app: App, job: DeployJob): Promise<void> {
   try {

@@ -58,7 +58,7 @@ describe('caddy-config', () => {
 
   it('active checks only on request (kept for the bench comparison)', () => {
     const route = appRoute({ app: 'a', slotPorts: [1, 2] }, 'd', { kind: 'active', uri: '/health' });
-    assert.deepEqual(at(route, 'handle', 0, 'health_checks', 'active'), { uri: '/health', interval: '1s', timeout: '2s' });
+    assert.deepEqual(at(route, 'handle', 0, 'health_checks', 'active'), { uri: '/health', interval: '500ms', timeout: '2s' });
   });
 
   it('tls internal: internal issuer for hiy.<domain> and *.<domain>', () => {
