@@ -7,6 +7,7 @@ import { envRoutes } from './routes/env.js';
 import { deployRoutes } from './routes/deploys.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { releaseRoutes } from './routes/releases.js';
+import { domainRoutes } from './routes/domains.js';
 import { processRoutes } from './routes/processes.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -27,6 +28,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', envRoutes(s));
   api.route('/api/v1/apps', deployRoutes(s));
   api.route('/api/v1/apps', releaseRoutes(s));
+  api.route('/api/v1/apps', domainRoutes(s));
   api.route('/api/v1/apps', processRoutes(s));
   api.route('/api/v1/apps', webhookRoutes(s));
   api.route('/api/v1/tokens', tokenRoutes(s));

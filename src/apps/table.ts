@@ -25,3 +25,10 @@ export interface AppsTable {
   created_at: string;
   updated_at: string;
 }
+
+export interface DomainsTable {
+  /** Lowercase hostname, e.g. shop.example.com. */
+  host: string;
+  app: string;
+  created_at: string;
+}

@@ -20,6 +20,7 @@ import type { Command, CommandTable } from './command.js';
 import { appCommands } from './cmd/apps.js';
 import { deployCommands } from './cmd/deploys.js';
 import { releaseCommands } from './cmd/releases.js';
+import { domainCommands } from './cmd/domains.js';
 import { logCommands } from './cmd/logs.js';
 import { processCommands } from './cmd/processes.js';
 import { envCommands } from './cmd/env.js';
@@ -38,6 +39,7 @@ export function commandTable(): CommandTable {
     ...envCommands,
     ...deployCommands,
     ...releaseCommands,
+    ...domainCommands,
     ...logCommands,
     ...processCommands,
     ...tokenCommands,

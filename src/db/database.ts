@@ -1,4 +1,4 @@
-import type { AppsTable } from '../apps/table.js';
+import type { AppsTable, DomainsTable } from '../apps/table.js';
 import type { ApiTokensTable } from '../auth/table.js';
 import type { DashboardPasswordTable, DashboardSessionsTable } from '../auth/dashboard-table.js';
 import type { DeploysTable, FormationTable, ReleasesTable } from '../deploy/table.js';
@@ -11,6 +11,7 @@ import type { AppGitSecretsTable, WebhookDeliveriesTable } from '../webhooks/tab
 /** The whole schema: each domain owns its table types, composed here. */
 export interface Database {
   apps: AppsTable;
+  domains: DomainsTable;
   deploys: DeploysTable;
   releases: ReleasesTable;
   formation: FormationTable;

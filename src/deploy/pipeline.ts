@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { appRouteOf, getApp, replicaPort, setProxyHealthPath, type App } from '../apps/repo.js';
+import { getApp, replicaPort, setProxyHealthPath, type App } from '../apps/repo.js';
+import { routeFor } from '../apps/domains.js';
 import { appUrl } from '../apps/urls.js';
 import type { Builder } from '../build/builder.js';
 import { imagesForApp } from '../build/images.js';
@@ -156,7 +157,7 @@ async function matchProxyHealthCheck(d: PipelineDeps, app: App, status: number):
   const wanted = status >= 200 && status < 400 ? app.health_path : null;
   if (wanted !== app.proxy_health_path) {
     const updated = await setProxyHealthPath(d.db, app.name, wanted);
-    await d.proxy.setRoute(appRouteOf(updated, d.config.slotPortBase));
+    await d.proxy.setRoute(await routeFor(d.db, updated, d.config.slotPortBase));
   }
   return wanted !== null;
 }

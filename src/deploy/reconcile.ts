@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appRouteOf, listApps, replicaPort, type App } from '../apps/repo.js';
+import { listApps, replicaPort, type App } from '../apps/repo.js';
+import { routeFor } from '../apps/domains.js';
 import { workerTypes } from '../build/procfile.js';
 import { readEnv } from '../env/repo.js';
 import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
@@ -26,7 +27,7 @@ export async function settleInterruptedDeploys(s: Pick<Services, 'db' | 'log' | 
  */
 export async function recoverAtStart(s: Services): Promise<void> {
   const apps = await listApps(s.db);
-  await s.proxy.syncRoutes(apps.map((a) => appRouteOf(a, s.config.slotPortBase)));
+  await s.proxy.syncRoutes(await Promise.all(apps.map((a) => routeFor(s.db, a, s.config.slotPortBase))));
   await reconcileContainers(s);
 }
 

@@ -114,3 +114,20 @@ describe('caddy-config', () => {
     assert.deepEqual(bootConfig({ host: '::1', port: 2019 }), { admin: { listen: '[::1]:2019' } });
   });
 });
+
+describe('custom domains', () => {
+  const route = { app: 'shop', slotPorts: [20000, 20001], extraHosts: ['shop.example.com', 'www.shop.example.com'] };
+
+  it('match the app route next to <app>.<domain> and read back from a running config', () => {
+    const r = appRoute(route, 'pi.example');
+    assert.deepEqual(at(r, 'match', 0, 'host'), ['shop.pi.example', 'shop.example.com', 'www.shop.example.com']);
+    const parsed = parseAppRoutes([r]);
+    assert.deepEqual(parsed[0]?.extraHosts, route.extraHosts);
+  });
+
+  it('get certificates from the local CA in internal mode', () => {
+    const cfg = buildCaddyConfig(BASE, opts(), [route]);
+    const subjects = at(cfg, 'apps', 'tls', 'automation', 'policies', 0, 'subjects') as string[];
+    for (const h of route.extraHosts) assert.ok(subjects.includes(h), `${h} in ${subjects.join(', ')}`);
+  });
+});

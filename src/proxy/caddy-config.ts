@@ -116,7 +116,7 @@ export function appRoute(route: AppRoute, domain: string, health?: HealthMode): 
   if (route.slotPorts.length < 2 || dup !== undefined) throw new Error(`app ${route.app}: slots must be at least two distinct ports (both slots use port ${dup ?? route.slotPorts[0]})`);
   return {
     '@id': appRouteId(route.app),
-    match: [{ host: [appHost(route.app, domain)] }],
+    match: [{ host: [appHost(route.app, domain), ...(route.extraHosts ?? [])] }],
     handle: [appProxyHandler(route.slotPorts, health ?? (route.activeHealthPath ? { kind: 'active', uri: route.activeHealthPath } : undefined))],
     terminal: true,
   };
@@ -195,12 +195,13 @@ function redirectServer(opts: CaddyConfigOptions): JsonObject {
   };
 }
 
-function tlsApp(opts: CaddyConfigOptions): JsonObject | undefined {
+function tlsApp(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject | undefined {
   if (opts.tls !== 'internal') return undefined; // 'auto': Caddy's default ACME issuers (HTTP-01/TLS-ALPN).
+  const custom = routes.flatMap((r) => r.extraHosts ?? []).sort();
   return {
     automation: {
       policies: [{
-        subjects: [controlPlaneHost(opts.domain), `*.${opts.domain}`],
+        subjects: [controlPlaneHost(opts.domain), `*.${opts.domain}`, ...custom],
         issuers: [{ module: 'internal' }],
         // The local CA runs no OCSP responder: stapling would only log a warning per certificate.
         disable_ocsp_stapling: true,
@@ -222,7 +223,7 @@ export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, rou
   };
   if (opts.tls !== 'off') (http.servers as JsonObject)[REDIRECT_SERVER_NAME] = redirectServer(opts);
   const apps: JsonObject = { http };
-  const tls = tlsApp(opts);
+  const tls = tlsApp(opts, routes);
   if (tls) apps.tls = tls;
   const generated: JsonObject = {
     // A /load replaces the admin block too: without it the admin API would move to :2019.
@@ -278,10 +279,13 @@ export function parseAppRoutes(routes: Json | undefined): AppRoute[] {
     const ports = upstreams.map((u) => (isObject(u) && typeof u.dial === 'string' ? /^127\.0\.0\.1:(\d{1,5})$/.exec(u.dial)?.[1] : undefined));
     if (ports.length < 2 || ports.some((p) => p === undefined)) continue;
     const active = isObject(handle) && isObject(handle.health_checks) && isObject(handle.health_checks.active) ? handle.health_checks.active.uri : undefined;
+    const matchHosts = Array.isArray(r.match) && isObject(r.match[0]) && Array.isArray(r.match[0].host) ? r.match[0].host : [];
+    const extraHosts = matchHosts.slice(1).filter((h): h is string => typeof h === 'string');
     out.push({
       app: id.slice(APP_ID_PREFIX.length),
       slotPorts: ports.map(Number),
       ...(typeof active === 'string' ? { activeHealthPath: active } : {}),
+      ...(extraHosts.length ? { extraHosts } : {}),
     });
   }
   return out;

@@ -207,11 +207,12 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 }
 
 function copyRoute(r: AppRoute): AppRoute {
-  return { ...r, slotPorts: [...r.slotPorts] };
+  return { ...r, slotPorts: [...r.slotPorts], ...(r.extraHosts ? { extraHosts: [...r.extraHosts] } : {}) };
 }
 
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
-  return a.app === b.app && a.activeHealthPath === b.activeHealthPath && a.slotPorts.length === b.slotPorts.length && a.slotPorts.every((p, i) => p === b.slotPorts[i]);
+  const list = (x: readonly (string | number)[] | undefined) => (x ?? []).join(',');
+  return a.app === b.app && a.activeHealthPath === b.activeHealthPath && list(a.slotPorts) === list(b.slotPorts) && list(a.extraHosts) === list(b.extraHosts);
 }
 
 async function readBaseConfig(file: string): Promise<JsonObject> {

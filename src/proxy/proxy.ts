@@ -14,6 +14,8 @@ export interface AppRoute {
    * 4xx get passive checks only (undefined).
    */
   activeHealthPath?: string;
+  /** Custom hostnames routed to the app besides <app>.<domain> (hiy domains:add). */
+  extraHosts?: string[];
 }
 
 export interface Proxy {

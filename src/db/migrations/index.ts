@@ -6,6 +6,7 @@ import * as logsMetricsAlerts from './20261129T1400-logs-metrics-alerts.js';
 import * as buildStrategies from './20261129T1500-build-strategies.js';
 import * as dashboard from './20261129T1600-dashboard.js';
 import * as webhookReplay from './20261129T1800-webhook-replay.js';
+import * as domains from './20261129T1900-domains.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '20261129T1500-build-strategies': buildStrategies,
   '20261129T1600-dashboard': dashboard,
   '20261129T1800-webhook-replay': webhookReplay,
+  '20261129T1900-domains': domains,
 };

@@ -1,0 +1,52 @@
+import { Hono } from 'hono';
+import { addDomain, listDomains, removeDomain, routeForName, validateDomain } from '../../apps/domains.js';
+import { validateAppName } from '../../apps/names.js';
+import { getApp } from '../../apps/repo.js';
+import { appUrl } from '../../apps/urls.js';
+import type { Services } from '../../services.js';
+import type { ApiEnv } from '../auth.js';
+import { rejectUnknownFields } from '../body.js';
+import { readJsonObject } from '../errors.js';
+
+/**
+ * /api/v1/apps/:name/domains: custom hostnames. A change rewrites the app's Caddy route (a reload,
+ * so idle keep-alive connections are reset once; deploys never change routes).
+ */
+export function domainRoutes(s: Services): Hono<ApiEnv> {
+  const r = new Hono<ApiEnv>();
+  const appName = async (raw: string) => (await getApp(s.db, validateAppName(raw))).name;
+  const answer = async (app: string) => ({
+    app,
+    default: appUrl(s.config, app),
+    domains: await listDomains(s.db, app),
+  });
+
+  r.get('/:name/domains', async (c) => c.json(await answer(await appName(c.req.param('name')))));
+
+  r.post('/:name/domains', async (c) => {
+    const app = await appName(c.req.param('name'));
+    const body = await readJsonObject(c, 4096);
+    rejectUnknownFields(body, ['host']);
+    const host = validateDomain(body.host, s.config);
+    await addDomain(s.db, app, host);
+    try {
+      await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+    } catch (err) {
+      await removeDomain(s.db, app, host);
+      throw err;
+    }
+    s.log.info({ app, host }, 'domain added');
+    return c.json(await answer(app), 201);
+  });
+
+  r.delete('/:name/domains/:host', async (c) => {
+    const app = await appName(c.req.param('name'));
+    const host = validateDomain(c.req.param('host'), s.config);
+    await removeDomain(s.db, app, host);
+    await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+    s.log.info({ app, host }, 'domain removed');
+    return c.json(await answer(app));
+  });
+
+  return r;
+}

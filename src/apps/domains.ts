@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import { nowIso } from '../db/database.js';
+import { HiyError } from '../errors.js';
+import type { AppRoute } from '../proxy/proxy.js';
+import { appRouteOf, getApp, type App } from './repo.js';
+
+export const MAX_DOMAINS_PER_APP = 20;
+const LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * A custom hostname: lowercase DNS name with at least two labels, no IP address, no wildcard, and
+ * not under hiy's own domain (those names are `<app>.<domain>` and `hiy.<domain>`).
+ */
+export function validateDomain(raw: unknown, config: Pick<Config, 'domain'>): string {
+  const rule = 'a hostname such as shop.example.com: letters, digits and "-" in dot-separated labels';
+  if (typeof raw !== 'string') throw new HiyError('invalid_input', `domain must be ${rule}`);
+  const host = raw.trim().toLowerCase().replace(/\.$/, '');
+  const shown = JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+  const labels = host.split('.');
+  if (host.length > 253 || labels.length < 2 || !labels.every((l) => LABEL_RE.test(l))) {
+    throw new HiyError('invalid_input', `invalid domain ${shown}: ${rule}`);
+  }
+  if (labels.every((l) => /^\d+$/.test(l)) || /^\d+$/.test(labels[labels.length - 1]!)) {
+    throw new HiyError('invalid_input', `invalid domain ${shown}: an IP address is not a domain`);
+  }
+  if (host === config.domain || host.endsWith(`.${config.domain}`)) {
+    throw new HiyError('invalid_input', `${host} is under hiy's own domain ${config.domain}: apps answer there as <app>.${config.domain} already`);
+  }
+  return host;
+}
+
+export async function listDomains(db: Kysely<Database>, app: string): Promise<{ host: string; created_at: string }[]> {
+  return db.selectFrom('domains').select(['host', 'created_at']).where('app', '=', app).orderBy('host').execute();
+}
+
+export async function addDomain(db: Kysely<Database>, app: string, host: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const owner = await trx.selectFrom('domains').select('app').where('host', '=', host).executeTakeFirst();
+    if (owner) {
+      throw new HiyError('conflict', owner.app === app ? `${host} already routes to ${app}` : `${host} is already used by another app`);
+    }
+    const n = await trx.selectFrom('domains').select((eb) => eb.fn.countAll<number>().as('n')).where('app', '=', app).executeTakeFirstOrThrow();
+    if (Number(n.n) >= MAX_DOMAINS_PER_APP) throw new HiyError('invalid_input', `an app can have at most ${MAX_DOMAINS_PER_APP} custom domains`);
+    await trx.insertInto('domains').values({ host, app, created_at: nowIso() }).execute();
+  });
+}
+
+export async function removeDomain(db: Kysely<Database>, app: string, host: string): Promise<void> {
+  const res = await db.deleteFrom('domains').where('app', '=', app).where('host', '=', host).executeTakeFirst();
+  if (Number(res.numDeletedRows) === 0) throw new HiyError('not_found', `${host} is not a domain of ${app}`);
+}
+
+/** The app's complete Caddy route: slots, health mode and every hostname it answers on. */
+export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'slot_index' | 'proxy_health_path'>, slotPortBase: number): Promise<AppRoute> {
+  const hosts = (await listDomains(db, app.name)).map((d) => d.host);
+  return { ...appRouteOf(app, slotPortBase), ...(hosts.length ? { extraHosts: hosts } : {}) };
+}
+
+export async function routeForName(db: Kysely<Database>, name: string, slotPortBase: number): Promise<AppRoute> {
+  return routeFor(db, await getApp(db, name), slotPortBase);
+}
