@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
@@ -120,6 +121,49 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
       assert.ok(status === 404 || status === 400, `${path} → ${status}`);
     }
     assert.ok(existsSync(join(hiy.dataDir, 'repos', `${APP}.git`)));
+  });
+
+  test('a push waits its turn behind the deploy of another app, and Ctrl-C does not stop a deploy half way', async () => {
+    const other = `${APP}-q`;
+    assert.equal((await api('POST', '/apps', { name: other, port: 8080 })).status, 201);
+    // A slow build of this app keeps the one worker busy.
+    wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nRUN sleep 4\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n');
+    wc.write('www/index.html', 'survived ctrl-c\n');
+    await wc.commit('slow');
+    const pusher = spawn('git', ['push', remoteUrl(hiy.url, APP, hiy.token), 'main'], { cwd: wc.dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: wc.dir, GIT_TERMINAL_PROMPT: '0' } });
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no build output: ${seen}`)), 60_000);
+      pusher.stderr.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (/Step 2\/\d+ : RUN sleep 4/.test(seen)) { clearTimeout(t); resolve(); }
+      });
+    });
+    // The other app's push arrives while the worker builds: it hears its place in line.
+    const second = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
+    const secondPush = second.push(remoteUrl(hiy.url, other, hiy.token));
+    await new Promise((r) => setTimeout(r, 500));
+    // Ctrl-C: SIGINT to the pusher's whole process group, as a terminal sends it.
+    process.kill(-pusher.pid!, 'SIGINT');
+    const queued = await secondPush;
+    second.remove();
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.match(queued.stderr, /remote: -----> Queued: 1 deploy ahead of this one/);
+    let last: { status: string; log: string } | undefined;
+    for (let i = 0; i < 300; i++) {
+      const list = (await api('GET', `/apps/${APP}/deploys?limit=1`)).body.deploys;
+      last = (await api('GET', `/apps/${APP}/deploys/${list[0].id}`)).body.deploy;
+      if (last && last.status !== 'queued' && last.status !== 'building') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(last?.status, 'success', last?.log);
+    assert.equal((await curlApp(hiy, APP)).body, 'survived ctrl-c\n');
+    await cleanupByLabel(`hiy.app=${other}`);
+    wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n');
+    wc.write('www/index.html', 'hello from v2\n');
+    await wc.commit('back to v2');
+    const back = await wc.push(remoteUrl(hiy.url, APP, hiy.token), 'main', ['--force']);
+    assert.equal(back.code, 0, back.stderr);
   });
 
   test('the running container is hardened', async () => {
