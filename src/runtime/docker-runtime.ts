@@ -204,9 +204,10 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     async pruneBuildLeftovers() {
       let reclaimed = 0;
       try {
-        // Untagged leaves left when a tag moves or a build fails; they carry no label (see
-        // docker-builder.ts), so every dangling image goes, as `docker image prune` does.
-        const res = await docker.pruneImages({ filters: { dangling: ['true'] } });
+        // Untagged leaves: left when a tag moves or a build fails, but the build stages of a
+        // multi-stage Dockerfile (the dependency layer a code-only push reuses) look the same.
+        // Only those a week old go, so the cache of an app in use costs one reinstall a week.
+        const res = await docker.pruneImages({ filters: { dangling: ['true'], until: ['168h'] } });
         reclaimed += res.SpaceReclaimed ?? 0;
       } catch (err) {
         throw engineError(err, 'pruning dangling images');
