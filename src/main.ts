@@ -115,7 +115,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   function gitHandler(): Promise<GitHandler> {
     return (git ??= import('./git/http.js').then((m) => m.createGitHandler(services, reposRoot)));
   }
-  await settleInterruptedDeploys(services);
+  const interrupted = await settleInterruptedDeploys(services);
   const address = await listen(server, config.listen);
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
@@ -124,7 +124,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   // Apps keep serving while hiy is down (Caddy and the containers run on their own); a proxy
   // that cannot start is logged loudly and the API stays up so the operator can see why.
   await services.proxy.start().catch((err: unknown) => log.error({ err }, 'the proxy (Caddy) could not be started: apps are not routed'));
-  const recovered = recoverAtStart(services).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
+  const recovered = recoverAtStart(services, interrupted).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
   queue.holdUntil(recovered);
   await recovered;
   services.state.ready = true;
