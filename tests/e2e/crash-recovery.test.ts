@@ -81,7 +81,8 @@ describe('kill -9 of hiy at any moment leaves one serving release', { timeout: 9
   });
 
   test('during the build: the old release keeps serving, the deploy is marked interrupted', async () => {
-    const id = await crashDuring(/RUN sleep 20/, STUBBORN('RUN sleep 20\n'), 'during build\n');
+    // The app name makes the step new to the engine's cache, so the build really sleeps.
+    const id = await crashDuring(/RUN sleep 20/, STUBBORN(`RUN sleep 20 # ${APP}\n`), 'during build\n');
     await assertConsistent('v1\n');
     const d = (await api()('GET', `/apps/${APP}/deploys/${id}`)).body.deploy;
     assert.equal(d.status, 'failed');

@@ -127,7 +127,8 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
     const other = `${APP}-q`;
     assert.equal((await api('POST', '/apps', { name: other, port: 8080 })).status, 201);
     // A slow build of this app keeps the one worker busy.
-    wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nRUN sleep 4\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n');
+    // The app name keeps the step out of the engine's build cache (an earlier run would skip the sleep).
+    wc.write('Dockerfile', `FROM hiy-test/busybox:1\nRUN sleep 4 # ${APP}\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n`);
     wc.write('www/index.html', 'survived ctrl-c\n');
     await wc.commit('slow');
     const pusher = spawn('git', ['push', remoteUrl(hiy.url, APP, hiy.token), 'main'], { cwd: wc.dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: wc.dir, GIT_TERMINAL_PROMPT: '0' } });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /** The app the dashboard test deploys, and `hiy password` driven as a user would. */
 import { spawn } from 'node:child_process';
 import type { HiyProcess } from '../helpers/server.js';
@@ -18,8 +19,10 @@ export const START = [
 export const DOCKERFILE = 'FROM hiy-test/busybox:1\nCOPY start.sh /start.sh\nCOPY www /www\nCMD ["sh", "/start.sh"]\n';
 // A build that takes a few seconds and talks while it runs, for the live log. The output lines
 // ("slow-output-1") differ from the command line Docker echoes ("slow-output-$n").
+// The run id keeps the step out of the engine's build cache: an earlier run on the same engine
+// would otherwise make it a silent "Using cache".
 export const SLOW_DOCKERFILE = 'FROM hiy-test/busybox:1\nCOPY start.sh /start.sh\nCOPY www /www\n'
-  + 'RUN n=1; echo "slow-output-$n"; sleep 4; n=2; echo "slow-output-$n"; sleep 3; n=3; echo "slow-output-$n"\nCMD ["sh", "/start.sh"]\n';
+  + `RUN : run-${randomBytes(4).toString('hex')}; n=1; echo "slow-output-$n"; sleep 4; n=2; echo "slow-output-$n"; sleep 3; n=3; echo "slow-output-$n"\nCMD ["sh", "/start.sh"]\n`;
 
 /** `hiy password` with the password piped on stdin. */
 export function setPassword(hiy: HiyProcess, password: string): Promise<{ code: number | null; out: string }> {
