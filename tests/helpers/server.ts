@@ -43,7 +43,8 @@ export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
     HIY_PROXY_HOST: '127.0.0.1',
     // Each test server gets its own slot port range, so parallel runs never share an app port.
     // Below 32768: the kernel hands out ephemeral ports from there up, and a collision fails a bind.
-    HIY_SLOT_PORT_BASE: String(20000 + randomInt(0, 120) * 100),
+    // Not 20000-20099 either: an installed hiy (install.sh, the install test) uses the default base.
+    HIY_SLOT_PORT_BASE: String(20100 + randomInt(0, 119) * 100),
     ...opts.env,
   };
   return { url: `http://${env.HIY_LISTEN}`, token: env.HIY_ADMIN_TOKEN ?? token, dataDir, env };
