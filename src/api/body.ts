@@ -1,4 +1,8 @@
 import type { Context } from 'hono';
+import type { Kysely } from 'kysely';
+import { validateAppName } from '../apps/names.js';
+import { getApp, type App } from '../apps/repo.js';
+import type { Database } from '../db/database.js';
 import { HiyError } from '../errors.js';
 
 /** Refuses fields the route does not know, naming them: a typo must not be silently ignored. */
@@ -32,4 +36,9 @@ export function parseIntParam(name: string, raw: string | undefined, min: number
     throw new HiyError('invalid_input', `${name} must be a whole number from ${min} to ${max}`);
   }
   return Number(raw);
+}
+
+/** The app named by the request path's `:name`: 400 with the naming rule for a bad name, 404 for an unknown app. */
+export async function pathApp(db: Kysely<Database>, c: Context): Promise<App> {
+  return getApp(db, validateAppName(c.req.param('name')));
 }

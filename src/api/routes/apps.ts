@@ -6,7 +6,7 @@ import { appView, createApp, destroyApp } from '../../apps/service.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { queryFlag } from '../body.js';
+import { pathApp, queryFlag } from '../body.js';
 import { syncGatus } from '../../ops/gatus.js';
 
 /** /api/v1/apps: create, list, show, update, destroy. */
@@ -25,7 +25,7 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.get('/:name', async (c) => {
-    const app = await getApp(s.db, validateAppName(c.req.param('name')));
+    const app = await pathApp(s.db, c);
     return c.json({ app: await appView(s, app) });
   });
 

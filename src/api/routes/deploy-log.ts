@@ -1,11 +1,9 @@
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { validateAppName } from '../../apps/names.js';
-import { getApp } from '../../apps/repo.js';
 import { getDeploy } from '../../deploy/repo.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { parseIntParam } from '../body.js';
+import { parseIntParam, pathApp } from '../body.js';
 
 const FINAL = new Set(['success', 'failed', 'superseded']);
 const STATUS_POLL_MS = 2000;
@@ -20,7 +18,7 @@ export function deployLogRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
   r.get('/:name/deploys/:id/log/stream', async (c) => {
-    const app = (await getApp(s.db, validateAppName(c.req.param('name')))).name;
+    const app = (await pathApp(s.db, c)).name;
     const id = parseIntParam('deploy id', c.req.param('id'), 1, Number.MAX_SAFE_INTEGER);
     const rawSkip = c.req.header('last-event-id') ?? c.req.query('since_id');
     const skip = rawSkip === undefined || rawSkip === '' ? 0 : parseIntParam('Last-Event-ID', rawSkip.trim(), 0, Number.MAX_SAFE_INTEGER);

@@ -1,11 +1,9 @@
 import { Hono } from 'hono';
 import { addDomain, listDomains, removeDomain, routeForName, validateDomain } from '../../apps/domains.js';
-import { validateAppName } from '../../apps/names.js';
-import { getApp } from '../../apps/repo.js';
 import { appUrl } from '../../apps/urls.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { rejectUnknownFields } from '../body.js';
+import { pathApp, rejectUnknownFields } from '../body.js';
 import { readJsonObject } from '../errors.js';
 
 /**
@@ -14,17 +12,16 @@ import { readJsonObject } from '../errors.js';
  */
 export function domainRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const appName = async (raw: string) => (await getApp(s.db, validateAppName(raw))).name;
   const answer = async (app: string) => ({
     app,
     default: appUrl(s.config, app),
     domains: await listDomains(s.db, app),
   });
 
-  r.get('/:name/domains', async (c) => c.json(await answer(await appName(c.req.param('name')))));
+  r.get('/:name/domains', async (c) => c.json(await answer((await pathApp(s.db, c)).name)));
 
   r.post('/:name/domains', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     const body = await readJsonObject(c, 4096);
     rejectUnknownFields(body, ['host']);
     const host = validateDomain(body.host, s.config);
@@ -40,7 +37,7 @@ export function domainRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.delete('/:name/domains/:host', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     const host = validateDomain(c.req.param('host'), s.config);
     await removeDomain(s.db, app, host);
     await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));

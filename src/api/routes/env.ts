@@ -1,11 +1,11 @@
-import { Hono, type Context } from 'hono';
-import { validateAppName, validateEnvKey } from '../../apps/names.js';
+import { Hono } from 'hono';
+import { validateEnvKey } from '../../apps/names.js';
 import { getApp } from '../../apps/repo.js';
 import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../../env/repo.js';
 import { HiyError, isHiyError, notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { optionalBoolean, queryFlag, rejectUnknownFields } from '../body.js';
+import { optionalBoolean, pathApp, queryFlag, rejectUnknownFields } from '../body.js';
 import { readJsonObject } from '../errors.js';
 
 const MASK = '****';
@@ -20,7 +20,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
   r.get('/:name/env', async (c) => {
-    const app = await appOf(s, c);
+    const app = (await pathApp(s.db, c)).name;
     const reveal = queryFlag(c, 'reveal') ?? false;
     const env: Record<string, string> = {};
     if (reveal) Object.assign(env, await readEnv(s.db, s.secrets, app));
@@ -29,7 +29,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.get('/:name/env/:key', async (c) => {
-    const app = await appOf(s, c);
+    const app = (await pathApp(s.db, c)).name;
     const key = validateEnvKey(c.req.param('key'));
     const reveal = queryFlag(c, 'reveal') ?? false;
     const env = await readEnv(s.db, s.secrets, app);
@@ -39,7 +39,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.patch('/:name/env', async (c) => {
-    const app = await appOf(s, c);
+    const app = (await pathApp(s.db, c)).name;
     const body = await readJsonObject(c, ENV_BODY_MAX);
     rejectUnknownFields(body, ['vars', 'restart']);
     const restart = optionalBoolean(body, 'restart');
@@ -52,7 +52,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.delete('/:name/env', async (c) => {
-    const app = await appOf(s, c);
+    const app = (await pathApp(s.db, c)).name;
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['keys', 'restart']);
     const restart = optionalBoolean(body, 'restart');
@@ -62,7 +62,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.delete('/:name/env/:key', async (c) => {
-    const app = await appOf(s, c);
+    const app = (await pathApp(s.db, c)).name;
     const key = validateEnvKey(c.req.param('key'));
     const restart = queryFlag(c, 'restart');
     const unset = await unsetEnv(s.db, app, [key]);
@@ -73,9 +73,6 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   return r;
 }
 
-async function appOf(s: Services, c: Context): Promise<string> {
-  return (await getApp(s.db, validateAppName(c.req.param('name')))).name;
-}
 
 async function afterUnset(s: Services, app: string, unset: string[], restart: boolean | undefined) {
   if (unset.length === 0) return { restarted: false };

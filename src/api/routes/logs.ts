@@ -1,13 +1,11 @@
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { validateAppName } from '../../apps/names.js';
-import { getApp } from '../../apps/repo.js';
 import { HiyError } from '../../errors.js';
 import type { StoredLine } from '../../logs/store.js';
 import { ReleaseVersions } from '../../logs/view.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { parseIntParam } from '../body.js';
+import { parseIntParam, pathApp } from '../body.js';
 
 const HEARTBEAT_MS = 15_000;
 const PROCESS_RE = /^[a-z][a-z0-9_-]{0,29}$/;
@@ -39,10 +37,9 @@ function nap(ms: number, setWake: (w: () => void) => void): Promise<void> {
 /** GET /apps/:name/logs (JSON) and /apps/:name/logs/stream (SSE, resumable). */
 export function logRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const appName = async (raw: string) => (await getApp(s.db, validateAppName(raw))).name;
 
   r.get('/:name/logs', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     const store = s.observability.logs;
     const raw = c.req.query('lines');
     const lines = raw === undefined ? 100 : parseIntParam('lines', raw, 1, store.maxLines);
@@ -52,7 +49,7 @@ export function logRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.get('/:name/logs/stream', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     const store = s.observability.logs;
     const raw = c.req.query('lines');
     const initial = raw === undefined ? 100 : parseIntParam('lines', raw, 0, store.maxLines);

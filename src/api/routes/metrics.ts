@@ -1,11 +1,9 @@
 import { Hono } from 'hono';
-import { validateAppName } from '../../apps/names.js';
-import { getApp } from '../../apps/repo.js';
 import { listAlerts } from '../../alerts/incidents.js';
 import { appSeries, hostSeries, intervalOf, parseRange } from '../../metrics/series.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { parseIntParam, queryFlag } from '../body.js';
+import { parseIntParam, pathApp, queryFlag } from '../body.js';
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
@@ -13,7 +11,7 @@ const round1 = (n: number): number => Math.round(n * 10) / 10;
 export function appMetricsRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
   r.get('/:name/metrics', async (c) => {
-    const app = await getApp(s.db, validateAppName(c.req.param('name')));
+    const app = await pathApp(s.db, c);
     const range = parseRange(c.req.query('range'));
     const now = s.observability.metrics.apps.get(app.name);
     return c.json({

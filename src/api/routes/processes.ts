@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { validateRepoPath } from '../../apps/input.js';
-import { validateAppName } from '../../apps/names.js';
 import { getApp, updateApp } from '../../apps/repo.js';
 import { formationOf, parseProcesses, volumeName } from '../../deploy/processes.js';
 import { currentRelease, listReleases } from '../../deploy/releases.js';
@@ -8,7 +7,7 @@ import { HiyError, isHiyError } from '../../errors.js';
 import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA } from '../../runtime/runtime.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { rejectUnknownFields } from '../body.js';
+import { pathApp, rejectUnknownFields } from '../body.js';
 import { readJsonObject } from '../errors.js';
 
 export interface ProcessView {
@@ -29,11 +28,10 @@ export interface ProcessView {
  */
 export function processRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const appOf = async (raw: string) => getApp(s.db, validateAppName(raw));
   const unavailable = (cause: unknown) => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); };
 
   r.get('/:name/ps', async (c) => {
-    const app = await appOf(c.req.param('name'));
+    const app = await pathApp(s.db, c);
     const release = await currentRelease(s.db, app.name);
     const processes = parseProcesses(release?.processes);
     const versions = new Map((await listReleases(s.db, app.name)).map((rel) => [String(rel.deploy_id), rel.version]));
@@ -62,7 +60,7 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.post('/:name/ps/scale', async (c) => {
-    const app = await appOf(c.req.param('name'));
+    const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['formation']);
     if (typeof body.formation !== 'object' || body.formation === null || Array.isArray(body.formation)) {
@@ -73,12 +71,12 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.get('/:name/volumes', async (c) => {
-    const app = await appOf(c.req.param('name'));
+    const app = await pathApp(s.db, c);
     return c.json({ app: app.name, volumes: app.volume_path ? [{ name: volumeName(app.name), path: app.volume_path }] : [] });
   });
 
   r.post('/:name/volumes', async (c) => {
-    const app = await appOf(c.req.param('name'));
+    const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['path']);
     const path = validateRepoPath('path', body.path, true);
@@ -92,7 +90,7 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.delete('/:name/volumes', async (c) => {
-    const app = await appOf(c.req.param('name'));
+    const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['path']);
     const path = validateRepoPath('path', body.path, true);

@@ -1,12 +1,10 @@
 import { Hono } from 'hono';
-import { validateAppName } from '../../apps/names.js';
-import { getApp } from '../../apps/repo.js';
 import { currentRelease, listReleases } from '../../deploy/releases.js';
 import type { DeployTrigger } from '../../deploy/table.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { parseIntParam, rejectUnknownFields } from '../body.js';
+import { parseIntParam, pathApp, rejectUnknownFields } from '../body.js';
 
 /** Who asked: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
 const trigger = (header: string | undefined): DeployTrigger => (header === 'cli' ? 'cli' : 'manual');
@@ -17,31 +15,30 @@ const trigger = (header: string | undefined): DeployTrigger => (header === 'cli'
  */
 export function releaseRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const appName = async (raw: string) => (await getApp(s.db, validateAppName(raw))).name;
 
   r.post('/:name/deploys', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     rejectUnknownFields(await readJsonObject(c), []);
     const id = await s.deployer.deployBranchHead(app, trigger(c.req.header('x-hiy-client')));
     return c.json({ deploy: { id, app, status: 'queued' } }, 202);
   });
 
   r.post('/:name/restart', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     rejectUnknownFields(await readJsonObject(c), []);
     const id = await s.deployer.restart(app, trigger(c.req.header('x-hiy-client')));
     return c.json({ deploy: { id, app, status: 'queued' } }, 202);
   });
 
   r.get('/:name/releases', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     const current = await currentRelease(s.db, app);
     const releases = (await listReleases(s.db, app)).map((rel) => ({ ...rel, current: rel.id === current?.id }));
     return c.json({ app, current: current?.version ?? null, releases });
   });
 
   r.post('/:name/rollback', async (c) => {
-    const app = await appName(c.req.param('name'));
+    const app = (await pathApp(s.db, c)).name;
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['version']);
     let version: number | undefined;

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Hono, type Context } from 'hono';
-import { validateAppName } from '../../apps/names.js';
-import { getApp, type App } from '../../apps/repo.js';
+import { Hono } from 'hono';
+import type { App } from '../../apps/repo.js';
 import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { listDeliveries } from '../../webhooks/deliveries.js';
 import { HOOK_PREFIX } from '../../webhooks/endpoint.js';
 import { gitSecretsState, setRepoToken, setWebhookSecret } from '../../webhooks/secrets.js';
 import type { ApiEnv } from '../auth.js';
-import { optionalBoolean, parseIntParam, rejectUnknownFields } from '../body.js';
+import { optionalBoolean, parseIntParam, pathApp, rejectUnknownFields } from '../body.js';
 import { readJsonObject } from '../errors.js';
 
 // A token goes into an HTTP header of git's requests: printable ASCII only (no CR/LF injection).
@@ -20,16 +19,15 @@ const TOKEN_RE = /^[\x21-\x7e]{1,1000}$/;
  */
 export function webhookRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const appOf = async (c: Context) => getApp(s.db, validateAppName(c.req.param('name')));
 
   r.get('/:name/webhook', async (c) => {
-    const app = await appOf(c);
+    const app = await pathApp(s.db, c);
     const state = await gitSecretsState(s.db, app.name);
     return c.json({ app: app.name, webhook: { configured: state.webhook, ...settings(s, app), repo_token: state.repoToken } });
   });
 
   r.post('/:name/webhook', async (c) => {
-    const app = await appOf(c);
+    const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['rotate']);
     const rotate = optionalBoolean(body, 'rotate') ?? false;
@@ -47,7 +45,7 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.get('/:name/webhook/deliveries', async (c) => {
-    const app = await appOf(c);
+    const app = await pathApp(s.db, c);
     const raw = c.req.query('limit');
     const limit = raw === undefined ? 50 : parseIntParam('limit', raw, 1, 500);
     const rows = await listDeliveries(s.db, app.name, limit);
@@ -61,7 +59,7 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.put('/:name/repo-token', async (c) => {
-    const app = await appOf(c);
+    const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['token']);
     if (typeof body.token !== 'string' || !TOKEN_RE.test(body.token)) {
@@ -73,7 +71,7 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
   });
 
   r.delete('/:name/repo-token', async (c) => {
-    const app = await appOf(c);
+    const app = await pathApp(s.db, c);
     await setRepoToken(s.db, s.secrets, app.name, null);
     s.log.info({ app: app.name }, 'repo token removed');
     return c.json({ app: app.name, repo_token: false });
