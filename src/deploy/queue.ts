@@ -88,21 +88,10 @@ export class DeployQueue extends EventEmitter {
     }
   }
 
-  /** Number of deploys ahead of this one (0 = running or next). */
-  position(deployId: number): number {
-    const i = this.waiting.findIndex((e) => e.job.deployId === deployId);
-    return i < 0 ? 0 : i + (this.running ? 1 : 0);
-  }
-
   /** The output of a deploy that is waiting or running; undefined once it has finished (read deploys.log then). */
   outputOf(deployId: number): DeployOutput | undefined {
     if (this.running?.job.deployId === deployId) return this.running.job.output;
     return this.waiting.find((e) => e.job.deployId === deployId)?.job.output;
-  }
-
-  isBusy(app?: string): boolean {
-    if (!app) return !!this.running || this.waiting.length > 0;
-    return this.running?.job.app === app || this.waiting.some((e) => e.job.app === app);
   }
 
   /** Drops waiting deploys of an app (it is being destroyed) and waits for its running one. */

@@ -2,7 +2,6 @@
 
 export const LABEL_APP = 'hiy.app';
 export const LABEL_DEPLOY = 'hiy.deploy';
-export const LABEL_RELEASE = 'hiy.release';
 export const LABEL_SLOT = 'hiy.slot';
 export const LABEL_PROCESS = 'hiy.process';
 /** Index of a container among the containers of its process type (web replica 0, 1, …). */
