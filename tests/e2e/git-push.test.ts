@@ -43,6 +43,8 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
     await hiy?.stop();
     wc?.remove();
     await cleanupByLabel(`hiy.app=${APP}`);
+    // The queue test's second app, also when that test failed half way.
+    await cleanupByLabel(`hiy.app=${APP}-q`);
   });
 
   test('create app, push, and the app answers through Caddy over HTTPS', async () => {
@@ -159,7 +161,6 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
     }
     assert.equal(last?.status, 'success', last?.log);
     assert.equal((await curlApp(hiy, APP)).body, 'survived ctrl-c\n');
-    await cleanupByLabel(`hiy.app=${other}`);
     wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n');
     wc.write('www/index.html', 'hello from v2\n');
     await wc.commit('back to v2');
