@@ -44,6 +44,13 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.equal(c.publicUrl, 'http://hiy.pi.example.com:8080');
   });
 
+  it('keeps live markers in /run/hiy as root, in the data dir otherwise, or in HIY_RUN_DIR (absolute)', () => {
+    const root = process.getuid?.() === 0;
+    assert.equal(loadConfig(base).runDir, root ? '/run/hiy' : '/home/pi/.hiy/run');
+    assert.equal(loadConfig({ ...base, HIY_RUN_DIR: '/srv/run/hiy/' }).runDir, '/srv/run/hiy');
+    assert.match(configError({ HIY_RUN_DIR: 'run/hiy' }), /HIY_RUN_DIR: "run\/hiy" is not an absolute path/);
+  });
+
   it('uses automatic TLS for a public domain', () => {
     assert.equal(loadConfig({ ...base, HIY_DOMAIN: 'pi.example.com' }).tls, 'auto');
   });

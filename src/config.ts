@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { HiyError } from './errors.js';
 import { buildImagesFromEnv, type BuildImages } from './build/images.js';
 
@@ -33,6 +33,11 @@ export interface Config {
   publicUrl: string;
   /** Interface Caddy's app listeners bind to; '' = all (production), tests use 127.0.0.1. */
   proxyListenHost: string;
+  /**
+   * Where hiy keeps the small files Caddy reads on every request to know which release of an app
+   * takes new requests (src/proxy/live.ts). Must be reachable by the user Caddy runs as.
+   */
+  runDir: string;
   /** PATH handed to the child processes hiy starts (caddy, git). */
   pathEnv: string;
   /** Base images of generated Dockerfiles (HIY_IMAGE_NODE, HIY_IMAGE_PYTHON, HIY_IMAGE_GO, HIY_IMAGE_GO_RUNTIME, HIY_IMAGE_STATIC). */
@@ -120,8 +125,12 @@ export function loadConfig(env: Env): Config {
     ? `http://hiy.${domain}${httpPort === 80 ? '' : `:${httpPort}`}`
     : `https://hiy.${domain}${httpsPort === 443 ? '' : `:${httpsPort}`}`;
 
+  const dataDir = resolve(env.HIY_DATA_DIR ?? join(env.HOME ?? homedir(), '.hiy'));
+  const runDir = env.HIY_RUN_DIR ?? (process.getuid?.() === 0 ? '/run/hiy' : join(dataDir, 'run'));
+  if (!isAbsolute(runDir) || runDir.includes('\n')) fail('HIY_RUN_DIR', `"${runDir.slice(0, 100)}" is not an absolute path`);
+
   return {
-    dataDir: resolve(env.HIY_DATA_DIR ?? join(env.HOME ?? homedir(), '.hiy')),
+    dataDir,
     domain,
     listen: parseHostPort('HIY_LISTEN', env.HIY_LISTEN ?? '127.0.0.1:3000'),
     caddyAdmin: parseHostPort('HIY_CADDY_ADMIN', env.HIY_CADDY_ADMIN ?? '127.0.0.1:2019'),
@@ -137,6 +146,7 @@ export function loadConfig(env: Env): Config {
     caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
     publicUrl,
     proxyListenHost: parseListenHost(env.HIY_PROXY_HOST ?? ''),
+    runDir: resolve(runDir),
     pathEnv: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     buildImages: buildImagesFromEnv(env, fail),
     logLines: parseInteger('HIY_LOG_LINES', env.HIY_LOG_LINES, 10_000, 10, 1_000_000),

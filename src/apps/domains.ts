@@ -52,8 +52,8 @@ export async function removeDomain(db: Kysely<Database>, app: string, host: stri
   if (Number(res.numDeletedRows) === 0) throw new HiyError('not_found', `${host} is not a domain of ${app}`);
 }
 
-/** The app's complete Caddy route: slots, health mode and every hostname it answers on. */
-export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'slot_index' | 'proxy_health_path'>, slotPortBase: number): Promise<AppRoute> {
+/** The app's complete Caddy route: slot ports and every hostname it answers on. */
+export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'slot_index'>, slotPortBase: number): Promise<AppRoute> {
   const hosts = (await listDomains(db, app.name)).map((d) => d.host);
   return { ...appRouteOf(app, slotPortBase), ...(hosts.length ? { extraHosts: hosts } : {}) };
 }

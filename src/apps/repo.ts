@@ -46,25 +46,14 @@ export async function updateApp(db: Kysely<Database>, name: string, changes: App
   return row;
 }
 
-/** hiy's own record of how Caddy checks the app (not a user setting). */
-export async function setProxyHealthPath(db: Kysely<Database>, name: string, path: string | null): Promise<App> {
-  const row = await db.updateTable('apps').set({ proxy_health_path: path }).where('name', '=', name).returningAll().executeTakeFirst();
-  if (!row) throw notFound(`app "${name}"`);
-  return row;
-}
-
 export async function deleteApp(db: Kysely<Database>, name: string): Promise<void> {
   const res = await db.deleteFrom('apps').where('name', '=', name).executeTakeFirst();
   if (Number(res.numDeletedRows) === 0) throw notFound(`app "${name}"`);
 }
 
-/** The app's Caddy route: its two slots, and the path Caddy checks when the app allows it. */
-export function appRouteOf(app: Pick<App, 'name' | 'slot_index' | 'proxy_health_path'>, slotPortBase: number): AppRoute {
-  return {
-    app: app.name,
-    slotPorts: allSlotPorts(app, slotPortBase),
-    ...(app.proxy_health_path ? { activeHealthPath: app.proxy_health_path } : {}),
-  };
+/** The app's Caddy route: the slot ports of every web replica. */
+export function appRouteOf(app: Pick<App, 'name' | 'slot_index'>, slotPortBase: number): AppRoute {
+  return { app: app.name, slotPorts: allSlotPorts(app, slotPortBase) };
 }
 
 /**

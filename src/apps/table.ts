@@ -14,8 +14,6 @@ export interface AppsTable {
   /** Index of the app's pair of fixed host ports (slot a/b) in the slot port range. */
   slot_index: number;
   current_release_id: number | null;
-  /** Path Caddy actively health-checks, or null for passive checks only (see proxy/proxy.ts). */
-  proxy_health_path: Generated<string | null>;
   /** Dockerfile to build, relative to the repo root (null: the root Dockerfile or a detected strategy). */
   dockerfile_path: Generated<string | null>;
   /** The app's base images for generated Dockerfiles, JSON (see build/images.ts). */

@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { getApp, replicaPort, setProxyHealthPath, type App } from '../apps/repo.js';
-import { routeFor } from '../apps/domains.js';
+import { getApp, replicaPort, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import type { Builder } from '../build/builder.js';
 import { imagesForApp } from '../build/images.js';
@@ -13,8 +12,10 @@ import { readEnv } from '../env/repo.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { LiveSlot } from '../proxy/live.js';
 import type { Proxy } from '../proxy/proxy.js';
 import { LABEL_SLOT, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import { drainAndStop } from './drain.js';
 import type { DeployOutput } from './output.js';
 import { formationOf, prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage, type Slot } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
@@ -62,10 +63,9 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   if (!job.image && rel.processes.release) await releasePhase(d, app, rel, env, job);
   const slot: Slot = previous?.slot === 'a' ? 'b' : 'a';
   const web = await startWeb(d, app, job, rel, slot, env, formation.web ?? 1, oldContainers);
-  const proxyChecks = await matchProxyHealthCheck(d, app, web.status);
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: rel.image, slot, processes: JSON.stringify(rel.processes) });
   job.output.step(`Released v${release.version}`);
-  await switchAndDrain(d, app, job, oldContainers.filter((c) => !web.containers.some((w) => w.id === c.id)), proxyChecks);
+  await switchAndDrain(d, app, job, { slot, replicas: web.containers.length }, oldContainers.filter((c) => !web.containers.some((w) => w.id === c.id)));
   await startOtherProcesses(d, app, job, rel, slot, env, formation);
   await prune(d, app, job);
   job.output.step(`Live at ${appUrl(d.config, app.name)}`);
@@ -149,38 +149,16 @@ async function startOtherProcesses(
 }
 
 /**
- * Caddy checks the app's health path itself when the app answers it with 2xx/3xx, so a release
- * never gets traffic before it is ready; Caddy 2.6 would never route to an app that answers 4xx
- * there, so such apps get passive checks. A change reloads Caddy (rare: first deploy, new path).
+ * The switch: the live marker moves to the new slot, so Caddy sends every new request there (one
+ * file rename, no config change, no connection closed). The old release gets nothing new; it
+ * finishes the requests it is serving and is stopped (drain.ts), all within drain_s.
  */
-async function matchProxyHealthCheck(d: PipelineDeps, app: App, status: number): Promise<boolean> {
-  const wanted = status >= 200 && status < 400 ? app.health_path : null;
-  if (wanted !== app.proxy_health_path) {
-    const updated = await setProxyHealthPath(d.db, app.name, wanted);
-    await d.proxy.setRoute(await routeFor(d.db, updated, d.config.slotPortBase));
-  }
-  return wanted !== null;
-}
-
-/**
- * Caddy's route lists every slot port and never changes, so the switch is the old release leaving:
- * SIGTERM lets it finish in-flight requests for up to drain_s while Caddy retries new ones on the
- * new slot.
- */
-async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, old: ContainerInfo[], proxyChecks: boolean): Promise<void> {
+async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, live: LiveSlot, old: ContainerInfo[]): Promise<void> {
+  await d.proxy.setLive(app.name, live);
   if (old.length === 0) return;
-  job.output.step(`Switching traffic; draining the old release (up to ${app.drain_s} s)`);
-  // With active checks Caddy routes only to slots it has seen healthy: give its checker (every
-  // 500 ms) time to see the new release before the old one stops taking requests.
-  if (proxyChecks) await new Promise((r) => setTimeout(r, PROXY_CHECK_SETTLE_MS));
-  await Promise.all(old.map(async (c) => {
-    await d.runtime.stop(c.id, app.drain_s);
-    await d.runtime.remove(c.id);
-  }));
+  job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`);
+  await drainAndStop(d, app, old);
 }
-
-// Caddy's active check interval (500 ms, src/proxy/caddy-config.ts) plus a margin.
-const PROXY_CHECK_SETTLE_MS = 800;
 
 async function prune(d: PipelineDeps, app: App, job: DeployJob): Promise<void> {
   try {

@@ -23,12 +23,19 @@ export async function settleInterruptedDeploys(s: Pick<Services, 'db' | 'log' | 
 }
 
 /**
- * Then, with the API up: Caddy's routes are rebuilt from the apps table, containers no current
- * release owns are removed, and each current release is running.
+ * Then, with the API up: Caddy's routes are rebuilt from the apps table, each app's live marker
+ * points at its current release (a crash between recording a release and moving the marker
+ * left it on the old one), containers no current release owns are removed, and each current
+ * release is running.
  */
 export async function recoverAtStart(s: Services, interruptedDeploys = 1): Promise<void> {
   const apps = await listApps(s.db);
   await s.proxy.syncRoutes(await Promise.all(apps.map((a) => routeFor(s.db, a, s.config.slotPortBase))));
+  for (const app of apps) {
+    const release = await currentRelease(s.db, app.name);
+    const web = release ? (await formationOf(s.db, app.name, parseProcesses(release.processes))).web ?? 1 : 0;
+    await s.proxy.setLive(app.name, release ? { slot: release.slot, replicas: web } : undefined);
+  }
   await reconcileContainers(s, interruptedDeploys);
 }
 

@@ -1,7 +1,8 @@
 /**
  * `hiy ps:scale`: more or fewer containers of a process type of the current release, without a
  * deploy. Web replicas come up on their own fixed ports, which Caddy's route already lists, and
- * get traffic once they answer; removed ones drain like an old release. No config reload.
+ * get traffic once they all answer (the live marker counts them); removed ones stop getting new
+ * requests, then drain like an old release. No config reload.
  */
 import type { Kysely } from 'kysely';
 import { getApp, MAX_WEB_REPLICAS, replicaPort, type App } from '../apps/repo.js';
@@ -13,7 +14,9 @@ import { readEnv } from '../env/repo.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Proxy } from '../proxy/proxy.js';
 import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import { drainAndStop } from './drain.js';
 import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage } from './processes.js';
 import { currentRelease, type Release } from './releases.js';
 
@@ -23,6 +26,7 @@ export interface ScaleDeps {
   log: Logger;
   secrets: SecretBox;
   runtime: Runtime;
+  proxy: Proxy;
 }
 
 /** Checks a scale request against the rules (and the current release's process types, when there is one). */
@@ -74,11 +78,10 @@ async function applyScale(d: ScaleDeps, app: App, release: Release, rel: Release
   const all = await d.runtime.list({ app: app.name });
   for (const [type, count] of Object.entries(wanted)) {
     const have = byReplica(all, release, type);
-    // Extra containers drain like an old release; traffic moves to the others.
-    await Promise.all([...have].filter(([i]) => i >= count).map(async ([, c]) => {
-      await d.runtime.stop(c.id, app.drain_s);
-      await d.runtime.remove(c.id);
-    }));
+    const extra = [...have].filter(([i]) => i >= count).map(([, c]) => c);
+    // Fewer web replicas: Caddy stops picking the extra ones first, then they drain like an old release.
+    if (type === 'web' && extra.length) await d.proxy.setLive(app.name, { slot: release.slot, replicas: count });
+    await drainAndStop(d, app, extra);
     for (let i = 0; i < count; i++) {
       const c = have.get(i);
       if (c?.running) continue;
@@ -95,5 +98,7 @@ async function applyScale(d: ScaleDeps, app: App, release: Release, rel: Release
         throw err;
       }
     }
+    // More web replicas: each one answered before Caddy may pick it.
+    if (type === 'web') await d.proxy.setLive(app.name, { slot: release.slot, replicas: count });
   }
 }

@@ -13,6 +13,7 @@ const opts = (over: Partial<CaddyConfigOptions> = {}): CaddyConfigOptions => ({
   tls: 'internal',
   domain: 'pi.example',
   controlPlane: { host: '127.0.0.1', port: 3000 },
+  liveDir: '/run/hiy/live',
   ...over,
 });
 const BASE: JsonObject = { apps: { pki: { certificate_authorities: { local: { install_trust: false } } } } };
@@ -44,21 +45,34 @@ describe('caddy-config', () => {
     assert.equal(at(cfg, 'apps', 'pki', 'certificate_authorities', 'local', 'install_trust'), false);
   });
 
-  it('gives each app its fixed slots, round-robin selection over them, retries and passive checks only', () => {
-    const route = appRoute({ app: 'myapp', slotPorts: [20000, 20001] }, 'pi.example');
+  it('gives each app one inner route per live marker, proxying to exactly that slot\'s replicas', () => {
+    // Two web replicas: a0, b0, a1, b1.
+    const route = appRoute({ app: 'myapp', slotPorts: [20000, 20001, 20002, 20003] }, 'pi.example', '/run/hiy/live');
     assert.equal(route['@id'], 'hiy-app-myapp');
     assert.deepEqual(route.match, [{ host: ['myapp.pi.example'] }]);
-    const h = at(route, 'handle', 0);
-    assert.equal(at(h, 'handler'), 'reverse_proxy');
-    assert.deepEqual(at(h, 'upstreams'), [{ dial: '127.0.0.1:20000' }, { dial: '127.0.0.1:20001' }]);
-    assert.deepEqual(at(h, 'load_balancing'), { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '50ms' });
-    assert.deepEqual(at(h, 'health_checks'), { passive: { fail_duration: '1s', max_fails: 1 } });
-    assert.throws(() => appRoute({ app: 'x', slotPorts: [1, 1] }, 'd'), /both slots/);
-  });
-
-  it('active checks only on request (kept for the bench comparison)', () => {
-    const route = appRoute({ app: 'a', slotPorts: [1, 2] }, 'd', { kind: 'active', uri: '/health' });
-    assert.deepEqual(at(route, 'handle', 0, 'health_checks', 'active'), { uri: '/health', interval: '500ms', timeout: '2s' });
+    assert.equal(at(route, 'handle', 0, 'handler'), 'subroute');
+    const inner = at(route, 'handle', 0, 'routes') as JsonObject[];
+    const byMarker = inner.map((r) => [
+      r.match ? at(r, 'match', 0, 'file', 'try_files', 0) : 'none',
+      (at(r, 'handle', 0, 'upstreams') as JsonObject[]).map((u) => u.dial).join(' '),
+    ]);
+    assert.deepEqual(byMarker, [
+      ['/a1', '127.0.0.1:20000'],
+      ['/a2', '127.0.0.1:20000 127.0.0.1:20002'],
+      ['/b1', '127.0.0.1:20001'],
+      ['/b2', '127.0.0.1:20001 127.0.0.1:20003'],
+      ['none', '127.0.0.1:20000 127.0.0.1:20001 127.0.0.1:20002 127.0.0.1:20003'],
+    ]);
+    assert.equal(at(inner[0], 'match', 0, 'file', 'root'), '/run/hiy/live/myapp');
+    for (const r of inner) {
+      const h = at(r, 'handle', 0);
+      assert.equal(at(h, 'handler'), 'reverse_proxy');
+      assert.deepEqual(at(h, 'load_balancing'), { selection_policy: { policy: 'round_robin' }, try_duration: '5s', try_interval: '50ms' });
+      assert.deepEqual(at(h, 'health_checks'), { passive: { fail_duration: '1s', max_fails: 1 } });
+      assert.equal(r.terminal, true);
+    }
+    assert.throws(() => appRoute({ app: 'x', slotPorts: [1, 1] }, 'd', '/l'), /port 1 twice/);
+    assert.throws(() => appRoute({ app: 'x', slotPorts: [1, 2, 3] }, 'd', '/l'), /pairs/);
   });
 
   it('tls internal: internal issuer for hiy.<domain> and *.<domain>', () => {
@@ -119,7 +133,7 @@ describe('custom domains', () => {
   const route = { app: 'shop', slotPorts: [20000, 20001], extraHosts: ['shop.example.com', 'www.shop.example.com'] };
 
   it('match the app route next to <app>.<domain> and read back from a running config', () => {
-    const r = appRoute(route, 'pi.example');
+    const r = appRoute(route, 'pi.example', '/l');
     assert.deepEqual(at(r, 'match', 0, 'host'), ['shop.pi.example', 'shop.example.com', 'www.shop.example.com']);
     const parsed = parseAppRoutes([r]);
     assert.deepEqual(parsed[0]?.extraHosts, route.extraHosts);

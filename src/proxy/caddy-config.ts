@@ -4,13 +4,12 @@
  *
  * The one rule that shapes everything here: an app's route never changes during a deploy.
  * Every admin-API change is a full reload, and a reload closes idle keep-alive connections
- * (DESIGN.md, "Facts measured"). So each app gets two fixed upstream slots, Caddy always
- * prefers the first one that is up (`first`), and a deploy is only container lifecycle on
- * those two ports: start the new release on the idle slot, stop the old one. Dial failures
- * and (for GET) failed round trips are retried for up to 5 s, so the short moment in which
- * Caddy has not yet noticed that a slot died costs a retry, never an error.
+ * (DESIGN.md, "Facts measured"). So each app's route lists fixed host ports (slot a and b for
+ * each web replica) and a deploy is container lifecycle on those ports plus one renamed marker
+ * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
  */
 import type { HostPort, TlsMode } from '../config.js';
+import { liveMarkerName, type LiveSlot } from './live.js';
 import type { AppRoute } from './proxy.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -23,25 +22,6 @@ export const CONTROL_PLANE_ID = 'hiy-control-plane';
 export const FALLBACK_ID = 'hiy-fallback';
 const APP_ID_PREFIX = 'hiy-app-';
 
-/**
- * How Caddy decides that a slot is down.
- * - `passive` (what hiy uses): a failed proxy attempt marks the slot down for `fail_duration`;
- *   the app's status codes never matter, so an app whose `/` answers 404 is served like any other.
- * - `active`: additionally probes `uri` every 500 ms. Caddy 2.6 counts only 2xx/3xx as healthy
- *   (`expect_status` takes one code or one class; "< 500" cannot be said), so an app that
- *   answers 404 there is never served: 503 after try_duration. Kept for the bench comparison.
- *
- * Measured (bench/zero-downtime-proxy.ts, 20 keep-alive + 2 fresh loops, 6 switches, graceful
- * and abrupt closes in turn): passive 0 failures in 33,013 (app answering 200) and 0 in 82,995
- * (app answering 404); active 0 in 63,013 for the 200 app but 44 of 44 requests 503 for the 404
- * app. Passive costs a stall of up to fail_duration (longest request 520-560 ms) only when the
- * old release dies less than fail_duration after the new one came up on the first slot; with a
- * 2 s pause between the two (hiy's drain is longer) the longest request took 60 ms. Between
- * deploys, with the release on the second slot, about 6 requests a second pay one try_interval
- * (50 ms) because the empty first slot is tried again whenever its mark expires.
- */
-export type HealthMode = { kind: 'passive' } | { kind: 'active'; uri: string };
-
 export interface CaddyConfigOptions {
   adminAddress: HostPort;
   /** Interface the HTTP(S) listeners bind to; '' = all interfaces (production). */
@@ -51,19 +31,16 @@ export interface CaddyConfigOptions {
   tls: TlsMode;
   domain: string;
   controlPlane: HostPort;
+  /** Where the live markers are (src/proxy/live.ts): <liveDir>/<app>/<slot><replicas>. */
+  liveDir: string;
 }
 
-/** Tunables of the app routes; the defaults are what the measurements were made with. */
+/** Tunables of the app routes. */
 export const UPSTREAM_TUNING = {
   tryDuration: '5s',
   tryInterval: '50ms',
   /** Must stay well below tryDuration: a slot marked down must be usable again before retries give up. */
   failDuration: '1s',
-  // Each live slot of every app gets one GET per interval (it shows in an app's request log). A
-  // new release takes traffic at the checker's next tick, and the deploy waits that long before
-  // the old release stops: 500 ms keeps push-to-live near the floor (bench/push-to-live).
-  activeInterval: '500ms',
-  activeTimeout: '2s',
   dialTimeout: '2s',
 } as const;
 
@@ -88,36 +65,58 @@ export function slotDial(port: number): string {
   return joinHostPort('127.0.0.1', port);
 }
 
-/** The reverse_proxy handler of one app: two fixed slots, never rewritten by a deploy. */
-export function appProxyHandler(slotPorts: number[], health: HealthMode = { kind: 'passive' }): JsonObject {
-  const healthChecks: JsonObject = {
-    passive: { fail_duration: UPSTREAM_TUNING.failDuration, max_fails: 1 },
-  };
-  if (health.kind === 'active') {
-    healthChecks.active = { uri: health.uri, interval: UPSTREAM_TUNING.activeInterval, timeout: UPSTREAM_TUNING.activeTimeout };
-  }
+/**
+ * The reverse_proxy handler for a list of slot ports: round robin over the web replicas, passive
+ * health (a refused dial marks a port down for fail_duration), retries on another port for up to
+ * try_duration. Caddy 2.6 retries GETs on any failed round trip and other methods on dial errors.
+ */
+export function appProxyHandler(ports: number[]): JsonObject {
   return {
     handler: 'reverse_proxy',
-    upstreams: slotPorts.map((port) => ({ dial: slotDial(port) })),
+    upstreams: ports.map((port) => ({ dial: slotDial(port) })),
     load_balancing: {
-      // Web replicas share the load. Slots without a container are skipped: active checks keep
-      // them marked down, passive ones after one refused dial (retried on another slot).
       selection_policy: { policy: 'round_robin' },
       try_duration: UPSTREAM_TUNING.tryDuration,
       try_interval: UPSTREAM_TUNING.tryInterval,
     },
-    health_checks: healthChecks,
+    health_checks: { passive: { fail_duration: UPSTREAM_TUNING.failDuration, max_fails: 1 } },
     transport: { protocol: 'http', dial_timeout: UPSTREAM_TUNING.dialTimeout },
   };
 }
 
-export function appRoute(route: AppRoute, domain: string, health?: HealthMode): JsonObject {
+/** The ports of the first `replicas` web replicas of one slot, from the a0, b0, a1, b1, … list. */
+export function portsOfSlot(slotPorts: number[], slot: LiveSlot['slot'], replicas: number): number[] {
+  return Array.from({ length: replicas }, (_, i) => slotPorts[i * 2 + (slot === 'a' ? 0 : 1)]!);
+}
+
+/**
+ * One app: its hosts, then one inner route per live state (slot a or b with 1..N web replicas),
+ * each chosen by Caddy's file matcher when hiy's marker <liveDir>/<app>/<state> exists, and
+ * proxying to exactly that slot's running replicas. Caddy stats the marker on every request, so
+ * hiy moves traffic by renaming one file: no admin change, no reload, no connection closed, and
+ * a release that is starting or draining is never picked. Without a marker (never deployed, or
+ * the run dir was lost) every slot port is listed and passive checks skip the empty ones.
+ */
+export function appRoute(route: AppRoute, domain: string, liveDir: string): JsonObject {
   const dup = route.slotPorts.find((p, i) => route.slotPorts.indexOf(p) !== i);
-  if (route.slotPorts.length < 2 || dup !== undefined) throw new Error(`app ${route.app}: slots must be at least two distinct ports (both slots use port ${dup ?? route.slotPorts[0]})`);
+  if (route.slotPorts.length < 2 || route.slotPorts.length % 2 !== 0 || dup !== undefined) {
+    throw new Error(`app ${route.app}: slots must be pairs of distinct ports (${dup === undefined ? `${route.slotPorts.length} given` : `port ${dup} twice`})`);
+  }
+  const inner: JsonObject[] = [];
+  for (const slot of ['a', 'b'] as const) {
+    for (let n = 1; n <= route.slotPorts.length / 2; n++) {
+      inner.push({
+        match: [{ file: { root: `${liveDir}/${route.app}`, try_files: [`/${liveMarkerName({ slot, replicas: n })}`] } }],
+        handle: [appProxyHandler(portsOfSlot(route.slotPorts, slot, n))],
+        terminal: true,
+      });
+    }
+  }
+  inner.push({ handle: [appProxyHandler(route.slotPorts)], terminal: true });
   return {
     '@id': appRouteId(route.app),
     match: [{ host: [appHost(route.app, domain), ...(route.extraHosts ?? [])] }],
-    handle: [appProxyHandler(route.slotPorts, health ?? (route.activeHealthPath ? { kind: 'active', uri: route.activeHealthPath } : undefined))],
+    handle: [{ handler: 'subroute', routes: inner }],
     terminal: true,
   };
 }
@@ -146,14 +145,14 @@ export function fallbackRoute(): JsonObject {
 }
 
 /** All routes in order: control plane, apps (host-matched, so their order is irrelevant), fallback. */
-export function allRoutes(opts: CaddyConfigOptions, routes: AppRoute[], healthFor: (app: string) => HealthMode | undefined = () => undefined): JsonObject[] {
+export function allRoutes(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject[] {
   const seen = new Set<string>();
   for (const r of routes) {
     if (seen.has(r.app)) throw new Error(`duplicate route for app ${r.app}`);
     seen.add(r.app);
   }
   const sorted = [...routes].sort((x, y) => x.app.localeCompare(y.app));
-  return [controlPlaneRoute(opts), ...sorted.map((r) => appRoute(r, opts.domain, healthFor(r.app))), fallbackRoute()];
+  return [controlPlaneRoute(opts), ...sorted.map((r) => appRoute(r, opts.domain, opts.liveDir)), fallbackRoute()];
 }
 
 function httpServer(opts: CaddyConfigOptions, routes: JsonObject[]): JsonObject {
@@ -215,11 +214,11 @@ function tlsApp(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject | unde
  * parts (logging, server timeouts, the local CA never touching the system trust store); the
  * generated parts win where both set a key.
  */
-export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, routes: AppRoute[], healthFor?: (app: string) => HealthMode | undefined): JsonObject {
+export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject {
   const http: JsonObject = {
     http_port: opts.httpPort,
     https_port: opts.httpsPort,
-    servers: { [SERVER_NAME]: httpServer(opts, allRoutes(opts, routes, healthFor)) },
+    servers: { [SERVER_NAME]: httpServer(opts, allRoutes(opts, routes)) },
   };
   if (opts.tls !== 'off') (http.servers as JsonObject)[REDIRECT_SERVER_NAME] = redirectServer(opts);
   const apps: JsonObject = { http };
@@ -274,17 +273,20 @@ export function parseAppRoutes(routes: Json | undefined): AppRoute[] {
     if (!isObject(r)) continue;
     const id = r['@id'];
     if (typeof id !== 'string' || !id.startsWith(APP_ID_PREFIX)) continue;
-    const handle = Array.isArray(r.handle) ? r.handle[0] : undefined;
+    // Ours: a subroute whose last inner route lists every slot port (older hiy: the proxy itself).
+    let handle = Array.isArray(r.handle) ? r.handle[0] : undefined;
+    if (isObject(handle) && handle.handler === 'subroute' && Array.isArray(handle.routes)) {
+      const last = handle.routes[handle.routes.length - 1];
+      handle = isObject(last) && Array.isArray(last.handle) ? last.handle[0] : undefined;
+    }
     const upstreams = isObject(handle) && Array.isArray(handle.upstreams) ? handle.upstreams : [];
     const ports = upstreams.map((u) => (isObject(u) && typeof u.dial === 'string' ? /^127\.0\.0\.1:(\d{1,5})$/.exec(u.dial)?.[1] : undefined));
-    if (ports.length < 2 || ports.some((p) => p === undefined)) continue;
-    const active = isObject(handle) && isObject(handle.health_checks) && isObject(handle.health_checks.active) ? handle.health_checks.active.uri : undefined;
+    if (ports.length < 2 || ports.length % 2 !== 0 || ports.some((p) => p === undefined)) continue;
     const matchHosts = Array.isArray(r.match) && isObject(r.match[0]) && Array.isArray(r.match[0].host) ? r.match[0].host : [];
     const extraHosts = matchHosts.slice(1).filter((h): h is string => typeof h === 'string');
     out.push({
       app: id.slice(APP_ID_PREFIX.length),
       slotPorts: ports.map(Number),
-      ...(typeof active === 'string' ? { activeHealthPath: active } : {}),
       ...(extraHosts.length ? { extraHosts } : {}),
     });
   }

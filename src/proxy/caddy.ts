@@ -10,7 +10,8 @@
  * Measured cost of a real change (bench/zero-downtime-proxy.ts): a reload closes idle keep-alive
  * connections of ALL apps (20 keep-alive clients saw ~10 ECONNRESET per reload). Caddy 2.6 offers
  * no way to add a host route without a reload, so app creation and deletion reset keep-alive
- * connections; deploys never do, because they change nothing in Caddy (see caddy-config.ts).
+ * connections; deploys and scaling never do: they move traffic with a live marker (live.ts),
+ * a file Caddy stats per request, and read in-flight counts from GET /reverse_proxy/upstreams.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +21,8 @@ import type { HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
-import { buildCaddyConfig, hiyRoutesOf, parseAppRoutes, type CaddyConfigOptions, type JsonObject } from './caddy-config.js';
+import { buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions, type JsonObject } from './caddy-config.js';
+import { createLiveMarkers, liveMarkerName } from './live.js';
 import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
 
@@ -34,6 +36,8 @@ export interface CaddyProxyOptions {
   controlPlane: HostPort;
   /** hiy's data dir; a child Caddy keeps its storage in <dataDir>/caddy. */
   dataDir: string;
+  /** Where the live markers go (live.ts); Caddy must be able to stat files there. */
+  liveDir: string;
   caddyBin: string;
   log: Logger;
   /** PATH for a child Caddy. */
@@ -64,7 +68,9 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     tls: opts.tls,
     domain: opts.domain,
     controlPlane: opts.controlPlane,
+    liveDir: opts.liveDir,
   };
+  const live = createLiveMarkers(opts.liveDir);
   const routes = new Map<string, AppRoute>();
   let child: CaddyChild | undefined;
   let base: JsonObject | undefined;
@@ -164,6 +170,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       const prev = new Map(routes);
       const replace = (m: Map<string, AppRoute>) => { routes.clear(); for (const [app, r] of m) routes.set(app, r); };
       replace(next);
+      await live.prune(new Set(next.keys()));
       if (!started) return;
       try {
         await push();
@@ -188,9 +195,35 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     }),
 
     removeRoute: (app) => serial(async () => {
+      await live.clear(app);
       if (!routes.delete(app) || !started) return;
       await push();
     }),
+
+    // Not serialised with config loads: a marker is independent of them and must never wait for one.
+    setLive: async (app, state) => {
+      if (state) await live.set(app, state);
+      else await live.clear(app);
+      log.debug({ app, live: state ? liveMarkerName(state) : null }, 'live slot');
+    },
+
+    async inFlight(ports) {
+      try {
+        const upstreams = await admin.get('/reverse_proxy/upstreams');
+        if (!Array.isArray(upstreams)) return undefined;
+        const wanted = new Set(ports.map((p) => slotDial(p)));
+        let n = 0;
+        for (const u of upstreams) {
+          if (typeof u === 'object' && u !== null && !Array.isArray(u) && typeof u.address === 'string' && wanted.has(u.address)) {
+            n += typeof u.num_requests === 'number' ? u.num_requests : 0;
+          }
+        }
+        return n;
+      } catch (err) {
+        log.debug({ err }, 'Caddy did not tell its upstreams\' in-flight requests');
+        return undefined;
+      }
+    },
 
     stop: () => serial(async () => {
       started = false;
@@ -212,7 +245,7 @@ function copyRoute(r: AppRoute): AppRoute {
 
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
   const list = (x: readonly (string | number)[] | undefined) => (x ?? []).join(',');
-  return a.app === b.app && a.activeHealthPath === b.activeHealthPath && list(a.slotPorts) === list(b.slotPorts) && list(a.extraHosts) === list(b.extraHosts);
+  return a.app === b.app && list(a.slotPorts) === list(b.slotPorts) && list(a.extraHosts) === list(b.extraHosts);
 }
 
 async function readBaseConfig(file: string): Promise<JsonObject> {

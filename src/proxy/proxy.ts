@@ -1,4 +1,5 @@
 /** What hiy needs from the reverse proxy. One real adapter: caddy.ts (Caddy admin API). */
+import type { LiveSlot } from './live.js';
 
 export interface AppRoute {
   app: string;
@@ -7,13 +8,6 @@ export interface AppRoute {
    * see apps/repo.ts allSlotPorts). The list never changes during a deploy or a scale.
    */
   slotPorts: number[];
-  /**
-   * When set, Caddy actively checks this path on each slot and sends traffic only to slots that
-   * answer 2xx/3xx there, so a release starting on the preferred slot gets no request before it is
-   * ready. Caddy 2.6 cannot express hiy's "any status below 500", so apps whose health path answers
-   * 4xx get passive checks only (undefined).
-   */
-  activeHealthPath?: string;
   /** Custom hostnames routed to the app besides <app>.<domain> (hiy domains:add). */
   extraHosts?: string[];
 }
@@ -26,6 +20,13 @@ export interface Proxy {
   /** Adds or replaces one app's route (app created). */
   setRoute(route: AppRoute): Promise<void>;
   removeRoute(app: string): Promise<void>;
+  /**
+   * Sends the app's new requests to `live` (one slot's first N web replicas) from now on, without
+   * any config change (live.ts); undefined = every slot port (nothing deployed).
+   */
+  setLive(app: string, live: LiveSlot | undefined): Promise<void>;
+  /** Requests Caddy is proxying to these upstream ports right now; undefined when it cannot tell. */
+  inFlight(ports: number[]): Promise<number | undefined>;
   /** Stops the child Caddy if hiy started it. */
   stop(): Promise<void>;
 }

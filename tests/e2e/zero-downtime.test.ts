@@ -1,13 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redeployUnderLoad } from '../helpers/redeploy-under-load.js';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { curlApp, findRootCert } from '../helpers/app-http.js';
+import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
+import { WorkingCopy } from '../helpers/git.js';
+import { ensureBusyboxImage } from '../helpers/images.js';
+import { startLoad } from '../helpers/load.js';
+import { repoRoot } from '../helpers/paths.js';
+import { createIndexApp, redeployUnderLoad } from '../helpers/redeploy-under-load.js';
+import { startHiy } from '../helpers/server.js';
 
 // Correctness, not speed: not one request may fail because of a deploy. bench/zero-downtime runs
 // the same scenario with more load and more deploys and prints the figures.
-// Both cases are the proof issue #4 asks for, and both are skipped while it is open: during
-// deploys a client occasionally gets ECONNRESET (about 1 per 5,000 requests with fresh
-// connections; once in ~1,500 keep-alive requests in CI). A flaky test would block every landing.
-test('keep-alive clients see no failed request across redeploys and a rollback (skipped: an occasional ECONNRESET during deploys, issue #4 open)', { timeout: 600_000, skip: true }, async () => {
+test('keep-alive clients see no failed request across redeploys and a rollback', { timeout: 600_000 }, async () => {
   const r = await redeployUnderLoad({ deploys: 3, rollbacks: 1, keepAliveConnections: 8, freshConnectionLoops: 0 });
   assert.ok(r.sent > 500, `enough requests were sent (${r.sent})`);
   assert.equal(r.errors, 0, `connection errors: ${r.errorSamples.join('; ')}`);
@@ -15,10 +22,70 @@ test('keep-alive clients see no failed request across redeploys and a rollback (
   for (const v of ['v0\n', 'v1\n', 'v2\n', 'v3\n']) assert.ok(r.bodies.has(v), `clients saw ${JSON.stringify(v)}`);
 });
 
-// bench/zero-downtime still measures both; turn these on once the resets are fixed.
-test('fresh-connection clients see no failed request across redeploys (skipped: about 1 ECONNRESET per 5,000 requests during deploys, issue #4 open)', { timeout: 600_000, skip: true }, async () => {
+test('fresh-connection clients see no failed request across redeploys', { timeout: 600_000 }, async () => {
   const r = await redeployUnderLoad({ deploys: 3, rollbacks: 1, keepAliveConnections: 0, freshConnectionLoops: 4 });
   assert.ok(r.sent > 500, `enough requests were sent (${r.sent})`);
   assert.equal(r.errors, 0, `connection errors: ${r.errorSamples.join('; ')}`);
   assert.equal(r.non2xx, 0, `non-2xx answers: ${r.errorSamples.join('; ')}`);
+});
+
+// The app below dies the moment it gets SIGTERM (a shell trap, as many apps do) and has a CGI
+// that answers after 6 s. Before hiy drained releases, stopping the old one cut such requests
+// off, and POSTs that reached a starting or stopping release failed (Caddy retries only GETs).
+test('an app that exits at once on SIGTERM: a slow request in flight across the switch gets its whole answer, and POSTs during deploys never fail', { timeout: 300_000 }, async () => {
+  await ensureDocker();
+  await ensureBusyboxImage();
+  const app = `zs-${randomBytes(3).toString('hex')}`;
+  const hiy = await startHiy();
+  const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
+  try {
+    wc.write('Dockerfile', [
+      'FROM hiy-test/busybox:1',
+      'COPY www /www',
+      'ENV PORT=8080',
+      'CMD ["sh", "-c", "trap \'exit 0\' TERM; busybox httpd -f -p \\"$PORT\\" -h /www & wait"]',
+      '',
+    ].join('\n'));
+    mkdirSync(join(wc.dir, 'www', 'cgi-bin'));
+    const cgi = (name: string, body: string) => {
+      writeFileSync(join(wc.dir, 'www', 'cgi-bin', name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(wc.dir, 'www', 'cgi-bin', name), 0o755);
+    };
+    cgi('slow', 'sleep 6\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow %s" "$(cat /www/index.html)"');
+    cgi('echo', 'printf "Content-Type: text/plain\\r\\n\\r\\n%s %s" "$REQUEST_METHOD" "$(cat /www/index.html)"');
+    const push = await createIndexApp(hiy, wc, app, 20);
+    await push('v0');
+    assert.equal((await curlApp(hiy, app, '/cgi-bin/echo')).body, 'GET v0');
+
+    const ca = findRootCert(hiy.dataDir)!;
+    const target = { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: ca };
+    const posts = startLoad({ ...target, path: '/cgi-bin/echo', method: 'POST', body: 'x=1', keepAliveConnections: 2, freshConnectionLoops: 2 });
+    const slowStarted = Date.now();
+    const slow = curlApp(hiy, app, '/cgi-bin/slow').then((r) => ({ ...r, at: Date.now() }));
+    await new Promise((r) => setTimeout(r, 300));
+    const deploying = push('v1');
+    let switchedAt = 0;
+    while (Date.now() - slowStarted < 60_000) {
+      if ((await curlApp(hiy, app)).body === 'v1') { switchedAt = Date.now(); break; }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const answer = await slow;
+    const output = await deploying;
+    const second = await push('v2');
+    const report = await posts.stop();
+
+    assert.ok(switchedAt > 0, 'v1 went live');
+    assert.ok(switchedAt < answer.at, `the switch (${switchedAt - slowStarted} ms) came while the slow request was in flight (answered after ${answer.at - slowStarted} ms)`);
+    assert.equal(answer.body, 'slow v0', `the slow request got its whole answer from the old release (curl exit ${answer.code}, status ${answer.status})`);
+    assert.match(output, /draining the old one/);
+    assert.match(second, /draining the old one/);
+    assert.ok(report.sent > 100, `enough POSTs were sent (${report.sent})`);
+    assert.equal(report.errors, 0, `POST connection errors: ${report.errorSamples.join('; ')}`);
+    assert.equal(report.non2xx, 0, `POST non-2xx answers: ${report.errorSamples.join('; ')}`);
+    for (const v of ['POST v0', 'POST v1', 'POST v2']) assert.ok(report.bodies.has(v), `POSTs reached ${v.slice(5)}: ${[...report.bodies.keys()].join(', ')}`);
+  } finally {
+    await hiy.stop();
+    wc.remove();
+    await cleanupByLabel(`hiy.app=${app}`);
+  }
 });

@@ -16,8 +16,12 @@ export interface SlotServer {
   close(mode: 'graceful' | 'abrupt'): Promise<void>;
 }
 
-/** A release: answers every request with `body` and `status` (404 plays an app without a `/`). */
-export function startSlotServer(port: number, body: string, status = 200): Promise<SlotServer> {
+/**
+ * A release: answers every request with `body` and `status` (404 plays an app without a `/`).
+ * `bodyDelayMs` sends the headers at once and the body that much later, so a close catches
+ * requests half answered (what cutting a busy release off does).
+ */
+export function startSlotServer(port: number, body: string, status = 200, opts: { bodyDelayMs?: number } = {}): Promise<SlotServer> {
   const sockets = new Set<Socket>();
   let closing = false;
   const server: Server = createServer((req, res) => {
@@ -25,7 +29,12 @@ export function startSlotServer(port: number, body: string, status = 200): Promi
     // A keep-alive client (Caddy's upstream pool) would otherwise keep using this server forever.
     if (closing) res.setHeader('Connection', 'close');
     res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
+    if (!opts.bodyDelayMs) {
+      res.end(body);
+      return;
+    }
+    res.flushHeaders();
+    setTimeout(() => res.end(body), opts.bodyDelayMs);
   });
   server.keepAliveTimeout = 30_000;
   server.on('connection', (s: Socket) => {
@@ -181,24 +190,31 @@ export interface SwitchRun {
 
 /**
  * A deploy as hiy does it, minus Docker: start the next release on the idle slot, wait until it
- * answers on its port, then close the old one, alternating graceful and abrupt closes.
+ * answers on its port, move traffic to it (`moveTraffic`: hiy's live marker), let the old one
+ * drain (`drain`), then close it, alternating graceful and abrupt closes.
  */
 export async function switchReleases(opts: {
   first: SlotServer;
   slotPorts: [number, number];
   switches: number;
   pauseMs: number;
-  /** Time between "the new release answers" and closing the old one (hiy's drain). */
+  /** Time between "the new release answers" and closing the old one, when there is no `drain`. */
   drainMs?: number;
   status?: number;
+  bodyDelayMs?: number;
+  moveTraffic?: (toPort: number) => Promise<void>;
+  /** Resolves when the old release may close (hiy: Caddy proxies no request to it any more). */
+  drain?: (fromPort: number) => Promise<void>;
   log?: (line: string) => void;
 }): Promise<SwitchRun> {
   let current = opts.first;
   for (let i = 0; i < opts.switches; i++) {
     const idle = current.port === opts.slotPorts[0] ? opts.slotPorts[1] : opts.slotPorts[0];
-    const next = await startSlotServer(idle, `v${i + 2}`, opts.status);
+    const next = await startSlotServer(idle, `v${i + 2}`, opts.status, { bodyDelayMs: opts.bodyDelayMs });
     await waitUntilAnswers(idle);
-    if (opts.drainMs) await new Promise((r) => setTimeout(r, opts.drainMs));
+    await opts.moveTraffic?.(idle);
+    if (opts.drain) await opts.drain(current.port);
+    else if (opts.drainMs) await new Promise((r) => setTimeout(r, opts.drainMs));
     const mode = i % 2 === 0 ? 'graceful' : 'abrupt';
     await current.close(mode);
     opts.log?.(`${performance.now().toFixed(0)} switch ${i + 1}: ${current.body}@${current.port} -> ${next.body}@${idle} (${mode} close done)`);

@@ -17,13 +17,16 @@ export interface LoadOptions {
   host: string;
   port: number;
   path?: string;
+  /** POST sends `body` (Caddy never retries a POST that reached a dying release). Default GET. */
+  method?: 'GET' | 'POST';
+  body?: string;
   caFile: string;
   keepAliveConnections: number;
   freshConnectionLoops: number;
 }
 
 /**
- * GET loops against an app through Caddy (HTTPS, its local CA): `keepAliveConnections` loops each
+ * Request loops (GET unless told) against an app through Caddy (HTTPS, its local CA): `keepAliveConnections` loops each
  * reusing one connection, and `freshConnectionLoops` loops opening a new connection per request.
  * Loopback only; runs until stop() is called.
  */
@@ -35,7 +38,9 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
   const once = (agent: Agent | false) => new Promise<void>((resolve) => {
     const t0 = Date.now();
     report.sent++;
-    const req = request({ host: '127.0.0.1', port: o.port, path: o.path ?? '/', servername: o.host, headers: { host: `${o.host}:${o.port}` }, ca, agent }, (res) => {
+    const headers: Record<string, string | number> = { host: `${o.host}:${o.port}` };
+    if (o.body !== undefined) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(o.body) });
+    const req = request({ host: '127.0.0.1', port: o.port, path: o.path ?? '/', method: o.method ?? 'GET', servername: o.host, headers, ca, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -60,7 +65,7 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
     };
     req.setTimeout(30_000, () => req.destroy(new Error('timeout after 30 s')));
     req.on('error', fail);
-    req.end();
+    req.end(o.body);
   });
 
   const loops: Promise<void>[] = [];

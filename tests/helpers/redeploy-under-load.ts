@@ -7,7 +7,7 @@ import { remoteUrl, WorkingCopy } from './git.js';
 import { ensureBusyboxImage } from './images.js';
 import { startLoad, type LoadReport } from './load.js';
 import { repoRoot } from './paths.js';
-import { apiClient, startHiy } from './server.js';
+import { apiClient, startHiy, type HiyProcess } from './server.js';
 
 export interface ScenarioOptions {
   deploys: number;
@@ -23,6 +23,22 @@ export interface ScenarioResult extends LoadReport {
 }
 
 /**
+ * Creates a busybox-style app (port 8080) and returns `push(body)`: write www/index.html, commit,
+ * `git push` to hiy, assert it was accepted; resolves with the push output.
+ */
+export async function createIndexApp(hiy: HiyProcess, wc: WorkingCopy, app: string, drainS: number): Promise<(body: string) => Promise<string>> {
+  const created = await apiClient(hiy)('POST', '/apps', { name: app, port: 8080, health_timeout_s: 30, drain_s: drainS });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return async (body) => {
+    wc.write('www/index.html', body);
+    await wc.commit(body);
+    const r = await wc.push(remoteUrl(hiy.url, app, hiy.token));
+    assert.equal(r.code, 0, r.stderr);
+    return r.stderr;
+  };
+}
+
+/**
  * A real hiy + Caddy + Docker: an app serving v0, then `deploys` git pushes (v1, v2, …) and
  * `rollbacks` rollbacks while GET loops run against it through Caddy over HTTPS.
  */
@@ -35,14 +51,7 @@ export async function redeployUnderLoad(o: ScenarioOptions): Promise<ScenarioRes
   const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
   try {
     const api = apiClient(hiy);
-    const created = await api('POST', '/apps', { name: app, port: 8080, health_timeout_s: 30, drain_s: 3 });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const push = async (body: string) => {
-      wc.write('www/index.html', body);
-      await wc.commit(body);
-      const r = await wc.push(remoteUrl(hiy.url, app, hiy.token));
-      assert.equal(r.code, 0, r.stderr);
-    };
+    const push = await createIndexApp(hiy, wc, app, 3);
     await push('v0\n');
     assert.equal((await curlApp(hiy, app)).body, 'v0\n');
     const ca = findRootCert(hiy.dataDir)!;

@@ -45,6 +45,8 @@ export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
     // Below 32768: the kernel hands out ephemeral ports from there up, and a collision fails a bind.
     // Not 20000-20099 either: an installed hiy (install.sh, the install test) uses the default base.
     HIY_SLOT_PORT_BASE: String(20100 + randomInt(0, 119) * 100),
+    // Live markers (src/proxy/live.ts) inside the test's data dir, never the installed hiy's /run/hiy.
+    HIY_RUN_DIR: join(dataDir, 'run'),
     ...opts.env,
   };
   return { url: `http://${env.HIY_LISTEN}`, token: env.HIY_ADMIN_TOKEN ?? token, dataDir, env };

@@ -3,6 +3,7 @@
  * ports, plain HTTP for most cases, one HTTPS case with the local CA.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -12,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/log.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
+import { parseAppRoutes } from '../../src/proxy/caddy-config.js';
 import { get, startLoad, startSlotServer, switchReleases, type SlotServer } from '../helpers/caddy.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePorts } from '../helpers/ports.js';
@@ -53,6 +55,7 @@ async function proxyOptions(dataDir: string, tls: CaddyProxyOptions['tls'], cont
     domain: 'localhost',
     controlPlane: { host: '127.0.0.1', port: controlPlanePort },
     dataDir,
+    liveDir: join(dataDir, 'live'),
     caddyBin: CADDY,
     log,
     pathEnv: '/usr/local/bin:/usr/bin:/bin',
@@ -187,13 +190,47 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     await until('routes served again', async () => ((await get(opts.httpPort, 'other.localhost')).body === 'other app' ? true : undefined));
   });
 
-  it('switching releases between the slots fails no request (20 keep-alive + 2 fresh loops, 6 switches)', async () => {
+  it('a live marker moves new requests between slots with no reload, and in-flight requests are counted', async () => {
+    const [a, b] = await freePorts(2) as [number, number];
+    await proxy.setRoute({ app: 'live', slotPorts: [a, b] });
+    const onA = await startSlotServer(a, 'on A', 200, { bodyDelayMs: 600 });
+    const onB = await startSlotServer(b, 'on B');
+    slots.push(onA, onB);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    await proxy.setLive('live', { slot: 'a', replicas: 1 });
+    const first = await getReused(opts.httpPort, 'live.localhost', agent);
+    assert.deepEqual([first.status, first.body], [200, 'on A']);
+    // A slow request on A is in flight while the marker moves to B.
+    const slow = getReused(opts.httpPort, 'live.localhost', new Agent({ keepAlive: false }));
+    await until('Caddy counts the request on A', async () => ((await proxy.inFlight([a])) === 1 ? true : undefined));
+    await proxy.setLive('live', { slot: 'b', replicas: 1 });
+    for (let i = 0; i < 5; i++) {
+      const r = await getReused(opts.httpPort, 'live.localhost', agent);
+      assert.deepEqual([r.status, r.body, r.reused], [200, 'on B', true], 'every new request goes to B over the same connection');
+    }
+    assert.equal(await proxy.inFlight([a]), 1, 'the slow request on A is still being served');
+    assert.deepEqual([(await slow).status, (await slow).body], [200, 'on A'], 'and it completes');
+    assert.equal(await proxy.inFlight([a, b]), 0);
+    assert.equal(await proxy.inFlight([65000]), 0, 'a port Caddy never proxied to has nothing in flight');
+    await proxy.setLive('live', undefined);
+    assert.equal(existsSync(join(opts.liveDir, 'live')), false, 'no marker left');
+    agent.destroy();
+  });
+
+  it('switching releases between the slots fails no request (20 keep-alive + 2 fresh loops, 6 switches, old releases cut off mid-answer)', async () => {
     const [a, b] = await freePorts(2) as [number, number];
     await proxy.setRoute({ app: 'zdt', slotPorts: [a, b] });
-    const first = await startSlotServer(a, 'v1');
+    // Every answer's body comes 20 ms after its headers: closing a release that still gets
+    // requests would cut some in half, which Caddy cannot retry.
+    const first = await startSlotServer(a, 'v1', 200, { bodyDelayMs: 20 });
+    await proxy.setLive('zdt', { slot: 'a', replicas: 1 });
     const load = startLoad({ port: opts.httpPort, host: 'zdt.localhost', keepAlive: 20, fresh: 2 });
     await new Promise((r) => setTimeout(r, 500));
-    const run = await switchReleases({ first, slotPorts: [a, b], switches: 6, pauseMs: 1_200 });
+    const run = await switchReleases({
+      first, slotPorts: [a, b], switches: 6, pauseMs: 600, bodyDelayMs: 20,
+      moveTraffic: (port) => proxy.setLive('zdt', { slot: port === a ? 'a' : 'b', replicas: 1 }),
+      drain: (port) => until('the old slot is idle', async () => ((await proxy.inFlight([port])) === 0 ? true : undefined), 5_000).then(() => undefined),
+    });
     slots.push(run.current);
     const stats = await load.stop();
     console.error(`zero-downtime: ${stats.requests} requests, ${stats.badStatus} bad status ${JSON.stringify(stats.statusSamples)}, ${stats.connErrors} connection errors ${JSON.stringify(stats.errorSamples)}, longest ${stats.longestMs.toFixed(0)} ms`);
@@ -216,17 +253,19 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
 
   async function currentSlots(app: string): Promise<[number, number] | undefined> {
     const route = await createCaddyAdmin(opts.adminAddress).get(`/id/hiy-app-${app}`);
-    const dials = ((route as { handle: { upstreams: { dial: string }[] }[] }).handle[0]!.upstreams).map((u) => Number(u.dial.split(':')[1]));
-    return [dials[0]!, dials[1]!];
+    const [parsed] = parseAppRoutes([route ?? null]);
+    return parsed ? [parsed.slotPorts[0]!, parsed.slotPorts[1]!] : undefined;
   }
 });
 
 /** A GET through a keep-alive agent; `reused` says whether it rode an existing connection. */
-function getReused(port: number, host: string, agent: Agent): Promise<{ status: number; reused: boolean }> {
+function getReused(port: number, host: string, agent: Agent): Promise<{ status: number; body: string; reused: boolean }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
     });
     req.on('error', reject);
     req.end();

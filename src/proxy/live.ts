@@ -1,0 +1,96 @@
+/**
+ * Live markers: which slot of an app takes new requests, told to Caddy without touching its config.
+ *
+ * Each app's Caddy route has one inner route per state (slot a or b, 1..N web replicas) guarded by
+ * Caddy's file matcher on <liveDir>/<app>/<state> (caddy-config.ts, appRoute). Caddy stats the
+ * marker on every request, so moving traffic is one rename(2): atomic, no admin API call, no
+ * reload, no keep-alive connection closed. A deploy renames a1 → b1 once the new release answers,
+ * then waits for the old slot's in-flight requests before stopping it.
+ *
+ * At most one marker exists per app. Files are empty; dirs are 0755 and files 0644 because a
+ * system Caddy runs as its own user and must be able to stat them.
+ */
+import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface LiveSlot {
+  slot: 'a' | 'b';
+  /** Web replicas of the slot that take requests (1..MAX_WEB_REPLICAS). */
+  replicas: number;
+}
+
+const MARKER_RE = /^([ab])([1-9])$/;
+
+export function liveMarkerName(live: LiveSlot): string {
+  if (!Number.isInteger(live.replicas) || live.replicas < 1 || live.replicas > 9) throw new Error(`live replicas out of range: ${live.replicas}`);
+  return `${live.slot}${live.replicas}`;
+}
+
+export function parseLiveMarker(name: string): LiveSlot | undefined {
+  const m = MARKER_RE.exec(name);
+  return m ? { slot: m[1] as 'a' | 'b', replicas: Number(m[2]) } : undefined;
+}
+
+export interface LiveMarkers {
+  readonly dir: string;
+  get(app: string): Promise<LiveSlot | undefined>;
+  /** Points new requests of `app` at `live` (atomically when a marker exists already). */
+  set(app: string, live: LiveSlot): Promise<void>;
+  /** No marker: Caddy falls back to every slot port of the app. */
+  clear(app: string): Promise<void>;
+  /** Removes the markers of apps not in `keep` (deleted while hiy was down). */
+  prune(keep: Set<string>): Promise<void>;
+}
+
+export function createLiveMarkers(liveDir: string): LiveMarkers {
+  const appDir = (app: string) => join(liveDir, app);
+  const markersOf = async (app: string): Promise<string[]> => {
+    try {
+      return (await readdir(appDir(app))).filter((n) => MARKER_RE.test(n));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  };
+  const ensureDir = async (dir: string) => {
+    await mkdir(dir, { recursive: true });
+    // mkdir's mode is reduced by the umask (hiy.service sets 0077); the proxy's user must traverse.
+    await chmod(dir, 0o755);
+  };
+
+  return {
+    dir: liveDir,
+    async get(app) {
+      const names = await markersOf(app);
+      return names.length === 1 ? parseLiveMarker(names[0]!) : undefined;
+    },
+    async set(app, live) {
+      const name = liveMarkerName(live);
+      const existing = await markersOf(app);
+      if (existing.length === 1 && existing[0] === name) return;
+      await ensureDir(liveDir);
+      await ensureDir(appDir(app));
+      const from = existing.find((n) => n !== name);
+      if (from) {
+        await rename(join(appDir(app), from), join(appDir(app), name));
+      } else if (!existing.includes(name)) {
+        await writeFile(join(appDir(app), name), '', { mode: 0o644 });
+        await chmod(join(appDir(app), name), 0o644);
+      }
+      for (const n of existing) if (n !== name && n !== from) await rm(join(appDir(app), n), { force: true });
+    },
+    async clear(app) {
+      await rm(appDir(app), { recursive: true, force: true });
+    },
+    async prune(keep) {
+      let apps: string[];
+      try {
+        apps = await readdir(liveDir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      for (const app of apps) if (!keep.has(app)) await rm(appDir(app), { recursive: true, force: true });
+    },
+  };
+}
