@@ -10,7 +10,7 @@ import { ensureBusyboxImage } from '../helpers/images.js';
 import { startLoad } from '../helpers/load.js';
 import { repoRoot } from '../helpers/paths.js';
 import { createIndexApp, redeployUnderLoad } from '../helpers/redeploy-under-load.js';
-import { startHiy } from '../helpers/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 
 // Correctness, not speed: not one request may fail because of a deploy. bench/zero-downtime runs
 // the same scenario with more load and more deploys and prints the figures.
@@ -29,13 +29,16 @@ test('fresh-connection clients see no failed request across redeploys', { timeou
   assert.equal(r.non2xx, 0, `non-2xx answers: ${r.errorSamples.join('; ')}`);
 });
 
-// The app below dies the moment it gets SIGTERM (a shell trap, as many apps do) and has a CGI
-// that answers after 6 s. Before hiy drained releases, stopping the old one cut such requests
-// off, and POSTs that reached a starting or stopping release failed (Caddy retries only GETs).
-test('an app that exits at once on SIGTERM: a slow request in flight across the switch gets its whole answer, and POSTs during deploys never fail', { timeout: 300_000 }, async () => {
+/**
+ * An app that dies the moment it gets SIGTERM (a shell trap, as many apps do), with CGIs: /slow
+ * answers after 6 s, /echo names the method and the release, /host the container. Before hiy
+ * drained releases, stopping the old one cut slow requests off, and POSTs that reached a
+ * starting or stopping release failed (Caddy retries only GETs).
+ */
+async function withCgiApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProcess; app: string; push: (body: string) => Promise<string>; target: { host: string; port: number; caFile: string } }) => Promise<void>): Promise<void> {
   await ensureDocker();
   await ensureBusyboxImage();
-  const app = `zs-${randomBytes(3).toString('hex')}`;
+  const app = `${prefix}-${randomBytes(3).toString('hex')}`;
   const hiy = await startHiy();
   const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
   try {
@@ -48,17 +51,25 @@ test('an app that exits at once on SIGTERM: a slow request in flight across the 
     ].join('\n'));
     mkdirSync(join(wc.dir, 'www', 'cgi-bin'));
     const cgi = (name: string, body: string) => {
-      writeFileSync(join(wc.dir, 'www', 'cgi-bin', name), `#!/bin/sh\n${body}\n`);
+      writeFileSync(join(wc.dir, 'www', 'cgi-bin', name), `#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n${body}\n`);
       chmodSync(join(wc.dir, 'www', 'cgi-bin', name), 0o755);
     };
-    cgi('slow', 'sleep 6\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow %s" "$(cat /www/index.html)"');
-    cgi('echo', 'printf "Content-Type: text/plain\\r\\n\\r\\n%s %s" "$REQUEST_METHOD" "$(cat /www/index.html)"');
-    const push = await createIndexApp(hiy, wc, app, 20);
+    cgi('slow', 'sleep 6\nprintf "slow %s" "$(cat /www/index.html)"');
+    cgi('echo', 'printf "%s %s" "$REQUEST_METHOD" "$(cat /www/index.html)"');
+    cgi('host', 'hostname');
+    const push = await createIndexApp(hiy, wc, app, drainS);
     await push('v0');
     assert.equal((await curlApp(hiy, app, '/cgi-bin/echo')).body, 'GET v0');
+    await fn({ hiy, app, push, target: { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: findRootCert(hiy.dataDir)! } });
+  } finally {
+    await hiy.stop();
+    wc.remove();
+    await cleanupByLabel(`hiy.app=${app}`);
+  }
+}
 
-    const ca = findRootCert(hiy.dataDir)!;
-    const target = { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: ca };
+test('an app that exits at once on SIGTERM: a slow request in flight across the switch gets its whole answer, and POSTs during deploys never fail', { timeout: 300_000 }, async () => {
+  await withCgiApp('zs', 20, async ({ hiy, app, push, target }) => {
     const posts = startLoad({ ...target, path: '/cgi-bin/echo', method: 'POST', body: 'x=1', keepAliveConnections: 2, freshConnectionLoops: 2 });
     const slowStarted = Date.now();
     const slow = curlApp(hiy, app, '/cgi-bin/slow').then((r) => ({ ...r, at: Date.now() }));
@@ -83,9 +94,31 @@ test('an app that exits at once on SIGTERM: a slow request in flight across the 
     assert.equal(report.errors, 0, `POST connection errors: ${report.errorSamples.join('; ')}`);
     assert.equal(report.non2xx, 0, `POST non-2xx answers: ${report.errorSamples.join('; ')}`);
     for (const v of ['POST v0', 'POST v1', 'POST v2']) assert.ok(report.bodies.has(v), `POSTs reached ${v.slice(5)}: ${[...report.bodies.keys()].join(', ')}`);
-  } finally {
-    await hiy.stop();
-    wc.remove();
-    await cleanupByLabel(`hiy.app=${app}`);
-  }
+  });
+});
+
+test('scaling web 1 → 3 → 1 under load fails no request, and new replicas get traffic only once they answer', { timeout: 300_000 }, async () => {
+  await withCgiApp('zc', 5, async ({ hiy, app, target }) => {
+    const api = apiClient(hiy);
+    const load = startLoad({ ...target, path: '/cgi-bin/echo', method: 'POST', body: 'x=1', keepAliveConnections: 4, freshConnectionLoops: 2 });
+    const hosts = startLoad({ ...target, path: '/cgi-bin/host', keepAliveConnections: 2, freshConnectionLoops: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    const up = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 3 } });
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    await new Promise((r) => setTimeout(r, 1_500));
+    const scaledUp = await hosts.stop();
+    const down = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 1 } });
+    assert.equal(down.status, 200, JSON.stringify(down.body));
+    await new Promise((r) => setTimeout(r, 500));
+    const report = await load.stop();
+    const after = new Set<string>();
+    for (let i = 0; i < 6; i++) after.add((await curlApp(hiy, app, '/cgi-bin/host')).body);
+
+    assert.equal(scaledUp.errors + scaledUp.non2xx, 0, scaledUp.errorSamples.join('; '));
+    assert.equal(scaledUp.bodies.size, 3, `three containers answered after scaling up: ${[...scaledUp.bodies.keys()].join(', ')}`);
+    assert.equal(after.size, 1, `one container answers after scaling down: ${[...after].join(', ')}`);
+    assert.ok(report.sent > 100, `enough POSTs were sent (${report.sent})`);
+    assert.equal(report.errors, 0, `POST connection errors: ${report.errorSamples.join('; ')}`);
+    assert.equal(report.non2xx, 0, `POST non-2xx answers: ${report.errorSamples.join('; ')}`);
+  });
 });
