@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { HiyError } from './errors.js';
 import { LABEL_INSTANCE } from './runtime/runtime.js';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { syncGatus } from './ops/gatus.js';
 import { createHttpServer, listen } from './http-server.js';
 import { createLogger, type Logger } from './log.js';
 import { createCaddyProxy } from './proxy/caddy.js';
+import { prepareRunDir } from './proxy/live.js';
 import type { DockerRuntime } from './runtime/docker-runtime.js';
 import type { Builder } from './build/builder.js';
 import { listApps } from './apps/repo.js';
@@ -43,25 +44,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/**
- * The live markers (proxy/live.ts) must be writable before anything deploys: a switch that cannot
- * move its marker would fail after the release was recorded. 0755: a system Caddy reads them.
- */
-function ensureRunDir(dir: string): void {
-  try {
-    // Only what hiy creates (the umask may be 0077); an existing run dir is the operator's choice.
-    const created = mkdirSync(join(dir, 'live'), { recursive: true });
-    if (created) for (const d of [dir, join(dir, 'live')]) if (d.startsWith(created)) chmodSync(d, 0o755);
-    accessSync(join(dir, 'live'), constants.W_OK);
-  } catch (err) {
-    throw new HiyError('config', `HIY_RUN_DIR: cannot use ${dir} for hiy's live markers: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 export async function startServer(config: Config, log: Logger, out: NodeJS.WritableStream = process.stdout): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o700 });
-  ensureRunDir(config.runDir);
+  prepareRunDir(config.runDir);
   const { db, close: closeDb } = await openDatabase(join(config.dataDir, 'hiy.db'));
   const secrets = await openSecretBox(join(config.dataDir, 'secrets'));
   const instanceId = readOrCreateInstanceId(config.dataDir);

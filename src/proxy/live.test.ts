@@ -28,7 +28,7 @@ describe('live markers', () => {
     assert.deepEqual(await live.get('shop'), { slot: 'b', replicas: 2 });
     await live.set('shop', { slot: 'b', replicas: 2 }); // unchanged
     assert.deepEqual(readdirSync(join(dir, 'shop')), ['b2']);
-    for (const p of [dir, join(dir, 'shop')]) assert.equal(statSync(p).mode & 0o777, 0o755, p);
+    for (const p of [dir, join(dir, 'shop')]) assert.equal(statSync(p).mode & 0o777, 0o711, p);
     assert.equal(statSync(join(dir, 'shop', 'b2')).mode & 0o777, 0o644);
   });
 

@@ -7,11 +7,14 @@
  * reload, no keep-alive connection closed. A deploy renames a1 → b1 once the new release answers,
  * then waits for the old slot's in-flight requests before stopping it.
  *
- * At most one marker exists per app. Files are empty; dirs are 0755 and files 0644 because a
- * system Caddy runs as its own user and must be able to stat them.
+ * At most one marker exists per app. Files are empty (0644). A system Caddy runs as its own user
+ * and must be able to stat them: dirs are 0711, searchable but not listable, so other local users
+ * cannot read the app names there.
  */
+import { accessSync, chmodSync, constants, mkdirSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HiyError } from '../errors.js';
 
 export interface LiveSlot {
   slot: 'a' | 'b';
@@ -29,6 +32,23 @@ export function liveMarkerName(live: LiveSlot): string {
 export function parseLiveMarker(name: string): LiveSlot | undefined {
   const m = MARKER_RE.exec(name);
   return m ? { slot: m[1] as 'a' | 'b', replicas: Number(m[2]) } : undefined;
+}
+
+/**
+ * At start: <runDir>/live must be writable before anything deploys (a switch that cannot move its
+ * marker would fail after the release was recorded) and searchable by Caddy's user. Only the
+ * dirs hiy creates get 0711 (the umask may be 0077); an existing run dir is the operator's choice.
+ */
+export function prepareRunDir(runDir: string): string {
+  const liveDir = join(runDir, 'live');
+  try {
+    const created = mkdirSync(liveDir, { recursive: true });
+    if (created) for (const d of [runDir, liveDir]) if (d.startsWith(created)) chmodSync(d, 0o711);
+    accessSync(liveDir, constants.W_OK);
+  } catch (err) {
+    throw new HiyError('config', `HIY_RUN_DIR: cannot use ${runDir} for hiy's live markers: ${(err as Error).message}`, { cause: err });
+  }
+  return liveDir;
 }
 
 export interface LiveMarkers {
@@ -55,7 +75,7 @@ export function createLiveMarkers(liveDir: string): LiveMarkers {
   const ensureDir = async (dir: string) => {
     await mkdir(dir, { recursive: true });
     // mkdir's mode is reduced by the umask (hiy.service sets 0077); the proxy's user must traverse.
-    await chmod(dir, 0o755);
+    await chmod(dir, 0o711);
   };
 
   return {
