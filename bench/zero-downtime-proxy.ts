@@ -15,6 +15,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntilIdle } from '../src/deploy/drain.js';
 import { createLogger } from '../src/log.js';
 import { createCaddyProxy, type CaddyProxy } from '../src/proxy/caddy.js';
 import { repoRoot } from '../tests/helpers/paths.js';
@@ -88,7 +89,7 @@ async function switchScenario(proxy: CaddyProxy, httpPort: number, scenario: str
     first, slotPorts: [a, b], switches: SWITCHES, pauseMs: PAUSE_MS, status, bodyDelayMs: BODY_DELAY_MS,
     ...(marker ? {
       moveTraffic: (port: number) => proxy.setLive(app, { slot: port === a ? 'a' : 'b', replicas: 1 }),
-      drain: async (port: number) => { while ((await proxy.inFlight([port])) !== 0) await sleep(50); },
+      drain: (port: number) => waitUntilIdle(proxy, [port], Date.now() + 10_000),
     } : {}),
     log: VERBOSE ? (l) => console.error(l) : undefined,
   });

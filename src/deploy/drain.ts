@@ -4,6 +4,7 @@
  * until the requests Caddy is still proxying to them are answered, then stop them (SIGTERM,
  * SIGKILL when the rest of the drain time is up) and remove them. Everything within drain_s.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../apps/repo.js';
 import type { Proxy } from '../proxy/proxy.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
@@ -31,19 +32,14 @@ export async function drainAndStop(d: DrainDeps, app: Pick<App, 'drain_s'>, cont
   }));
 }
 
-async function waitUntilIdle(proxy: DrainDeps['proxy'], ports: number[], deadline: number): Promise<void> {
-  await sleep(Math.min(SETTLE_MS, Math.max(0, deadline - Date.now())));
+/** Resolves once Caddy proxies nothing to `ports` (or at `deadline`, whichever comes first). */
+export async function waitUntilIdle(proxy: DrainDeps['proxy'], ports: number[], deadline: number): Promise<void> {
+  const upTo = (ms: number) => sleep(Math.max(0, Math.min(ms, deadline - Date.now())));
+  await upTo(SETTLE_MS);
   while (Date.now() < deadline) {
     const n = await proxy.inFlight(ports);
     if (n === 0) return;
-    if (n === undefined) {
-      await sleep(Math.max(0, Math.min(BLIND_WAIT_MS - SETTLE_MS, deadline - Date.now())));
-      return;
-    }
-    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+    if (n === undefined) return upTo(BLIND_WAIT_MS - SETTLE_MS);
+    await upTo(POLL_MS);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, LABEL_PROCESS, type ContainerEvent, type ContainerInfo, type EngineStream, type Runtime } from '../runtime/runtime.js';
 import { LogStreamParser, timestampToSince } from './line-parser.js';
@@ -33,7 +34,6 @@ interface Follow {
 const RETRY_MS = 2000;
 /** Lines and cursors name containers by the short id `docker ps` shows. */
 const shortId = (id: string): string => id.slice(0, 12);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * One follow stream per running app container. Docker's events say when a container (re)starts,

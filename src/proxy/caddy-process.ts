@@ -1,4 +1,5 @@
 /** Starts and stops a child `caddy run` when no Caddy answers on the admin address. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -137,8 +138,4 @@ function caddyLevel(line: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -22,16 +22,11 @@ export interface LiveSlot {
   replicas: number;
 }
 
-const MARKER_RE = /^([ab])([1-9])$/;
+const MARKER_RE = /^[ab][1-9]$/;
 
 export function liveMarkerName(live: LiveSlot): string {
   if (!Number.isInteger(live.replicas) || live.replicas < 1 || live.replicas > 9) throw new Error(`live replicas out of range: ${live.replicas}`);
   return `${live.slot}${live.replicas}`;
-}
-
-export function parseLiveMarker(name: string): LiveSlot | undefined {
-  const m = MARKER_RE.exec(name);
-  return m ? { slot: m[1] as 'a' | 'b', replicas: Number(m[2]) } : undefined;
 }
 
 /**
@@ -52,8 +47,6 @@ export function prepareRunDir(runDir: string): string {
 }
 
 export interface LiveMarkers {
-  readonly dir: string;
-  get(app: string): Promise<LiveSlot | undefined>;
   /** Points new requests of `app` at `live` (atomically when a marker exists already). */
   set(app: string, live: LiveSlot): Promise<void>;
   /** No marker: Caddy falls back to every slot port of the app. */
@@ -79,11 +72,6 @@ export function createLiveMarkers(liveDir: string): LiveMarkers {
   };
 
   return {
-    dir: liveDir,
-    async get(app) {
-      const names = await markersOf(app);
-      return names.length === 1 ? parseLiveMarker(names[0]!) : undefined;
-    },
     async set(app, live) {
       const name = liveMarkerName(live);
       const existing = await markersOf(app);

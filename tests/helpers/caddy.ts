@@ -198,8 +198,6 @@ export async function switchReleases(opts: {
   slotPorts: [number, number];
   switches: number;
   pauseMs: number;
-  /** Time between "the new release answers" and closing the old one, when there is no `drain`. */
-  drainMs?: number;
   status?: number;
   bodyDelayMs?: number;
   moveTraffic?: (toPort: number) => Promise<void>;
@@ -213,8 +211,7 @@ export async function switchReleases(opts: {
     const next = await startSlotServer(idle, `v${i + 2}`, opts.status, { bodyDelayMs: opts.bodyDelayMs });
     await waitUntilAnswers(idle);
     await opts.moveTraffic?.(idle);
-    if (opts.drain) await opts.drain(current.port);
-    else if (opts.drainMs) await new Promise((r) => setTimeout(r, opts.drainMs));
+    await opts.drain?.(current.port);
     const mode = i % 2 === 0 ? 'graceful' : 'abrupt';
     await current.close(mode);
     opts.log?.(`${performance.now().toFixed(0)} switch ${i + 1}: ${current.body}@${current.port} -> ${next.body}@${idle} (${mode} close done)`);

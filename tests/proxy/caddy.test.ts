@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/log.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
+import { waitUntilIdle } from '../../src/deploy/drain.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
 import { parseAppRoutes } from '../../src/proxy/caddy-config.js';
 import { get, startLoad, startSlotServer, switchReleases, type SlotServer } from '../helpers/caddy.js';
@@ -229,7 +230,7 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     const run = await switchReleases({
       first, slotPorts: [a, b], switches: 6, pauseMs: 600, bodyDelayMs: 20,
       moveTraffic: (port) => proxy.setLive('zdt', { slot: port === a ? 'a' : 'b', replicas: 1 }),
-      drain: (port) => until('the old slot is idle', async () => ((await proxy.inFlight([port])) === 0 ? true : undefined), 5_000).then(() => undefined),
+      drain: (port) => waitUntilIdle(proxy, [port], Date.now() + 5_000),
     });
     slots.push(run.current);
     const stats = await load.stop();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCaddyConfig } from '../../src/proxy/caddy-config.js';
 import { createLiveMarkers, prepareRunDir } from '../../src/proxy/live.js';
-import { get, startSlotServer, type SlotServer } from '../helpers/caddy.js';
+import { get, startSlotServer, waitUntilAnswers, type SlotServer } from '../helpers/caddy.js';
 import { freePorts } from '../helpers/ports.js';
 
 const NOBODY = 65534;
@@ -50,16 +50,7 @@ describe(`live markers steer a Caddy that runs as another user${runsAsRoot ? '' 
       uid: NOBODY, gid: NOBODY, cwd: stateDir, stdio: 'ignore',
       env: { PATH: '/usr/bin:/bin', HOME: stateDir, XDG_DATA_HOME: stateDir, XDG_CONFIG_HOME: stateDir },
     });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await get(http, 'shop.localhost', { timeoutMs: 1_000 });
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitUntilAnswers(http, 10_000);
   });
 
   after(async () => {

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { HiyError } from '../../errors.js';
 import type { StoredLine } from '../../logs/store.js';
@@ -38,22 +38,22 @@ function nap(ms: number, setWake: (w: () => void) => void): Promise<void> {
 export function logRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
-  r.get('/:name/logs', async (c) => {
+  /** The app in the path, ?lines= (100 unless given, minLines..the ring size) and ?process=. */
+  const logQuery = async (c: Context<ApiEnv>, minLines: number) => {
     const app = (await pathApp(s.db, c)).name;
-    const store = s.observability.logs;
     const raw = c.req.query('lines');
-    const lines = raw === undefined ? 100 : parseIntParam('lines', raw, 1, store.maxLines);
-    const process = processParam(c.req.query('process'));
+    const lines = raw === undefined ? 100 : parseIntParam('lines', raw, minLines, s.observability.logs.maxLines);
+    return { app, store: s.observability.logs, lines, process: processParam(c.req.query('process')) };
+  };
+
+  r.get('/:name/logs', async (c) => {
+    const { app, store, lines, process } = await logQuery(c, 1);
     const rows = await store.tail(app, lines, process);
     return c.json({ app, lines: await new ReleaseVersions(s.db, app).view(rows) });
   });
 
   r.get('/:name/logs/stream', async (c) => {
-    const app = (await pathApp(s.db, c)).name;
-    const store = s.observability.logs;
-    const raw = c.req.query('lines');
-    const initial = raw === undefined ? 100 : parseIntParam('lines', raw, 0, store.maxLines);
-    const process = processParam(c.req.query('process'));
+    const { app, store, lines: initial, process } = await logQuery(c, 0);
     const resumeAfter = lastEventId(c.req.header('last-event-id'), c.req.query('since_id'));
     const versions = new ReleaseVersions(s.db, app);
 
