@@ -127,7 +127,9 @@ async function removeDockerObjects(s: Services, app: string, volumes: boolean): 
   // Each kind on its own: one stuck container must not keep the images and network around.
   const steps: [string, () => Promise<void>][] = [
     ['containers', async () => { for (const c of await runtime.list({ app })) await runtime.remove(c.id); }],
-    ['images', async () => { for (const i of await runtime.listImages({ app })) await runtime.removeImage(i.id); }],
+    // By tag, not id: two apps built from the same source share an image id, and removing the
+    // id would fail (referenced in several repositories) or take the other app's image with it.
+    ['images', async () => { for (const i of await runtime.listImages({ app })) for (const t of i.tags.length ? i.tags : [i.id]) await runtime.removeImage(t); }],
     ['network', () => runtime.removeNetwork(app)],
   ];
   // The app's data outlives everything else unless the operator asks for it explicitly.

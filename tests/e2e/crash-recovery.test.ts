@@ -1,9 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
@@ -75,7 +74,7 @@ describe('kill -9 of hiy at any moment leaves one serving release', { timeout: 9
   after(async () => {
     await hiy?.stop();
     killProcessesMentioning(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
     wc?.remove();
     await cleanupByLabel(`hiy.app=${APP}`);
   });

@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
 import { hiyEntry, repoRoot } from '../helpers/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../helpers/docker.js';
@@ -62,7 +62,7 @@ describe('process formation and volumes', { timeout: 600_000 }, () => {
 
   after(async () => {
     await hiy?.stop();
-    if (hiy) rmSync(hiy.dataDir, { recursive: true, force: true });
+    if (hiy) await removeDataDir(hiy.dataDir);
     wc?.remove();
     await cleanupByLabel(`hiy.app=${APP}`);
     await docker(['volume', 'rm', '-f', VOLUME]);

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/main.js';
+import { docker } from './docker.js';
 import { hiyEntry } from './paths.js';
 import { freePorts } from './ports.js';
 
@@ -81,7 +83,7 @@ export async function startHiy(opts: HiyOptions = {}): Promise<HiyProcess> {
       await exited;
       clearTimeout(timer);
     }
-    if (!opts.keepDataDir) rmSync(t.dataDir, { recursive: true, force: true });
+    if (!opts.keepDataDir) await removeDataDir(t.dataDir);
     return exited;
   };
 
@@ -92,6 +94,50 @@ export async function startHiy(opts: HiyOptions = {}): Promise<HiyProcess> {
     throw new Error(`${(err as Error).message}\n--- server output ---\n${out}`);
   }
   return { ...t, proc, output: () => out, stop };
+}
+
+/**
+ * Removes a test server's data dir and the images its apps were built into: builds carry no
+ * labels (see docker-builder.ts), so label-based cleanup cannot find `hiy/<app>` images.
+ */
+export async function removeDataDir(dataDir: string): Promise<void> {
+  const lines = (r: { stdout: string }) => [...new Set(r.stdout.split('\n').map((s) => s.trim()).filter(Boolean))];
+  // An image a container still uses cannot be removed: the server's containers go first.
+  const instance = readInstanceId(dataDir);
+  if (instance) {
+    const containers = lines(await docker(['ps', '-aq', '--filter', `label=hiy.instance=${instance}`]));
+    if (containers.length) await docker(['rm', '-f', '-v', ...containers]);
+  }
+  // By name, never by id: an id can also carry another test's tags (the same layers, cached).
+  for (const app of appNames(dataDir)) {
+    const refs = lines(await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=hiy/${app}`]));
+    if (refs.length) await docker(['rmi', ...refs]);
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+function readInstanceId(dataDir: string): string | undefined {
+  try {
+    const id = readFileSync(join(dataDir, 'instance-id'), 'utf8').trim();
+    return /^[0-9a-f]{16}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function appNames(dataDir: string): string[] {
+  const file = join(dataDir, 'hiy.db');
+  if (!existsSync(file)) return [];
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT name FROM apps').all() as { name: string }[]).map((r) => r.name).filter((n) => /^[a-z][a-z0-9-]{0,29}$/.test(n));
+    } finally {
+      db.close();
+    }
+  } catch {
+    return [];
+  }
 }
 
 async function waitHealthy(url: string, timeoutMs: number, exited: () => boolean): Promise<void> {
@@ -130,7 +176,7 @@ export async function startInProcess(opts: HiyOptions = {}): Promise<InProcessHi
     logs: () => logs,
     async stop() {
       await running.stop();
-      if (!opts.keepDataDir) rmSync(t.dataDir, { recursive: true, force: true });
+      if (!opts.keepDataDir) await removeDataDir(t.dataDir);
     },
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
 import { hiyEntry, repoRoot } from '../helpers/paths.js';
 import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
@@ -56,6 +56,7 @@ describe('app logs end to end: git push, redeploy, hiy restart, CLI and SSE', { 
 
   after(async () => {
     await hiy?.stop();
+    if (hiy) await removeDataDir(hiy.dataDir);
     wc?.remove();
     await cleanupByLabel(`hiy.app=${APP}`);
   });
