@@ -19,7 +19,7 @@ Safe to run again: a second run changes nothing.
 Options:
   --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
                  only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
-  --production   skip what only the test suite needs (chromium, busybox-static, rclone)
+  --production   skip what only the test suite needs (chromium, busybox-static, rclone, debootstrap)
   --no-start     install and build, but do not start or restart hiy
   --no-firewall  leave the firewall alone (a box whose firewall is managed elsewhere)
   --no-fail2ban  do not install or configure fail2ban
@@ -166,7 +166,7 @@ ensure_packages() {
   command -v caddy >/dev/null || want+=(caddy)
   # Docker cannot load its container profile where AppArmor is on but its parser is missing.
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
-  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone) # only the test suite uses these
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap) # only the test suite uses these
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
   [ "$NO_FAIL2BAN" = 1 ] || want+=(fail2ban)
   [ "$NO_UPGRADES" = 1 ] || want+=(unattended-upgrades)
