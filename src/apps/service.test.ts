@@ -30,7 +30,7 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
   const runtime: Partial<Runtime> = {
     list: async ({ app } = {}) => { calls.push(`docker list ${app}`); return [{ id: 'c1' }, { id: 'c2' }] as never; },
     remove: async (id) => { calls.push(`docker rm ${id}`); },
-    listImages: async ({ app } = {}) => { calls.push(`docker images ${app}`); return [{ id: 'i1' }] as never; },
+    listImages: async ({ app } = {}) => { calls.push(`docker images ${app}`); return [{ id: 'i1', tags: ['hiy/gone:abc', 'hiy/gone:def'] }] as never; },
     removeImage: async (id) => { calls.push(`docker rmi ${id}`); },
     removeNetwork: async (app) => { calls.push(`docker network rm ${app}`); },
   };
@@ -90,7 +90,7 @@ describe('app service', { timeout: 30_000 }, () => {
     h.calls.length = 0;
     await destroyApp(h.s, 'gone');
     assert.deepEqual(h.calls, ['forget gone', 'route remove gone', 'docker list gone', 'docker rm c1', 'docker rm c2',
-      'docker images gone', 'docker rmi i1', 'docker network rm gone', 'repo remove gone']);
+      'docker images gone', 'docker rmi hiy/gone:abc', 'docker rmi hiy/gone:def', 'docker network rm gone', 'repo remove gone']);
     assert.equal(await findApp(h.s.db, 'gone'), undefined);
   });
 
