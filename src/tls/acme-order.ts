@@ -15,6 +15,8 @@ export interface OrderOptions {
   /** Extra root to trust for the directory's HTTPS (HIY_ACME_CA_ROOT), PEM. */
   caRootPem: string | undefined;
   accountKey: string;
+  /** The account's URL at this directory when it was registered before. */
+  accountUrl: string | undefined;
   names: string[];
   provider: DnsProvider;
   propagationMs: number;
@@ -27,6 +29,7 @@ export interface OrderOptions {
 export interface Issued {
   certificate: string;
   key: string;
+  accountUrl: string;
 }
 
 type Acme = typeof import('acme-client');
@@ -50,6 +53,7 @@ export async function orderCertificate(o: OrderOptions): Promise<Issued> {
   const client = new acme.Client({
     directoryUrl: o.directory,
     accountKey: o.accountKey,
+    ...(o.accountUrl ? { accountUrl: o.accountUrl } : {}),
     backoffAttempts: 12,
     backoffMin: o.pollMinMs ?? 3_000,
     backoffMax: o.pollMaxMs ?? 30_000,
@@ -63,7 +67,9 @@ export async function orderCertificate(o: OrderOptions): Promise<Issued> {
     }
   };
 
-  await step('account registration', () => client.createAccount({ termsOfServiceAgreed: true }));
+  // A known account is used as is: registering it again makes acme-client send an account
+  // update that strict servers (pebble) refuse.
+  if (!o.accountUrl) await step('account registration', () => client.createAccount({ termsOfServiceAgreed: true }));
   const order = await step('new order', () => client.createOrder({ identifiers: o.names.map((value) => ({ type: 'dns', value })) }));
   const authorizations = await step('authorizations', () => client.getAuthorizations(order));
   const written: { fqdn: string; value: string }[] = [];
@@ -91,7 +97,7 @@ export async function orderCertificate(o: OrderOptions): Promise<Issued> {
   const [key, csr] = await acme.crypto.createCsr({ commonName: o.names[0], altNames: o.names }, await acme.crypto.createPrivateEcdsaKey('P-256'));
   const finalized = await step('finalization', () => client.finalizeOrder(order, csr));
   const certificate = await step('certificate download', () => client.getCertificate(finalized));
-  return { certificate, key: key.toString() };
+  return { certificate, key: key.toString(), accountUrl: client.getAccountUrl() };
 }
 
 function describe(err: unknown): string {

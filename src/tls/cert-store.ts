@@ -2,6 +2,7 @@
  * hiy's own certificate files under <data dir>/tls (0700; every file 0600, so `hiy backup` takes
  * them with their modes):
  *   account-key.pem   the ACME account's private key
+ *   account.json      the account's URL per ACME directory (an existing account is not registered again)
  *   wildcard.pem      the certificate chain followed by its private key: one file, so a rename
  *                     replaces both at once and a crash never pairs a new certificate with an old key
  *   state.json        the last renewal attempt and its outcome (`hiy certs`)
@@ -116,6 +117,26 @@ export class CertStore {
     const pem = await create();
     await this.writeAtomically('account-key.pem', pem);
     return pem;
+  }
+
+  async accountUrl(directory: string): Promise<string | undefined> {
+    const all = await this.readJson<Record<string, string>>('account.json');
+    const url = all?.[directory];
+    return typeof url === 'string' ? url : undefined;
+  }
+
+  async saveAccountUrl(directory: string, url: string): Promise<void> {
+    this.ensureDir();
+    const all = (await this.readJson<Record<string, string>>('account.json')) ?? {};
+    await this.writeAtomically('account.json', `${JSON.stringify({ ...all, [directory]: url }, null, 2)}\n`);
+  }
+
+  private async readJson<T>(name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, name), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
   }
 
   async readState(): Promise<RenewalState> {

@@ -151,6 +151,7 @@ export class WildcardCertificate {
         directory: this.d.acme.directory,
         caRootPem: this.d.acme.caRootFile ? await readFile(this.d.acme.caRootFile, 'utf8') : undefined,
         accountKey: await this.store.accountKey(newAccountKey),
+        accountUrl: await this.store.accountUrl(this.d.acme.directory),
         names: this.names,
         provider: this.d.provider,
         propagationMs: this.d.propagationSec * 1000,
@@ -158,6 +159,7 @@ export class WildcardCertificate {
         pollMinMs: this.d.pollMinMs,
         pollMaxMs: this.d.pollMaxMs,
       });
+      await this.store.saveAccountUrl(this.d.acme.directory, issued.accountUrl);
       const stored = await this.store.writeCert(issued.certificate, issued.key);
       this.current = stored;
       await this.d.install(stored);
