@@ -15,6 +15,7 @@ import { run } from '../helpers/git.js';
 import { hiyEntry } from '../helpers/paths.js';
 import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
 import { httpsGet, until } from '../helpers/tls-client.js';
+import { testEnv } from '../helpers/server.js';
 
 const DOMAIN = 'hiy-rfc2136.test';
 
@@ -144,5 +145,31 @@ describe('wildcard certificate by DNS-01 through RFC 2136 (knot, TSIG) from pebb
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(pebble.issued(), issued, 'no new certificate was ordered');
     assert.equal((await wildcard()).certificate.serial, serial);
+  });
+
+  test('a backup carries the account key and certificate (0600); a restored box serves it without ordering', async () => {
+    const age = await import('age-encryption');
+    const identity = await age.generateX25519Identity();
+    const keyFileAge = join(dir, 'backup-key.txt');
+    writeFileSync(keyFileAge, `${identity}\n`, { mode: 0o600 });
+    const cli = (args: string[], extra: Record<string, string>) => run(process.execPath, [hiyEntry(), ...args], { env: { ...env(), ...extra } });
+    const backup = await cli(['backup'], { HIY_DATA_DIR: dataDir, HIY_BACKUP_DIR: join(dir, 'backups'), HIY_BACKUP_RECIPIENT: await age.identityToRecipient(identity) });
+    assert.equal(backup.code, 0, backup.stderr);
+    const file = /Backup written: (\S+)/.exec(backup.stdout)?.[1];
+    assert.ok(file, backup.stdout);
+    const serial = (await wildcard()).certificate.serial;
+    const issued = pebble.issued();
+    await hiy!.stop();
+    hiy = undefined;
+
+    const restoredDir = join(dir, 'restored');
+    const fresh = (await testEnv({ dataDir: restoredDir })).env; // ports of its own, clear of an installed hiy
+    const restore = await cli(['restore', file, '--key', keyFileAge], { ...fresh, HIY_DOMAIN: DOMAIN });
+    assert.equal(restore.code, 0, `${restore.stdout}\n${restore.stderr}`);
+    for (const f of ['account-key.pem', 'account.json', 'wildcard.pem']) assert.equal(statSync(join(restoredDir, 'tls', f)).mode & 0o777, 0o600, f);
+    hiy = await startInProcess({ env: env(), dataDir: restoredDir, keepDataDir: true });
+    const res = await until('HTTPS on the restored box', async () => httpsGet(httpsPort(), `web.${DOMAIN}`, [root]), 15_000);
+    assert.equal(res.serial, serial);
+    assert.equal(pebble.issued(), issued);
   });
 });
