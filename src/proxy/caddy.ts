@@ -112,9 +112,14 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     });
   }
 
+  /** The certificates of the last config Caddy accepted (JSON), so an equal set is not loaded twice. */
+  let loadedCertificates: string | undefined;
+
   async function push(): Promise<void> {
     base ??= await readBaseConfig(opts.baseConfigFile ?? defaultBaseConfigFile());
+    const certificates = JSON.stringify(configOpts.certificates ?? []);
     await admin.load(buildCaddyConfig(base, configOpts, [...routes.values()]));
+    loadedCertificates = certificates;
   }
 
   /** Routes of a Caddy that already runs hiy's config (hiy restarted): keeping them makes the start a no-op for Caddy. */
@@ -209,16 +214,10 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     setCertificates: (certs) => serial(async () => {
       const next: LoadedCertificate[] = certs.map((c) => ({ certificate: c.certificate, key: c.key }));
-      const prev = configOpts.certificates ?? [];
-      if (JSON.stringify(prev) === JSON.stringify(next)) return;
+      // Kept even when this load fails: a certificate is the state Caddy should reach, and the
+      // next load (this call again, any change, the watch after a Caddy restart) carries it.
       configOpts.certificates = next;
-      if (!started) return;
-      try {
-        await push();
-      } catch (err) {
-        configOpts.certificates = prev;
-        throw err;
-      }
+      if (started && loadedCertificates !== JSON.stringify(next)) await push();
     }),
 
     // Not serialised with config loads: a marker is independent of them and must never wait for one.

@@ -54,6 +54,8 @@ export class WildcardCertificate {
   private readonly store: CertStore;
   private readonly now: () => number;
   private current: StoredCert | undefined;
+  /** Serial of the certificate Caddy has taken; differs from current's after a failed config load. */
+  private installed: string | undefined;
   private state: RenewalState = { ...EMPTY_STATE };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -72,7 +74,7 @@ export class WildcardCertificate {
       const stored = await this.store.readCert();
       if (stored && covers(stored.names, this.names)) {
         this.current = stored;
-        await this.d.install(stored);
+        await this.install();
         this.d.log.info({ names: stored.names, serial: stored.serial, notAfter: stored.notAfter.toISOString() }, 'loaded the stored wildcard certificate');
       } else if (stored) {
         this.d.log.warn({ names: stored.names, wanted: this.names }, 'the stored certificate does not cover this domain; ordering a new one');
@@ -128,10 +130,13 @@ export class WildcardCertificate {
     const retryAt = this.state.next_attempt_at && this.state.last_result === 'failed' ? Date.parse(this.state.next_attempt_at) : 0;
     const due = !this.current || now >= renewAt(this.current).getTime();
     if (due && now >= retryAt) await (this.running ?? this.attempt());
+    if (this.current && this.installed !== this.current.serial) await this.install();
     await this.checkExpiry();
     if (this.stopped) return;
     const next = [this.state.last_result === 'failed' && this.state.next_attempt_at ? Date.parse(this.state.next_attempt_at) : Infinity];
     if (this.current) next.push(renewAt(this.current).getTime(), warnAt(this.current).getTime(), this.current.notAfter.getTime());
+    // A certificate Caddy did not take yet is offered again a minute later.
+    if (this.current && this.installed !== this.current.serial) next.push(this.now() + 60_000);
     const at = Math.min(...next.filter((t) => t > this.now()));
     this.schedule(Number.isFinite(at) ? at - this.now() + 50 : MAX_SLEEP_MS);
   }
@@ -162,7 +167,7 @@ export class WildcardCertificate {
       await this.store.saveAccountUrl(this.d.acme.directory, issued.accountUrl);
       const stored = await this.store.writeCert(issued.certificate, issued.key);
       this.current = stored;
-      await this.d.install(stored);
+      await this.install();
       this.state = { ...this.state, last_attempt_at: started, last_result: 'ok', last_error: null, last_success_at: new Date(this.now()).toISOString(), failures: 0, next_attempt_at: renewAt(stored).toISOString() };
       await this.store.writeState(this.state);
       log.info({ serial: stored.serial, notAfter: stored.notAfter.toISOString(), renewAt: renewAt(stored).toISOString() }, 'the wildcard certificate is in place');
@@ -175,6 +180,18 @@ export class WildcardCertificate {
       await this.store.writeState(this.state).catch((e: unknown) => log.error({ err: e }, 'could not record the renewal state'));
       log.error({ err: message, failures, retryAt: next.toISOString() }, 'obtaining the wildcard certificate failed; Caddy keeps the certificate it has');
       await this.d.alerts.raise(RENEWAL_ALERT, `obtaining the certificate for ${this.names.join(', ')} failed (${failures}× in a row; next try ${next.toISOString()}): ${message}`);
+    }
+  }
+
+  /** Hands the current certificate to Caddy; a Caddy that does not answer gets it on a later tick (the order is not repeated). */
+  private async install(): Promise<void> {
+    const c = this.current;
+    if (!c) return;
+    try {
+      await this.d.install(c);
+      this.installed = c.serial;
+    } catch (err) {
+      this.d.log.error({ err, serial: c.serial }, 'Caddy did not take the wildcard certificate; offering it again later');
     }
   }
 

@@ -6,12 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appRouteOf, getApp } from '../../src/apps/repo.js';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../helpers/acme-servers.js';
-import { startSlotServer, type SlotServer } from '../helpers/caddy.js';
+import type { SlotServer } from '../helpers/caddy.js';
+import { acmeEnv, appOnSlots, stopAll } from './support.js';
 import { freePorts } from '../helpers/ports.js';
 import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
 import { httpsGet, until } from '../helpers/tls-client.js';
@@ -40,25 +40,16 @@ describe('HIY_TLS=auto: Caddy obtains a certificate per app host by HTTP-01 from
         HIY_HTTP_PORT: String(http),
         HIY_HTTPS_PORT: String(https),
         HIY_TLS: 'auto',
-        HIY_ACME_CA: pebble.directory,
-        HIY_ACME_CA_ROOT: pebble.listenerRootFile,
+        ...acmeEnv(pebble),
       },
     });
   });
 
-  after(async () => {
-    for (const s of slots) await s.close('abrupt');
-    await hiy?.stop();
-    await pebble?.stop();
-    await dns?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAll(slots, [hiy, pebble, dns], dir));
 
   test('an app subdomain is served over HTTPS with a certificate of its own that chains to the CA', async () => {
     const api = apiClient(hiy);
-    assert.equal((await api('POST', '/apps', { name: 'web' })).status, 201);
-    const route = appRouteOf(await getApp(hiy.running.services.db, 'web'), hiy.running.services.config.slotPortBase);
-    for (const port of route.slotPorts) slots.push(await startSlotServer(port, 'hello over acme'));
+    slots.push(...await appOnSlots(hiy, 'web', 'hello over acme'));
     const res = await until('a certificate for the app', () => httpsGet(httpsPort, `web.${DOMAIN}`, [root]), 90_000, 500);
     assert.equal(res.status, 200);
     assert.equal(res.body, 'hello over acme');

@@ -7,12 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appRouteOf, getApp } from '../../src/apps/repo.js';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../helpers/acme-servers.js';
-import { startSlotServer, type SlotServer } from '../helpers/caddy.js';
+import type { SlotServer } from '../helpers/caddy.js';
+import { acmeEnv, appOnSlots, firstWildcard, stopAll } from './support.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../helpers/cloudflare-standin.js';
 import { freePorts } from '../helpers/ports.js';
 import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
@@ -54,27 +54,15 @@ describe('wildcard certificate by DNS-01 through the Cloudflare API, renewed; cu
         HIY_DNS_CLOUDFLARE_TOKEN_FILE: tokenFile,
         HIY_DNS_CLOUDFLARE_API: cf.api,
         HIY_DNS_PROPAGATION_SECONDS: '0',
-        HIY_ACME_CA: pebble.directory,
-        HIY_ACME_CA_ROOT: pebble.listenerRootFile,
+        ...acmeEnv(pebble),
       },
     });
   });
 
-  after(async () => {
-    for (const s of slots) await s.close('abrupt');
-    await hiy?.stop();
-    await pebble?.stop();
-    await cf?.stop();
-    await dns?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAll(slots, [hiy, pebble, cf, dns], dir));
 
   test('the wildcard is issued through the stand-in, whose records are cleaned up', async () => {
-    const w = await until('the wildcard certificate', async () => {
-      const cur = await wildcard();
-      if (cur?.last_result === 'failed') throw new Error(cur.last_error);
-      return cur?.last_result === 'ok' ? cur : undefined;
-    }, 60_000);
+    const w = await firstWildcard(hiy!);
     assert.deepEqual([...w.certificate.names].sort(), [`*.${DOMAIN}`, DOMAIN]);
     assert.equal(w.provider, 'Cloudflare');
     assert.ok(cf.calls.includes(`GET /zones`), cf.calls.join(', '));
@@ -88,9 +76,7 @@ describe('wildcard certificate by DNS-01 through the Cloudflare API, renewed; cu
   });
 
   test('a custom domain outside the wildcard gets its own certificate from Caddy by HTTP-01', async () => {
-    assert.equal((await api()('POST', '/apps', { name: 'web' })).status, 201);
-    const route = appRouteOf(await getApp(hiy.running.services.db, 'web'), hiy.running.services.config.slotPortBase);
-    for (const port of route.slotPorts) slots.push(await startSlotServer(port, 'the shop'));
+    slots.push(...await appOnSlots(hiy, 'web', 'the shop'));
     const issuedBefore = pebble.issued();
     assert.equal((await api()('POST', '/apps/web/domains', { host: CUSTOM })).status, 201);
     const custom = await until(`a certificate for ${CUSTOM}`, () => httpsGet(httpsPort, CUSTOM, [root]), 90_000, 500);

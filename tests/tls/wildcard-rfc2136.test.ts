@@ -5,12 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appRouteOf, getApp } from '../../src/apps/repo.js';
 import { startKnot, startPebble, type Knot, type Pebble } from '../helpers/acme-servers.js';
-import { startSlotServer, type SlotServer } from '../helpers/caddy.js';
+import type { SlotServer } from '../helpers/caddy.js';
+import { acmeEnv, appOnSlots, firstWildcard, stopAll } from './support.js';
 import { run } from '../helpers/git.js';
 import { hiyEntry } from '../helpers/paths.js';
 import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
@@ -37,8 +37,7 @@ describe('wildcard certificate by DNS-01 through RFC 2136 (knot, TSIG) from pebb
     HIY_DNS_RFC2136_KEY_NAME: knot.keyName,
     HIY_DNS_RFC2136_KEY_FILE: keyFile,
     HIY_DNS_PROPAGATION_SECONDS: '0',
-    HIY_ACME_CA: pebble.directory,
-    HIY_ACME_CA_ROOT: pebble.listenerRootFile,
+    ...acmeEnv(pebble),
   });
   const api = () => apiClient(hiy!);
   const httpsPort = () => Number(hiy!.env.HIY_HTTPS_PORT);
@@ -55,27 +54,13 @@ describe('wildcard certificate by DNS-01 through RFC 2136 (knot, TSIG) from pebb
     hiy = await startInProcess({ env: env(), dataDir, keepDataDir: true });
   });
 
-  after(async () => {
-    for (const s of slots) await s.close('abrupt');
-    await hiy?.stop();
-    await pebble?.stop();
-    await knot?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopAll(slots, [hiy, pebble, knot], dir));
 
   test('one wildcard certificate serves hiy.<domain> and every app; Caddy orders none per app', async () => {
-    const w = await until('the wildcard certificate', async () => {
-      const cur = await wildcard();
-      if (cur?.last_result === 'failed') throw new Error(cur.last_error);
-      return cur?.last_result === 'ok' ? cur : undefined;
-    }, 60_000);
+    const w = await firstWildcard(hiy!);
     assert.deepEqual([...w.certificate.names].sort(), [`*.${DOMAIN}`, DOMAIN]);
 
-    for (const name of ['web', 'shop']) {
-      assert.equal((await api()('POST', '/apps', { name })).status, 201);
-      const route = appRouteOf(await getApp(hiy!.running.services.db, name), hiy!.running.services.config.slotPortBase);
-      for (const port of route.slotPorts) slots.push(await startSlotServer(port, `hello from ${name}`));
-    }
+    for (const name of ['web', 'shop']) slots.push(...await appOnSlots(hiy!, name, `hello from ${name}`));
     for (const name of ['web', 'shop']) {
       const res = await httpsGet(httpsPort(), `${name}.${DOMAIN}`, [root]);
       assert.equal(res.status, 200);
