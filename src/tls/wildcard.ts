@@ -6,6 +6,7 @@
  * order unless it is due.
  */
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { HiyError } from '../errors.js';
 import { CertStore, EMPTY_STATE, type RenewalState, type StoredCert } from './cert-store.js';
@@ -94,7 +95,8 @@ export class WildcardCertificate {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running?.catch(() => undefined);
+    // An order can poll the CA for minutes: shutdown does not wait for it (it ends with the process).
+    if (this.running) await Promise.race([this.running.catch(() => undefined), sleep(5_000, undefined, { ref: false })]);
   }
 
   status(): WildcardStatus {
