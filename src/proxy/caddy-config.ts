@@ -9,7 +9,7 @@
  * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
  */
 import type { HostPort, TlsMode } from '../config.js';
-import { coveredByWildcard } from '../tls/schedule.js';
+import { skippedCertificates, tlsApp } from './caddy-tls.js';
 import { liveMarkerName, type LiveSlot } from './live.js';
 import type { AppRoute } from './proxy.js';
 
@@ -196,12 +196,8 @@ function httpServer(opts: CaddyConfigOptions, appRoutes: AppRoute[]): JsonObject
   // the port out of its redirect whenever https_port is set (it assumes a port forward from 443),
   // which sends browsers to the wrong port when HIY_HTTPS_PORT is not 443.
   server.automatic_https = opts.tls === 'off' ? { disable: true } : { disable_redirects: true };
-  // dns: hiy's wildcard serves every host it covers; Caddy must not order one per app, also not
-  // while the wildcard is still being obtained. Custom domains outside it keep HTTP-01.
-  if (opts.tls === 'dns') {
-    const covered = allHosts(opts, appRoutes).filter((h) => coveredByWildcard(h, opts.domain));
-    (server.automatic_https as JsonObject).skip_certificates = covered;
-  }
+  const skip = skippedCertificates(opts, allHosts(opts, appRoutes));
+  if (skip) (server.automatic_https as JsonObject).skip_certificates = skip;
   return server;
 }
 
@@ -225,38 +221,6 @@ export function allHosts(opts: Pick<CaddyConfigOptions, 'domain'>, routes: AppRo
   return [controlPlaneHost(opts.domain), ...routes.flatMap((r) => [appHost(r.app, opts.domain), ...(r.extraHosts ?? [])])].sort();
 }
 
-/** The issuer of every certificate Caddy orders itself (HTTP-01 / TLS-ALPN-01). */
-function acmePolicies(opts: CaddyConfigOptions): JsonObject[] {
-  if (!opts.acmeIssuer) return []; // Caddy's defaults: Let's Encrypt, then ZeroSSL
-  const issuer: JsonObject = { module: 'acme', ca: opts.acmeIssuer.ca };
-  if (opts.acmeIssuer.trustedRootsPemFile) issuer.trusted_roots_pem_files = [opts.acmeIssuer.trustedRootsPemFile];
-  return [{ issuers: [issuer] }];
-}
-
-function tlsApp(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject | undefined {
-  if (opts.tls === 'auto' || opts.tls === 'dns') {
-    const app: JsonObject = {};
-    const policies = acmePolicies(opts);
-    if (policies.length > 0) app.automation = { policies };
-    if (opts.tls === 'dns' && opts.certificates?.length) {
-      app.certificates = { load_pem: opts.certificates.map((c) => ({ certificate: c.certificate, key: c.key, tags: ['hiy-wildcard'] })) };
-    }
-    return Object.keys(app).length > 0 ? app : undefined;
-  }
-  if (opts.tls !== 'internal') return undefined;
-  const custom = routes.flatMap((r) => r.extraHosts ?? []).sort();
-  return {
-    automation: {
-      policies: [{
-        subjects: [controlPlaneHost(opts.domain), `*.${opts.domain}`, ...custom],
-        issuers: [{ module: 'internal' }],
-        // The local CA runs no OCSP responder: stapling would only log a warning per certificate.
-        disable_ocsp_stapling: true,
-      }],
-    },
-  };
-}
-
 /**
  * The whole config hiy loads with one POST /load. `base` (proxy/base.json) holds the static
  * parts (logging, server timeouts, the local CA never touching the system trust store); the
@@ -270,7 +234,7 @@ export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, rou
   };
   if (opts.tls !== 'off') (http.servers as JsonObject)[REDIRECT_SERVER_NAME] = redirectServer(opts);
   const apps: JsonObject = { http };
-  const tls = tlsApp(opts, routes);
+  const tls = tlsApp(opts, controlPlaneHost(opts.domain), routes.flatMap((r) => r.extraHosts ?? []).sort());
   if (tls) apps.tls = tls;
   const generated: JsonObject = {
     // A /load replaces the admin block too: without it the admin API would move to :2019.
