@@ -19,7 +19,8 @@ Safe to run again: a second run changes nothing.
 Options:
   --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
                  only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
-  --production   skip what only the test suite needs (chromium, busybox-static, rclone, debootstrap)
+  --production   skip what only the test suite needs (chromium, busybox-static, rclone,
+                 debootstrap, pebble, knot, bind9-dnsutils)
   --no-start     install and build, but do not start or restart hiy
   --no-firewall  leave the firewall alone (a box whose firewall is managed elsewhere)
   --no-fail2ban  do not install or configure fail2ban
@@ -166,12 +167,28 @@ ensure_packages() {
   command -v caddy >/dev/null || want+=(caddy)
   # Docker cannot load its container profile where AppArmor is on but its parser is missing.
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
-  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap) # only the test suite uses these
+  # Only the test suite uses these; pebble and knot are test ACME/DNS servers the tests start themselves.
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap pebble knot bind9-dnsutils)
+  # HIY_TLS=dns with RFC 2136 writes its DNS-01 records with nsupdate (docs/tls.md).
+  [ "$(env_get HIY_DNS_PROVIDER)" = rfc2136 ] && want+=(bind9-dnsutils)
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
   [ "$NO_FAIL2BAN" = 1 ] || want+=(fail2ban)
   [ "$NO_UPGRADES" = 1 ] || want+=(unattended-upgrades)
-  for p in "${want[@]}"; do pkg_installed "$p" || missing+=("$p"); done
+  for p in "${want[@]}"; do pkg_installed "$p" || [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p"); done
   if [ ${#missing[@]} -eq 0 ]; then note 'all present'; else apt_install "${missing[@]}"; fi
+  [[ " ${missing[*]} " == *" knot "* ]] && stop_knot_service
+  return 0
+}
+
+# Debian's knot package starts its own knotd; here knot is only a test tool (the TLS tests run
+# theirs on free ports), so the service installed just now is stopped and disabled.
+stop_knot_service() {
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    run systemctl disable --now knot
+  elif [ -x /etc/init.d/knot ]; then
+    run /etc/init.d/knot stop || true
+    run update-rc.d knot disable || true
+  fi
 }
 
 docker_answers() { docker info >/dev/null 2>&1; }

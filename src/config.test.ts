@@ -63,7 +63,7 @@ describe('loadConfig', { timeout: 10_000 }, () => {
   });
 
   it('refuses an unknown HIY_TLS', () => {
-    assert.match(configError({ HIY_TLS: 'on' }), /HIY_TLS: "on" is not one of auto, internal, off/);
+    assert.match(configError({ HIY_TLS: 'on' }), /HIY_TLS: "on" is not one of auto, dns, internal, off/);
   });
 
   it('refuses a bad listen address', () => {

@@ -2,8 +2,11 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HiyError } from './errors.js';
 import { buildImagesFromEnv, type BuildImages } from './build/images.js';
+import { parseTrustedProxies } from './proxy/trusted-proxies.js';
+import { acmeFromEnv, dnsFromEnv, readableFileChecker, type AcmeSettings, type DnsSettings } from './tls/settings.js';
 
-export type TlsMode = 'auto' | 'internal' | 'off';
+/** auto: Caddy's HTTP-01 per host; dns: hiy's own wildcard certificate by DNS-01 (src/tls); internal: Caddy's local CA; off: plain HTTP. */
+export type TlsMode = 'auto' | 'dns' | 'internal' | 'off';
 
 export interface HostPort {
   host: string;
@@ -47,6 +50,12 @@ export interface Config {
   /** Seconds between two samples of app and host CPU/memory. */
   metricsIntervalSec: number;
   alerts: AlertConfig;
+  /** Every ACME path: hiy's DNS-01 client and Caddy's HTTP-01 issuance (HIY_ACME_CA, HIY_ACME_CA_ROOT). */
+  acme: AcmeSettings;
+  /** HIY_TLS=dns only: where the wildcard certificate's DNS-01 records are written. */
+  dns: DnsSettings | undefined;
+  /** CIDRs of proxies in front of Caddy whose forwarded client addresses are believed (HIY_TRUSTED_PROXIES). */
+  trustedProxies: string[];
 }
 
 export type AlertFormat = 'json' | 'ntfy' | 'telegram';
@@ -104,9 +113,13 @@ export function loadConfig(env: Env): Config {
   if (!DOMAIN_RE.test(domain)) fail('HIY_DOMAIN', `"${domain}" is not a domain name (for example pi.example.com)`);
 
   const tlsRaw = env.HIY_TLS ?? (isLocalDomain(domain) ? 'internal' : 'auto');
-  if (tlsRaw !== 'auto' && tlsRaw !== 'internal' && tlsRaw !== 'off') {
-    fail('HIY_TLS', `"${tlsRaw}" is not one of auto, internal, off`);
+  if (tlsRaw !== 'auto' && tlsRaw !== 'dns' && tlsRaw !== 'internal' && tlsRaw !== 'off') {
+    fail('HIY_TLS', `"${tlsRaw}" is not one of auto, dns, internal, off`);
   }
+  if (tlsRaw === 'dns' && (isLocalDomain(domain) || !domain.includes('.'))) {
+    fail('HIY_TLS', `dns needs a public domain in HIY_DOMAIN (a CA cannot certify "${domain}")`);
+  }
+  const readableFile = readableFileChecker(fail);
 
   const adminToken = env.HIY_ADMIN_TOKEN === '' ? undefined : env.HIY_ADMIN_TOKEN;
   if (adminToken !== undefined && (adminToken.length < 32 || adminToken.length > 256 || !/^[\x21-\x7e]+$/.test(adminToken))) {
@@ -152,7 +165,18 @@ export function loadConfig(env: Env): Config {
     logLines: parseInteger('HIY_LOG_LINES', env.HIY_LOG_LINES, 10_000, 10, 1_000_000),
     metricsIntervalSec: parseInteger('HIY_METRICS_INTERVAL', env.HIY_METRICS_INTERVAL, 10, 1, 300),
     alerts: loadAlertConfig(env),
+    acme: acmeFromEnv(env, fail, readableFile),
+    dns: tlsRaw === 'dns' ? dnsFromEnv(env, fail, readableFile, parseHostPort) : undefined,
+    trustedProxies: parseTrusted(env.HIY_TRUSTED_PROXIES ?? ''),
   };
+}
+
+function parseTrusted(raw: string): string[] {
+  try {
+    return parseTrustedProxies(raw);
+  } catch (err) {
+    fail('HIY_TRUSTED_PROXIES', (err as Error).message);
+  }
 }
 
 function loadAlertConfig(env: Env): AlertConfig {

@@ -34,6 +34,8 @@ import { RepoMirror } from './webhooks/mirror.js';
 import { createDashboard, withDashboard } from './ui/dashboard.js';
 import { liveDeploys } from './ui/sources.js';
 import { Observability } from './observability.js';
+import { Certificates } from './tls/certificates.js';
+import { trustedProxies } from './proxy/trusted-proxies.js';
 
 /** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
 export const HIY_ROOT = fileURLToPath(new URL(existsSync(fileURLToPath(new URL('../../package.json', import.meta.url))) ? '../../' : '../', import.meta.url));
@@ -84,6 +86,8 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
       pathEnv: config.pathEnv,
       listenHost: config.proxyListenHost,
       baseConfigFile: join(HIY_ROOT, 'proxy', 'base.json'),
+      acmeIssuer: config.acme.directoryGiven ? { ca: config.acme.directory, trustedRootsPemFile: config.acme.caRootFile } : undefined,
+      trustedProxies: config.trustedProxies,
     }),
     // Every container and network carries this hiy's instance label: reconciliation only ever
     // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
@@ -96,6 +100,8 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     state: { ready: false },
     instanceId,
     observability: undefined as unknown as Observability,
+    certificates: undefined as unknown as Certificates,
+    trustedProxies: trustedProxies(config.trustedProxies),
   };
   const queue = new DeployQueue(db, log, async (job) => {
     const release = await deploy({ db, config, log, secrets, proxy: services.proxy, runtime: await services.runtime(), builder: await services.builder() }, job);
@@ -105,6 +111,18 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   const deployService = new DeployService(services, queue, mirror);
   services.deployer = deployService;
   services.observability = new Observability({ config, log, db, runtime: services.runtime, instanceId, queue });
+  const alerts = services.observability.alerts;
+  services.certificates = new Certificates({
+    config,
+    log,
+    hosts: () => routedHosts(db, config.domain),
+    install: (cert) => services.proxy.setCertificates([cert]),
+    alerts: {
+      raise: (key, message) => alerts.raise(key, 'certificate', message),
+      settle: (key, message) => alerts.settle(key, message),
+      openKeys: () => alerts.openKeys(),
+    },
+  });
 
   const api = createApi(services);
   const dashboard = createDashboard(services, { root: HIY_ROOT, live: liveDeploys(queue), logs: services.observability.logs, sampler: services.observability.metrics });
@@ -126,7 +144,10 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   await syncGatus(services);
   // Apps keep serving while hiy is down (Caddy and the containers run on their own); a proxy
   // that cannot start is logged loudly and the API stays up so the operator can see why.
+  // A stored wildcard certificate goes into Caddy's first config: a restart orders nothing.
+  await services.certificates.load();
   await services.proxy.start().catch((err: unknown) => log.error({ err }, 'the proxy (Caddy) could not be started: apps are not routed'));
+  services.certificates.start();
   const recovered = recoverAtStart(services, interrupted).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
   queue.holdUntil(recovered);
   await recovered;
@@ -138,6 +159,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     address,
     async stop() {
       await queue.stop();
+      await services.certificates.stop();
       await services.observability.stop();
       await dashboard.stop();
       await closeServer(server);
@@ -145,6 +167,13 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
       await closeDb();
     },
   };
+}
+
+/** hiy.<domain>, every <app>.<domain> and every custom domain: the hosts Caddy serves for hiy. */
+async function routedHosts(db: Services['db'], domain: string): Promise<string[]> {
+  const apps = await db.selectFrom('apps').select('name').execute();
+  const domains = await db.selectFrom('domains').select('host').execute();
+  return [`hiy.${domain}`, ...apps.map((a) => `${a.name}.${domain}`), ...domains.map((d) => d.host)];
 }
 
 function readOrCreateInstanceId(dataDir: string): string {

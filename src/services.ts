@@ -9,6 +9,8 @@ import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Builder } from './build/builder.js';
 import type { Observability } from './observability.js';
+import type { TrustedProxies } from './proxy/trusted-proxies.js';
+import type { Certificates } from './tls/certificates.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
 export interface Services {
@@ -29,4 +31,8 @@ export interface Services {
   instanceId: string;
   /** App logs, metrics and alerts (src/logs, src/metrics, src/alerts). */
   observability: Observability;
+  /** TLS certificates: what Caddy serves, and hiy's own wildcard with HIY_TLS=dns (src/tls). */
+  certificates: Certificates;
+  /** HIY_TRUSTED_PROXIES: whose forwarded client addresses are believed (proxy/trusted-proxies.ts). */
+  trustedProxies: TrustedProxies;
 }

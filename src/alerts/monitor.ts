@@ -76,6 +76,29 @@ export class AlertMonitor {
     });
   }
 
+  /**
+   * An incident another part of hiy watches itself (certificates): opened once, kept open while
+   * raised again. Keys of these carry no ':' (those name an app, and end when the app is gone).
+   */
+  raise(key: string, kind: AlertKind, message: string): Promise<void> {
+    return this.serially(async () => {
+      if (!this.open.has(key)) await this.apply(key, kind, null, 'open', message, '');
+    });
+  }
+
+  /** Ends an incident opened by raise(); nothing happens when it is not open. */
+  settle(key: string, resolvedMessage: string): Promise<void> {
+    return this.serially(async () => {
+      if (this.open.has(key)) await this.apply(key, 'certificate', null, 'resolve', '', resolvedMessage);
+    });
+  }
+
+  /** Keys of the open incidents (after the last run's are loaded). */
+  async openKeys(): Promise<string[]> {
+    await this.serially(async () => undefined);
+    return [...this.open];
+  }
+
   /** One round: every app with a release is probed on its serving slot; restart counts are compared. */
   checkApps(): Promise<void> {
     if (this.checking) return this.work;

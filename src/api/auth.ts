@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { verifyToken, type TokenInfo } from '../auth/tokens.js';
 import type { Services } from '../services.js';
+import { clientAddress } from '../proxy/trusted-proxies.js';
 import { errorBody } from './errors.js';
 
 export type ApiEnv = { Variables: { token: TokenInfo } };
@@ -25,7 +26,7 @@ export function requireToken(s: Services): MiddlewareHandler<ApiEnv> {
     const info = token ? await verifyToken(s.db, token) : undefined;
     if (!info) {
       // fail2ban matches this line (infra/fail2ban); keep its shape stable.
-      s.log.warn({ event: 'auth_failed', surface: 'api', ip: clientIp(c.req.raw.headers, c.env) }, 'hiy auth failure');
+      s.log.warn({ event: 'auth_failed', surface: 'api', ip: clientAddress(peerOf(c.env), (n) => c.req.header(n), s.trustedProxies) }, 'hiy auth failure');
       c.header('WWW-Authenticate', 'Bearer realm="hiy"');
       return c.json(errorBody('unauthorized', token ? 'invalid or revoked API token' : 'missing API token (Authorization: Bearer <token>)'), 401);
     }
@@ -34,12 +35,6 @@ export function requireToken(s: Services): MiddlewareHandler<ApiEnv> {
   };
 }
 
-function clientIp(headers: Headers, env: unknown): string | undefined {
-  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  const direct = incoming?.socket?.remoteAddress;
-  // Only trust X-Forwarded-For when the request came through the local Caddy.
-  if (direct === '127.0.0.1' || direct === '::1' || direct === '::ffff:127.0.0.1') {
-    return headers.get('x-forwarded-for')?.split(',')[0]?.trim() ?? direct;
-  }
-  return direct;
+function peerOf(env: unknown): string | undefined {
+  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
 }

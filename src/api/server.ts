@@ -14,6 +14,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { logRoutes } from './routes/logs.js';
 import { deployLogRoutes } from './routes/deploy-log.js';
 import { appMetricsRoutes, systemRoutes } from './routes/metrics.js';
+import { certRoutes } from './routes/certs.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -37,5 +38,6 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', deployLogRoutes(s));
   api.route('/api/v1/apps', appMetricsRoutes(s));
   api.route('/api/v1', systemRoutes(s));
+  api.route('/api/v1/certs', certRoutes(s));
   return api;
 }

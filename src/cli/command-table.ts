@@ -28,6 +28,7 @@ import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
 import { webhookCommands } from './cmd/webhooks.js';
 import { opsCommands } from './cmd/ops.js';
+import { certCommands } from './cmd/certs.js';
 import { passwordCommands } from './cmd/password.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
@@ -44,6 +45,7 @@ export function commandTable(): CommandTable {
     ...processCommands,
     ...tokenCommands,
     ...webhookCommands,
+    ...certCommands,
     ...opsCommands,
     ...passwordCommands,
   };

@@ -5,6 +5,7 @@ import { findApp } from '../apps/repo.js';
 import { verifyToken } from '../auth/tokens.js';
 import { tokenFromAuthorization } from '../api/auth.js';
 import type { Services } from '../services.js';
+import { clientAddress } from '../proxy/trusted-proxies.js';
 
 const GIT_PATH_RE = /^\/git\/([a-z][a-z0-9-]{0,29})\.git\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
@@ -14,14 +15,12 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
   res.end(`${message}\n`);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-/** The client's address; behind the local Caddy, the one Caddy puts in X-Forwarded-For (as the API does). */
-function clientIpOf(req: IncomingMessage): string | undefined {
-  const direct = req.socket.remoteAddress;
-  const fwd = req.headers['x-forwarded-for'];
-  if (direct && LOOPBACK.has(direct) && typeof fwd === 'string') return fwd.split(',')[0]?.trim() || direct;
-  return direct;
+/** The client's address; behind the local Caddy, from what it forwards (as the API does). */
+function clientIpOf(req: IncomingMessage, trusted: Services['trustedProxies']): string | undefined {
+  return clientAddress(req.socket.remoteAddress, (n) => {
+    const v = req.headers[n];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }, trusted);
 }
 
 /**
@@ -57,7 +56,7 @@ export function createGitHandler(s: Services, reposRoot: string) {
       if (!info) {
         // git always asks once without credentials and retries with them after the 401: only a
         // presented, wrong token is a failure (fail2ban counts these lines: infra/fail2ban).
-        if (token) s.log.warn({ event: 'auth_failed', surface: 'git', ip: clientIpOf(req) }, 'hiy auth failure');
+        if (token) s.log.warn({ event: 'auth_failed', surface: 'git', ip: clientIpOf(req, s.trustedProxies) }, 'hiy auth failure');
         return refuse(res, 401, token ? 'invalid or revoked token' : 'authentication required: use an API token as the password', {
           'www-authenticate': 'Basic realm="hiy"',
         });

@@ -1,7 +1,8 @@
 /**
  * `hiy backup`: one encrypted file holding everything needed to bring the box back:
  *   manifest.json, hiy.db (online snapshot, integrity-checked), repos/<app>.bundle,
- *   volumes/hiy-<app>-data/… and, only when asked, secrets/age-identity.txt,
+ *   volumes/hiy-<app>-data/…, tls/ (the ACME account key and hiy's certificate, modes kept) and,
+ *   only when asked, secrets/age-identity.txt,
  * as tar → gzip → age (to HIY_BACKUP_RECIPIENT), written to a temp file in HIY_BACKUP_DIR and
  * renamed into place only once complete, so a failed run never replaces or deletes a good backup.
  */
@@ -18,7 +19,8 @@ import type { Config } from '../config.js';
 import { IDENTITY_FILE } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import { encryptStream } from './age-stream.js';
-import { addBuffer, addFile } from './archive.js';
+import { addBuffer, addFile, addTree } from './archive.js';
+import { TLS_DIR } from '../tls/cert-store.js';
 import { acquireLock } from './backup-lock.js';
 import { requireRecipients, type BackupConfig } from './backup-config.js';
 import { listBackups, pruneBackups, stampOf } from './backup-files.js';
@@ -44,6 +46,8 @@ export interface Manifest {
   volumes_note?: string;
   identity_included: boolean;
   db_sha256: string;
+  /** Whether tls/ (HIY_TLS=dns: account key, wildcard certificate) is in the archive; absent in older backups. */
+  tls?: boolean;
 }
 
 export interface BackupResult {
@@ -108,6 +112,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       ...(volumesNote ? { volumes_note: volumesNote } : {}),
       identity_included: includeIdentity,
       db_sha256: await sha256File(snap),
+      tls: existsSync(join(cfg.dataDir, TLS_DIR)),
     };
 
     const pack = tarPack();
@@ -116,6 +121,8 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       await addFile(pack, 'hiy.db', snap);
       for (const app of repos) await addFile(pack, `repos/${app}.bundle`, join(staging, 'repos', `${app}.bundle`));
       if (includeIdentity) await addFile(pack, `secrets/${IDENTITY_FILE}`, identityPath);
+      // Restored, it spares a new order (and Let's Encrypt's rate limits) after a rebuild.
+      if (manifest.tls) await addTree(pack, TLS_DIR, join(cfg.dataDir, TLS_DIR), (rel) => rel.endsWith('.tmp'));
       for (const v of volumes ?? []) {
         const bytes = await exportVolume(pack, v);
         log(`volume ${v.name}: ${bytes} bytes`);

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Config } from '../config.js';
 import { IDENTITY_FILE, secretBoxFromIdentity } from '../env/secret-box.js';
+import { TLS_DIR } from '../tls/cert-store.js';
 import { HiyError } from '../errors.js';
 import { bodyError, decryptStream, identitiesIn } from './age-stream.js';
 import { extractTo } from './archive.js';
@@ -128,7 +129,8 @@ async function commit(cfg: Config, staging: string, m: Manifest, identity: strin
   const identityPath = join(d, 'secrets', IDENTITY_FILE);
   const currentIdentity = existsSync(identityPath) ? await readFile(identityPath, 'utf8') : undefined;
   const replaceIdentity = identity !== undefined && !(currentIdentity?.includes(identity) ?? false);
-  const moving = ['hiy.db', 'hiy.db-wal', 'hiy.db-shm', 'repos', ...(keepInstance ? ['instance-id'] : [])].filter((n) => existsSync(join(d, n)));
+  const tls = m.tls === true && existsSync(join(staging, TLS_DIR));
+  const moving = ['hiy.db', 'hiy.db-wal', 'hiy.db-shm', 'repos', ...(keepInstance ? ['instance-id'] : []), ...(tls ? [TLS_DIR] : [])].filter((n) => existsSync(join(d, n)));
   if (replaceIdentity && currentIdentity !== undefined) moving.push(join('secrets', IDENTITY_FILE));
   let aside: string | undefined;
   if (moving.length > 0) {
@@ -137,6 +139,7 @@ async function commit(cfg: Config, staging: string, m: Manifest, identity: strin
     for (const n of moving) await rename(join(d, n), join(aside, n));
   }
   await rename(join(staging, 'hiy.db'), join(d, 'hiy.db'));
+  if (tls) await rename(join(staging, TLS_DIR), join(d, TLS_DIR));
   await mkdir(join(d, 'repos'), { recursive: true, mode: 0o700 });
   for (const app of m.repos) await restoreBundle(join(staging, 'repos', `${app}.bundle`), join(d, 'repos', `${app}.git`));
   if (replaceIdentity) {

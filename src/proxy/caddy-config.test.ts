@@ -145,3 +145,41 @@ describe('custom domains', () => {
     for (const h of route.extraHosts) assert.ok(subjects.includes(h), `${h} in ${subjects.join(', ')}`);
   });
 });
+
+describe('tls dns: hiy\'s wildcard certificate', () => {
+  const cert = { certificate: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n', key: '-----BEGIN EC PRIVATE KEY-----\nY\n-----END EC PRIVATE KEY-----\n' };
+  const routes = [{ app: 'web', slotPorts: [20000, 20001], extraHosts: ['shop.example.com'] }, { app: 'api', slotPorts: [20002, 20003] }];
+
+  it('is loaded as PEM, and Caddy manages no certificate for the hosts it covers (custom domains keep HTTP-01)', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ tls: 'dns', certificates: [cert] }), routes);
+    assert.deepEqual(at(cfg, 'apps', 'tls', 'certificates', 'load_pem'), [{ ...cert, tags: ['hiy-wildcard'] }]);
+    assert.deepEqual(at(cfg, 'apps', 'http', 'servers', SERVER_NAME, 'automatic_https'), {
+      disable_redirects: true,
+      skip_certificates: ['api.pi.example', 'hiy.pi.example', 'web.pi.example'],
+    });
+    assert.equal((at(cfg, 'apps', 'tls') as JsonObject).automation, undefined, 'Caddy\'s default issuers for the rest');
+  });
+
+  it('skips the covered hosts also before the certificate exists', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ tls: 'dns' }), routes);
+    assert.equal((at(cfg, 'apps') as JsonObject).tls, undefined);
+    assert.deepEqual(at(cfg, 'apps', 'http', 'servers', SERVER_NAME, 'automatic_https', 'skip_certificates'), ['api.pi.example', 'hiy.pi.example', 'web.pi.example']);
+  });
+
+  it('HIY_ACME_CA and its root become Caddy\'s issuer in auto and dns mode', () => {
+    for (const tls of ['auto', 'dns'] as const) {
+      const cfg = buildCaddyConfig(BASE, opts({ tls, acmeIssuer: { ca: 'https://127.0.0.1:14000/dir', trustedRootsPemFile: '/etc/hiy/ca.pem' } }), routes);
+      assert.deepEqual(at(cfg, 'apps', 'tls', 'automation', 'policies'), [{ issuers: [{ module: 'acme', ca: 'https://127.0.0.1:14000/dir', trusted_roots_pem_files: ['/etc/hiy/ca.pem'] }] }]);
+    }
+  });
+
+  it('trusted proxies go on every reverse_proxy handler', () => {
+    const cfg = buildCaddyConfig(BASE, opts({ trustedProxies: ['10.0.0.0/8'] }), routes);
+    const server = at(cfg, 'apps', 'http', 'servers', SERVER_NAME);
+    assert.deepEqual(at(server, 'routes', 0, 'handle', 0, 'trusted_proxies'), ['10.0.0.0/8']);
+    const inner = at(server, 'routes', 1, 'handle', 0, 'routes') as JsonObject[];
+    for (const r of inner) assert.deepEqual(at(r, 'handle', 0, 'trusted_proxies'), ['10.0.0.0/8']);
+    const plain = buildCaddyConfig(BASE, opts(), routes);
+    assert.equal((at(plain, 'apps', 'http', 'servers', SERVER_NAME, 'routes', 0, 'handle', 0) as JsonObject).trusted_proxies, undefined);
+  });
+});

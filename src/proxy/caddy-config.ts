@@ -9,6 +9,7 @@
  * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
  */
 import type { HostPort, TlsMode } from '../config.js';
+import { skippedCertificates, tlsApp } from './caddy-tls.js';
 import { liveMarkerName, type LiveSlot } from './live.js';
 import type { AppRoute } from './proxy.js';
 
@@ -33,6 +34,17 @@ export interface CaddyConfigOptions {
   controlPlane: HostPort;
   /** Where the live markers are (src/proxy/live.ts): <liveDir>/<app>/<slot><replicas>. */
   liveDir: string;
+  /** Caddy's ACME issuer for HTTP-01 (HIY_ACME_CA, HIY_ACME_CA_ROOT); undefined = Caddy's defaults. */
+  acmeIssuer?: { ca: string; trustedRootsPemFile?: string };
+  /** HIY_TLS=dns: hiy's wildcard certificate (and key), loaded into Caddy as is. */
+  certificates?: LoadedCertificate[];
+  /** CIDRs whose X-Forwarded-For Caddy keeps (HIY_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[];
+}
+
+export interface LoadedCertificate {
+  certificate: string;
+  key: string;
 }
 
 /** Tunables of the app routes. */
@@ -70,10 +82,11 @@ export function slotDial(port: number): string {
  * health (a refused dial marks a port down for fail_duration), retries on another port for up to
  * try_duration. Caddy 2.6 retries GETs on any failed round trip and other methods on dial errors.
  */
-export function appProxyHandler(ports: number[]): JsonObject {
+export function appProxyHandler(ports: number[], trustedProxies: readonly string[] = []): JsonObject {
   return {
     handler: 'reverse_proxy',
     upstreams: ports.map((port) => ({ dial: slotDial(port) })),
+    ...trusted(trustedProxies),
     load_balancing: {
       selection_policy: { policy: 'round_robin' },
       try_duration: UPSTREAM_TUNING.tryDuration,
@@ -82,6 +95,11 @@ export function appProxyHandler(ports: number[]): JsonObject {
     health_checks: { passive: { fail_duration: UPSTREAM_TUNING.failDuration, max_fails: 1 } },
     transport: { protocol: 'http', dial_timeout: UPSTREAM_TUNING.dialTimeout },
   };
+}
+
+/** Caddy 2.6 keeps an incoming X-Forwarded-For only from these (a reverse_proxy setting; 2.7 moved it to the server). */
+function trusted(ranges: readonly string[]): JsonObject {
+  return ranges.length > 0 ? { trusted_proxies: [...ranges] } : {};
 }
 
 /** The ports of the first `replicas` web replicas of one slot, from the a0, b0, a1, b1, … list. */
@@ -97,7 +115,7 @@ export function portsOfSlot(slotPorts: number[], slot: LiveSlot['slot'], replica
  * a release that is starting or draining is never picked. Without a marker (never deployed, or
  * the run dir was lost) every slot port is listed and passive checks skip the empty ones.
  */
-export function appRoute(route: AppRoute, domain: string, liveDir: string): JsonObject {
+export function appRoute(route: AppRoute, domain: string, liveDir: string, trustedProxies: readonly string[] = []): JsonObject {
   const dup = route.slotPorts.find((p, i) => route.slotPorts.indexOf(p) !== i);
   if (route.slotPorts.length < 2 || route.slotPorts.length % 2 !== 0 || dup !== undefined) {
     throw new Error(`app ${route.app}: slots must be pairs of distinct ports (${dup === undefined ? `${route.slotPorts.length} given` : `port ${dup} twice`})`);
@@ -107,12 +125,12 @@ export function appRoute(route: AppRoute, domain: string, liveDir: string): Json
     for (let n = 1; n <= route.slotPorts.length / 2; n++) {
       inner.push({
         match: [{ file: { root: `${liveDir}/${route.app}`, try_files: [`/${liveMarkerName({ slot, replicas: n })}`] } }],
-        handle: [appProxyHandler(portsOfSlot(route.slotPorts, slot, n))],
+        handle: [appProxyHandler(portsOfSlot(route.slotPorts, slot, n), trustedProxies)],
         terminal: true,
       });
     }
   }
-  inner.push({ handle: [appProxyHandler(route.slotPorts)], terminal: true });
+  inner.push({ handle: [appProxyHandler(route.slotPorts, trustedProxies)], terminal: true });
   return {
     '@id': appRouteId(route.app),
     match: [{ host: [appHost(route.app, domain), ...(route.extraHosts ?? [])] }],
@@ -121,13 +139,14 @@ export function appRoute(route: AppRoute, domain: string, liveDir: string): Json
   };
 }
 
-export function controlPlaneRoute(opts: Pick<CaddyConfigOptions, 'domain' | 'controlPlane'>): JsonObject {
+export function controlPlaneRoute(opts: Pick<CaddyConfigOptions, 'domain' | 'controlPlane' | 'trustedProxies'>): JsonObject {
   return {
     '@id': CONTROL_PLANE_ID,
     match: [{ host: [controlPlaneHost(opts.domain)] }],
     handle: [{
       handler: 'reverse_proxy',
       upstreams: [{ dial: joinHostPort(opts.controlPlane.host, opts.controlPlane.port) }],
+      ...trusted(opts.trustedProxies ?? []),
       // `git push` output and the dashboard's SSE must reach the client line by line.
       flush_interval: -1,
     }],
@@ -152,10 +171,11 @@ export function allRoutes(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObj
     seen.add(r.app);
   }
   const sorted = [...routes].sort((x, y) => x.app.localeCompare(y.app));
-  return [controlPlaneRoute(opts), ...sorted.map((r) => appRoute(r, opts.domain, opts.liveDir)), fallbackRoute()];
+  return [controlPlaneRoute(opts), ...sorted.map((r) => appRoute(r, opts.domain, opts.liveDir, opts.trustedProxies)), fallbackRoute()];
 }
 
-function httpServer(opts: CaddyConfigOptions, routes: JsonObject[]): JsonObject {
+function httpServer(opts: CaddyConfigOptions, appRoutes: AppRoute[]): JsonObject {
+  const routes = allRoutes(opts, appRoutes);
   const port = opts.tls === 'off' ? opts.httpPort : opts.httpsPort;
   const server: JsonObject = {
     listen: [joinHostPort(opts.listenHost, port)],
@@ -176,6 +196,8 @@ function httpServer(opts: CaddyConfigOptions, routes: JsonObject[]): JsonObject 
   // the port out of its redirect whenever https_port is set (it assumes a port forward from 443),
   // which sends browsers to the wrong port when HIY_HTTPS_PORT is not 443.
   server.automatic_https = opts.tls === 'off' ? { disable: true } : { disable_redirects: true };
+  const skip = skippedCertificates(opts, allHosts(opts, appRoutes));
+  if (skip) (server.automatic_https as JsonObject).skip_certificates = skip;
   return server;
 }
 
@@ -194,19 +216,9 @@ function redirectServer(opts: CaddyConfigOptions): JsonObject {
   };
 }
 
-function tlsApp(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject | undefined {
-  if (opts.tls !== 'internal') return undefined; // 'auto': Caddy's default ACME issuers (HTTP-01/TLS-ALPN).
-  const custom = routes.flatMap((r) => r.extraHosts ?? []).sort();
-  return {
-    automation: {
-      policies: [{
-        subjects: [controlPlaneHost(opts.domain), `*.${opts.domain}`, ...custom],
-        issuers: [{ module: 'internal' }],
-        // The local CA runs no OCSP responder: stapling would only log a warning per certificate.
-        disable_ocsp_stapling: true,
-      }],
-    },
-  };
+/** Every host hiy routes: hiy.<domain>, <app>.<domain>, custom domains (sorted). */
+export function allHosts(opts: Pick<CaddyConfigOptions, 'domain'>, routes: AppRoute[]): string[] {
+  return [controlPlaneHost(opts.domain), ...routes.flatMap((r) => [appHost(r.app, opts.domain), ...(r.extraHosts ?? [])])].sort();
 }
 
 /**
@@ -218,11 +230,11 @@ export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, rou
   const http: JsonObject = {
     http_port: opts.httpPort,
     https_port: opts.httpsPort,
-    servers: { [SERVER_NAME]: httpServer(opts, allRoutes(opts, routes)) },
+    servers: { [SERVER_NAME]: httpServer(opts, routes) },
   };
   if (opts.tls !== 'off') (http.servers as JsonObject)[REDIRECT_SERVER_NAME] = redirectServer(opts);
   const apps: JsonObject = { http };
-  const tls = tlsApp(opts, routes);
+  const tls = tlsApp(opts, controlPlaneHost(opts.domain), routes.flatMap((r) => r.extraHosts ?? []).sort());
   if (tls) apps.tls = tls;
   const generated: JsonObject = {
     // A /load replaces the admin block too: without it the admin API would move to :2019.

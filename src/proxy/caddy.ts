@@ -21,7 +21,7 @@ import type { HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
-import { buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions, type JsonObject } from './caddy-config.js';
+import { buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions, type JsonObject, type LoadedCertificate } from './caddy-config.js';
 import { createLiveMarkers, liveMarkerName } from './live.js';
 import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
@@ -50,6 +50,10 @@ export interface CaddyProxyOptions {
   startTimeoutMs?: number;
   /** How often to check that Caddy still runs hiy's config (default 10 s; 0 = never). */
   watchIntervalMs?: number;
+  /** Caddy's own ACME issuer (HIY_ACME_CA / HIY_ACME_CA_ROOT); undefined = Caddy's defaults. */
+  acmeIssuer?: CaddyConfigOptions['acmeIssuer'];
+  /** HIY_TRUSTED_PROXIES as CIDRs. */
+  trustedProxies?: readonly string[];
 }
 
 export interface CaddyProxy extends Proxy {
@@ -69,6 +73,9 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     domain: opts.domain,
     controlPlane: opts.controlPlane,
     liveDir: opts.liveDir,
+    acmeIssuer: opts.acmeIssuer,
+    trustedProxies: opts.trustedProxies ?? [],
+    certificates: [],
   };
   const live = createLiveMarkers(opts.liveDir);
   const routes = new Map<string, AppRoute>();
@@ -105,9 +112,14 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     });
   }
 
+  /** The certificates of the last config Caddy accepted (JSON), so an equal set is not loaded twice. */
+  let loadedCertificates: string | undefined;
+
   async function push(): Promise<void> {
     base ??= await readBaseConfig(opts.baseConfigFile ?? defaultBaseConfigFile());
+    const certificates = JSON.stringify(configOpts.certificates ?? []);
     await admin.load(buildCaddyConfig(base, configOpts, [...routes.values()]));
+    loadedCertificates = certificates;
   }
 
   /** Routes of a Caddy that already runs hiy's config (hiy restarted): keeping them makes the start a no-op for Caddy. */
@@ -198,6 +210,14 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       await live.clear(app);
       if (!routes.delete(app) || !started) return;
       await push();
+    }),
+
+    setCertificates: (certs) => serial(async () => {
+      const next: LoadedCertificate[] = certs.map((c) => ({ certificate: c.certificate, key: c.key }));
+      // Kept even when this load fails: a certificate is the state Caddy should reach, and the
+      // next load (this call again, any change, the watch after a Caddy restart) carries it.
+      configOpts.certificates = next;
+      if (started && loadedCertificates !== JSON.stringify(next)) await push();
     }),
 
     // Not serialised with config loads: a marker is independent of them and must never wait for one.

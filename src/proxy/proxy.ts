@@ -25,6 +25,11 @@ export interface Proxy {
    * any config change (live.ts); undefined = every slot port (nothing deployed).
    */
   setLive(app: string, live: LiveSlot | undefined): Promise<void>;
+  /**
+   * HIY_TLS=dns: the certificates Caddy serves as they are (hiy's wildcard), replacing the ones
+   * given before. Part of the config from then on: a change reloads Caddy, an equal one does not.
+   */
+  setCertificates(certs: { certificate: string; key: string }[]): Promise<void>;
   /** Requests Caddy is proxying to these upstream ports right now; undefined when it cannot tell. */
   inFlight(ports: number[]): Promise<number | undefined>;
   /** Stops the child Caddy if hiy started it. */

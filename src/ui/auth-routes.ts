@@ -29,7 +29,7 @@ export function authRoutes(ui: Ui, app: Hono<UiEnv>): void {
     if (!expected || typeof form._login !== 'string' || !safeEqual(expected, form._login)) {
       return showLogin(ui, c, next, 'The sign-in form expired. Please try again.', 400);
     }
-    const ip = clientIp(c);
+    const ip = clientIp(c, ui.s.trustedProxies);
     const wait = ui.throttle.retryAfterMs(ip);
     if (wait > 0) {
       ui.s.log.warn({ event: 'auth_throttled', surface: 'dashboard', ip }, 'hiy dashboard sign-in throttled');
@@ -88,7 +88,7 @@ function sameOrigin(c: UiContext): boolean {
 }
 
 function refuse(ui: Ui, c: UiContext, message: string): Promise<Response> {
-  ui.s.log.warn({ event: 'csrf_refused', surface: 'dashboard', ip: clientIp(c), path: c.req.path }, 'hiy dashboard request refused');
+  ui.s.log.warn({ event: 'csrf_refused', surface: 'dashboard', ip: clientIp(c, ui.s.trustedProxies), path: c.req.path }, 'hiy dashboard request refused');
   return sendPage(c, ErrorPage({ ctx: pageCtx(ui, c, 'Refused'), status: 403, message }), 403);
 }
 

@@ -30,6 +30,9 @@ describe('dashboard formatting', { timeout: 10_000 }, () => {
     const now = Date.parse('2026-01-01T12:00:00Z');
     assert.equal(relativeTime('2026-01-01T11:59:58Z', now), 'just now');
     assert.equal(relativeTime('2026-01-01T11:55:00Z', now), '5 min ago');
+    assert.equal(relativeTime('2026-01-01T12:00:30Z', now), 'in 30 s');
+    assert.equal(relativeTime('2026-01-01T23:59:00Z', now), 'in 11 h');
+    assert.equal(relativeTime('2026-03-01T12:00:00Z', now), 'in 59 d');
     assert.equal(relativeTime('2025-12-30T12:00:00Z', now), '2 d ago');
     assert.equal(relativeTime(null, now), '—');
     assert.equal(duration('2026-01-01T00:00:00Z', '2026-01-01T00:00:03.5Z'), '3.5 s');

@@ -6,11 +6,16 @@ export function relativeTime(iso: string | null | undefined, now = Date.now()): 
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '—';
   const s = Math.round((now - t) / 1000);
+  if (s < -5) return `in ${span(-s)}`; // a certificate's expiry, a scheduled renewal
   if (s < 5) return 'just now';
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86400)} d ago`;
+  return `${span(s)} ago`;
+}
+
+function span(s: number): string {
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
 }
 
 export function duration(startIso: string | null, endIso: string | null, now = Date.now()): string {

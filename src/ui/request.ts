@@ -1,16 +1,14 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { clientAddress, isLoopback, type TrustedProxies } from '../proxy/trusted-proxies.js';
 
 /** Address of the TCP peer (the local Caddy, or the browser itself on the direct listener). */
 function directPeer(c: Context): string | undefined {
   return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
 export function fromLoopback(c: Context): boolean {
-  const peer = directPeer(c);
-  return peer !== undefined && LOOPBACK.has(peer);
+  return isLoopback(directPeer(c));
 }
 
 /**
@@ -21,11 +19,9 @@ export function isHttps(c: Context): boolean {
   return fromLoopback(c) && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
 }
 
-/** The client's address, for throttling and logs (X-Forwarded-For only through the local proxy). */
-export function clientIp(c: Context): string {
-  const peer = directPeer(c) ?? 'unknown';
-  if (LOOPBACK.has(peer)) return c.req.header('x-forwarded-for')?.split(',')[0]?.trim() || peer;
-  return peer;
+/** The client's address, for throttling and logs (forwarded headers only through the local proxy). */
+export function clientIp(c: Context, trusted: TrustedProxies): string {
+  return clientAddress(directPeer(c), (n) => c.req.header(n), trusted) ?? 'unknown';
 }
 
 /** scheme://host[:port] as the browser sees the dashboard (what its Origin header must say). */

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { listApps } from '../apps/repo.js';
 import { SystemPage } from '../../ui/pages/system.js';
+import { CertsTable } from '../../ui/pages/certs.js';
 import { bytes } from './format.js';
 import { pageCtx, sendPage, type Ui, type UiEnv } from './ui.js';
 
@@ -9,6 +10,17 @@ export function systemRoutes(ui: Ui, app: Hono<UiEnv>): void {
   app.get('/system', async (c) => {
     const [host, alerts, apps] = await Promise.all([ui.metrics.host(), ui.metrics.alerts(20).catch(() => []), listApps(ui.s.db)]);
     return sendPage(c, SystemPage({ ctx: pageCtx(ui, c, 'System', 'system'), host, alerts, dataDir: ui.s.config.dataDir, appCount: apps.length }));
+  });
+
+  // One TLS handshake per routed host: shown once the page is there.
+  app.get('/system/certs', async (c) => {
+    c.header('cache-control', 'no-store');
+    try {
+      return c.html(CertsTable({ listing: await ui.s.certificates.list() }) as unknown as string);
+    } catch (err) {
+      ui.s.log.warn({ err }, 'listing certificates failed');
+      return c.html('<span class="muted">Caddy did not answer.</span>');
+    }
   });
 
   // `docker system df` takes a while: the page asks for it after it has shown.

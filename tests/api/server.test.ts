@@ -23,7 +23,7 @@ describe('hiy server', { timeout: 90_000 }, () => {
     try {
       const cases: [Record<string, string>, RegExp][] = [
         [{ HIY_HTTP_PORT: '99999' }, /^hiy: HIY_HTTP_PORT: 99999 is out of range \(1-65535\)\n$/],
-        [{ HIY_TLS: 'maybe' }, /^hiy: HIY_TLS: "maybe" is not one of auto, internal, off\n$/],
+        [{ HIY_TLS: 'maybe' }, /^hiy: HIY_TLS: "maybe" is not one of auto, dns, internal, off\n$/],
         [{ HIY_LISTEN: 'nowhere' }, /^hiy: HIY_LISTEN: "nowhere" is not host:port/],
         [{ HIY_ADMIN_TOKEN: 'short' }, /^hiy: HIY_ADMIN_TOKEN/],
       ];

@@ -122,6 +122,12 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
     await page.goto(`${base()}/system`);
     await page.locator('#docker-disk b').waitFor({ timeout: 30_000 }).catch(() => undefined);
     assert.match(await page.locator('#memory').innerText(), /of .* in use/);
+    // The certificate card loads after the page: what Caddy serves per host (here its local CA).
+    await page.locator('#certs').waitFor({ timeout: 30_000 });
+    const certs = await page.locator('#certs').innerText();
+    assert.match(certs, /hiy\.localhost/);
+    assert.match(certs, new RegExp(`${APP}\\.localhost`));
+    assert.match(certs, /hiy local CA/);
     await shoot(page, 'system');
   });
 

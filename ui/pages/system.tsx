@@ -52,6 +52,11 @@ export function SystemPage(p: SystemPageProps) {
           <span class="muted">Asking Docker… (<a href="/system/docker">open</a>)</span>
         </p>
       </Card>
+      <Card title="Certificates">
+        <div id="certs-card" hx-get="/system/certs" hx-trigger="load" hx-swap="innerHTML">
+          <span class="muted">Asking Caddy… (<a href="/system/certs">open</a>)</span>
+        </div>
+      </Card>
       {h.series && h.series.t.length > 0 ? (
         <Card title="Last hour">
           <p class="small">CPU</p>

@@ -1,0 +1,47 @@
+/**
+ * The TLS parts of hiy's Caddy config (caddy-config.ts builds the rest): which issuer Caddy orders
+ * certificates from, hiy's own wildcard certificate with HIY_TLS=dns, and the hosts Caddy must
+ * not order certificates for because that wildcard covers them.
+ */
+import { coveredByWildcard } from '../tls/schedule.js';
+import type { CaddyConfigOptions, JsonObject } from './caddy-config.js';
+
+/**
+ * dns: hiy's wildcard serves every host it covers, so Caddy orders none per app, also not while
+ * the wildcard is still being obtained. Custom domains outside it keep HTTP-01.
+ */
+export function skippedCertificates(opts: Pick<CaddyConfigOptions, 'tls' | 'domain'>, hosts: string[]): string[] | undefined {
+  return opts.tls === 'dns' ? hosts.filter((h) => coveredByWildcard(h, opts.domain)) : undefined;
+}
+
+/** The issuer of every certificate Caddy orders itself (HTTP-01 / TLS-ALPN-01). */
+function acmePolicies(opts: CaddyConfigOptions): JsonObject[] {
+  if (!opts.acmeIssuer) return []; // Caddy's defaults: Let's Encrypt, then ZeroSSL
+  const issuer: JsonObject = { module: 'acme', ca: opts.acmeIssuer.ca };
+  if (opts.acmeIssuer.trustedRootsPemFile) issuer.trusted_roots_pem_files = [opts.acmeIssuer.trustedRootsPemFile];
+  return [{ issuers: [issuer] }];
+}
+
+/** apps.tls: Caddy's issuers, hiy's wildcard (dns) or the local CA (internal); undefined = Caddy's defaults. */
+export function tlsApp(opts: CaddyConfigOptions, hiyHost: string, customHosts: string[]): JsonObject | undefined {
+  if (opts.tls === 'auto' || opts.tls === 'dns') {
+    const app: JsonObject = {};
+    const policies = acmePolicies(opts);
+    if (policies.length > 0) app.automation = { policies };
+    if (opts.tls === 'dns' && opts.certificates?.length) {
+      app.certificates = { load_pem: opts.certificates.map((c) => ({ certificate: c.certificate, key: c.key, tags: ['hiy-wildcard'] })) };
+    }
+    return Object.keys(app).length > 0 ? app : undefined;
+  }
+  if (opts.tls !== 'internal') return undefined;
+  return {
+    automation: {
+      policies: [{
+        subjects: [hiyHost, `*.${opts.domain}`, ...customHosts],
+        issuers: [{ module: 'internal' }],
+        // The local CA runs no OCSP responder: stapling would only log a warning per certificate.
+        disable_ocsp_stapling: true,
+      }],
+    },
+  };
+}
