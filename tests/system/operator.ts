@@ -132,6 +132,8 @@ export async function apiHealthy(g: Guest): Promise<boolean> {
 export interface FaultReport {
   report: LoadReport;
   failed: number;
+  /** When requests failed: what hiy, Caddy and Docker logged meanwhile, for the assertion message. */
+  journal: string;
   /** From the first to the last failed request; 0 when none failed. */
   gapMs: number;
   /** From the fault until the app and hiy's API both answered again. */
@@ -158,7 +160,13 @@ export async function underLoad(g: Guest, app: string, body: string, fault: () =
   await sleep(3_000);
   const report = await load.stop();
   const failed = report.errors + report.non2xx;
-  return { report, failed, gapMs: failed ? report.lastFailureAt - report.firstFailureAt : 0, recoveredMs };
+  let journal = '';
+  if (failed) {
+    const since = `@${Math.floor(t0 / 1000) - 3}`;
+    journal = (await g.exec('journalctl', ['-u', 'hiy', '-u', 'caddy', '-u', 'docker', '--since', since, '--no-pager', '-o', 'short-precise'])).stdout
+      .split('\n').slice(-80).join('\n');
+  }
+  return { report, failed, gapMs: failed ? report.lastFailureAt - report.firstFailureAt : 0, recoveredMs, journal };
 }
 
 /** Mode, mtime, content hash (or link target) of each path on the guest's disk. */

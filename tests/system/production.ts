@@ -101,7 +101,13 @@ export function productionSuite(): void {
     step('ufw lets 80 and 443 in and refuses a port something else listens on', async () => {
       await g.sh('systemd-run', ['--unit=hiy-test-listener', 'node', '-e', 'require("node:net").createServer((s) => s.end("hi\\n")).listen(8123)']);
       try {
-        const inside = await g.exec('node', ['-e', `require("node:net").connect(8123, ${JSON.stringify(g.guestAddress)}).on("connect", () => process.exit(0)).on("error", () => process.exit(1))`]);
+        // Polled: node takes a moment to start listening.
+        const probe = `require("node:net").connect(8123, ${JSON.stringify(g.guestAddress)}).on("connect", () => process.exit(0)).on("error", () => process.exit(1))`;
+        let inside = await g.exec('node', ['-e', probe]);
+        for (let i = 0; i < 50 && inside.code !== 0; i++) {
+          await sleep(200);
+          inside = await g.exec('node', ['-e', probe]);
+        }
         assert.equal(inside.code, 0, 'the listener answers inside the guest, so only the firewall can keep the host out');
         assert.equal(await tcpProbe(g.guestAddress, 8123), 'timeout', 'ufw drops what comes in on 8123');
         assert.equal(await tcpProbe(g.guestAddress, 443), 'open');
@@ -177,7 +183,7 @@ export function productionSuite(): void {
       });
       measured.set('systemctl start hiy to API answering', apiBackMs);
       report('stop + start hiy', f);
-      assert.equal(f.failed, 0, f.report.errorSamples.join(', '));
+      assert.equal(f.failed, 0, `${f.report.errorSamples.join(', ')}\n${f.journal}`);
     });
 
     // The fault cases: what the design promises for each, measured under the load helper.
@@ -186,7 +192,7 @@ export function productionSuite(): void {
         await g.sh('systemctl', ['kill', '--signal=SIGKILL', '--kill-who=main', 'hiy']);
       });
       report('kill -9 hiy', f);
-      assert.equal(f.failed, 0, f.report.errorSamples.join(', '));
+      assert.equal(f.failed, 0, `${f.report.errorSamples.join(', ')}\n${f.journal}`);
     });
 
     step('systemctl restart docker (a docker.io upgrade): live-restore keeps the app up, with a bounded stall', async () => {
@@ -194,7 +200,7 @@ export function productionSuite(): void {
         await g.sh('systemctl', ['restart', 'docker'], { timeoutMs: 120_000 });
       });
       report('systemctl restart docker', f);
-      assert.ok(f.gapMs <= 5_000, `failures over ${f.gapMs} ms (${f.failed} failed): ${f.report.errorSamples.join(', ')}`);
+      assert.ok(f.gapMs <= 5_000, `failures over ${f.gapMs} ms (${f.failed} failed): ${f.report.errorSamples.join(', ')}\n${f.journal}`);
     });
 
     step('systemctl restart caddy: back with hiy\'s routes within a bounded gap', async () => {
@@ -202,7 +208,7 @@ export function productionSuite(): void {
         await g.sh('systemctl', ['restart', 'caddy'], { timeoutMs: 60_000 });
       });
       report('systemctl restart caddy', f);
-      assert.ok(f.recoveredMs <= 20_000, `served again after ${f.recoveredMs} ms`);
+      assert.ok(f.recoveredMs <= 20_000, `served again after ${f.recoveredMs} ms\n${f.journal}`);
     });
 
     step('kill -9 of Caddy: systemd restarts it, hiy loads its routes again, within a bounded gap', async () => {
@@ -210,7 +216,7 @@ export function productionSuite(): void {
         await g.sh('systemctl', ['kill', '--signal=SIGKILL', '--kill-who=main', 'caddy']);
       });
       report('kill -9 caddy', f);
-      assert.ok(f.recoveredMs <= 20_000, `served again after ${f.recoveredMs} ms`);
+      assert.ok(f.recoveredMs <= 20_000, `served again after ${f.recoveredMs} ms\n${f.journal}`);
     });
 
     let servingAfterBootMs = 0;

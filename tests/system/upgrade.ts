@@ -62,7 +62,7 @@ export function upgradeSuite(): void {
       measured.set('upgrade: failed requests (of sent)', `${f.failed} of ${f.report.sent}`);
       assert.equal(code, 0, out);
       assert.equal((await g.sh('runuser', ['-u', 'pi', '--', 'git', '-C', CHECKOUT, 'rev-parse', 'HEAD'])).trim(), guest.booted.origin.current, 'the checkout is at the commit under test');
-      assert.equal(f.failed, 0, `${f.failed} of ${f.report.sent} failed: ${f.report.errorSamples.join(', ')}`);
+      assert.equal(f.failed, 0, `${f.failed} of ${f.report.sent} failed: ${f.report.errorSamples.join(', ')}\n${f.journal}`);
 
       const migrations = readdirSync(join(repoRoot(), 'src', 'db', 'migrations')).filter((n) => /^\d{8}T\d{4}-.*\.ts$/.test(n)).map((n) => n.replace(/\.ts$/, '')).sort();
       const applied = await g.sh('node', ['-e', [
