@@ -19,29 +19,48 @@ export interface GuestIdentity {
   guestAddress: string;
 }
 
-/** What an operator would have set up before installing hiy: network, Node 20+, registry access. */
-export async function prepareGuestFiles(root: string, g: GuestIdentity): Promise<void> {
-  const put = (path: string, content: string, mode = 0o644) => {
-    const p = join(root, path);
+/** Writes files into the guest's root (its parent folders made as needed). */
+class RootWriter {
+  constructor(readonly root: string) {}
+
+  put(path: string, content: string, mode = 0o644): void {
+    const p = join(this.root, path);
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, content);
     chmodSync(p, mode);
-  };
-  const link = (target: string, path: string) => {
-    const p = join(root, path);
+  }
+
+  link(target: string, path: string): void {
+    const p = join(this.root, path);
     mkdirSync(dirname(p), { recursive: true });
     rmSync(p, { force: true });
     symlinkSync(target, p);
-  };
-  put('/etc/hostname', `${g.name}\n`);
-  put('/etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${g.name}\n::1 localhost ip6-localhost ip6-loopback\n`);
+  }
+}
+
+/** What an operator would have set up before installing hiy: network, Node 20+, registry access. */
+export async function prepareGuestFiles(root: string, g: GuestIdentity): Promise<void> {
+  const w = new RootWriter(root);
+  network(w, g);
+  cgroupsWritable(w);
+  registryAccess(w, g);
+  nodeFromNodeSource(w);
+  await preparePrebuild(root);
+}
+
+function network(w: RootWriter, g: GuestIdentity): void {
+  w.put('/etc/hostname', `${g.name}\n`);
+  w.put('/etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${g.name}\n::1 localhost ip6-localhost ip6-loopback\n`);
   // No DNS server is reachable: the proxy resolves names. Without a nameserver line lookups fail at once.
-  put('/etc/resolv.conf', '# tests/system: no DNS inside; apt and npm go through the host proxy\n');
-  put('/etc/systemd/network/80-container-host0.network',
+  w.put('/etc/resolv.conf', '# tests/system: no DNS inside; apt and npm go through the host proxy\n');
+  w.put('/etc/systemd/network/80-container-host0.network',
     `[Match]\nVirtualization=container\nName=host0\n\n[Network]\nAddress=${g.guestAddress}/30\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`);
-  link('/lib/systemd/system/systemd-networkd.service', '/etc/systemd/system/multi-user.target.wants/systemd-networkd.service');
-  // nspawn mounts the cgroup v1 controllers read-only; Docker's memory/pids/cpu limits need them writable.
-  put('/usr/local/sbin/hiy-test-cgroup-rw', [
+  w.link('/lib/systemd/system/systemd-networkd.service', '/etc/systemd/system/multi-user.target.wants/systemd-networkd.service');
+}
+
+/** nspawn mounts the cgroup v1 controllers read-only; Docker's memory/pids/cpu limits need them writable. */
+function cgroupsWritable(w: RootWriter): void {
+  w.put('/usr/local/sbin/hiy-test-cgroup-rw', [
     '#!/bin/sh',
     'for d in /sys/fs/cgroup/*/; do',
     '  [ "$(stat -fc %T "$d")" = cgroupfs ] && mount -o remount,bind,rw "$d"',
@@ -49,38 +68,46 @@ export async function prepareGuestFiles(root: string, g: GuestIdentity): Promise
     'exit 0',
     '',
   ].join('\n'), 0o755);
-  put('/etc/systemd/system/hiy-test-cgroup-rw.service', [
+  w.put('/etc/systemd/system/hiy-test-cgroup-rw.service', [
     '[Unit]', 'Description=tests/system: cgroup v1 controllers writable for Docker', 'DefaultDependencies=no',
     'Before=sysinit.target docker.service containerd.service', '',
     '[Service]', 'Type=oneshot', 'RemainAfterExit=yes', 'ExecStart=/usr/local/sbin/hiy-test-cgroup-rw', '',
     '[Install]', 'WantedBy=sysinit.target', '',
   ].join('\n'));
-  link('/etc/systemd/system/hiy-test-cgroup-rw.service', '/etc/systemd/system/sysinit.target.wants/hiy-test-cgroup-rw.service');
+  w.link('/etc/systemd/system/hiy-test-cgroup-rw.service', '/etc/systemd/system/sysinit.target.wants/hiy-test-cgroup-rw.service');
+}
+
+/** apt through the host's proxy, and the host's CAs (a TLS-intercepting egress proxy here). */
+function registryAccess(w: RootWriter, g: GuestIdentity): void {
   // A stock Debian 12's sources (debootstrap only writes the release itself).
-  put('/etc/apt/sources.list', [
+  w.put('/etc/apt/sources.list', [
     'deb http://deb.debian.org/debian bookworm main',
     'deb http://deb.debian.org/debian bookworm-updates main',
     'deb http://deb.debian.org/debian-security bookworm-security main', '',
   ].join('\n'));
   const proxy = `http://${g.hostAddress}:${PROXY_PORT}`;
-  put('/etc/apt/apt.conf.d/80hiy-test-proxy', `Acquire::http::Proxy "${proxy}";\nAcquire::https::Proxy "${proxy}";\n`);
-  // The host's own CAs (a TLS-intercepting egress proxy here), where an operator puts them, and
-  // appended to the bundle as `update-ca-certificates` would (which keeps them on every rerun).
+  w.put('/etc/apt/apt.conf.d/80hiy-test-proxy', `Acquire::http::Proxy "${proxy}";\nAcquire::https::Proxy "${proxy}";\n`);
+  // Where an operator puts them, and appended to the bundle as `update-ca-certificates` would
+  // (which keeps them there on every later run).
   const localCas = '/usr/local/share/ca-certificates';
-  const bundle = join(root, 'etc/ssl/certs/ca-certificates.crt');
+  const bundle = join(w.root, 'etc/ssl/certs/ca-certificates.crt');
   for (const f of existsSync(localCas) ? readdirSync(localCas).filter((n) => n.endsWith('.crt')).sort() : []) {
-    copyFileSync(join(localCas, f), join(root, localCas, f));
+    copyFileSync(join(localCas, f), join(w.root, localCas, f));
     writeFileSync(bundle, `${readFileSync(bundle, 'utf8').replace(/\n?$/, '\n')}${readFileSync(join(localCas, f), 'utf8')}`);
   }
-  // Node 20+: Debian 12 has 18. An operator installs NodeSource's nodejs, which puts node and
-  // npm exactly here; the host's own node (Debian 12, same libc) is that binary.
-  copyFileSync(realpathSync(process.execPath), join(root, 'usr/bin/node'));
-  chmodSync(join(root, 'usr/bin/node'), 0o755);
+}
+
+/**
+ * Node 20+: Debian 12 has 18. An operator installs NodeSource's nodejs, which puts node and npm
+ * exactly here; the host's own node (Debian 12, same libc) is that binary.
+ */
+function nodeFromNodeSource(w: RootWriter): void {
+  copyFileSync(realpathSync(process.execPath), join(w.root, 'usr/bin/node'));
+  chmodSync(join(w.root, 'usr/bin/node'), 0o755);
   const npmRoot = '/usr/lib/node_modules/npm';
-  cpSync(realpathSync(npmRoot), join(root, npmRoot), { recursive: true });
-  link('../lib/node_modules/npm/bin/npm-cli.js', '/usr/bin/npm');
-  link('../lib/node_modules/npm/bin/npx-cli.js', '/usr/bin/npx');
-  await preparePrebuild(root);
+  cpSync(realpathSync(npmRoot), join(w.root, npmRoot), { recursive: true });
+  w.link('../lib/node_modules/npm/bin/npm-cli.js', '/usr/bin/npm');
+  w.link('../lib/node_modules/npm/bin/npx-cli.js', '/usr/bin/npx');
 }
 
 /**
