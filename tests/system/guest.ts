@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,7 @@ import { run, type RunResult } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
 import { guestCgroups, makeCgroups, removeCgroups } from './cgroups.js';
 import { PREBUILDS_IN_GUEST, prepareGuestFiles, PROXY_PORT } from './guest-files.js';
+import { removeInstance, writeRecord, type InstanceRecord } from './instance.js';
 
 const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Where the host's repository snapshot appears inside (read-only): what the guest clones from. */
@@ -67,7 +68,6 @@ export class Guest {
   private pid1 = 0;
   private proxy: Server | undefined;
   private readonly running = new Set<ChildProcess>();
-  private mounted = false;
 
   private constructor(name: string, dir: string, addrs: { host: string; guest: string }, private readonly lower: string, private readonly opts: GuestOptions) {
     this.name = name;
@@ -85,9 +85,9 @@ export class Guest {
     const g = new Guest(name, join(opts.workDir ?? '/var/tmp', `hiy-system-${name}`), await pickSubnet(), lowerRoot, opts);
     try {
       for (const d of ['upper', 'work', 'root', 'docker']) mkdirSync(join(g.dir, d), { recursive: true });
+      writeRecord(g.dir, g.record());
       const mount = await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerRoot},upperdir=${join(g.dir, 'upper')},workdir=${join(g.dir, 'work')}`, g.root]);
       if (mount.code !== 0) throw new Error(`mounting the guest's overlay failed: ${mount.stderr}`);
-      g.mounted = true;
       await prepareGuestFiles(g.root, g);
     } catch (err) {
       await g.destroy();
@@ -96,6 +96,10 @@ export class Guest {
     return g;
   }
 
+
+  private record(): InstanceRecord {
+    return { name: this.name, owner: process.pid, nspawn: this.nspawn?.pid, cgroups: this.cgroups };
+  }
 
   /** The environment install.sh runs with: registry access through the host, its CAs for Node. */
   installEnv(): Record<string, string> {
@@ -126,6 +130,7 @@ export class Guest {
     const child = spawn('bash', [join(repoRoot(), 'tests', 'system', 'boot-guest.sh'), ...args], { stdio: ['ignore', log, log], detached: true });
     closeSync(log);
     this.nspawn = child;
+    writeRecord(this.dir, this.record());
     this.nspawnExit = new Promise((resolve) => child.once('exit', () => resolve()));
     const deadline = Date.now() + timeoutMs;
     this.pid1 = await this.waitPid1(child, deadline);
@@ -255,16 +260,6 @@ export class Guest {
     }
     await this.stopProxy();
     await removeCgroups(this.cgroups);
-    if ((await run('ip', ['link', 'show', `ve-${this.name}`])).code === 0) await run('ip', ['link', 'delete', `ve-${this.name}`]);
-    if (this.mounted) {
-      for (let i = 0; i < 20; i++) {
-        const r = await run('umount', [this.root]);
-        if (r.code === 0 || !existsSync(join(this.root, 'etc'))) break;
-        await sleep(250);
-      }
-      this.mounted = false;
-    }
-    if (existsSync(join(this.root, 'etc'))) throw new Error(`${this.name}: could not unmount ${this.root}; left ${this.dir} in place`);
-    rmSync(this.dir, { recursive: true, force: true });
+    await removeInstance(this.dir, this.name);
   }
 }

@@ -2,11 +2,13 @@
  * The host's side of the system tests: what the guest installs from (a snapshot of this checkout
  * as a git repository), and the host's firewall, which a guest must never change.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
+
+const ORIGIN_PREFIX = 'hiy-system-origin-';
 
 export interface Origin {
   dir: string;
@@ -31,7 +33,8 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
  */
 export async function makeOrigin(): Promise<Origin> {
   const src = repoRoot();
-  const parent = mkdtempSync(join(tmpdir(), 'hiy-system-origin-'));
+  const parent = mkdtempSync(join(tmpdir(), ORIGIN_PREFIX));
+  writeFileSync(join(parent, 'owner'), `${process.pid}\n`); // sweepOrigins: left behind once this process is gone
   const dir = join(parent, 'hiy');
   await git(parent, 'clone', '--quiet', '--no-local', '--', src, dir);
   await git(dir, 'checkout', '--quiet', '-B', 'main');
@@ -52,6 +55,18 @@ export async function makeOrigin(): Promise<Origin> {
   const chown = await run('chown', ['-R', '1000:1000', parent]);
   if (chown.code !== 0) throw new Error(`chown of the origin failed: ${chown.stderr}`);
   return { dir, current, previous, remove: () => rmSync(parent, { recursive: true, force: true }) };
+}
+
+/** Removes the origins whose test process is gone (killed before its teardown ran). */
+export function sweepOrigins(): void {
+  for (const entry of readdirSync(tmpdir()).filter((e) => e.startsWith(ORIGIN_PREFIX))) {
+    const dir = join(tmpdir(), entry);
+    let owner = 0;
+    try { owner = Number(readFileSync(join(dir, 'owner'), 'utf8')); } catch { continue; }
+    let alive = false;
+    try { alive = readFileSync(`/proc/${owner}/cmdline`, 'utf8').split('\0')[0]?.endsWith('node') === true; } catch { /* gone */ }
+    if (!alive) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

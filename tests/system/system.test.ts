@@ -6,6 +6,8 @@
 // printed at the end, with the total.
 import { after, before, describe } from 'node:test';
 import { ensureDebianRoot } from './debian-root.js';
+import { sweepOrigins } from './host.js';
+import { sweepOrphans } from './instance.js';
 import { measured, printMeasurements, SYSTEM_SKIP } from './measure.js';
 import { productionSuite } from './production.js';
 import { upgradeSuite } from './upgrade.js';
@@ -13,8 +15,12 @@ import { upgradeSuite } from './upgrade.js';
 describe(`tests/system: booted Debian 12 guests with systemd${SYSTEM_SKIP ? ` (skipped: ${SYSTEM_SKIP})` : ''}`, { skip: SYSTEM_SKIP, concurrency: 2, timeout: 30 * 60_000 }, () => {
   const started = Date.now();
 
-  // Once, before both guests need it: about 4 minutes the first time on a machine.
+  // Once, before both guests need it: about 4 minutes the first time on a machine. Guests a
+  // killed run left behind (its teardown never ran) go first.
   before(async () => {
+    const orphans = await sweepOrphans();
+    sweepOrigins();
+    if (orphans.length) console.log(`tests/system: removed guests a killed run left behind: ${orphans.join(', ')}`);
     await measured('debootstrap of the root (0 = cached)', () => ensureDebianRoot(), (r) => r.builtMs);
   });
 
