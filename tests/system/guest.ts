@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProxy } from 'proxy';
@@ -67,6 +68,7 @@ export class Guest {
   private nspawnExit: Promise<void> | undefined;
   private pid1 = 0;
   private proxy: Server | undefined;
+  private readonly proxySockets = new Set<Socket>();
   private readonly running = new Set<ChildProcess>();
 
   private constructor(name: string, dir: string, addrs: { host: string; guest: string }, private readonly lower: string, private readonly opts: GuestOptions) {
@@ -176,7 +178,13 @@ export class Guest {
   private async startProxy(): Promise<void> {
     const server = createProxy(createServer());
     // The proxy adds a listener per request to a kept-alive socket; npm sends hundreds over a few.
-    server.on('connection', (socket: import('node:net').Socket) => socket.setMaxListeners(0));
+    // Tunnels (CONNECT) leave the server's bookkeeping: stopProxy ends every socket itself, or the
+    // registry's keep-alive would hold the test process open for a minute.
+    server.on('connection', (socket: Socket) => {
+      socket.setMaxListeners(0);
+      this.proxySockets.add(socket);
+      socket.once('close', () => this.proxySockets.delete(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(PROXY_PORT, this.hostAddress, () => resolve());
@@ -189,6 +197,7 @@ export class Guest {
     this.proxy = undefined;
     if (!p) return;
     p.closeAllConnections();
+    for (const s of this.proxySockets) s.destroy();
     await new Promise<void>((resolve) => p.close(() => resolve()));
   }
 
