@@ -248,7 +248,13 @@ export class Guest {
   private async waitExit(timeoutMs: number): Promise<void> {
     const child = this.nspawn;
     if (!child) return;
-    const exited = await Promise.race([this.nspawnExit!.then(() => true), sleep(timeoutMs).then(() => false)]);
+    // The timer is cancelled once nspawn exits: a pending one would hold the test process open.
+    const timer = new AbortController();
+    const exited = await Promise.race([
+      this.nspawnExit!.then(() => true),
+      sleep(timeoutMs, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
     if (!exited) {
       try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
       await this.nspawnExit;
