@@ -20,7 +20,7 @@ Options:
   --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
                  only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
   --production   skip what only the test suite needs (chromium, busybox-static, rclone,
-                 debootstrap, pebble, knot, bind9-dnsutils)
+                 debootstrap, systemd-container, pebble, knot, bind9-dnsutils)
   --no-start     install and build, but do not start or restart hiy
   --no-firewall  leave the firewall alone (a box whose firewall is managed elsewhere)
   --no-fail2ban  do not install or configure fail2ban
@@ -46,8 +46,11 @@ AUTO_UPGRADES=/etc/apt/apt.conf.d/20auto-upgrades
 LOGROTATE_FILE=/etc/logrotate.d/hiy
 BACKUP_UNIT=/etc/systemd/system/hiy-backup.service
 BACKUP_TIMER=/etc/systemd/system/hiy-backup.timer
-# Hash of what the running hiy was started from: a rerun restarts it only when this changes.
-RUN_STAMP=/run/hiy.stamp
+CADDY_DROPIN=/etc/systemd/system/caddy.service.d/hiy-restart.conf
+# Hash of what hiy was last started from: a rerun restarts it only when this changes. Kept on
+# disk, not in /run: after a reboot systemd starts hiy from the same files, so a rerun then
+# has nothing to restart.
+RUN_STAMP=/var/lib/hiy/.install-stamp
 
 DRY=0 PRODUCTION=0 NO_START=0 NO_FIREWALL=0 NO_FAIL2BAN=0 NO_UPGRADES=0
 DOMAIN="${HIY_DOMAIN:-localhost}"
@@ -167,12 +170,15 @@ ensure_packages() {
   command -v caddy >/dev/null || want+=(caddy)
   # Docker cannot load its container profile where AppArmor is on but its parser is missing.
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
-  # Only the test suite uses these; pebble and knot are test ACME/DNS servers the tests start themselves.
-  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap pebble knot bind9-dnsutils)
+  # Only the test suite uses these: pebble and knot are test ACME/DNS servers the tests start
+  # themselves; tests/system boots a Debian made with debootstrap under systemd-nspawn.
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils)
   # HIY_TLS=dns with RFC 2136 writes its DNS-01 records with nsupdate (docs/tls.md).
   [ "$(env_get HIY_DNS_PROVIDER)" = rfc2136 ] && want+=(bind9-dnsutils)
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
+  # fail2ban reads the journal through python3-systemd, only a Recommends (not installed here).
   [ "$NO_FAIL2BAN" = 1 ] || want+=(fail2ban)
+  [ "$NO_FAIL2BAN" = 1 ] || [ "$HAS_SYSTEMD" = 0 ] || want+=(python3-systemd)
   [ "$NO_UPGRADES" = 1 ] || want+=(unattended-upgrades)
   for p in "${want[@]}"; do pkg_installed "$p" || [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p"); done
   if [ ${#missing[@]} -eq 0 ]; then note 'all present'; else apt_install "${missing[@]}"; fi
@@ -250,10 +256,18 @@ ensure_docker() {
   die "Docker did not answer within ${WAIT_SECONDS}s"
 }
 
+caddy_dropin() {
+  printf "# Written by hiy's infra/install.sh; it rewrites this file.\n"
+  printf '# Debian'"'"'s caddy.service never restarts Caddy: a crash or a kill would leave every app down.\n'
+  printf '[Service]\nRestart=on-failure\nRestartSec=1\n'
+}
+
 ensure_caddy() {
   say 'Caddy'
   if [ "$HAS_SYSTEMD" = 1 ]; then
     # Debian's caddy.service; hiy loads its own config through the admin API (127.0.0.1:2019).
+    # Its unit has no Restart=: the drop-in brings a crashed or killed Caddy back.
+    if caddy_dropin | put_file "$CADDY_DROPIN" 0644; then run systemctl daemon-reload; fi
     run systemctl enable --now caddy
   else
     note 'no systemd: not started here; hiy starts its own Caddy when none answers on its admin address'
@@ -538,6 +552,12 @@ jail_conf() {
   fi
 }
 
+wait_fail2ban() {
+  local i
+  for ((i = 0; i < WAIT_SECONDS; i++)); do fail2ban-client ping >/dev/null 2>&1 && return 0; sleep 1; done
+  return 1
+}
+
 ensure_fail2ban() {
   say 'fail2ban: sshd, and hiy auth failures (api, git, dashboard)'
   if [ "$NO_FAIL2BAN" = 1 ]; then note '--no-fail2ban: left alone'; return 0; fi
@@ -549,7 +569,13 @@ ensure_fail2ban() {
   if [ "$HAS_SYSTEMD" = 0 ] && [ "$DRY" = 0 ] && [ ! -e "$HIY_LOG" ]; then (umask 077 && : >>"$HIY_LOG"); fi
   if [ "$HAS_SYSTEMD" = 1 ]; then
     run systemctl enable --now fail2ban
-    if [ "$changed" = 1 ]; then run systemctl reload fail2ban; fi
+    [ "$DRY" = 1 ] && { [ "$changed" = 0 ] || note 'would run: systemctl reload fail2ban'; return 0; }
+    # Its socket appears a moment after the start: a reload before that fails ("Could not find server").
+    wait_fail2ban || {
+      journalctl -u fail2ban -n 20 --no-pager >&2 || true
+      die "fail2ban did not answer within ${WAIT_SECONDS}s (see above, and /var/log/fail2ban.log)"
+    }
+    if [ "$changed" = 1 ]; then run systemctl reload fail2ban; else note 'fail2ban runs'; fi
     return 0
   fi
   if fail2ban-client ping >/dev/null 2>&1; then

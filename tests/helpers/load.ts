@@ -11,11 +11,16 @@ export interface LoadReport {
   /** Distinct bodies seen, with counts (shows the switch between releases). */
   bodies: Map<string, number>;
   errorSamples: string[];
+  /** When the first and the last failed request (error or non-2xx) ended (epoch ms); 0 when none failed. */
+  firstFailureAt: number;
+  lastFailureAt: number;
 }
 
 export interface LoadOptions {
   host: string;
   port: number;
+  /** Where to connect (the Host header and SNI stay `host`). Default 127.0.0.1. */
+  address?: string;
   path?: string;
   /** POST sends `body` (Caddy never retries a POST that reached a dying release). Default GET. */
   method?: 'GET' | 'POST';
@@ -28,11 +33,15 @@ export interface LoadOptions {
 /**
  * Request loops (GET unless told) against an app through Caddy (HTTPS, its local CA): `keepAliveConnections` loops each
  * reusing one connection, and `freshConnectionLoops` loops opening a new connection per request.
- * Loopback only; runs until stop() is called.
+ * Loopback unless `address` says otherwise (tests/system: a booted guest's veth); runs until stop() is called.
  */
 export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
   const ca = readFileSync(o.caFile);
-  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, bodies: new Map(), errorSamples: [] };
+  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, bodies: new Map(), errorSamples: [], firstFailureAt: 0, lastFailureAt: 0 };
+  const failedNow = () => {
+    report.lastFailureAt = Date.now();
+    report.firstFailureAt ||= report.lastFailureAt;
+  };
   let running = true;
 
   const once = (agent: Agent | false) => new Promise<void>((resolve) => {
@@ -40,7 +49,7 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
     report.sent++;
     const headers: Record<string, string | number> = { host: `${o.host}:${o.port}` };
     if (o.body !== undefined) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(o.body) });
-    const req = request({ host: '127.0.0.1', port: o.port, path: o.path ?? '/', method: o.method ?? 'GET', servername: o.host, headers, ca, agent }, (res) => {
+    const req = request({ host: o.address ?? '127.0.0.1', port: o.port, path: o.path ?? '/', method: o.method ?? 'GET', servername: o.host, headers, ca, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -49,6 +58,7 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
         if (status >= 200 && status < 300) report.ok++;
         else {
           report.non2xx++;
+          failedNow();
           if (report.errorSamples.length < 10) report.errorSamples.push(`HTTP ${status}: ${body.slice(0, 100)}`);
         }
         report.bodies.set(body, (report.bodies.get(body) ?? 0) + 1);
@@ -59,6 +69,7 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
     });
     const fail = (err: Error) => {
       report.errors++;
+      failedNow();
       if (report.errorSamples.length < 10) report.errorSamples.push(String((err as NodeJS.ErrnoException).code ?? err.message));
       report.longestMs = Math.max(report.longestMs, Date.now() - t0);
       resolve();

@@ -32,8 +32,8 @@ const STATE_PATHS = [
   '/etc/hiy/hiy.env', '/etc/hiy', '/var/lib/hiy', '/usr/local/bin/hiy', '/run/hiy.pid',
   '/etc/systemd/system/hiy.service', '/var/log/hiy.log', '/var/log/hiy-dockerd.log',
   '/etc/docker/daemon.json', '/etc/fail2ban/filter.d/hiy.conf', '/etc/fail2ban/jail.d/hiy.conf', '/etc/apt/apt.conf.d/20auto-upgrades',
-  '/etc/logrotate.d/hiy', '/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf', '/run/hiy.stamp',
-  '/etc/systemd/system/hiy-backup.service', '/etc/systemd/system/hiy-backup.timer',
+  '/etc/logrotate.d/hiy', '/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf', '/var/lib/hiy/.install-stamp',
+  '/etc/systemd/system/hiy-backup.service', '/etc/systemd/system/hiy-backup.timer', '/etc/systemd/system/caddy.service.d/hiy-restart.conf',
   join(root, 'node_modules', '.hiy-install-stamp'),
 ];
 

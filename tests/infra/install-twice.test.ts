@@ -21,12 +21,12 @@ const SKIP = enabled ? false : 'changes this machine: runs only as root with CI=
 const APP = `inst-${randomBytes(3).toString('hex')}`;
 
 // Everything install.sh writes or starts. Build output (dist/) is rebuilt on every run by design;
-// what the running hiy was started from is covered by /run/hiy.stamp and the hiy pid.
+// what hiy was last started from is covered by /var/lib/hiy/.install-stamp and the hiy pid.
 const MANAGED = [
   '/etc/hiy/hiy.env', '/etc/docker/daemon.json', '/etc/fail2ban/filter.d/hiy.conf', '/etc/fail2ban/jail.d/hiy.conf',
   '/etc/apt/apt.conf.d/20auto-upgrades', '/etc/logrotate.d/hiy', '/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf',
-  '/etc/systemd/system/hiy.service', '/etc/systemd/system/hiy-backup.service', '/etc/systemd/system/hiy-backup.timer',
-  '/usr/local/bin/hiy', '/var/lib/hiy', '/run/hiy.pid', '/run/hiy.stamp', '/var/run/docker.pid', '/var/run/fail2ban/fail2ban.pid',
+  '/etc/systemd/system/hiy.service', '/etc/systemd/system/hiy-backup.service', '/etc/systemd/system/hiy-backup.timer', '/etc/systemd/system/caddy.service.d/hiy-restart.conf',
+  '/usr/local/bin/hiy', '/var/lib/hiy', '/run/hiy.pid', '/var/lib/hiy/.install-stamp', '/var/run/docker.pid', '/var/run/fail2ban/fail2ban.pid',
   join(root, 'node_modules', '.hiy-install-stamp'),
 ];
 
