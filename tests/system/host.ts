@@ -2,6 +2,7 @@
  * The host's side of the system tests: what the guest installs from (a snapshot of this checkout
  * as a git repository), and the host's firewall, which a guest must never change.
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,7 +39,7 @@ export async function makeOrigin(): Promise<Origin> {
   const dir = join(parent, 'hiy');
   await git(parent, 'clone', '--quiet', '--no-local', '--', src, dir);
   await git(dir, 'checkout', '--quiet', '-B', 'main');
-  const previous = await git(src, 'rev-parse', 'HEAD^');
+  const previous = previousCommit() ?? '';
   // Mirror the working tree: remove what the clone has, then copy every file git would track.
   for (const f of (await git(dir, 'ls-files', '-z')).split('\0').filter(Boolean)) rmSync(join(dir, f), { force: true });
   for (const f of (await git(src, 'ls-files', '-z', '--cached', '--others', '--exclude-standard')).split('\0').filter(Boolean)) {
@@ -55,6 +56,19 @@ export async function makeOrigin(): Promise<Origin> {
   const chown = await run('chown', ['-R', '1000:1000', parent]);
   if (chown.code !== 0) throw new Error(`chown of the origin failed: ${chown.stderr}`);
   return { dir, current, previous, remove: () => rmSync(parent, { recursive: true, force: true }) };
+}
+
+/**
+ * HEAD's first parent, or undefined where the checkout does not have it (a shallow clone of one
+ * commit): the upgrade suite is then skipped and says why.
+ */
+export function previousCommit(): string | undefined {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}^'], { cwd: repoRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Removes the origins whose test process is gone (killed before its teardown ran). */

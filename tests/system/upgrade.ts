@@ -14,12 +14,14 @@ import { assertHostFirewallUnchanged, useGuest } from './fixture.js';
 import { CHECKOUT, domainOf, hiyCli, httpsGet, install, loadImage, push, underLoad } from './operator.js';
 import { measured } from './measure.js';
 import { steps } from './steps.js';
+import { previousCommit } from './host.js';
 
 const APP = 'kept';
 const BODY = 'deployed by the previous commit\n';
 
 export function upgradeSuite(): void {
-  describe('upgrading from the previous commit in a booted Debian 12 with systemd', { concurrency: 1 }, () => {
+  const skip = previousCommit() ? false : 'the checkout has no previous commit (a shallow clone): nothing to upgrade from';
+  describe(`upgrading from the previous commit in a booted Debian 12 with systemd${skip ? ` (skipped: ${skip})` : ''}`, { concurrency: 1, skip }, () => {
     const guest = useGuest('upgrade', (o) => o.previous);
     let g: Guest;
     let wc: WorkingCopy | undefined;
