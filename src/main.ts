@@ -24,10 +24,8 @@ import { deploy } from './deploy/pipeline.js';
 import { DeployQueue } from './deploy/queue.js';
 import { DeployService } from './deploy/service.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
-import type { createGitHandler } from './git/http.js';
-
-type GitHandler = ReturnType<typeof createGitHandler>;
-import { createPushEndpoint } from './git/push-endpoint.js';
+import { createGitRemote } from './http/git-remote.js';
+import { createPushEndpoint } from './http/push-endpoint.js';
 import type { Services } from './services.js';
 import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
 import { RepoMirror } from './webhooks/mirror.js';
@@ -126,16 +124,12 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
 
   const api = createApi(services);
   const dashboard = createDashboard(services, { root: HIY_ROOT, live: liveDeploys(queue), logs: services.observability.logs, sampler: services.observability.metrics });
+  const gitRemote = createGitRemote(services);
   const server = createHttpServer(withDashboard(api, dashboard.app), [
-    { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)), streams: true },
+    { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile), streams: true },
-    { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
+    { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, repos, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
   ]);
-  // node-git-server is loaded on the first git request (~4 MB an idle hiy does not need).
-  let git: Promise<GitHandler> | undefined;
-  function gitHandler(): Promise<GitHandler> {
-    return (git ??= import('./git/http.js').then((m) => m.createGitHandler(services, reposRoot)));
-  }
   const interrupted = await settleInterruptedDeploys(services);
   const address = await listen(server, config.listen);
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');

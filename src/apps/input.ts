@@ -2,7 +2,7 @@ import { rejectUnknownFields } from '../api/body.js';
 import { HiyError } from '../errors.js';
 import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';
-import { repoUrlProblem } from '../webhooks/repo-url.js';
+import { repoUrlProblem } from '../git/repo-url.js';
 import { parseAppBuildImages } from '../build/images.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values

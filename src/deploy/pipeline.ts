@@ -31,11 +31,18 @@ export interface PipelineDeps {
   proxy: Proxy;
 }
 
+export type Prepare = (step: { say(line: string): void; signal?: AbortSignal | undefined }) => Promise<void>;
+
 export interface DeployJob {
   deployId: number;
   app: string;
   sha: string;
   trigger: DeployTrigger;
+  /**
+   * The first step, in queue order, before the source is read: a webhook deploy fetches its
+   * commit from the app's repo_url here (webhooks/mirror.ts). It says what it does through `say`.
+   */
+  prepare?: Prepare;
   /** Source tar for builds; absent when an existing image is released again (restart, rollback). */
   source?: () => Readable;
   image?: string;
@@ -46,7 +53,7 @@ export interface DeployJob {
 }
 
 /**
- * The story of one deploy: build → release command → start web → wait healthy → record →
+ * The story of one deploy: prepare → build → release command → start web → wait healthy → record →
  * switch and drain → start the other process types → prune.
  * Anything that fails before `record` leaves the running release untouched and serving.
  */
@@ -54,6 +61,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const app = await getApp(d.db, job.app);
   const env = await readEnv(d.db, d.secrets, app.name);
   job.output.setRedactor(createRedactor(Object.values(env)));
+  await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
   const previous = await currentRelease(d.db, app.name);
   const oldContainers = await d.runtime.list({ app: app.name });
 

@@ -48,6 +48,7 @@ describe('POST /hooks/github/<app> before anything is queued', { timeout: 60_000
     const handler = createWebhookHandler({
       db: opened.db, secrets: box, log: createLogger('silent'),
       mirror: new RepoMirror({ db: opened.db, secrets: box, repos, log: createLogger('silent') }),
+      repos,
       verify: (...a) => { hashed++; return verifySignature(...a); },
       async enqueueBuild(app, sha): Promise<QueuedDeploy> {
         queued.push(`${app}@${sha}`);

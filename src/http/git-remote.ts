@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Git } from 'node-git-server';
 import { APP_NAME_RE } from '../apps/names.js';
 import { findApp } from '../apps/repo.js';
 import { verifyToken } from '../auth/tokens.js';
 import { tokenFromAuthorization } from '../api/auth.js';
+import type { SmartHttpAction } from '../git/smart-http.js';
 import type { Services } from '../services.js';
 import { clientAddress } from '../proxy/trusted-proxies.js';
 
@@ -26,11 +26,9 @@ function clientIpOf(req: IncomingMessage, trusted: Services['trustedProxies']): 
 /**
  * Smart-HTTP git remote at /git/<app>.git. node-git-server only checks credentials on
  * GET info/refs, so every request (pack POSTs included) is authenticated here first, and the
- * path is matched strictly before node-git-server ever sees it.
+ * path is matched strictly before the repos (src/git) ever see it.
  */
-export function createGitHandler(s: Services, reposRoot: string) {
-  const git = new Git(reposRoot, { autoCreate: false });
-
+export function createGitRemote(s: Pick<Services, 'db' | 'log' | 'repos' | 'trustedProxies'>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const raw = req.url ?? '';
@@ -40,7 +38,7 @@ export function createGitHandler(s: Services, reposRoot: string) {
       // No decoding: an encoded dot or slash is never part of a valid repo path.
       const m = GIT_PATH_RE.exec(pathname);
       if (!m || pathname.includes('%')) return refuse(res, 404, 'not a hiy git repository path (expected /git/<app>.git)');
-      const [, app, action] = m as unknown as [string, string, string];
+      const [, app, action] = m as unknown as [string, string, SmartHttpAction];
       if (!APP_NAME_RE.test(app)) return refuse(res, 404, 'repository not found');
       if (action === 'info/refs') {
         const service = new URLSearchParams(query).get('service');
@@ -64,8 +62,7 @@ export function createGitHandler(s: Services, reposRoot: string) {
       if (!(await findApp(s.db, app)) || !(await s.repos.exists(app))) {
         return refuse(res, 404, `app "${app}" not found (create it first: hiy create ${app})`);
       }
-      req.url = `/${app}.git/${action}${query ? `?${query}` : ''}`;
-      git.handle(req, res);
+      await s.repos.serveHttp(app, action, query, req, res);
     } catch (err) {
       s.log.error({ err }, 'git request failed');
       if (!res.headersSent) refuse(res, 500, 'internal error');

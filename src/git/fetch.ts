@@ -16,16 +16,20 @@ const PRLIMIT = '/usr/bin/prlimit';
 
 export const DEFAULT_FETCH_LIMITS: FetchLimits = { timeoutMs: 300_000, maxBytes: 1024 * 1024 * 1024 };
 
-export interface FetchRequest {
-  gitDir: string;
+/** What a fetch from an app's upstream repository (repo_url) brings into its bare repo. */
+export interface UpstreamFetch {
   /** Checked again here (a value from an older database must not bypass the rules). */
   url: string;
   refspecs: string[];
   /** Access token for a private repo: sent as an Authorization header, never in the URL or argv. */
   token?: string | undefined;
-  limits?: FetchLimits;
+  limits?: FetchLimits | undefined;
   /** Kills the fetch (the deploy was cancelled or its consumer went away). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+}
+
+export interface FetchRequest extends UpstreamFetch {
+  gitDir: string;
 }
 
 /** A failed fetch; `killed` when hiy stopped it (time, size, cancel) rather than git failing. */
@@ -121,7 +125,7 @@ export async function gitFetch(req: FetchRequest): Promise<void> {
   if (code === 0 && !killedFor) return;
   // index-pack stopped by the file size limit leaves a temp pack of exactly that size.
   if (!killedFor && (await largestNew(packDir, before)) >= limits.maxBytes) killedFor = `the repository is larger than ${formatBytes(limits.maxBytes)}`;
-  // Fetches of one app never overlap (mirror.ts), so every new temp pack is this one's.
+  // Fetches of one app never overlap (webhooks/mirror.ts), so every new temp pack is this one's.
   await removeNew(packDir, before);
   const detail = killedFor ?? (redactToken(stderr, req.token).trim().split('\n').slice(-4).join(' ') || `git exited with ${code}`);
   throw new FetchError(`git fetch from ${new URL(req.url).href} failed: ${detail}`, killedFor !== undefined);

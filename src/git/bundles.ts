@@ -35,7 +35,7 @@ export async function verifyBundle(bundle: string, scratchGitDir: string): Promi
   }
 }
 
-/** Makes `repoDir` a bare repo holding every ref of the bundle (hiy installs its hooks at start). */
+/** Makes `repoDir` a bare repo holding every ref of the bundle. */
 export async function restoreBundle(bundle: string, repoDir: string): Promise<void> {
   await run('git', ['init', '--bare', '--quiet', '--initial-branch=main', '--', repoDir], GIT_OPTS);
   await run('git', ['--git-dir', repoDir, 'fetch', '--quiet', '--no-tags', '--end-of-options', bundle, '+refs/*:refs/*'], GIT_OPTS);

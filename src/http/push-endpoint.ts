@@ -91,7 +91,7 @@ export function createPushEndpoint(s: Services, deploys: DeployService, tokenFil
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     let clientGone = false;
     res.on('close', () => { clientGone = true; });
-    const q = await deploys.enqueueBuild(app, sha, 'git', () => createReadStream(file), () => void rm(file, { force: true }));
+    const q = await deploys.enqueueBuild(app, sha, 'git', () => createReadStream(file), { cleanup: () => void rm(file, { force: true }) });
     // The deploy goes on when the pusher disconnects (Ctrl-C): only the listener goes away.
     const unsubscribe = q.output.subscribe((line) => { if (!clientGone) res.write(`${line}\n`); });
     const result = await q.done;
