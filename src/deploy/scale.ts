@@ -5,19 +5,21 @@
  * requests, then drain like an old release. No config reload.
  */
 import type { Kysely } from 'kysely';
-import { getApp, MAX_WEB_REPLICAS, replicaPort, type App } from '../apps/repo.js';
+import { getApp } from '../apps/repo.js';
 import { PROCESS_TYPE_RE, workerTypes } from '../build/procfile.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
-import { readEnv } from '../env/repo.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Proxy } from '../proxy/proxy.js';
 import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import { MAX_WEB_REPLICAS } from '../slots.js';
 import { drainAndStop } from './drain.js';
-import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage } from './processes.js';
+import { formationOf, MAX_WORKER_REPLICAS, parseProcesses } from './formation.js';
+import { currentPlan, type ReleasePlan } from './plan.js';
+import { startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, type Release } from './releases.js';
 
 export interface ScaleDeps {
@@ -63,7 +65,7 @@ export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Rec
   const release = await currentRelease(d.db, app.name);
   const processes = parseProcesses(release?.processes);
   const wanted = validateScale(changes, release ? workerTypes(processes) : undefined);
-  if (release) await applyScale(d, app, release, { image: release.image, processes }, wanted);
+  if (release) await applyScale(d, await currentPlan(d, app, release), release, wanted);
   const now = nowIso();
   for (const [process, quantity] of Object.entries(wanted)) {
     await d.db.insertInto('formation').values({ app: app.name, process, quantity, updated_at: now })
@@ -73,8 +75,8 @@ export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Rec
   return formationOf(d.db, app.name, processes);
 }
 
-async function applyScale(d: ScaleDeps, app: App, release: Release, rel: ReleaseImage, wanted: Record<string, number>): Promise<void> {
-  const env = await readEnv(d.db, d.secrets, app.name);
+async function applyScale(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
+  const { app } = plan;
   const all = await d.runtime.list({ app: app.name });
   for (const [type, count] of Object.entries(wanted)) {
     const have = byReplica(all, release, type);
@@ -87,12 +89,12 @@ async function applyScale(d: ScaleDeps, app: App, release: Release, rel: Release
       if (c?.running) continue;
       if (c) await d.runtime.remove(c.id);
       if (type !== 'web') {
-        await startWorkers(d, app, rel, type, i, 1, env, release.deploy_id, release.slot);
+        await startWorkers(d, plan, type, i, 1);
         continue;
       }
-      const started = await startWebReplica(d, app, rel, release.slot, i, env, release.deploy_id);
+      const started = await startWebReplica(d, plan, i);
       try {
-        await waitReplicaHealthy(d, app, started, replicaPort(app, d.config.slotPortBase, i, release.slot));
+        await waitReplicaHealthy(d, plan, started, i);
       } catch (err) {
         await d.runtime.remove(started.id);
         throw err;

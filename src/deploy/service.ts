@@ -5,7 +5,7 @@ import type { Services } from '../services.js';
 import type { Deployer } from './deployer.js';
 import type { Prepare } from './pipeline.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
-import { parseProcesses } from './processes.js';
+import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { Slot } from '../slots.js';
 
 export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
 export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
@@ -27,7 +28,7 @@ export interface ReleasesTable {
   deploy_id: number;
   sha: string;
   image: string;
-  slot: 'a' | 'b';
+  slot: Slot;
   /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
   processes: Generated<string | null>;
   created_at: string;

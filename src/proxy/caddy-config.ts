@@ -9,8 +9,9 @@
  * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
  */
 import type { HostPort, TlsMode } from '../config.js';
+import { portsOfSlot } from '../slots.js';
 import { skippedCertificates, tlsApp } from './caddy-tls.js';
-import { liveMarkerName, type LiveSlot } from './live.js';
+import { liveMarkerName } from './live.js';
 import type { AppRoute } from './proxy.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -100,11 +101,6 @@ export function appProxyHandler(ports: number[], trustedProxies: readonly string
 /** Caddy 2.6 keeps an incoming X-Forwarded-For only from these (a reverse_proxy setting; 2.7 moved it to the server). */
 function trusted(ranges: readonly string[]): JsonObject {
   return ranges.length > 0 ? { trusted_proxies: [...ranges] } : {};
-}
-
-/** The ports of the first `replicas` web replicas of one slot, from the a0, b0, a1, b1, … list. */
-export function portsOfSlot(slotPorts: number[], slot: LiveSlot['slot'], replicas: number): number[] {
-  return Array.from({ length: replicas }, (_, i) => slotPorts[i * 2 + (slot === 'a' ? 0 : 1)]!);
 }
 
 /**

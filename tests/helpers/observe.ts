@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { slotPorts } from '../../src/apps/repo.js';
+import { slotPorts } from '../../src/slots.js';
 import { insertDeploy } from '../../src/deploy/records.js';
 import { recordRelease } from '../../src/deploy/releases.js';
 import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_SLOT, type ContainerInfo } from '../../src/runtime/runtime.js';

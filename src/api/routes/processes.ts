@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { validateRepoPath } from '../../apps/input.js';
 import { getApp, updateApp } from '../../apps/repo.js';
-import { formationOf, parseProcesses, volumeName } from '../../deploy/processes.js';
+import { formationOf, parseProcesses } from '../../deploy/formation.js';
+import { volumeName } from '../../deploy/processes.js';
 import { currentRelease, listReleases } from '../../deploy/releases.js';
 import { HiyError, isHiyError } from '../../errors.js';
 import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA } from '../../runtime/runtime.js';
