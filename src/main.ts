@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { HiyError } from './errors.js';
-import { LABEL_INSTANCE } from './runtime/runtime.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -17,8 +16,7 @@ import { createHttpServer, listen } from './http-server.js';
 import { createLogger, type Logger } from './log.js';
 import { createCaddyProxy } from './proxy/caddy.js';
 import { prepareRunDir } from './proxy/live.js';
-import type { DockerRuntime } from './runtime/docker-runtime.js';
-import type { Builder } from './build/builder.js';
+import type { Engine } from './runtime/docker-engine.js';
 import { listApps } from './apps/repo.js';
 import { deploy } from './deploy/pipeline.js';
 import { DeployQueue } from './deploy/queue.js';
@@ -62,8 +60,10 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     tokenFile: hookTokenFile,
   });
 
-  let runtime: Promise<DockerRuntime> | undefined;
-  let builder: Promise<Builder> | undefined;
+  // Every container, network and volume carries this hiy's instance id: reconciliation only ever
+  // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
+  let engine: Promise<Engine> | undefined;
+  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId })));
   const services: Services = {
     config,
     log,
@@ -87,13 +87,8 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
       acmeIssuer: config.acme.directoryGiven ? { ca: config.acme.directory, trustedRootsPemFile: config.acme.caRootFile } : undefined,
       trustedProxies: config.trustedProxies,
     }),
-    // Every container and network carries this hiy's instance label: reconciliation only ever
-    // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
-    runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log, { labels: { [LABEL_INSTANCE]: instanceId } }))),
-    // The builder shares the runtime's engine client; build contexts are staged on the data
-    // disk, not /tmp (a RAM disk on many Pis).
-    builder: () => (builder ??= Promise.all([services.runtime() as Promise<DockerRuntime>, import('./build/docker-builder.js')])
-      .then(([rt, m]) => m.createDockerBuilder(log, async () => rt.docker, { tmpDir: join(config.dataDir, 'tmp') }))),
+    runtime: () => docker().then((e) => e.runtime),
+    builder: () => docker().then((e) => e.builder),
     deployer: undefined as unknown as Deployer,
     state: { ready: false },
     instanceId,

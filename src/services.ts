@@ -7,7 +7,7 @@ import type { Repos } from './git/repos.js';
 import type { Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
-import type { Builder } from './build/builder.js';
+import type { Builder } from './runtime/builder.js';
 import type { Observability } from './observability.js';
 import type { TrustedProxies } from './proxy/trusted-proxies.js';
 import type { Certificates } from './tls/certificates.js';

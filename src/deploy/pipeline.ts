@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { getApp, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
-import type { Builder } from '../build/builder.js';
+import { buildRelease } from '../build/build.js';
 import { imagesForApp } from '../build/images.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
@@ -13,7 +14,8 @@ import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Proxy } from '../proxy/proxy.js';
-import { LABEL_SLOT, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import type { Builder } from '../runtime/builder.js';
+import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { idleSlot } from '../slots.js';
 import { drainAndStop } from './drain.js';
 import type { DeployOutput } from './output.js';
@@ -90,7 +92,8 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
 async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage> {
   if (!job.source) throw new HiyError('internal', 'a build needs a source archive');
   job.output.step(`Building ${app.name} (${job.sha.slice(0, 7)})`);
-  const { image, processes } = await d.builder.build({
+  // Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
+  const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') } }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
@@ -122,7 +125,7 @@ async function startWeb(d: PipelineDeps, plan: DeployPlan, existing: ContainerIn
   const { app, slot, output } = plan;
   const replicas = plan.formation.web ?? 1;
   // Containers left on this slot (a crash between start and switch) would hold its ports.
-  for (const c of existing.filter((c) => c.labels[LABEL_SLOT] === slot)) await d.runtime.remove(c.id);
+  for (const c of existing.filter((c) => c.slot === slot)) await d.runtime.remove(c.id);
   output.step(`Starting ${what} on slot ${slot}${replicas > 1 ? ` (${replicas} web replicas)` : ''}`);
   const started: ContainerInfo[] = [];
   try {

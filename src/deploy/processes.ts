@@ -9,7 +9,7 @@ import type { App } from '../apps/repo.js';
 import { shellCommand } from '../build/procfile.js';
 import type { Config } from '../config.js';
 import { HiyError } from '../errors.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, LABEL_SLOT, type ContainerInfo, type ContainerSpec, type Runtime } from '../runtime/runtime.js';
+import type { ContainerInfo, ContainerRole, ContainerSpec, Runtime } from '../runtime/runtime.js';
 import { replicaPort } from '../slots.js';
 import { waitHealthy } from './health-check.js';
 import type { ReleasePlan } from './plan.js';
@@ -25,18 +25,18 @@ export function volumesOf(app: Pick<App, 'name' | 'volume_path'>): { name: strin
   return app.volume_path ? [{ name: volumeName(app.name), path: app.volume_path }] : [];
 }
 
-function spec(plan: ReleasePlan, type: string, labels: Record<string, string>): ContainerSpec {
+function spec(plan: ReleasePlan, role: Omit<ContainerRole, 'app'> & { process: string }): ContainerSpec {
   const { app, release } = plan;
-  const command = release.processes[type];
+  const command = release.processes[role.process];
   return {
-    name: `hiy-${app.name}-${type}-${randomBytes(4).toString('hex')}`,
+    name: `hiy-${app.name}-${role.process}-${randomBytes(4).toString('hex')}`,
     image: release.image,
     app: app.name,
     env: { ...plan.env, PORT: String(app.port) },
     containerPort: app.port,
     memoryMb: app.memory_mb,
     cpus: app.cpus,
-    labels: { ...labels, [LABEL_PROCESS]: type },
+    ...role,
     ...(command ? { cmd: shellCommand(command) } : {}),
     volumes: volumesOf(app),
   };
@@ -49,7 +49,7 @@ export const webPort = (d: ProcessDeps, plan: ReleasePlan, replica: number): num
 export async function startWebReplica(d: ProcessDeps, plan: ReleasePlan, replica: number): Promise<ContainerInfo> {
   await d.runtime.ensureNetwork(plan.app.name);
   return d.runtime.run({
-    ...spec(plan, 'web', { [LABEL_DEPLOY]: String(plan.deployId), [LABEL_SLOT]: plan.slot, [LABEL_REPLICA]: String(replica) }),
+    ...spec(plan, { process: 'web', deployId: plan.deployId, slot: plan.slot, replica }),
     hostPort: webPort(d, plan, replica),
   });
 }
@@ -74,7 +74,7 @@ export async function startWorkers(d: ProcessDeps, plan: ReleasePlan, type: stri
   await d.runtime.ensureNetwork(plan.app.name);
   const out: ContainerInfo[] = [];
   for (let i = from; i < from + count; i++) {
-    out.push(await d.runtime.run(spec(plan, type, { [LABEL_DEPLOY]: String(plan.deployId), [LABEL_SLOT]: plan.slot, [LABEL_REPLICA]: String(i) })));
+    out.push(await d.runtime.run(spec(plan, { process: type, deployId: plan.deployId, slot: plan.slot, replica: i })));
   }
   return out;
 }
@@ -85,7 +85,7 @@ export async function startWorkers(d: ProcessDeps, plan: ReleasePlan, type: stri
  */
 export async function runReleaseCommand(d: ProcessDeps, plan: ReleasePlan, timeoutSec: number): Promise<void> {
   const onLine = (l: string) => plan.output?.detail(l);
-  const res = await d.runtime.runOnce({ ...spec(plan, 'release', { [LABEL_DEPLOY]: String(plan.deployId) }), oneOff: true }, { timeoutSec, onLine, ...(plan.signal ? { signal: plan.signal } : {}) });
+  const res = await d.runtime.runOnce({ ...spec(plan, { process: 'release', deployId: plan.deployId }), oneOff: true }, { timeoutSec, onLine, ...(plan.signal ? { signal: plan.signal } : {}) });
   if (res.timedOut) throw new HiyError('deploy_failed', `the release command ran longer than ${timeoutSec} s and was stopped`);
   if (res.exitCode !== 0) throw new HiyError('deploy_failed', `the release command failed (exit code ${res.exitCode})`);
 }

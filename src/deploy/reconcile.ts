@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { listApps, type App } from '../apps/repo.js';
 import { routeFor } from '../apps/domains.js';
 import { workerTypes } from '../build/procfile.js';
-import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
 import { replicaPort } from '../slots.js';
 import { formationOf, parseProcesses } from './formation.js';
@@ -50,15 +50,15 @@ export async function reconcileContainers(s: Services, interruptedDeploys = 1): 
   const runtime = await s.runtime();
   const known = new Set(apps.map((a) => a.name));
   // Only this instance's containers: another hiy (or test server) may share the engine.
-  const all = (await runtime.list()).filter((c) => c.labels[LABEL_INSTANCE] === s.instanceId);
-  for (const c of all.filter((c) => !known.has(c.labels[LABEL_APP] ?? ''))) {
+  const all = (await runtime.list()).filter((c) => c.instance === s.instanceId);
+  for (const c of all.filter((c) => !known.has(c.app))) {
     s.log.warn({ container: c.name }, 'removing a container of an app that no longer exists');
     await runtime.remove(c.id);
   }
   for (const app of apps) {
     const release = await currentRelease(s.db, app.name);
-    const mine = all.filter((c) => c.labels[LABEL_APP] === app.name);
-    const owned = release ? mine.filter((c) => c.labels[LABEL_DEPLOY] === String(release.deploy_id)) : [];
+    const mine = all.filter((c) => c.app === app.name);
+    const owned = release ? mine.filter((c) => c.deployId === release.deploy_id) : [];
     for (const c of mine.filter((c) => !owned.includes(c))) {
       s.log.warn({ app: app.name, container: c.name }, 'removing a container no release owns (interrupted deploy)');
       await runtime.remove(c.id);

@@ -14,7 +14,7 @@ import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Proxy } from '../proxy/proxy.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { MAX_WEB_REPLICAS } from '../slots.js';
 import { drainAndStop } from './drain.js';
 import { formationOf, MAX_WORKER_REPLICAS, parseProcesses } from './formation.js';
@@ -54,8 +54,8 @@ export function validateScale(changes: Record<string, unknown>, known: string[] 
 export function byReplica(containers: ContainerInfo[], release: Release, type: string): Map<number, ContainerInfo> {
   const out = new Map<number, ContainerInfo>();
   for (const c of containers) {
-    if (c.labels[LABEL_DEPLOY] !== String(release.deploy_id) || (c.labels[LABEL_PROCESS] ?? 'web') !== type) continue;
-    out.set(Number(c.labels[LABEL_REPLICA] ?? '0'), c);
+    if (c.deployId !== release.deploy_id || c.process !== type) continue;
+    out.set(c.replica, c);
   }
   return out;
 }

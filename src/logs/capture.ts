@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
-import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, LABEL_PROCESS, type ContainerEvent, type ContainerInfo, type EngineStream, type Runtime } from '../runtime/runtime.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
 import { LogStreamParser, timestampToSince } from './line-parser.js';
 import type { LogStore } from './store.js';
 
@@ -20,7 +20,7 @@ export interface LogCaptureDeps {
   log: Logger;
   /** Apps of this hiy: on a shared engine, containers of other apps are not ours to read. */
   knownApps(): Promise<Set<string>>;
-  /** This data dir's instance id (label hiy.instance): containers of other instances are not ours either. */
+  /** This data dir's instance id: containers of other instances are not ours either. */
   instanceId: string;
 }
 
@@ -89,16 +89,15 @@ export class LogCapture {
   }
 
   private ours(c: ContainerInfo, apps: Set<string>): boolean {
-    return c.labels[LABEL_INSTANCE] === this.d.instanceId && apps.has(c.labels[LABEL_APP] ?? '');
+    return c.instance === this.d.instanceId && apps.has(c.app);
   }
 
   private remember(c: ContainerInfo): WatchedContainer {
-    const deploy = Number(c.labels[LABEL_DEPLOY]);
     const w: WatchedContainer = {
       id: c.id,
-      app: c.labels[LABEL_APP] ?? '',
-      process: c.labels[LABEL_PROCESS] || 'web',
-      deployId: Number.isInteger(deploy) && deploy > 0 ? deploy : null,
+      app: c.app,
+      process: c.process,
+      deployId: c.deployId,
       running: c.running,
       restartCount: c.restartCount,
     };

@@ -91,7 +91,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
     let volumesNote: string | undefined;
     if (apps.length > 0) {
       const eng = await engine();
-      if ('docker' in eng) volumes = await findAppVolumes(eng.docker, apps);
+      if ('runtime' in eng) volumes = await findAppVolumes(eng.runtime, apps);
       else {
         volumes = null;
         volumesNote = `app volumes were not backed up: ${eng.reason}`;

@@ -158,13 +158,13 @@ async function restoreVolumes(cfg: Config, staging: string, m: Manifest, log: (l
   if (names.length === 0) return [];
   const keepDir = join(cfg.dataDir, `restored-volumes-${stampOf(new Date())}`);
   const notes: string[] = [];
-  const eng = await engine();
   const instance = m.instance_id ?? (await readFile(join(cfg.dataDir, 'instance-id'), 'utf8').then((s) => s.trim(), () => 'restored'));
+  const eng = await engine(instance);
   for (const name of names) {
     const app = m.apps.find((a) => name === `hiy-${a}-data`);
     const from = join(staging, 'volumes', name);
     if (!app || !existsSync(from)) continue;
-    const res = 'docker' in eng ? await importVolume(eng.docker, app, from, instance) : { name, restored: false as const, reason: eng.reason };
+    const res = 'runtime' in eng ? await importVolume(eng.runtime, app, from) : { name, restored: false as const, reason: eng.reason };
     if (res.restored) { log(`volume ${name} restored`); continue; }
     await mkdir(keepDir, { recursive: true, mode: 0o700 });
     await rename(from, join(keepDir, name));

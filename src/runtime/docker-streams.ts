@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { HiyError } from '../errors.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
-import { LABEL_MANAGED, type ContainerEvent, type EngineDiskUsage, type EngineStream, type Runtime } from './runtime.js';
+import { LABEL_MANAGED } from './labels.js';
+import type { ContainerEvent, EngineDiskUsage, EngineStream, Runtime } from './runtime.js';
 
 type Streams = Pick<Runtime, 'followLogs' | 'containerEvents' | 'diskUsage'>;
 
@@ -66,9 +67,7 @@ export function dockerStreams(docker: Docker): Streams {
         const action = typeof e.Action === 'string' ? e.Action : typeof e.status === 'string' ? e.status : undefined;
         const id = typeof e.Actor?.ID === 'string' ? e.Actor.ID : typeof e.id === 'string' ? e.id : undefined;
         if (!action || !id) return;
-        const labels: Record<string, string> = {};
-        for (const [k, v] of Object.entries(e.Actor?.Attributes ?? {})) if (typeof v === 'string') labels[k] = v;
-        onEvent({ action, id, labels } satisfies ContainerEvent);
+        onEvent({ action, id } satisfies ContainerEvent);
       }));
       return track(stream);
     },

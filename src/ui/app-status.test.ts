@@ -4,7 +4,7 @@ import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../ru
 import { ContainerWatch } from './app-status.js';
 
 const ct = (id: string, app: string, over: Partial<ContainerInfo> = {}): ContainerInfo => ({
-  id, name: id, image: 'i', state: 'running', running: true, labels: { 'hiy.app': app, 'hiy.process': 'web' }, restartCount: 0, exitCode: null, startedAt: null, hostPort: null, ...over,
+  id, name: id, image: 'i', state: 'running', running: true, app: app, process: 'web', replica: 0, deployId: null, slot: null, instance: null, restartCount: 0, exitCode: null, startedAt: null, hostPort: null, ...over,
 });
 
 /** An engine with containers, an event stream the test drives, and counters of what was asked. */
@@ -29,7 +29,7 @@ function fakeEngine(initial: ContainerInfo[]) {
       const id = typeof c === 'string' ? c : c.id;
       if (typeof c !== 'string') state.set(id, c);
       if (action === 'destroy') state.delete(id);
-      emit?.({ action, id, labels: {} });
+      emit?.({ action, id });
     },
     dropStream: () => end(),
   };

@@ -1,4 +1,4 @@
-import { LABEL_APP, LABEL_PROCESS, type ContainerEvent, type ContainerInfo, type EngineStream, type Runtime } from '../runtime/runtime.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
 import type { DeployStatus } from '../deploy/table.js';
 
 export type AppStatus = 'running' | 'building' | 'stopped' | 'crashed' | 'failed' | 'new' | 'unknown';
@@ -32,7 +32,7 @@ export function appStatus(i: StatusInput): StatusView {
     return { status: 'new', label: 'not deployed' };
   }
   if (i.containers === undefined) return { status: 'unknown', label: 'unknown', note: 'Docker did not answer' };
-  const web = i.containers.filter((c) => (c.labels[LABEL_PROCESS] ?? 'web') === 'web');
+  const web = i.containers.filter((c) => c.process === 'web');
   const failedNote = i.lastDeploy?.status === 'failed' ? 'last deploy failed; the previous release is serving' : undefined;
   const running = web.filter((c) => c.state === 'running');
   if (running.length > 0) {
@@ -68,7 +68,7 @@ export class ContainerWatch {
     if (!this.stream && !(await this.ready())) return undefined;
     const out = new Map<string, ContainerInfo[]>();
     for (const c of this.byId.values()) {
-      const app = c.labels[LABEL_APP];
+      const app = c.app;
       if (!app) continue;
       const arr = out.get(app) ?? [];
       arr.push(c);

@@ -46,7 +46,7 @@ describe('dashboard formatting', { timeout: 10_000 }, () => {
 });
 
 const ct = (over: Partial<ContainerInfo>): ContainerInfo => ({
-  id: 'c', name: 'n', image: 'i', state: 'running', running: true, labels: { 'hiy.app': 'a', 'hiy.process': 'web' }, restartCount: 0, exitCode: 0, startedAt: null, hostPort: null, ...over,
+  id: 'c', name: 'n', image: 'i', state: 'running', running: true, app: 'a', process: 'web', replica: 0, deployId: null, slot: null, instance: null, restartCount: 0, exitCode: 0, startedAt: null, hostPort: null, ...over,
 });
 
 describe('app status', { timeout: 10_000 }, () => {
@@ -65,6 +65,6 @@ describe('app status', { timeout: 10_000 }, () => {
     assert.equal(kept.status, 'running');
     assert.match(kept.note ?? '', /last deploy failed/);
     // A worker that runs does not make a crashed web process look fine.
-    assert.equal(appStatus({ hasRelease: true, lastDeploy: { status: 'success' }, containers: [ct({ labels: { 'hiy.process': 'worker' } }), ct({ state: 'restarting', running: false })] }).status, 'crashed');
+    assert.equal(appStatus({ hasRelease: true, lastDeploy: { status: 'success' }, containers: [ct({ process: 'worker' }), ct({ state: 'restarting', running: false })] }).status, 'crashed');
   });
 });

@@ -1,6 +1,5 @@
 import type { Hono } from 'hono';
 import { LogPre, LogsPage } from '../../ui/pages/logs.js';
-import { LABEL_PROCESS } from '../runtime/runtime.js';
 import { ansiToHtml, escapeHtml } from './ansi.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
 import type { RuntimeLogLine } from './sources.js';
@@ -87,7 +86,7 @@ async function dockerRecent(ui: Ui, app: string): Promise<{ html: string; count:
     for (const ct of running) {
       const text = (await runtime.logs(ct.id, { tail: LOG_LINES })).replace(/\n$/, '');
       count += text === '' ? 0 : text.split('\n').length;
-      const head = running.length > 1 ? `<span class="af6">==&gt; ${escapeHtml(ct.labels[LABEL_PROCESS] ?? 'web')} ${escapeHtml(ct.name)} &lt;==</span>\n` : '';
+      const head = running.length > 1 ? `<span class="af6">==&gt; ${escapeHtml(ct.process)} ${escapeHtml(ct.name)} &lt;==</span>\n` : '';
       parts.push(head + ansiToHtml(text));
     }
     return { html: parts.join('\n'), count };

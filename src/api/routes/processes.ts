@@ -1,27 +1,13 @@
 import { Hono } from 'hono';
 import { validateRepoPath } from '../../apps/input.js';
 import { getApp, updateApp } from '../../apps/repo.js';
-import { formationOf, parseProcesses } from '../../deploy/formation.js';
 import { volumeName } from '../../deploy/processes.js';
-import { currentRelease, listReleases } from '../../deploy/releases.js';
+import { listProcesses } from '../../deploy/ps.js';
 import { HiyError, isHiyError } from '../../errors.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA } from '../../runtime/runtime.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { pathApp, rejectUnknownFields } from '../body.js';
 import { readJsonObject } from '../errors.js';
-
-export interface ProcessView {
-  type: string;
-  replica: number;
-  container: string;
-  state: string;
-  running: boolean;
-  release: number | null;
-  port: number | null;
-  started_at: string | null;
-  restart_count: number;
-}
 
 /**
  * /api/v1/apps/:name/ps (processes and formation), /ps/scale, /volumes. Scaling and volume
@@ -29,36 +15,8 @@ export interface ProcessView {
  */
 export function processRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const unavailable = (cause: unknown) => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); };
 
-  r.get('/:name/ps', async (c) => {
-    const app = await pathApp(s.db, c);
-    const release = await currentRelease(s.db, app.name);
-    const processes = parseProcesses(release?.processes);
-    const versions = new Map((await listReleases(s.db, app.name)).map((rel) => [String(rel.deploy_id), rel.version]));
-    const runtime = await s.runtime().catch(unavailable);
-    const list: ProcessView[] = (await runtime.list({ app: app.name }))
-      .filter((x) => (x.labels[LABEL_PROCESS] ?? 'web') !== 'release')
-      .map((x) => ({
-        type: x.labels[LABEL_PROCESS] ?? 'web',
-        replica: Number(x.labels[LABEL_REPLICA] ?? '0'),
-        container: x.name,
-        state: x.state,
-        running: x.running,
-        release: versions.get(x.labels[LABEL_DEPLOY] ?? '') ?? null,
-        port: x.hostPort,
-        started_at: x.startedAt,
-        restart_count: x.restartCount,
-      }))
-      .sort((a, b) => a.type.localeCompare(b.type) || a.replica - b.replica);
-    return c.json({
-      app: app.name,
-      release: release?.version ?? null,
-      process_types: { web: processes.web ?? null, ...Object.fromEntries(Object.entries(processes).filter(([k]) => k !== 'web')) },
-      formation: await formationOf(s.db, app.name, processes),
-      processes: list,
-    });
-  });
+  r.get('/:name/ps', async (c) => c.json(await listProcesses(s, await pathApp(s.db, c))));
 
   r.post('/:name/ps/scale', async (c) => {
     const app = await pathApp(s.db, c);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type Docker from 'dockerode';
+import type { Docker } from './docker-client.js';
 import type { Logger } from '../log.js';
 
 const run = promisify(execFile);
