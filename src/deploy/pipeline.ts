@@ -17,7 +17,7 @@ import type { Proxy } from '../proxy/proxy.js';
 import type { Builder } from '../runtime/builder.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { idleSlot } from '../slots.js';
-import { drainAndStop } from './drain.js';
+import { switchTraffic } from './drain.js';
 import type { DeployOutput } from './output.js';
 import { formationOf } from './formation.js';
 import type { ReleaseImage, ReleasePlan } from './plan.js';
@@ -61,7 +61,7 @@ type DeployPlan = ReleasePlan & { output: DeployOutput };
 
 /**
  * The story of one deploy: prepare → build → release command → start web → wait healthy → record →
- * switch and drain → start the other process types → prune.
+ * switch and drain (drain.ts) → start the other process types → prune.
  * Anything that fails before `record` leaves the running release untouched and serving.
  */
 export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> {
@@ -82,7 +82,8 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const web = await startWeb(d, plan, oldContainers, job.image ? 'release' : 'new release');
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes) });
   job.output.step(`Released v${release.version}`);
-  await switchAndDrain(d, plan, web, oldContainers.filter((c) => !web.some((w) => w.id === c.id)));
+  await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, oldContainers.filter((c) => !web.some((w) => w.id === c.id)),
+    () => job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`));
   await startOtherProcesses(d, plan);
   await prune(d, app, job.output);
   job.output.step(`Live at ${appUrl(d.config, app.name)}`);
@@ -163,18 +164,6 @@ async function startOtherProcesses(d: PipelineDeps, plan: DeployPlan): Promise<v
     output.step(`Starting ${count} ${type} process${count === 1 ? '' : 'es'}`);
     await startWorkers(d, plan, type, 0, count);
   }
-}
-
-/**
- * The switch: the live marker moves to the new slot, so Caddy sends every new request there (one
- * file rename, no config change, no connection closed). The old release gets nothing new; it
- * finishes the requests it is serving and is stopped (drain.ts), all within drain_s.
- */
-async function switchAndDrain(d: PipelineDeps, plan: DeployPlan, web: ContainerInfo[], old: ContainerInfo[]): Promise<void> {
-  await d.proxy.setLive(plan.app.name, { slot: plan.slot, replicas: web.length });
-  if (old.length === 0) return;
-  plan.output.step(`Switched traffic to the new release; draining the old one (up to ${plan.app.drain_s} s)`);
-  await drainAndStop(d, plan.app, old);
 }
 
 async function prune(d: PipelineDeps, app: App, output: DeployOutput): Promise<void> {

@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Proxy } from '../proxy/proxy.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { MAX_WEB_REPLICAS } from '../slots.js';
-import { drainAndStop } from './drain.js';
+import { drainAndStop, switchTraffic } from './drain.js';
 import { formationOf, MAX_WORKER_REPLICAS, parseProcesses } from './formation.js';
 import { currentPlan, type ReleasePlan } from './plan.js';
 import { startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
@@ -82,8 +82,8 @@ async function applyScale(d: ScaleDeps, plan: ReleasePlan, release: Release, wan
     const have = byReplica(all, release, type);
     const extra = [...have].filter(([i]) => i >= count).map(([, c]) => c);
     // Fewer web replicas: Caddy stops picking the extra ones first, then they drain like an old release.
-    if (type === 'web' && extra.length) await d.proxy.setLive(app.name, { slot: release.slot, replicas: count });
-    await drainAndStop(d, app, extra);
+    if (type === 'web' && extra.length) await switchTraffic(d, app, { slot: release.slot, replicas: count }, extra);
+    else await drainAndStop(d, app, extra);
     for (let i = 0; i < count; i++) {
       const c = have.get(i);
       if (c?.running) continue;

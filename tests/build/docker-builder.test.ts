@@ -11,11 +11,11 @@ import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createDockerEngine, type Engine } from '../../src/runtime/docker-engine.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../helpers/docker.js';
-import { WorkingCopy } from '../helpers/git.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { repoRoot } from '../helpers/paths.js';
-import { freePorts } from '../helpers/ports.js';
+import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../../harness/docker.js';
+import { WorkingCopy } from '../../harness/git.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { repoRoot } from '../../harness/paths.js';
+import { freePorts } from '../../harness/ports.js';
 
 const run = testRun();
 const APP = `bld-${randomBytes(3).toString('hex')}`;

@@ -11,9 +11,9 @@ import { recordRelease } from '../../src/deploy/releases.js';
 import { createLogger } from '../../src/log.js';
 import { createDockerRuntime } from '../../src/runtime/docker-runtime.js';
 import type { ContainerInfo } from '../../src/runtime/runtime.js';
-import type { InProcessHiy } from './server.js';
-import type { TestRun } from './docker.js';
-import { BUSYBOX_IMAGE } from './images.js';
+import type { InProcessHiy } from '../../harness/server.js';
+import type { TestRun } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE } from '../../harness/images.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

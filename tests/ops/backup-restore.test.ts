@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, startHiy, testEnv, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { curlApp } from '../helpers/app-http.js';
+import { apiClient, startHiy, testEnv, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { curlApp } from '../../harness/app-http.js';
 
 const tag = randomBytes(3).toString('hex');
 const APP1 = `bk-${tag}-a`;

@@ -8,9 +8,9 @@ import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createDockerRuntime } from '../../src/runtime/docker-runtime.js';
 import type { ContainerSpec, Runtime } from '../../src/runtime/runtime.js';
-import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../helpers/docker.js';
-import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/images.js';
-import { freePorts } from '../helpers/ports.js';
+import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
+import { freePorts } from '../../harness/ports.js';
 
 const run = testRun();
 const APP = `rt-${randomBytes(3).toString('hex')}`;

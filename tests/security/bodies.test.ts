@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 import { rawHttp, snapshot } from './support.js';
 
 const APP = `sec-body-${randomBytes(3).toString('hex')}`;

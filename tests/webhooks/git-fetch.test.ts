@@ -13,8 +13,8 @@ import { createLogger } from '../../src/log.js';
 import { fetchCommand } from '../../src/git/fetch.js';
 import { RepoMirror } from '../../src/webhooks/mirror.js';
 import { setRepoToken } from '../../src/webhooks/secrets.js';
-import { run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
+import { run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from './fake-github.js';
 
 // The mirror against a real git smart-HTTP server on loopback: what is fetched, how, and what is refused.

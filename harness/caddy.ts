@@ -1,10 +1,15 @@
 /**
- * Helpers for proxy tests and the zero-downtime bench: node http servers that play an app's
- * release on a slot port, and a load generator (keep-alive + fresh-connection loops) that counts
- * every failure a user would see while the slots are switched.
+ * Shared by the proxy tests and the zero-downtime bench: node http servers that play an app's
+ * release on a slot port, deploys between them through hiy's own switch, and a load generator
+ * (keep-alive + fresh-connection loops) that counts every failure a user would see meanwhile.
  */
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { switchTraffic } from '../src/deploy/drain.js';
+import { waitHealthy } from '../src/deploy/health-check.js';
+import type { Proxy } from '../src/proxy/proxy.js';
+import type { ContainerInfo } from '../src/runtime/runtime.js';
+import type { Slot } from '../src/slots.js';
 
 export interface SlotServer {
   port: number;
@@ -189,32 +194,38 @@ export interface SwitchRun {
 }
 
 /**
- * A deploy as hiy does it, minus Docker: start the next release on the idle slot, wait until it
- * answers on its port, move traffic to it (`moveTraffic`: hiy's live marker), let the old one
- * drain (`drain`), then close it, alternating graceful and abrupt closes.
+ * Deploys as hiy does them, with node servers in place of containers: start the next release on
+ * the idle slot, then hiy's own health gate (waitHealthy) and switch (switchTraffic: the live
+ * marker moves, the old release drains, then it is stopped). Stopping closes the old server,
+ * gracefully and abruptly in turn. Without `proxy`: the design hiy replaced (bench), both slots
+ * routed and the old release closed as soon as the new one answers.
  */
 export async function switchReleases(opts: {
+  proxy?: Pick<Proxy, 'setLive' | 'inFlight'>;
+  app: string;
   first: SlotServer;
   slotPorts: [number, number];
   switches: number;
   pauseMs: number;
+  /** Upper bound of each drain (the app's drain_s). */
+  drainSec: number;
   status?: number;
   bodyDelayMs?: number;
-  moveTraffic?: (toPort: number) => Promise<void>;
-  /** Resolves when the old release may close (hiy: Caddy proxies no request to it any more). */
-  drain?: (fromPort: number) => Promise<void>;
   log?: (line: string) => void;
 }): Promise<SwitchRun> {
   let current = opts.first;
   for (let i = 0; i < opts.switches; i++) {
-    const idle = current.port === opts.slotPorts[0] ? opts.slotPorts[1] : opts.slotPorts[0];
+    const slot: Slot = current.port === opts.slotPorts[0] ? 'b' : 'a';
+    const idle = opts.slotPorts[slot === 'a' ? 0 : 1];
     const next = await startSlotServer(idle, `v${i + 2}`, opts.status, { bodyDelayMs: opts.bodyDelayMs });
-    await waitUntilAnswers(idle);
-    await opts.moveTraffic?.(idle);
-    await opts.drain?.(current.port);
+    await waitHealthy({ port: idle, path: '/', timeoutSec: 5, stillRunning: async () => true });
+    const old = current;
     const mode = i % 2 === 0 ? 'graceful' : 'abrupt';
-    await current.close(mode);
-    opts.log?.(`${performance.now().toFixed(0)} switch ${i + 1}: ${current.body}@${current.port} -> ${next.body}@${idle} (${mode} close done)`);
+    // The old release as the one container the switch retires: stopping it closes the server.
+    const runtime = { stop: () => old.close(mode), remove: async () => undefined };
+    if (!opts.proxy) await old.close(mode);
+    else await switchTraffic({ proxy: opts.proxy, runtime }, { name: opts.app, drain_s: opts.drainSec }, { slot, replicas: 1 }, [{ id: `${old.body}@${old.port}`, hostPort: old.port } as ContainerInfo]);
+    opts.log?.(`${performance.now().toFixed(0)} switch ${i + 1}: ${old.body}@${old.port} -> ${next.body}@${idle} (${mode} close done)`);
     current = next;
     await new Promise((r) => setTimeout(r, opts.pauseMs));
   }
