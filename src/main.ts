@@ -25,7 +25,8 @@ import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js'
 import { createGitRemote } from './http/git-remote.js';
 import { createPushEndpoint } from './http/push-endpoint.js';
 import type { Services } from './services.js';
-import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
+import { createWebhookHandler } from './webhooks/endpoint.js';
+import { HOOK_PREFIX } from './webhooks/settings.js';
 import { RepoMirror } from './webhooks/mirror.js';
 import { createDashboard, withDashboard } from './ui/dashboard.js';
 import { liveDeploys } from './ui/sources.js';
@@ -90,6 +91,7 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
     runtime: () => docker().then((e) => e.runtime),
     builder: () => docker().then((e) => e.builder),
     deployer: undefined as unknown as Deployer,
+    appsChanged: () => syncGatus({ db, config, log }),
     state: { ready: false },
     instanceId,
     observability: undefined as unknown as Observability,

@@ -25,6 +25,11 @@ export interface Services {
   /** Loaded on the first build, for the same reason. */
   builder(): Promise<Builder>;
   deployer: Deployer;
+  /**
+   * Told after an app was created, destroyed or changed, so what watches the apps keeps in step
+   * (main.ts: the Gatus configuration, ops/gatus.ts). Never throws.
+   */
+  appsChanged(): Promise<void>;
   /** ready: start-up reconciliation finished (routes rebuilt, current releases running). */
   state: { ready: boolean };
   /** Random id of this data dir; labels its Docker objects (hiy.instance). */

@@ -1,4 +1,4 @@
-import { rejectUnknownFields } from '../api/body.js';
+import { rejectUnknownFields } from '../fields.js';
 import { HiyError } from '../errors.js';
 import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';

@@ -23,7 +23,7 @@ import { formationOf } from './formation.js';
 import type { ReleaseImage, ReleasePlan } from './plan.js';
 import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
-import type { DeployTrigger } from './table.js';
+import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {
   db: Kysely<Database>;

@@ -1,31 +1,11 @@
 /** `hiy ps`: the containers of an app as processes of its releases, and its formation. */
 import type { App } from '../apps/repo.js';
+import type { ProcessListing, ProcessView } from '../contract.js';
 import { HiyError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
 import { formationOf, parseProcesses } from './formation.js';
 import { currentRelease, listReleases } from './releases.js';
-
-export interface ProcessView {
-  type: string;
-  replica: number;
-  container: string;
-  state: string;
-  running: boolean;
-  release: number | null;
-  port: number | null;
-  started_at: string | null;
-  restart_count: number;
-}
-
-export interface ProcessListing {
-  app: string;
-  release: number | null;
-  /** The current release's Procfile types with their commands (web: null runs the image's own). */
-  process_types: Record<string, string | null>;
-  formation: Record<string, number>;
-  processes: ProcessView[];
-}
 
 /** Every container of the app but one-off runs, by type and replica, with the release it belongs to. */
 export async function listProcesses(s: Pick<Services, 'db' | 'runtime'>, app: App): Promise<ProcessListing> {

@@ -9,7 +9,7 @@ import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
-import type { DeployTrigger } from './table.js';
+import type { DeployTrigger } from '../contract.js';
 
 /** What `hiy deploy` needs for apps with a repo_url (implemented by webhooks/mirror.ts). */
 export interface UpstreamMirror {

@@ -1,8 +1,7 @@
 import type { Generated } from 'kysely';
+import type { DeployStatus, DeployTrigger } from '../contract.js';
 import type { Slot } from '../slots.js';
 
-export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
-export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
 
 export interface DeploysTable {
   id: Generated<number>;

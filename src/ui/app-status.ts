@@ -1,5 +1,5 @@
 import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
-import type { DeployStatus } from '../deploy/table.js';
+import type { DeployStatus } from '../contract.js';
 
 export type AppStatus = 'running' | 'building' | 'stopped' | 'crashed' | 'failed' | 'new' | 'unknown';
 

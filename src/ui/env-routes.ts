@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { validateEnvKey } from '../apps/names.js';
-import { getApp } from '../apps/repo.js';
 import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../env/repo.js';
+import { restartToApply, type RestartOutcome } from '../deploy/restart-to-apply.js';
 import { isHiyError } from '../errors.js';
 import { EnvPage } from '../../ui/pages/env.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
@@ -56,7 +56,7 @@ async function showEnv(ui: Ui, c: UiContext, revealed: Record<string, string>): 
   return sendPage(c, EnvPage({ ctx: pageCtx(ui, c, `${row.name} env`, 'apps'), app: appHead(ui, row), status, vars, revealed, hasRelease: row.current_release_id !== null }));
 }
 
-/** Applies a change, restarts the app when it has a release, and says what happened. */
+/** Applies a change, restarts the app to apply it (restart-to-apply.ts), and says what happened. */
 async function change(ui: Ui, c: UiContext, app: string, apply: () => Promise<string | undefined>): Promise<Response> {
   const back = `/apps/${app}/env`;
   let what: string | undefined;
@@ -71,17 +71,19 @@ async function change(ui: Ui, c: UiContext, app: string, apply: () => Promise<st
     setFlash(c, { kind: 'warn', text: 'Nothing changed: that variable was already gone.' });
     return seeOther(c, back);
   }
-  const row = await getApp(ui.s.db, app);
-  if (row.current_release_id === null) {
-    setFlash(c, { kind: 'ok', text: `${what}. It takes effect at the first deploy.` });
-    return seeOther(c, back);
-  }
+  let restart: RestartOutcome;
   try {
-    const id = await ui.s.deployer.restart(app, 'manual');
-    setFlash(c, { kind: 'ok', text: `${what}; restarting with it (deploy #${id}).`, href: `/apps/${app}/deploys/${id}`, linkText: 'Follow the restart' });
+    restart = await restartToApply(ui.s, app, 'env');
   } catch (err) {
     if (!isHiyError(err)) throw err;
-    setFlash(c, { kind: 'warn', text: `${what}, but the app could not be restarted: ${err.message}` });
+    restart = { restarted: false, why: 'unavailable', reason: err.message };
+  }
+  if (restart.restarted) {
+    setFlash(c, { kind: 'ok', text: `${what}; restarting with it (deploy #${restart.deployId}).`, href: `/apps/${app}/deploys/${restart.deployId}`, linkText: 'Follow the restart' });
+  } else if (restart.why === 'unavailable') {
+    setFlash(c, { kind: 'warn', text: `${what}, but the app could not be restarted: ${restart.reason}` });
+  } else {
+    setFlash(c, { kind: 'ok', text: `${what}. It takes effect at the first deploy.` });
   }
   return seeOther(c, back);
 }

@@ -6,7 +6,7 @@ import type { App } from '../apps/repo.js';
 import type { Database } from '../db/database.js';
 import type { Prepare } from '../deploy/pipeline.js';
 import type { QueuedDeploy } from '../deploy/queue.js';
-import type { DeployTrigger } from '../deploy/table.js';
+import type { DeployTrigger } from '../contract.js';
 import type { SecretBox } from '../env/secret-box.js';
 import type { Repos } from '../git/repos.js';
 import { isHiyError } from '../errors.js';

@@ -1,5 +1,4 @@
-import type { AppView } from '../../src/apps/service.js';
-import type { DeploySummary } from '../../src/deploy/repo.js';
+import type { AppView, DeploySummary } from '../../src/contract.js';
 import type { Release } from '../../src/deploy/releases.js';
 import type { StatusView } from '../../src/ui/app-status.js';
 import { bytes, duration, percent } from '../../src/ui/format.js';

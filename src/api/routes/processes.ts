@@ -1,12 +1,14 @@
 import { Hono } from 'hono';
 import { validateRepoPath } from '../../apps/input.js';
-import { getApp, updateApp } from '../../apps/repo.js';
+import { updateApp } from '../../apps/repo.js';
 import { volumeName } from '../../deploy/processes.js';
 import { listProcesses } from '../../deploy/ps.js';
-import { HiyError, isHiyError } from '../../errors.js';
+import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js';
+import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { pathApp, rejectUnknownFields } from '../body.js';
+import { pathApp } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
 /**
@@ -45,7 +47,7 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path === path) return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, restarted: false });
     await updateApp(s.db, app.name, { volume_path: path });
     s.log.info({ app: app.name, path }, 'volume added');
-    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...(await restart(s, app.name)) }, 201);
+    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...restartAnswer(await restartToApply(s, app.name, 'the volume')) }, 201);
   });
 
   r.delete('/:name/volumes', async (c) => {
@@ -56,19 +58,8 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path !== path) throw new HiyError('not_found', `${app.name} has no volume mounted at ${path}`);
     await updateApp(s.db, app.name, { volume_path: null });
     s.log.info({ app: app.name, path }, 'volume unmounted (data kept)');
-    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...(await restart(s, app.name)) });
+    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...restartAnswer(await restartToApply(s, app.name, 'the volume')) });
   });
 
   return r;
-}
-
-/** Containers see a mount change only when they are recreated: restart the current release. */
-async function restart(s: Services, app: string): Promise<{ restarted: boolean; deploy_id?: number }> {
-  if ((await getApp(s.db, app)).current_release_id === null) return { restarted: false };
-  try {
-    return { restarted: true, deploy_id: await s.deployer.restart(app) };
-  } catch (err) {
-    if (isHiyError(err) && err.code === 'unavailable') return { restarted: false };
-    throw err;
-  }
 }

@@ -1,4 +1,4 @@
-import type { ProcessView } from '../../deploy/ps.js';
+import type { ProcessView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';
