@@ -82,3 +82,10 @@ export async function detachDomain(s: Pick<Services, 'db' | 'proxy' | 'config'>,
   await removeDomain(s.db, app, host);
   await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
 }
+
+/** hiy.<domain>, every <app>.<domain> and every custom domain: the hosts Caddy serves for hiy (src/tls). */
+export async function servedHosts(db: Kysely<Database>, domain: string): Promise<string[]> {
+  const apps = await db.selectFrom('apps').select('name').execute();
+  const domains = await db.selectFrom('domains').select('host').execute();
+  return [`hiy.${domain}`, ...apps.map((a) => `${a.name}.${domain}`), ...domains.map((d) => d.host)];
+}

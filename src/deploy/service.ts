@@ -19,7 +19,11 @@ export interface UpstreamMirror {
 
 /** The Deployer the API and git use: puts deploys of every kind on the one queue. */
 export class DeployService implements Deployer {
-  constructor(private readonly s: Omit<Services, 'deployer'>, readonly queue: DeployQueue, private readonly mirror?: UpstreamMirror) {}
+  constructor(
+    private readonly s: Pick<Services, 'db' | 'config' | 'log' | 'secrets' | 'repos' | 'proxy' | 'runtime'>,
+    readonly queue: DeployQueue,
+    private readonly mirror?: UpstreamMirror,
+  ) {}
 
   /**
    * A build from a source archive (git push, webhook, `hiy deploy`); `prepare` runs first in the

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { LogPre, LogsPage } from '../../ui/pages/logs.js';
+import { LogPre, LogsPage } from './pages/logs.js';
 import { ansiToHtml, escapeHtml } from './ansi.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
 import type { RuntimeLogLine } from './sources.js';

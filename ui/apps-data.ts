@@ -1,8 +1,8 @@
-import { getApp, listApps, type App } from '../apps/repo.js';
-import { validateAppName } from '../apps/names.js';
-import { appUrl } from '../apps/urls.js';
-import { lastDeploy } from '../deploy/repo.js';
-import type { AppRowView } from '../../ui/pages/apps.js';
+import { getApp, listApps, type App } from '../src/apps/repo.js';
+import { validateAppName } from '../src/apps/names.js';
+import { appUrl } from '../src/apps/urls.js';
+import { lastDeploy } from '../src/deploy/repo.js';
+import type { AppRowView } from './pages/apps.js';
 import { appStatus, type StatusView } from './app-status.js';
 import type { Series } from './sources.js';
 import type { Ui } from './ui.js';

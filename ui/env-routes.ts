@@ -1,9 +1,9 @@
 import type { Hono } from 'hono';
-import { validateEnvKey } from '../apps/names.js';
-import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../env/repo.js';
-import { restartToApply, type RestartOutcome } from '../deploy/restart-to-apply.js';
-import { isHiyError } from '../errors.js';
-import { EnvPage } from '../../ui/pages/env.js';
+import { validateEnvKey } from '../src/apps/names.js';
+import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../src/env/repo.js';
+import { restartToApply, type RestartOutcome } from '../src/deploy/restart-to-apply.js';
+import { isHiyError } from '../src/errors.js';
+import { EnvPage } from './pages/env.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
 import { formString } from './forms.js';
 import { pageCtx, seeOther, sendPage, setFlash, type Ui, type UiContext, type UiEnv } from './ui.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../src/runtime/runtime.js';
 import { ContainerWatch } from './app-status.js';
 
 const ct = (id: string, app: string, over: Partial<ContainerInfo> = {}): ContainerInfo => ({

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { storedPasswordHash, verifyPassword, PASSWORD_MAX } from '../auth/password.js';
-import { createSession, endSession, findSession, pruneSessions } from '../auth/sessions.js';
-import { ErrorPage } from '../../ui/pages/error.js';
-import { LoginPage } from '../../ui/pages/login.js';
+import { storedPasswordHash, verifyPassword, PASSWORD_MAX } from '../src/auth/password.js';
+import { createSession, endSession, findSession, pruneSessions } from '../src/auth/sessions.js';
+import { ErrorPage } from './pages/error.js';
+import { LoginPage } from './pages/login.js';
 import { csrfToken, csrfValid, originAllowed, safeEqual } from './csrf.js';
 import { clientIp, cookieOptions, fromLoopback, isHttps, loginCookieName, readSessionCookie, requestOrigin, safeNext, sessionCookieName } from './request.js';
 import { formatWait } from './throttle.js';

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
-import { listApps } from '../apps/repo.js';
-import { SystemPage } from '../../ui/pages/system.js';
-import { CertsTable } from '../../ui/pages/certs.js';
+import { listApps } from '../src/apps/repo.js';
+import { CertsTable } from './pages/certs.js';
+import { SystemPage } from './pages/system.js';
 import { bytes } from './format.js';
 import { pageCtx, sendPage, type Ui, type UiEnv } from './ui.js';
 

@@ -3,8 +3,8 @@
  * the metrics (src/logs, src/metrics, src/alerts) plug in here from main.ts. Without a log store
  * (a test server built without one) the logs page falls back to Docker's own recent output.
  */
-import type { DeployOutput } from '../deploy/output.js';
-import type { DeployQueue, DeployResult } from '../deploy/queue.js';
+import type { DeployOutput } from '../src/deploy/output.js';
+import type { DeployQueue, DeployResult } from '../src/deploy/queue.js';
 
 export interface RuntimeLogLine {
   seq: number;

@@ -1,11 +1,11 @@
 import type { Hono } from 'hono';
-import { validateBranch, validateRepoUrl } from '../apps/input.js';
-import type { App } from '../apps/repo.js';
-import { appView, updateAppSettings } from '../apps/service.js';
-import { isHiyError } from '../errors.js';
-import { listDeliveries } from '../webhooks/deliveries.js';
-import { makeWebhookSecret, webhookView } from '../webhooks/settings.js';
-import { SettingsPage, type WebhookState } from '../../ui/pages/settings.js';
+import { validateBranch, validateRepoUrl } from '../src/apps/input.js';
+import type { App } from '../src/apps/repo.js';
+import { appView, updateAppSettings } from '../src/apps/service.js';
+import { isHiyError } from '../src/errors.js';
+import { listDeliveries } from '../src/webhooks/deliveries.js';
+import { makeWebhookSecret, webhookView } from '../src/webhooks/settings.js';
+import { SettingsPage, type WebhookState } from './pages/settings.js';
 import { appFromPath, statusOfApp } from './apps-data.js';
 import { formString } from './forms.js';
 import { pageCtx, seeOther, sendPage, setFlash, type Ui, type UiContext, type UiEnv } from './ui.js';

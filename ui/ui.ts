@@ -1,14 +1,14 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Child } from 'hono/jsx';
-import type { SessionPolicy } from '../auth/sessions.js';
-import type { Services } from '../services.js';
+import type { SessionPolicy } from '../src/auth/sessions.js';
+import type { Services } from '../src/services.js';
 import type { ContainerWatch } from './app-status.js';
 import type { Assets } from './assets.js';
 import { cookieOptions, flashCookieName, isHttps } from './request.js';
 import type { LiveDeploys, MetricsSource, RuntimeLogSource } from './sources.js';
 import type { HashGate, LoginThrottle } from './throttle.js';
-import type { Flash, PageCtx } from '../../ui/pages/types.js';
+import type { Flash, PageCtx } from './pages/types.js';
 
 /** Everything the dashboard's routes share; one per server (no module state). */
 export interface Ui {

@@ -1,5 +1,5 @@
-import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
-import type { DeployStatus } from '../contract.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../src/runtime/runtime.js';
+import type { DeployStatus } from '../src/contract.js';
 
 export type AppStatus = 'running' | 'building' | 'stopped' | 'crashed' | 'failed' | 'new' | 'unknown';
 

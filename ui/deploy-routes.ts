@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
-import { getDeploy } from '../deploy/repo.js';
-import { HiyError } from '../errors.js';
-import { DeployPage } from '../../ui/pages/deploy.js';
+import { getDeploy } from '../src/deploy/repo.js';
+import { HiyError } from '../src/errors.js';
+import { DeployPage } from './pages/deploy.js';
 import { ansiToHtml, newAnsiState, renderLine } from './ansi.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
 import { sse } from './sse.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase, type OpenedDb } from '../db/open.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { openDatabase, type OpenedDb } from '../src/db/open.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 import { ObservedMetrics } from './system-info.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hiy-ui-metrics-'));

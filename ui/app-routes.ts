@@ -1,10 +1,10 @@
 import type { Hono } from 'hono';
-import { appView, destroyApp } from '../apps/service.js';
-import { listDeploys } from '../deploy/repo.js';
-import { currentRelease, listReleases } from '../deploy/releases.js';
-import { isHiyError } from '../errors.js';
-import { AppPage } from '../../ui/pages/app.js';
-import { AppRows, AppsPage } from '../../ui/pages/apps.js';
+import { appView, destroyApp } from '../src/apps/service.js';
+import { listDeploys } from '../src/deploy/repo.js';
+import { currentRelease, listReleases } from '../src/deploy/releases.js';
+import { isHiyError } from '../src/errors.js';
+import { AppPage } from './pages/app.js';
+import { AppRows, AppsPage } from './pages/apps.js';
 import { appFromPath, appRows, refreshInterval, statusOfApp } from './apps-data.js';
 import { formString } from './forms.js';
 import { pageCtx, seeOther, sendPage, setFlash, type Ui, type UiContext, type UiEnv } from './ui.js';

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
-import { listAlerts } from '../alerts/incidents.js';
-import type { Database } from '../db/database.js';
-import { diskUse, readMemory } from '../metrics/host.js';
-import type { DockerDiskSample, HostSample } from '../metrics/sampler.js';
-import { appSeries, hostSeries } from '../metrics/series.js';
-import type { EngineDiskUsage, Runtime } from '../runtime/runtime.js';
+import { listAlerts } from '../src/alerts/incidents.js';
+import type { Database } from '../src/db/database.js';
+import { diskUse, readMemory } from '../src/metrics/host.js';
+import type { DockerDiskSample, HostSample } from '../src/metrics/sampler.js';
+import { appSeries, hostSeries } from '../src/metrics/series.js';
+import type { EngineDiskUsage, Runtime } from '../src/runtime/runtime.js';
 import { downsample } from './format.js';
 import type { AlertView, HostMetrics, MetricsSource, Series } from './sources.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { appStatus } from './app-status.js';
 import { bytes, downsample, duration, relativeTime, sparkPoints, widthClass } from './format.js';
-import type { ContainerInfo } from '../runtime/runtime.js';
+import type { ContainerInfo } from '../src/runtime/runtime.js';
 
 describe('dashboard formatting', { timeout: 10_000 }, () => {
   it('draws sparklines inside their box', () => {

@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
-import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../auth/sessions.js';
-import { isHiyError } from '../errors.js';
-import type { Services } from '../services.js';
-import { ErrorPage } from '../../ui/pages/error.js';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from '../src/auth/sessions.js';
+import { isHiyError } from '../src/errors.js';
+import type { Services } from '../src/services.js';
+import { ErrorPage } from './pages/error.js';
 import { appRoutes } from './app-routes.js';
 import { ContainerWatch } from './app-status.js';
 import { loadAssets, serveAsset } from './assets.js';
