@@ -10,7 +10,7 @@ import { openDatabase } from './db/open.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
 import { openSecretBox } from './env/secret-box.js';
 import { HiyError } from './errors.js';
-import { listen } from './http-server.js';
+import { listen } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { prepareRunDir } from './proxy/live.js';
 import type { Services } from './services.js';

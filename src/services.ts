@@ -9,7 +9,7 @@ import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Builder } from './runtime/builder.js';
 import type { Observability } from './observability.js';
-import type { TrustedProxies } from './proxy/trusted-proxies.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 import type { Certificates } from './tls/certificates.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
@@ -38,6 +38,6 @@ export interface Services {
   observability: Observability;
   /** TLS certificates: what Caddy serves, and hiy's own wildcard with HIY_TLS=dns (src/tls). */
   certificates: Certificates;
-  /** HIY_TRUSTED_PROXIES: whose forwarded client addresses are believed (proxy/trusted-proxies.ts). */
+  /** HIY_TRUSTED_PROXIES: whose forwarded client addresses are believed (trusted-proxies.ts). */
   trustedProxies: TrustedProxies;
 }

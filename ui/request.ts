@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { clientAddress, isLoopback, type TrustedProxies } from '../src/proxy/trusted-proxies.js';
+import { clientAddress, isLoopback, type TrustedProxies } from '../src/trusted-proxies.js';
 
 /** Address of the TCP peer (the local Caddy, or the browser itself on the direct listener). */
 function directPeer(c: Context): string | undefined {

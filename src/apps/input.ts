@@ -3,7 +3,7 @@ import { HiyError } from '../errors.js';
 import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';
 import { repoUrlProblem } from '../git/repo-url.js';
-import { parseAppBuildImages } from '../build/images.js';
+import { parseAppBuildImages } from '../base-images.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values
 // end up in git command lines, Docker resource limits and Caddy health checks.

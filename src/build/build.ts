@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { imageTag, type Builder } from '../runtime/builder.js';
 import { prepareBuildContext, type ContextLimits } from './context.js';
 import type { Strategy } from './detect.js';
-import type { BuildImages } from './images.js';
+import type { BuildImages } from '../base-images.js';
 import type { Processes } from './procfile.js';
 
 /** One build of a release from its source archive. */

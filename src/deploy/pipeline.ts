@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { getApp, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import { buildRelease } from '../build/build.js';
-import { imagesForApp } from '../build/images.js';
+import { imagesForApp } from '../base-images.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
 import type { Config } from '../config.js';

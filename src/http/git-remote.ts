@@ -5,7 +5,7 @@ import { verifyToken } from '../auth/tokens.js';
 import { tokenFromAuthorization } from '../api/auth.js';
 import type { SmartHttpAction } from '../git/smart-http.js';
 import type { Services } from '../services.js';
-import { clientAddress } from '../proxy/trusted-proxies.js';
+import { clientAddress } from '../trusted-proxies.js';
 
 const GIT_PATH_RE = /^\/git\/([a-z][a-z0-9-]{0,29})\.git\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);

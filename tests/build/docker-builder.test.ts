@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { buildRelease, type BuildRequest } from '../../src/build/build.js';
-import { DEFAULT_BUILD_IMAGES } from '../../src/build/images.js';
+import { DEFAULT_BUILD_IMAGES } from '../../src/base-images.js';
 import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createDockerEngine, type Engine } from '../../src/runtime/docker-engine.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { HostPort } from './config.js';
+import type { HostPort } from '../config.js';
 
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
 

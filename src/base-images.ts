@@ -1,4 +1,4 @@
-import { HiyError } from '../errors.js';
+import { HiyError } from './errors.js';
 
 /**
  * Base images of generated Dockerfiles. Defaults are the official slim images; every one can be

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfig } from '../config.js';
-import { HiyError } from '../errors.js';
-import { CLOUDFLARE_API, LETS_ENCRYPT_DIRECTORY } from './settings.js';
+import { loadConfig } from './config.js';
+import { HiyError } from './errors.js';
+import { CLOUDFLARE_API, LETS_ENCRYPT_DIRECTORY } from './tls-settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hiy-tls-settings-'));
 const tokenFile = join(dir, 'token');

@@ -5,7 +5,14 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import type { Env, HostPort } from '../config.js';
+
+// config.ts reads these settings through this module: its Env and HostPort, by shape, so that
+// nothing is imported back from it.
+type Env = Record<string, string | undefined>;
+interface HostPort {
+  host: string;
+  port: number;
+}
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 export const CLOUDFLARE_API = 'https://api.cloudflare.com/client/v4';
