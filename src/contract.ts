@@ -53,17 +53,23 @@ export interface AppView {
   updated_at: string;
 }
 
-/** A release (GET …/releases), the current one marked. */
-export interface ReleaseView {
+/** A release: what one deploy put live (the releases table's row). */
+export interface Release {
   id: number;
   app: string;
+  /** Per-app release number (v1, v2, ...), as Heroku shows them. */
   version: number;
   deploy_id: number;
   sha: string;
   image: string;
   slot: Slot;
+  /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
   processes: string | null;
   created_at: string;
+}
+
+/** A release in GET …/releases, the current one marked. */
+export interface ReleaseView extends Release {
   current: boolean;
 }
 
