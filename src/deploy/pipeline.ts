@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { getApp, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
-import { buildRelease } from '../build/build.js';
 import { imagesForApp } from '../base-images.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
@@ -93,7 +92,9 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
 async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage> {
   if (!job.source) throw new HiyError('internal', 'a build needs a source archive');
   job.output.step(`Building ${app.name} (${job.sha.slice(0, 7)})`);
-  // Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
+  // Loaded with the first build: tar-stream and the context checks stay out of an idle hiy
+  // (decision 13). Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
+  const { buildRelease } = await import('../build/build.js');
   const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') } }, {
     app: app.name,
     deployId: job.deployId,
