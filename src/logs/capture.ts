@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
-import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
-import { LogStreamParser, timestampToSince } from './line-parser.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, LogLine, Runtime } from '../runtime/runtime.js';
 import type { LogStore } from './store.js';
 
 /** A container of one of this hiy's apps, as capture last saw it. */
@@ -160,8 +159,7 @@ export class LogCapture {
   private async followOnce(w: WatchedContainer, f: Follow): Promise<void> {
     const cursor = await this.d.store.cursor(shortId(w.id));
     let skipSame = cursor?.sameTs ?? 0;
-    let parser: LogStreamParser | undefined;
-    const onLine = (l: { ts: string; stream: 'stdout' | 'stderr'; text: string }) => {
+    const onLine = (l: LogLine) => {
       // The engine's `since` is inclusive, and a hiy restart re-reads from the last stored second.
       if (cursor && l.ts < cursor.lastTs) return;
       if (cursor && l.ts === cursor.lastTs && skipSame > 0) {
@@ -170,12 +168,9 @@ export class LogCapture {
       }
       this.d.store.add({ app: w.app, container: shortId(w.id), process: w.process, deployId: w.deployId, stream: l.stream, ts: l.ts, text: l.text });
     };
-    const opts = cursor ? { since: timestampToSince(cursor.lastTs) } : { tail: this.d.store.maxLines };
+    const opts = cursor ? { since: cursor.lastTs } : { tail: this.d.store.maxLines };
     try {
-      f.stream = await this.d.runtime.followLogs(w.id, opts, (chunk, tty) => {
-        parser ??= new LogStreamParser(tty, onLine);
-        parser.push(chunk);
-      });
+      f.stream = await this.d.runtime.followLogs(w.id, opts, onLine);
     } catch (err) {
       this.d.log.warn({ err, container: w.id.slice(0, 12) }, 'could not follow a container\'s output');
       return;
@@ -183,7 +178,6 @@ export class LogCapture {
     if (this.stopped) f.stream.stop();
     await f.stream.done;
     f.stream = undefined;
-    parser?.end();
   }
 
   /** The event stream ends when dockerd restarts: watch again and catch up with a resync. */

@@ -84,6 +84,18 @@ export interface ImageInfo {
   size: number;
 }
 
+/** One line of a container's output, as followLogs delivers it. */
+export interface LogLine {
+  /** When the engine got it: RFC 3339 with exactly 9 fraction digits, so times compare as strings. */
+  ts: string;
+  stream: 'stdout' | 'stderr';
+  /**
+   * The line without its newline: valid UTF-8, control characters other than tab and ESC
+   * (colours) replaced, and bounded (log-lines.ts MAX_LINE_BYTES, with a marker of what was cut).
+   */
+  text: string;
+}
+
 /** A long-lived engine stream (followed logs, events). */
 export interface EngineStream {
   /** Settles when the stream ended: the container stopped, the engine went away, or stop(). */
@@ -149,11 +161,11 @@ export interface Runtime {
   /** Where a named volume's files are, or undefined when there is no such volume. */
   volumeLocation(name: string): Promise<VolumeLocation | undefined>;
   /**
-   * Follows a container's output as the engine sends it (multiplexed unless `tty`, every message
-   * prefixed with its RFC 3339 nano timestamp) from `since` (unix seconds, fraction allowed) or the
-   * last `tail` lines; the stream ends when the container stops.
+   * Follows a container's output line by line, from `since` (the `ts` of a line already read: that
+   * moment's lines come again) or the last `tail` lines; a last line without a newline is given
+   * when the stream ends, which it does when the container stops.
    */
-  followLogs(id: string, opts: { since?: string; tail?: number }, onData: (chunk: Buffer, tty: boolean) => void): Promise<EngineStream>;
+  followLogs(id: string, opts: { since?: string; tail?: number }, onLine: (line: LogLine) => void): Promise<EngineStream>;
   /** Lifecycle events (start, die, destroy, ...) of hiy's containers. */
   containerEvents(onEvent: (e: ContainerEvent) => void): Promise<EngineStream>;
   /** Slow (seconds on a busy engine): sample rarely. */

@@ -5,7 +5,7 @@ import { apiClient, startInProcess, type InProcessHiy } from '../../harness/serv
 import { cleanupByLabel, ensureDocker, testRun } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { collectSse, runRelease, waitFor } from '../helpers/observe.js';
-import { MAX_LINE_BYTES } from '../../src/logs/line-parser.js';
+import { MAX_LINE_BYTES } from '../../src/runtime/log-lines.js';
 
 const RING = 200;
 const suffix = randomBytes(3).toString('hex');

@@ -10,13 +10,10 @@
  * - invalid UTF-8 becomes U+FFFD, and control characters other than tab and ESC (colours) too,
  *   so binary output cannot break JSON, SSE or a terminal line.
  */
-export type LogStreamName = 'stdout' | 'stderr';
+import type { LogLine } from './runtime.js';
 
-export interface ParsedLine {
-  ts: string;
-  stream: LogStreamName;
-  text: string;
-}
+export type LogStreamName = LogLine['stream'];
+export type ParsedLine = LogLine;
 
 export const MAX_LINE_BYTES = 8 * 1024;
 /** A frame larger than this is not a log message: the stream is corrupt (or not multiplexed). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LogStreamParser, MAX_LINE_BYTES, normalizeTimestamp, sanitizeLine, timestampToSince, type ParsedLine } from './line-parser.js';
+import { LogStreamParser, MAX_LINE_BYTES, normalizeTimestamp, sanitizeLine, timestampToSince, type ParsedLine } from './log-lines.js';
 
 const TS = '2026-11-29T10:00:00.123456789Z';
 
