@@ -6,11 +6,11 @@ import { request } from 'node:http';
 import SQLite from 'better-sqlite3';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../tests/helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../tests/helpers/git.js';
-import { repoRoot } from '../tests/helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../tests/helpers/docker.js';
-import { ensureBusyboxImage } from '../tests/helpers/images.js';
+import { apiClient, startHiy, type HiyProcess } from '../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../harness/git.js';
+import { repoRoot } from '../harness/paths.js';
+import { cleanupByLabel, ensureDocker } from '../harness/docker.js';
+import { ensureBusyboxImage } from '../harness/images.js';
 
 const TTFB_TARGET_MS = 50;
 const WEIGHT_TARGET_KB = 100;

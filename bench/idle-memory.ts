@@ -4,7 +4,7 @@
 // Issue 2's target: hiy idles under 80 MB RSS. Exits 1 when a row run as in production is above it.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { apiClient, startHiy, type HiyOptions, type HiyProcess } from '../tests/helpers/server.js';
+import { apiClient, startHiy, type HiyOptions, type HiyProcess } from '../harness/server.js';
 
 const TARGET_MB = 80;
 const idleSeconds = Number(process.argv[2] ?? '10');

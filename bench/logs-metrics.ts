@@ -7,11 +7,11 @@
 // Exits 1 when the loaded hiy misses a target.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../tests/helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../tests/helpers/git.js';
-import { repoRoot } from '../tests/helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../tests/helpers/docker.js';
-import { ensureBusyboxImage } from '../tests/helpers/images.js';
+import { apiClient, startHiy, type HiyProcess } from '../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../harness/git.js';
+import { repoRoot } from '../harness/paths.js';
+import { cleanupByLabel, ensureDocker } from '../harness/docker.js';
+import { ensureBusyboxImage } from '../harness/images.js';
 
 const APPS = 15;
 const seconds = Number(process.argv[2] ?? '60');

@@ -15,12 +15,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntilIdle } from '../src/deploy/drain.js';
 import { createLogger } from '../src/log.js';
 import { createCaddyProxy, type CaddyProxy } from '../src/proxy/caddy.js';
-import { repoRoot } from '../tests/helpers/paths.js';
-import { get, startLoad, startSlotServer, switchReleases, type LoadStats } from '../tests/helpers/caddy.js';
-import { freePorts } from '../tests/helpers/ports.js';
+import { repoRoot } from '../harness/paths.js';
+import { get, startLoad, startSlotServer, switchReleases, type LoadStats } from '../harness/caddy.js';
+import { freePorts } from '../harness/ports.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number): number => {
@@ -86,12 +85,9 @@ async function switchScenario(proxy: CaddyProxy, httpPort: number, scenario: str
   const load = startLoad({ port: httpPort, host: `${app}.localhost`, keepAlive: 20, fresh: 2, expectStatus: status });
   await sleep(1_000);
   const run = await switchReleases({
-    first, slotPorts: [a, b], switches: SWITCHES, pauseMs: PAUSE_MS, status, bodyDelayMs: BODY_DELAY_MS,
-    ...(marker ? {
-      moveTraffic: (port: number) => proxy.setLive(app, { slot: port === a ? 'a' : 'b', replicas: 1 }),
-      drain: (port: number) => waitUntilIdle(proxy, [port], Date.now() + 10_000),
-    } : {}),
-    log: VERBOSE ? (l) => console.error(l) : undefined,
+    app, first, slotPorts: [a, b], switches: SWITCHES, pauseMs: PAUSE_MS, drainSec: 10, status, bodyDelayMs: BODY_DELAY_MS,
+    ...(marker ? { proxy } : {}),
+    ...(VERBOSE ? { log: (l: string) => console.error(l) } : {}),
   });
   const stats = await load.stop();
   if (VERBOSE) for (const s of stats.slow) console.error(`${s.at.toFixed(0)} slow ${s.ms.toFixed(0)} ms: ${s.result}`);

@@ -1,7 +1,7 @@
 // Redeploys an app 10 times and rolls it back once under a keep-alive load (20 connections) and
 // a fresh-connection load (2 loops), through Caddy over HTTPS. Target: 0 failed requests.
 // Run: npm run build && node dist/bench/zero-downtime.js [deploys] [keep-alive connections]
-import { redeployUnderLoad } from '../tests/helpers/redeploy-under-load.js';
+import { redeployUnderLoad } from '../harness/redeploy-under-load.js';
 
 const deploys = Number(process.argv[2] ?? '10');
 const connections = Number(process.argv[3] ?? '20');

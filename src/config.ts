@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HiyError } from './errors.js';
-import { buildImagesFromEnv, type BuildImages } from './build/images.js';
-import { parseTrustedProxies } from './proxy/trusted-proxies.js';
-import { acmeFromEnv, dnsFromEnv, readableFileChecker, type AcmeSettings, type DnsSettings } from './tls/settings.js';
+import { buildImagesFromEnv, type BuildImages } from './base-images.js';
+import { acmeFromEnv, dnsFromEnv, readableFileChecker, type AcmeSettings, type DnsSettings } from './tls-settings.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
 
 /** auto: Caddy's HTTP-01 per host; dns: hiy's own wildcard certificate by DNS-01 (src/tls); internal: Caddy's local CA; off: plain HTTP. */
 export type TlsMode = 'auto' | 'dns' | 'internal' | 'off';

@@ -1,41 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { HiyError } from './errors.js';
-import { LABEL_INSTANCE } from './runtime/runtime.js';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from 'node:http';
-import { createApi } from './api/server.js';
+import { listApps } from './apps/repo.js';
 import { countActiveTokens, createToken, hashToken } from './auth/tokens.js';
 import { loadConfig, type Config, type Env, type HostPort } from './config.js';
 import { openDatabase } from './db/open.js';
-import type { Deployer } from './deploy/deployer.js';
-import { openSecretBox } from './env/secret-box.js';
-import { createBareRepos } from './git/bare-repos.js';
-import { syncGatus } from './ops/gatus.js';
-import { createHttpServer, listen } from './http-server.js';
-import { createLogger, type Logger } from './log.js';
-import { createCaddyProxy } from './proxy/caddy.js';
-import { prepareRunDir } from './proxy/live.js';
-import type { DockerRuntime } from './runtime/docker-runtime.js';
-import type { Builder } from './build/builder.js';
-import { listApps } from './apps/repo.js';
-import { deploy } from './deploy/pipeline.js';
-import { DeployQueue } from './deploy/queue.js';
-import { DeployService } from './deploy/service.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
-import type { createGitHandler } from './git/http.js';
-
-type GitHandler = ReturnType<typeof createGitHandler>;
-import { createPushEndpoint } from './git/push-endpoint.js';
+import { openSecretBox } from './env/secret-box.js';
+import { HiyError } from './errors.js';
+import { listen } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { prepareRunDir } from './proxy/live.js';
 import type { Services } from './services.js';
-import { createWebhookHandler, HOOK_PREFIX } from './webhooks/endpoint.js';
-import { RepoMirror } from './webhooks/mirror.js';
-import { createDashboard, withDashboard } from './ui/dashboard.js';
-import { liveDeploys } from './ui/sources.js';
-import { Observability } from './observability.js';
-import { Certificates } from './tls/certificates.js';
-import { trustedProxies } from './proxy/trusted-proxies.js';
+import { wireServer, type Wired } from './wiring.js';
 
 /** Root of the installed hiy (the folder holding package.json, hooks/, proxy/, ui/). */
 export const HIY_ROOT = fileURLToPath(new URL(existsSync(fileURLToPath(new URL('../../package.json', import.meta.url))) ? '../../' : '../', import.meta.url));
@@ -46,6 +25,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Opens the data dir, wires the server (wiring.ts) and boots it. */
 export async function startServer(config: Config, log: Logger, out: NodeJS.WritableStream = process.stdout): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(join(config.dataDir, 'tmp'), { recursive: true, mode: 0o700 });
@@ -54,126 +34,52 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
   const secrets = await openSecretBox(join(config.dataDir, 'secrets'));
   const instanceId = readOrCreateInstanceId(config.dataDir);
   await bootstrapToken(config, db, log, out);
-
   const hookTokenFile = join(config.dataDir, 'secrets', 'hook-token');
   writeFileSync(hookTokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  const reposRoot = join(config.dataDir, 'repos');
-  const repos = createBareRepos(reposRoot, {
-    hookScript: join(HIY_ROOT, 'hooks', 'pre-receive'),
-    endpoint: `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
-    tokenFile: hookTokenFile,
-  });
+  const wired = wireServer({ config, log, db, secrets, instanceId, hookTokenFile, root: HIY_ROOT });
+  return boot(wired, closeDb);
+}
 
-  let runtime: Promise<DockerRuntime> | undefined;
-  let builder: Promise<Builder> | undefined;
-  const services: Services = {
-    config,
-    log,
-    db,
-    secrets,
-    repos,
-    proxy: createCaddyProxy({
-      adminAddress: config.caddyAdmin,
-      httpPort: config.httpPort,
-      httpsPort: config.httpsPort,
-      tls: config.tls,
-      domain: config.domain,
-      controlPlane: config.listen,
-      dataDir: config.dataDir,
-      liveDir: join(config.runDir, 'live'),
-      caddyBin: config.caddyBin,
-      log,
-      pathEnv: config.pathEnv,
-      listenHost: config.proxyListenHost,
-      baseConfigFile: join(HIY_ROOT, 'proxy', 'base.json'),
-      acmeIssuer: config.acme.directoryGiven ? { ca: config.acme.directory, trustedRootsPemFile: config.acme.caRootFile } : undefined,
-      trustedProxies: config.trustedProxies,
-    }),
-    // Every container and network carries this hiy's instance label: reconciliation only ever
-    // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
-    runtime: () => (runtime ??= import('./runtime/docker-runtime.js').then((m) => m.createDockerRuntime(log, { labels: { [LABEL_INSTANCE]: instanceId } }))),
-    // The builder shares the runtime's engine client; build contexts are staged on the data
-    // disk, not /tmp (a RAM disk on many Pis).
-    builder: () => (builder ??= Promise.all([services.runtime() as Promise<DockerRuntime>, import('./build/docker-builder.js')])
-      .then(([rt, m]) => m.createDockerBuilder(log, async () => rt.docker, { tmpDir: join(config.dataDir, 'tmp') }))),
-    deployer: undefined as unknown as Deployer,
-    state: { ready: false },
-    instanceId,
-    observability: undefined as unknown as Observability,
-    certificates: undefined as unknown as Certificates,
-    trustedProxies: trustedProxies(config.trustedProxies),
-  };
-  const queue = new DeployQueue(db, log, async (job) => {
-    const release = await deploy({ db, config, log, secrets, proxy: services.proxy, runtime: await services.runtime(), builder: await services.builder() }, job);
-    return { version: release.version };
-  });
-  const mirror = new RepoMirror({ db, secrets, repos, log });
-  const deployService = new DeployService(services, queue, mirror);
-  services.deployer = deployService;
-  services.observability = new Observability({ config, log, db, runtime: services.runtime, instanceId, queue });
-  const alerts = services.observability.alerts;
-  services.certificates = new Certificates({
-    config,
-    log,
-    hosts: () => routedHosts(db, config.domain),
-    install: (cert) => services.proxy.setCertificates([cert]),
-    alerts: {
-      raise: (key, message) => alerts.raise(key, 'certificate', message),
-      settle: (key, message) => alerts.settle(key, message),
-      openKeys: () => alerts.openKeys(),
-    },
-  });
-
-  const api = createApi(services);
-  const dashboard = createDashboard(services, { root: HIY_ROOT, live: liveDeploys(queue), logs: services.observability.logs, sampler: services.observability.metrics });
-  const server = createHttpServer(withDashboard(api, dashboard.app), [
-    { prefix: '/git/', handler: (req, res) => void gitHandler().then((h) => h(req, res)), streams: true },
-    { prefix: '/internal/', handler: createPushEndpoint(services, deployService, hookTokenFile), streams: true },
-    { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, enqueueBuild: (...a) => deployService.enqueueBuild(...a) }) },
-  ]);
-  // node-git-server is loaded on the first git request (~4 MB an idle hiy does not need).
-  let git: Promise<GitHandler> | undefined;
-  function gitHandler(): Promise<GitHandler> {
-    return (git ??= import('./git/http.js').then((m) => m.createGitHandler(services, reposRoot)));
-  }
-  const interrupted = await settleInterruptedDeploys(services);
+/**
+ * The start-up order: interrupted deploys settled before anything answers; then the listener
+ * (the API answers, /health says not ready); repos' hooks reinstalled, Gatus's config written,
+ * the proxy started with the stored certificate, containers reconciled with the database while the deploy queue holds; then
+ * ready, and logs, metrics and alerts start.
+ */
+async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServer> {
+  const { services: s, queue, dashboard, server } = w;
+  const { config, log } = s;
+  const interrupted = await settleInterruptedDeploys(s);
   const address = await listen(server, config.listen);
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
-  for (const app of await listApps(db)) await repos.create(app.name);
-  await syncGatus(services);
+  for (const app of await listApps(s.db)) await s.repos.create(app.name);
+  await s.appsChanged();
   // Apps keep serving while hiy is down (Caddy and the containers run on their own); a proxy
   // that cannot start is logged loudly and the API stays up so the operator can see why.
   // A stored wildcard certificate goes into Caddy's first config: a restart orders nothing.
-  await services.certificates.load();
-  await services.proxy.start().catch((err: unknown) => log.error({ err }, 'the proxy (Caddy) could not be started: apps are not routed'));
-  services.certificates.start();
-  const recovered = recoverAtStart(services, interrupted).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
+  await s.certificates.load();
+  await s.proxy.start().catch((err: unknown) => log.error({ err }, 'the proxy (Caddy) could not be started: apps are not routed'));
+  s.certificates.start();
+  const recovered = recoverAtStart(s, interrupted).catch((err: unknown) => log.error({ err }, 'start-up reconciliation failed (is Docker running?)'));
   queue.holdUntil(recovered);
   await recovered;
-  services.state.ready = true;
-  services.observability.start();
+  s.state.ready = true;
+  s.observability.start();
 
   return {
-    services,
+    services: s,
     address,
     async stop() {
       await queue.stop();
-      await services.certificates.stop();
-      await services.observability.stop();
+      await s.certificates.stop();
+      await s.observability.stop();
       await dashboard.stop();
       await closeServer(server);
-      await services.proxy.stop();
+      await s.proxy.stop();
       await closeDb();
     },
   };
-}
-
-/** hiy.<domain>, every <app>.<domain> and every custom domain: the hosts Caddy serves for hiy. */
-async function routedHosts(db: Services['db'], domain: string): Promise<string[]> {
-  const apps = await db.selectFrom('apps').select('name').execute();
-  const domains = await db.selectFrom('domains').select('host').execute();
-  return [`hiy.${domain}`, ...apps.map((a) => `${a.name}.${domain}`), ...domains.map((d) => d.host)];
 }
 
 function readOrCreateInstanceId(dataDir: string): string {
@@ -205,8 +111,6 @@ async function bootstrapToken(config: Config, db: Services['db'], log: Logger, o
   out.write(`\nhiy: first start; your API token (shown once, store it now):\n\n  ${token}\n\n`);
   log.info('created the initial API token (printed on stdout, not logged)');
 }
-
-
 
 /** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */
 export async function runServer(env: Env): Promise<number> {

@@ -7,9 +7,9 @@ import type { Repos } from './git/repos.js';
 import type { Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
-import type { Builder } from './build/builder.js';
+import type { Builder } from './runtime/builder.js';
 import type { Observability } from './observability.js';
-import type { TrustedProxies } from './proxy/trusted-proxies.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 import type { Certificates } from './tls/certificates.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
@@ -25,6 +25,11 @@ export interface Services {
   /** Loaded on the first build, for the same reason. */
   builder(): Promise<Builder>;
   deployer: Deployer;
+  /**
+   * Told after an app was created, destroyed or changed, so what watches the apps keeps in step
+   * (main.ts: the Gatus configuration, ops/gatus.ts). Never throws.
+   */
+  appsChanged(): Promise<void>;
   /** ready: start-up reconciliation finished (routes rebuilt, current releases running). */
   state: { ready: boolean };
   /** Random id of this data dir; labels its Docker objects (hiy.instance). */
@@ -33,6 +38,6 @@ export interface Services {
   observability: Observability;
   /** TLS certificates: what Caddy serves, and hiy's own wildcard with HIY_TLS=dns (src/tls). */
   certificates: Certificates;
-  /** HIY_TRUSTED_PROXIES: whose forwarded client addresses are believed (proxy/trusted-proxies.ts). */
+  /** HIY_TRUSTED_PROXIES: whose forwarded client addresses are believed (trusted-proxies.ts). */
   trustedProxies: TrustedProxies;
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { slotPorts } from '../apps/repo.js';
+import { slotPorts } from '../slots.js';
 import type { AlertConfig } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';

@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
-import { verifyToken, type TokenInfo } from '../auth/tokens.js';
+import { verifyToken } from '../auth/tokens.js';
+import type { TokenInfo } from '../contract.js';
 import type { Services } from '../services.js';
-import { clientAddress } from '../proxy/trusted-proxies.js';
+import { clientAddress } from '../trusted-proxies.js';
 import { errorBody } from './errors.js';
 
 export type ApiEnv = { Variables: { token: TokenInfo } };

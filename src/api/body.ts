@@ -5,15 +5,6 @@ import { getApp, type App } from '../apps/repo.js';
 import type { Database } from '../db/database.js';
 import { HiyError } from '../errors.js';
 
-/** Refuses fields the route does not know, naming them: a typo must not be silently ignored. */
-export function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
-  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (unknown.length === 0) return;
-  const shown = unknown.slice(0, 5).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k)).join(', ');
-  const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : '';
-  throw new HiyError('invalid_input', `unknown field${unknown.length > 1 ? 's' : ''} ${shown}${more}; allowed: ${allowed.join(', ')}`);
-}
-
 export function optionalBoolean(body: Record<string, unknown>, key: string): boolean | undefined {
   const v = body[key];
   if (v === undefined) return undefined;

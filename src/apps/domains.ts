@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
 import { HiyError } from '../errors.js';
 import type { AppRoute } from '../proxy/proxy.js';
+import type { Services } from '../services.js';
 import { appRouteOf, getApp, type App } from './repo.js';
 
 export const MAX_DOMAINS_PER_APP = 20;
@@ -60,4 +61,31 @@ export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'sl
 
 export async function routeForName(db: Kysely<Database>, name: string, slotPortBase: number): Promise<AppRoute> {
   return routeFor(db, await getApp(db, name), slotPortBase);
+}
+
+/**
+ * A custom hostname for the app: recorded, then the app's Caddy route is rewritten (a reload:
+ * idle keep-alive connections are reset once; deploys never change routes). A route the proxy
+ * refuses takes the hostname back out, so the table never lists one that is not served.
+ */
+export async function attachDomain(s: Pick<Services, 'db' | 'proxy' | 'config'>, app: string, host: string): Promise<void> {
+  await addDomain(s.db, app, host);
+  try {
+    await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+  } catch (err) {
+    await removeDomain(s.db, app, host);
+    throw err;
+  }
+}
+
+export async function detachDomain(s: Pick<Services, 'db' | 'proxy' | 'config'>, app: string, host: string): Promise<void> {
+  await removeDomain(s.db, app, host);
+  await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+}
+
+/** hiy.<domain>, every <app>.<domain> and every custom domain: the hosts Caddy serves for hiy (src/tls). */
+export async function servedHosts(db: Kysely<Database>, domain: string): Promise<string[]> {
+  const apps = await db.selectFrom('apps').select('name').execute();
+  const domains = await db.selectFrom('domains').select('host').execute();
+  return [`hiy.${domain}`, ...apps.map((a) => `${a.name}.${domain}`), ...domains.map((d) => d.host)];
 }

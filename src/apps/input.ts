@@ -1,9 +1,9 @@
-import { rejectUnknownFields } from '../api/body.js';
+import { rejectUnknownFields } from '../fields.js';
 import { HiyError } from '../errors.js';
 import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';
-import { repoUrlProblem } from '../webhooks/repo-url.js';
-import { parseAppBuildImages } from '../build/images.js';
+import { repoUrlProblem } from '../git/repo-url.js';
+import { parseAppBuildImages } from '../base-images.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values
 // end up in git command lines, Docker resource limits and Caddy health checks.

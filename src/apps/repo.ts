@@ -4,6 +4,7 @@ import { nowIso } from '../db/database.js';
 import type { AppsTable } from './table.js';
 import { HiyError, notFound } from '../errors.js';
 import type { AppRoute } from '../proxy/proxy.js';
+import { allSlotPorts } from '../slots.js';
 
 export type App = Selectable<AppsTable>;
 export type AppUpdate = Pick<Updateable<AppsTable>, 'repo_url' | 'branch' | 'port' | 'memory_mb' | 'cpus' | 'health_path' | 'health_timeout_s' | 'drain_s' | 'dockerfile_path' | 'build_images' | 'volume_path'>;
@@ -51,31 +52,7 @@ export async function deleteApp(db: Kysely<Database>, name: string): Promise<voi
   if (Number(res.numDeletedRows) === 0) throw notFound(`app "${name}"`);
 }
 
-/** The app's Caddy route: the slot ports of every web replica. */
+/** The app's Caddy route: the slot ports of every web replica (slots.ts). */
 export function appRouteOf(app: Pick<App, 'name' | 'slot_index'>, slotPortBase: number): AppRoute {
   return { app: app.name, slotPorts: allSlotPorts(app, slotPortBase) };
-}
-
-/**
- * Web replicas an app can run. Each replica index owns a fixed pair of host ports (slot a, slot b),
- * and the app's Caddy route lists all of them from the start: scaling web is then only container
- * lifecycle, like a deploy, and never a config reload (a reload resets keep-alive connections).
- */
-export const MAX_WEB_REPLICAS = 4;
-const PORTS_PER_APP = MAX_WEB_REPLICAS * 2;
-
-/** The host port of web replica `replica` on `slot`: replica 0 has the app's first two ports. */
-export function replicaPort(app: Pick<App, 'slot_index'>, slotPortBase: number, replica: number, slot: 'a' | 'b'): number {
-  if (!Number.isInteger(replica) || replica < 0 || replica >= MAX_WEB_REPLICAS) throw new HiyError('invalid_input', `web replica ${replica} is out of range (0-${MAX_WEB_REPLICAS - 1})`);
-  return slotPortBase + app.slot_index * PORTS_PER_APP + replica * 2 + (slot === 'a' ? 0 : 1);
-}
-
-/** Every upstream port of the app, replica by replica (a0, b0, a1, b1, …): its fixed Caddy upstream list. */
-export function allSlotPorts(app: Pick<App, 'slot_index'>, slotPortBase: number): number[] {
-  return Array.from({ length: PORTS_PER_APP }, (_, i) => slotPortBase + app.slot_index * PORTS_PER_APP + i);
-}
-
-/** The two fixed host ports of web replica 0 (slot a, slot b). */
-export function slotPorts(app: Pick<App, 'slot_index'>, slotPortBase: number): [number, number] {
-  return [replicaPort(app, slotPortBase, 0, 'a'), replicaPort(app, slotPortBase, 0, 'b')];
 }

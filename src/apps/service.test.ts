@@ -52,6 +52,7 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
     },
     runtime: async () => { if (fail.docker) throw new Error('connect ENOENT /var/run/docker.sock'); return runtime; },
     deployer: { forgetApp: async (app: string) => { calls.push(`forget ${app}`); } },
+    appsChanged: async () => undefined,
   } as unknown as Services;
   return { s, calls, logs: () => logs };
 }

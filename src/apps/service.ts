@@ -1,36 +1,14 @@
-import { currentRelease, type Release } from '../deploy/releases.js';
-import { lastDeploy, type DeploySummary } from '../deploy/repo.js';
+import type { AppView } from '../contract.js';
+import { currentRelease } from '../deploy/releases.js';
+import { lastDeploy } from '../deploy/repo.js';
 import { volumeName } from '../deploy/processes.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
-import { appRouteOf, deleteApp, getApp, insertApp, type App } from './repo.js';
+import { appRouteOf, deleteApp, getApp, insertApp, updateApp, type App, type AppUpdate } from './repo.js';
 import { appUrl, gitRemoteUrl } from './urls.js';
-import { syncGatus } from '../ops/gatus.js';
 
 /** What the API shows of an app: its settings plus where it lives and what it runs. */
-export interface AppView {
-  name: string;
-  repo_url: string | null;
-  branch: string;
-  port: number;
-  memory_mb: number;
-  cpus: number;
-  health_path: string;
-  health_timeout_s: number;
-  drain_s: number;
-  dockerfile_path: string | null;
-  build_images: Record<string, string>;
-  volume_path: string | null;
-  domain: string;
-  url: string;
-  git_remote: string;
-  current_release: Pick<Release, 'id' | 'version' | 'sha' | 'image' | 'created_at'> | null;
-  last_deploy: Pick<DeploySummary, 'id' | 'status' | 'sha' | 'triggered_by' | 'created_at' | 'finished_at'> | null;
-  created_at: string;
-  updated_at: string;
-}
-
 export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Promise<AppView> {
   const [release, deploy] = await Promise.all([currentRelease(s.db, app.name), lastDeploy(s.db, app.name)]);
   return {
@@ -79,7 +57,14 @@ export async function createApp(s: Services, input: CreateAppInput): Promise<App
     throw wrap(cause, `the proxy did not accept the route of "${app.name}"`);
   }
   s.log.info({ app: app.name }, 'app created');
-  await syncGatus(s);
+  await s.appsChanged();
+  return app;
+}
+
+/** Saves changed settings; they apply at the next deploy. Watchers hear of it (Gatus probes the health path). */
+export async function updateAppSettings(s: Pick<Services, 'db' | 'appsChanged'>, name: string, changes: AppUpdate): Promise<App> {
+  const app = await updateApp(s.db, name, changes);
+  await s.appsChanged();
   return app;
 }
 
@@ -113,7 +98,7 @@ export async function destroyApp(s: Services, name: string, opts: { volumes?: bo
   await s.repos.remove(name);
   await deleteApp(s.db, name);
   s.log.info({ app: name }, 'app destroyed');
-  await syncGatus(s);
+  await s.appsChanged();
 }
 
 async function removeDockerObjects(s: Services, app: string, volumes: boolean): Promise<void> {

@@ -1,19 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { TokenInfo } from '../contract.js';
 import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
 import { HiyError, notFound } from '../errors.js';
 
 export const TOKEN_PREFIX = 'hiy_';
-
-export interface TokenInfo {
-  id: number;
-  name: string;
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 

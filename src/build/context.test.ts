@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { extract, pack, type Header } from 'tar-stream';
 import { HiyError } from '../errors.js';
 import { entryPath, prepareBuildContext, type ContextLimits } from './context.js';
-import { DEFAULT_BUILD_IMAGES } from './images.js';
+import { DEFAULT_BUILD_IMAGES } from '../base-images.js';
 
 const DETECT = { images: DEFAULT_BUILD_IMAGES, dockerfilePath: null };
 

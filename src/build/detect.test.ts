@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { HiyError } from '../errors.js';
 import { detect, GENERATED_DOCKERFILE, type SourceTree } from './detect.js';
 import { goBinaryName } from './dockerfiles.js';
-import { DEFAULT_BUILD_IMAGES, imagesForApp, parseAppBuildImages } from './images.js';
+import { DEFAULT_BUILD_IMAGES, imagesForApp, parseAppBuildImages } from '../base-images.js';
 import { parseProcfile, shellCommand, workerTypes } from './procfile.js';
 
 const IMAGES = { ...DEFAULT_BUILD_IMAGES, node: 'local/node:1', python: 'local/py:1', go: 'local/go:1', goRuntime: 'local/run:1', static: 'local/bb:1' };

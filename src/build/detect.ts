@@ -8,7 +8,7 @@
  */
 import { HiyError } from '../errors.js';
 import { goBinaryName, goDockerfile, nodeDockerfile, pythonDockerfile, staticDockerfile } from './dockerfiles.js';
-import type { BuildImages } from './images.js';
+import type { BuildImages } from '../base-images.js';
 import { parseProcfile, type Processes } from './procfile.js';
 
 /** Root files whose content detection reads (each at most ROOT_FILE_MAX bytes). */

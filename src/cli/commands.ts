@@ -7,7 +7,7 @@ import { CliError, UsageError } from './errors.js';
 import { commandHelp, generalHelp, usageLine } from './help.js';
 import { processIo, type Io } from './io.js';
 import { resolveServer } from './settings.js';
-import { terminalSafe } from '../logs/terminal-safe.js';
+import { terminalSafe } from '../terminal-safe.js';
 
 /**
  * `hiy <command> ...`: everything but `hiy server`. Reads its settings only from `env` (HIY_URL,

@@ -1,4 +1,4 @@
-import type { DeployTrigger } from './table.js';
+import type { DeployTrigger } from '../contract.js';
 
 /** What the API and the git endpoint need from the deploy queue (implemented in service.ts). */
 export interface Deployer {

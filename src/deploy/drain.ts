@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../apps/repo.js';
+import type { LiveSlot } from '../proxy/live.js';
 import type { Proxy } from '../proxy/proxy.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 
@@ -19,6 +20,21 @@ const SETTLE_MS = 50;
 const POLL_MS = 50;
 /** When Caddy cannot report in-flight requests, this long (within drain_s) stands in for them. */
 const BLIND_WAIT_MS = 1_000;
+
+/**
+ * The switch: the live marker moves, so Caddy sends every new request to `live` (one rename, no
+ * config change, no connection closed); then what served before finishes the requests it has
+ * and stops (drainAndStop). Never the other way round: a release Caddy may still pick is never
+ * stopped (decision 10). `draining` is told before the wait, when there is anything to drain.
+ */
+export async function switchTraffic(
+  d: { proxy: Pick<Proxy, 'setLive' | 'inFlight'>; runtime: DrainDeps['runtime'] }, app: Pick<App, 'name' | 'drain_s'>, live: LiveSlot, old: ContainerInfo[], draining?: () => void,
+): Promise<void> {
+  await d.proxy.setLive(app.name, live);
+  if (old.length === 0) return;
+  draining?.();
+  await drainAndStop(d, app, old);
+}
 
 export async function drainAndStop(d: DrainDeps, app: Pick<App, 'drain_s'>, containers: ContainerInfo[]): Promise<void> {
   if (containers.length === 0) return;

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
-import { plainText, terminalSafeLine } from '../logs/terminal-safe.js';
+import { plainText, terminalSafeLine } from '../terminal-safe.js';
 
 export type Redact = (text: string) => string;
 type Listener = (line: string) => void;

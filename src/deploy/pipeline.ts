@@ -1,9 +1,9 @@
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { getApp, replicaPort, type App } from '../apps/repo.js';
+import { getApp, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
-import type { Builder } from '../build/builder.js';
-import { imagesForApp } from '../build/images.js';
+import { imagesForApp } from '../base-images.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
 import type { Config } from '../config.js';
@@ -12,14 +12,17 @@ import { readEnv } from '../env/repo.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { LiveSlot } from '../proxy/live.js';
 import type { Proxy } from '../proxy/proxy.js';
-import { LABEL_SLOT, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
-import { drainAndStop } from './drain.js';
+import type { Builder } from '../runtime/builder.js';
+import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
+import { idleSlot } from '../slots.js';
+import { switchTraffic } from './drain.js';
 import type { DeployOutput } from './output.js';
-import { formationOf, prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage, type Slot } from './processes.js';
+import { formationOf } from './formation.js';
+import type { ReleaseImage, ReleasePlan } from './plan.js';
+import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
-import type { DeployTrigger } from './table.js';
+import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {
   db: Kysely<Database>;
@@ -31,11 +34,18 @@ export interface PipelineDeps {
   proxy: Proxy;
 }
 
+export type Prepare = (step: { say(line: string): void; signal?: AbortSignal | undefined }) => Promise<void>;
+
 export interface DeployJob {
   deployId: number;
   app: string;
   sha: string;
   trigger: DeployTrigger;
+  /**
+   * The first step, in queue order, before the source is read: a webhook deploy fetches its
+   * commit from the app's repo_url here (webhooks/mirror.ts). It says what it does through `say`.
+   */
+  prepare?: Prepare;
   /** Source tar for builds; absent when an existing image is released again (restart, rollback). */
   source?: () => Readable;
   image?: string;
@@ -45,29 +55,36 @@ export interface DeployJob {
   signal?: AbortSignal;
 }
 
+/** A release plan inside a deploy: someone watches its output. */
+type DeployPlan = ReleasePlan & { output: DeployOutput };
+
 /**
- * The story of one deploy: build → release command → start web → wait healthy → record →
- * switch and drain → start the other process types → prune.
+ * The story of one deploy: prepare → build → release command → start web → wait healthy → record →
+ * switch and drain (drain.ts) → start the other process types → prune.
  * Anything that fails before `record` leaves the running release untouched and serving.
  */
 export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> {
   const app = await getApp(d.db, job.app);
   const env = await readEnv(d.db, d.secrets, app.name);
   job.output.setRedactor(createRedactor(Object.values(env)));
+  await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
   const previous = await currentRelease(d.db, app.name);
   const oldContainers = await d.runtime.list({ app: app.name });
 
-  const rel: ReleaseImage = job.image ? { image: job.image, processes: job.processes ?? {} } : await build(d, app, job);
-  const formation = await formationOf(d.db, app.name, rel.processes);
-  await prepareVolume(d, app, rel.image, (l) => job.output.detail(l));
-  if (!job.image && rel.processes.release) await releasePhase(d, app, rel, env, job);
-  const slot: Slot = previous?.slot === 'a' ? 'b' : 'a';
-  const web = await startWeb(d, app, job, rel, slot, env, formation.web ?? 1, oldContainers);
-  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: rel.image, slot, processes: JSON.stringify(rel.processes) });
+  const image: ReleaseImage = job.image ? { image: job.image, processes: job.processes ?? {} } : await build(d, app, job);
+  const plan: DeployPlan = {
+    app, release: image, env, slot: idleSlot(previous?.slot), deployId: job.deployId,
+    formation: await formationOf(d.db, app.name, image.processes), output: job.output, signal: job.signal,
+  };
+  await prepareVolume(d, plan);
+  if (!job.image && image.processes.release) await releasePhase(d, plan);
+  const web = await startWeb(d, plan, oldContainers, job.image ? 'release' : 'new release');
+  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes) });
   job.output.step(`Released v${release.version}`);
-  await switchAndDrain(d, app, job, { slot, replicas: web.containers.length }, oldContainers.filter((c) => !web.containers.some((w) => w.id === c.id)));
-  await startOtherProcesses(d, app, job, rel, slot, env, formation);
-  await prune(d, app, job);
+  await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, oldContainers.filter((c) => !web.some((w) => w.id === c.id)),
+    () => job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`));
+  await startOtherProcesses(d, plan);
+  await prune(d, app, job.output);
   job.output.step(`Live at ${appUrl(d.config, app.name)}`);
   return release;
 }
@@ -75,7 +92,10 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
 async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage> {
   if (!job.source) throw new HiyError('internal', 'a build needs a source archive');
   job.output.step(`Building ${app.name} (${job.sha.slice(0, 7)})`);
-  const { image, processes } = await d.builder.build({
+  // Loaded with the first build: tar-stream and the context checks stay out of an idle hiy
+  // (decision 13). Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
+  const { buildRelease } = await import('../build/build.js');
+  const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') } }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
@@ -92,75 +112,62 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
 }
 
 /** The Procfile's release command (migrations), once per build, before anything new serves. */
-async function releasePhase(d: PipelineDeps, app: App, rel: ReleaseImage, env: Record<string, string>, job: DeployJob): Promise<void> {
-  job.output.step(`Running the release command: ${rel.processes.release}`);
-  await runReleaseCommand(d, app, rel, env, job.deployId, (l) => job.output.detail(l), d.config.buildTimeoutSec, job.signal);
-  job.output.detail('release command succeeded');
+async function releasePhase(d: PipelineDeps, plan: DeployPlan): Promise<void> {
+  const { output } = plan;
+  output.step(`Running the release command: ${plan.release.processes.release}`);
+  await runReleaseCommand(d, plan, d.config.buildTimeoutSec);
+  output.detail('release command succeeded');
 }
 
 /**
  * Starts every web replica of the release on the idle slot's fixed ports and waits until each
  * answers. If one fails, all of them are removed and the old release keeps serving.
  */
-async function startWeb(
-  d: PipelineDeps, app: App, job: DeployJob, rel: ReleaseImage, slot: Slot, env: Record<string, string>, replicas: number, existing: ContainerInfo[],
-): Promise<{ containers: ContainerInfo[]; status: number }> {
+async function startWeb(d: PipelineDeps, plan: DeployPlan, existing: ContainerInfo[], what: string): Promise<ContainerInfo[]> {
+  const { app, slot, output } = plan;
+  const replicas = plan.formation.web ?? 1;
   // Containers left on this slot (a crash between start and switch) would hold its ports.
-  for (const c of existing.filter((c) => c.labels[LABEL_SLOT] === slot)) await d.runtime.remove(c.id);
-  job.output.step(`Starting ${job.image ? 'release' : 'new release'} on slot ${slot}${replicas > 1 ? ` (${replicas} web replicas)` : ''}`);
+  for (const c of existing.filter((c) => c.slot === slot)) await d.runtime.remove(c.id);
+  output.step(`Starting ${what} on slot ${slot}${replicas > 1 ? ` (${replicas} web replicas)` : ''}`);
   const started: ContainerInfo[] = [];
   try {
-    for (let i = 0; i < replicas; i++) started.push(await startWebReplica(d, app, rel, slot, i, env, job.deployId));
-    job.output.step(`Waiting for the release to answer on ${app.health_path} (up to ${app.health_timeout_s} s)`);
+    for (let i = 0; i < replicas; i++) started.push(await startWebReplica(d, plan, i));
+    output.step(`Waiting for the release to answer on ${app.health_path} (up to ${app.health_timeout_s} s)`);
     const statuses = await Promise.all(started.map(async (c, i) => {
       try {
-        return await waitReplicaHealthy(d, app, c, replicaPort(app, d.config.slotPortBase, i, slot), job.signal);
+        return await waitReplicaHealthy(d, plan, c, i);
       } catch (err) {
-        await showOutput(d, job, c);
+        await showOutput(d, output, c);
         throw err;
       }
     }));
-    const status = statuses[0] ?? 200;
-    job.output.detail(`answered ${status}`);
-    return { containers: started, status };
+    output.detail(`answered ${statuses[0] ?? 200}`);
+    return started;
   } catch (err) {
     await Promise.all(started.map((c) => d.runtime.remove(c.id).catch(() => undefined)));
     throw err;
   }
 }
 
-async function showOutput(d: PipelineDeps, job: DeployJob, c: ContainerInfo): Promise<void> {
+async function showOutput(d: PipelineDeps, output: DeployOutput, c: ContainerInfo): Promise<void> {
   const tail = await d.runtime.logs(c.id, { tail: 30 }).catch(() => '');
   if (!tail.trim()) return;
-  job.output.step('Output of the new release:');
-  for (const l of tail.trimEnd().split('\n')) job.output.detail(l);
+  output.step('Output of the new release:');
+  for (const l of tail.trimEnd().split('\n')) output.detail(l);
 }
 
 /** Workers and other Procfile types start after the switch, so old and new never process jobs side by side. */
-async function startOtherProcesses(
-  d: PipelineDeps, app: App, job: DeployJob, rel: ReleaseImage, slot: Slot, env: Record<string, string>, formation: Record<string, number>,
-): Promise<void> {
-  for (const type of workerTypes(rel.processes)) {
-    const count = formation[type] ?? 1;
+async function startOtherProcesses(d: PipelineDeps, plan: DeployPlan): Promise<void> {
+  const { output } = plan;
+  for (const type of workerTypes(plan.release.processes)) {
+    const count = plan.formation[type] ?? 1;
     if (count === 0) continue;
-    job.output.step(`Starting ${count} ${type} process${count === 1 ? '' : 'es'}`);
-    await startWorkers(d, app, rel, type, 0, count, env, job.deployId, slot);
+    output.step(`Starting ${count} ${type} process${count === 1 ? '' : 'es'}`);
+    await startWorkers(d, plan, type, 0, count);
   }
 }
 
-/**
- * The switch: the live marker moves to the new slot, so Caddy sends every new request there (one
- * file rename, no config change, no connection closed). The old release gets nothing new; it
- * finishes the requests it is serving and is stopped (drain.ts), all within drain_s.
- */
-async function switchAndDrain(d: PipelineDeps, app: App, job: DeployJob, live: LiveSlot, old: ContainerInfo[]): Promise<void> {
-  await d.proxy.setLive(app.name, live);
-  if (old.length === 0) return;
-  job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`);
-  await drainAndStop(d, app, old);
-}
-
-async function prune(d: PipelineDeps, app: App, job: DeployJob): Promise<void> {
+async function prune(d: PipelineDeps, app: App, output: DeployOutput): Promise<void> {
   try {
     const keep = await imagesToKeep(d.db, app.name, d.config.keepReleases);
     let removed = 0;
@@ -170,7 +177,7 @@ async function prune(d: PipelineDeps, app: App, job: DeployJob): Promise<void> {
       removed++;
     }
     await d.runtime.pruneBuildLeftovers();
-    if (removed) job.output.detail(`removed ${removed} old image(s)`);
+    if (removed) output.detail(`removed ${removed} old image(s)`);
   } catch (err) {
     // Pruning is housekeeping: the release is live whatever happens here.
     d.log.warn({ err, app: app.name }, 'pruning old images failed');

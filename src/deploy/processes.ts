@@ -1,32 +1,23 @@
 /**
  * The containers of a release: web replicas on their fixed slot ports, other Procfile types
  * (workers) without ports, the one-off release command, and the app's volume. Everything a
- * process gets is the same for every type: image, env, limits, network, volume.
+ * process gets is the same for every type: image, env, limits, network, volume; all of it comes
+ * from the release plan (plan.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { MAX_WEB_REPLICAS, replicaPort, type App } from '../apps/repo.js';
-import { shellCommand, workerTypes, type Processes } from '../build/procfile.js';
+import type { App } from '../apps/repo.js';
+import { shellCommand } from '../build/procfile.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
 import { HiyError } from '../errors.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, LABEL_SLOT, type ContainerInfo, type ContainerSpec, type Runtime } from '../runtime/runtime.js';
+import type { ContainerInfo, ContainerRole, ContainerSpec, Runtime } from '../runtime/runtime.js';
+import { replicaPort } from '../slots.js';
 import { waitHealthy } from './health-check.js';
-
-export type Slot = 'a' | 'b';
+import type { ReleasePlan } from './plan.js';
 
 export interface ProcessDeps {
   config: Config;
   runtime: Runtime;
 }
-
-/** What a release runs: its image and the Procfile's process types. */
-export interface ReleaseImage {
-  image: string;
-  processes: Processes;
-}
-
-export const MAX_WORKER_REPLICAS = 10;
 
 export const volumeName = (app: string): string => `hiy-${app}-data`;
 
@@ -34,85 +25,67 @@ export function volumesOf(app: Pick<App, 'name' | 'volume_path'>): { name: strin
   return app.volume_path ? [{ name: volumeName(app.name), path: app.volume_path }] : [];
 }
 
-/** A release row's processes column; anything unreadable means "web only, the image's command". */
-export function parseProcesses(json: string | null | undefined): Processes {
-  if (!json) return {};
-  try {
-    const v: unknown = JSON.parse(json);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
-    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  } catch {
-    return {};
-  }
-}
-
-/** How many containers of each type run: web and every worker type default to one. */
-export async function formationOf(db: Kysely<Database>, app: string, processes: Processes): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('formation').select(['process', 'quantity']).where('app', '=', app).execute();
-  const set = new Map(rows.map((r) => [r.process, r.quantity]));
-  const out: Record<string, number> = { web: Math.min(MAX_WEB_REPLICAS, Math.max(1, set.get('web') ?? 1)) };
-  for (const t of workerTypes(processes)) out[t] = set.get(t) ?? 1;
-  return out;
-}
-
-function spec(d: ProcessDeps, app: App, rel: ReleaseImage, type: string, env: Record<string, string>, labels: Record<string, string>): ContainerSpec {
-  const command = rel.processes[type];
+function spec(plan: ReleasePlan, role: Omit<ContainerRole, 'app'> & { process: string }): ContainerSpec {
+  const { app, release } = plan;
+  const command = release.processes[role.process];
   return {
-    name: `hiy-${app.name}-${type}-${randomBytes(4).toString('hex')}`,
-    image: rel.image,
+    name: `hiy-${app.name}-${role.process}-${randomBytes(4).toString('hex')}`,
+    image: release.image,
     app: app.name,
-    env: { ...env, PORT: String(app.port) },
+    env: { ...plan.env, PORT: String(app.port) },
     containerPort: app.port,
     memoryMb: app.memory_mb,
     cpus: app.cpus,
-    labels: { ...labels, [LABEL_PROCESS]: type },
+    ...role,
     ...(command ? { cmd: shellCommand(command) } : {}),
     volumes: volumesOf(app),
   };
 }
 
-/** Runs web replica `replica` of a release on its fixed port for `slot`. */
-export async function startWebReplica(d: ProcessDeps, app: App, rel: ReleaseImage, slot: Slot, replica: number, env: Record<string, string>, deployId: number): Promise<ContainerInfo> {
-  await d.runtime.ensureNetwork(app.name);
+/** The host port web replica `replica` of the plan's release listens on. */
+export const webPort = (d: ProcessDeps, plan: ReleasePlan, replica: number): number => replicaPort(plan.app, d.config.slotPortBase, replica, plan.slot);
+
+/** Runs web replica `replica` of a release on its fixed port for the plan's slot. */
+export async function startWebReplica(d: ProcessDeps, plan: ReleasePlan, replica: number): Promise<ContainerInfo> {
+  await d.runtime.ensureNetwork(plan.app.name);
   return d.runtime.run({
-    ...spec(d, app, rel, 'web', env, { [LABEL_DEPLOY]: String(deployId), [LABEL_SLOT]: slot, [LABEL_REPLICA]: String(replica) }),
-    hostPort: replicaPort(app, d.config.slotPortBase, replica, slot),
+    ...spec(plan, { process: 'web', deployId: plan.deployId, slot: plan.slot, replica }),
+    hostPort: webPort(d, plan, replica),
   });
 }
 
-/** Waits until a web replica answers (any status below 500); returns the status. */
-export async function waitReplicaHealthy(d: ProcessDeps, app: App, c: ContainerInfo, port: number, signal?: AbortSignal): Promise<number> {
+/** Waits until web replica `replica` answers (any status below 500); returns the status. */
+export async function waitReplicaHealthy(d: ProcessDeps, plan: ReleasePlan, c: ContainerInfo, replica: number): Promise<number> {
   return waitHealthy({
-    port,
-    path: app.health_path,
-    timeoutSec: app.health_timeout_s,
+    port: webPort(d, plan, replica),
+    path: plan.app.health_path,
+    timeoutSec: plan.app.health_timeout_s,
     // The restart policy brings a crashing app back again and again: a restart already means it crashed.
     stillRunning: async () => {
       const info = await d.runtime.inspect(c.id);
       return !!info && info.running && info.state === 'running' && info.restartCount === 0;
     },
-    ...(signal ? { signal } : {}),
+    ...(plan.signal ? { signal: plan.signal } : {}),
   });
 }
 
 /** Starts `count` containers of a worker type, numbered from `from`. */
-export async function startWorkers(d: ProcessDeps, app: App, rel: ReleaseImage, type: string, from: number, count: number, env: Record<string, string>, deployId: number, slot: Slot): Promise<ContainerInfo[]> {
-  await d.runtime.ensureNetwork(app.name);
+export async function startWorkers(d: ProcessDeps, plan: ReleasePlan, type: string, from: number, count: number): Promise<ContainerInfo[]> {
+  await d.runtime.ensureNetwork(plan.app.name);
   const out: ContainerInfo[] = [];
   for (let i = from; i < from + count; i++) {
-    out.push(await d.runtime.run(spec(d, app, rel, type, env, { [LABEL_DEPLOY]: String(deployId), [LABEL_SLOT]: slot, [LABEL_REPLICA]: String(i) })));
+    out.push(await d.runtime.run(spec(plan, { process: type, deployId: plan.deployId, slot: plan.slot, replica: i })));
   }
   return out;
 }
 
 /**
  * The Procfile's release command, once, in a one-off container of the new image with the app's
- * env and volume, before anything of the new release serves. Its output goes to `onLine`.
+ * env and volume, before anything of the new release serves. Its output goes to the deploy's.
  */
-export async function runReleaseCommand(
-  d: ProcessDeps, app: App, rel: ReleaseImage, env: Record<string, string>, deployId: number, onLine: (l: string) => void, timeoutSec: number, signal?: AbortSignal,
-): Promise<void> {
-  const res = await d.runtime.runOnce({ ...spec(d, app, rel, 'release', env, { [LABEL_DEPLOY]: String(deployId) }), oneOff: true }, { timeoutSec, onLine, ...(signal ? { signal } : {}) });
+export async function runReleaseCommand(d: ProcessDeps, plan: ReleasePlan, timeoutSec: number): Promise<void> {
+  const onLine = (l: string) => plan.output?.detail(l);
+  const res = await d.runtime.runOnce({ ...spec(plan, { process: 'release', deployId: plan.deployId }), oneOff: true }, { timeoutSec, onLine, ...(plan.signal ? { signal: plan.signal } : {}) });
   if (res.timedOut) throw new HiyError('deploy_failed', `the release command ran longer than ${timeoutSec} s and was stopped`);
   if (res.exitCode !== 0) throw new HiyError('deploy_failed', `the release command failed (exit code ${res.exitCode})`);
 }
@@ -122,7 +95,9 @@ export async function runReleaseCommand(
  * Hands the mount point to the image's user with a one-off `chown` (root, CAP_CHOWN only). Runs
  * at every deploy: cheap, and it also covers a volume path changed since the last one.
  */
-export async function prepareVolume(d: ProcessDeps, app: App, image: string, onLine: (l: string) => void): Promise<void> {
+export async function prepareVolume(d: ProcessDeps, plan: ReleasePlan): Promise<void> {
+  const { app, release: { image } } = plan;
+  const onLine = (l: string) => plan.output?.detail(l);
   const [vol] = volumesOf(app);
   if (!vol) return;
   await d.runtime.ensureVolume(vol.name, app.name);

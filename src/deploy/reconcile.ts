@@ -1,12 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listApps, replicaPort, type App } from '../apps/repo.js';
+import { listApps, type App } from '../apps/repo.js';
 import { routeFor } from '../apps/domains.js';
 import { workerTypes } from '../build/procfile.js';
-import { readEnv } from '../env/repo.js';
-import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
+import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
-import { formationOf, parseProcesses, startWebReplica, startWorkers, type ReleaseImage } from './processes.js';
+import { replicaPort } from '../slots.js';
+import { formationOf, parseProcesses } from './formation.js';
+import { currentPlan, type ReleasePlan } from './plan.js';
+import { startWebReplica, startWorkers } from './processes.js';
 import { byReplica } from './scale.js';
 import { failInterrupted } from './records.js';
 import { currentRelease, type Release } from './releases.js';
@@ -48,15 +50,15 @@ export async function reconcileContainers(s: Services, interruptedDeploys = 1): 
   const runtime = await s.runtime();
   const known = new Set(apps.map((a) => a.name));
   // Only this instance's containers: another hiy (or test server) may share the engine.
-  const all = (await runtime.list()).filter((c) => c.labels[LABEL_INSTANCE] === s.instanceId);
-  for (const c of all.filter((c) => !known.has(c.labels[LABEL_APP] ?? ''))) {
+  const all = (await runtime.list()).filter((c) => c.instance === s.instanceId);
+  for (const c of all.filter((c) => !known.has(c.app))) {
     s.log.warn({ container: c.name }, 'removing a container of an app that no longer exists');
     await runtime.remove(c.id);
   }
   for (const app of apps) {
     const release = await currentRelease(s.db, app.name);
-    const mine = all.filter((c) => c.labels[LABEL_APP] === app.name);
-    const owned = release ? mine.filter((c) => c.labels[LABEL_DEPLOY] === String(release.deploy_id)) : [];
+    const mine = all.filter((c) => c.app === app.name);
+    const owned = release ? mine.filter((c) => c.deployId === release.deploy_id) : [];
     for (const c of mine.filter((c) => !owned.includes(c))) {
       s.log.warn({ app: app.name, container: c.name }, 'removing a container no release owns (interrupted deploy)');
       await runtime.remove(c.id);
@@ -73,13 +75,14 @@ export async function reconcileContainers(s: Services, interruptedDeploys = 1): 
  * worker type's containers; stopped ones are started, missing ones created, extra ones removed.
  */
 async function ensureReleaseRunning(s: Services, runtime: Runtime, app: App, release: Release, owned: ContainerInfo[]): Promise<void> {
-  const rel: ReleaseImage = { image: release.image, processes: parseProcesses(release.processes) };
-  const formation = await formationOf(s.db, app.name, rel.processes);
+  const processes = parseProcesses(release.processes);
+  const formation = await formationOf(s.db, app.name, processes);
   const keep = new Set<string>();
-  let env: Record<string, string> | undefined;
-  const envOf = async () => (env ??= await readEnv(s.db, s.secrets, app.name));
+  // Only when something has to start: the env is decrypted then, not at every start of hiy.
+  let plan: ReleasePlan | undefined;
+  const planned = async () => (plan ??= await currentPlan(s, app, release));
   const d = { config: s.config, runtime };
-  for (const type of ['web', ...workerTypes(rel.processes)]) {
+  for (const type of ['web', ...workerTypes(processes)]) {
     const have = byReplica(owned, release, type);
     for (let i = 0; i < (formation[type] ?? 0); i++) {
       const c = have.get(i);
@@ -91,8 +94,8 @@ async function ensureReleaseRunning(s: Services, runtime: Runtime, app: App, rel
       }
       if (c) await runtime.remove(c.id);
       s.log.warn({ app: app.name, release: release.version, process: type, replica: i }, 'a process of the current release was missing; starting it');
-      if (type === 'web') keep.add((await startWebReplica(d, app, rel, release.slot, i, await envOf(), release.deploy_id)).id);
-      else for (const w of await startWorkers(d, app, rel, type, i, 1, await envOf(), release.deploy_id, release.slot)) keep.add(w.id);
+      if (type === 'web') keep.add((await startWebReplica(d, await planned(), i)).id);
+      else for (const w of await startWorkers(d, await planned(), type, i, 1)) keep.add(w.id);
     }
   }
   for (const c of owned.filter((c) => !keep.has(c.id))) {

@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
-import type { DeploysTable, DeployTrigger } from './table.js';
+import type { DeployTrigger } from '../contract.js';
+import type { DeploysTable } from './table.js';
 
 export type DeployRow = Selectable<DeploysTable>;
 

@@ -1,10 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { DeploySummary, DeployView } from '../contract.js';
 import type { Database } from '../db/database.js';
 import { notFound } from '../errors.js';
-import type { DeploysTable } from './table.js';
-
-export type Deploy = Selectable<DeploysTable>;
-export type DeploySummary = Omit<Deploy, 'log'>;
 
 // Releases are in releases.ts. Listings leave the log out: it can be hundreds of KB per deploy.
 const SUMMARY_COLUMNS = ['id', 'app', 'sha', 'status', 'triggered_by', 'error', 'rollback_to', 'created_at', 'started_at', 'finished_at'] as const;
@@ -15,7 +12,7 @@ export async function listDeploys(db: Kysely<Database>, app: string, limit = 20)
 }
 
 /** One deploy of the app, with its log; a deploy of another app is not found. */
-export async function getDeploy(db: Kysely<Database>, app: string, id: number): Promise<Deploy> {
+export async function getDeploy(db: Kysely<Database>, app: string, id: number): Promise<DeployView> {
   const row = await db.selectFrom('deploys').selectAll().where('app', '=', app).where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound(`deploy ${id} of app "${app}"`);
   return row;

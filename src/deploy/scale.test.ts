@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allSlotPorts, replicaPort, slotPorts } from '../apps/repo.js';
+import { allSlotPorts, replicaPort, slotPorts } from '../slots.js';
 import { parseFormation } from '../cli/cmd/processes.js';
 import { validateScale } from './scale.js';
 

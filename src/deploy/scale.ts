@@ -5,19 +5,21 @@
  * requests, then drain like an old release. No config reload.
  */
 import type { Kysely } from 'kysely';
-import { getApp, MAX_WEB_REPLICAS, replicaPort, type App } from '../apps/repo.js';
+import { getApp } from '../apps/repo.js';
 import { PROCESS_TYPE_RE, workerTypes } from '../build/procfile.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
-import { readEnv } from '../env/repo.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Proxy } from '../proxy/proxy.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA, type ContainerInfo, type Runtime } from '../runtime/runtime.js';
-import { drainAndStop } from './drain.js';
-import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, startWebReplica, startWorkers, waitReplicaHealthy, type ReleaseImage } from './processes.js';
+import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
+import { MAX_WEB_REPLICAS } from '../slots.js';
+import { drainAndStop, switchTraffic } from './drain.js';
+import { formationOf, MAX_WORKER_REPLICAS, parseProcesses } from './formation.js';
+import { currentPlan, type ReleasePlan } from './plan.js';
+import { startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, type Release } from './releases.js';
 
 export interface ScaleDeps {
@@ -52,8 +54,8 @@ export function validateScale(changes: Record<string, unknown>, known: string[] 
 export function byReplica(containers: ContainerInfo[], release: Release, type: string): Map<number, ContainerInfo> {
   const out = new Map<number, ContainerInfo>();
   for (const c of containers) {
-    if (c.labels[LABEL_DEPLOY] !== String(release.deploy_id) || (c.labels[LABEL_PROCESS] ?? 'web') !== type) continue;
-    out.set(Number(c.labels[LABEL_REPLICA] ?? '0'), c);
+    if (c.deployId !== release.deploy_id || c.process !== type) continue;
+    out.set(c.replica, c);
   }
   return out;
 }
@@ -63,7 +65,7 @@ export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Rec
   const release = await currentRelease(d.db, app.name);
   const processes = parseProcesses(release?.processes);
   const wanted = validateScale(changes, release ? workerTypes(processes) : undefined);
-  if (release) await applyScale(d, app, release, { image: release.image, processes }, wanted);
+  if (release) await applyScale(d, await currentPlan(d, app, release), release, wanted);
   const now = nowIso();
   for (const [process, quantity] of Object.entries(wanted)) {
     await d.db.insertInto('formation').values({ app: app.name, process, quantity, updated_at: now })
@@ -73,26 +75,26 @@ export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Rec
   return formationOf(d.db, app.name, processes);
 }
 
-async function applyScale(d: ScaleDeps, app: App, release: Release, rel: ReleaseImage, wanted: Record<string, number>): Promise<void> {
-  const env = await readEnv(d.db, d.secrets, app.name);
+async function applyScale(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
+  const { app } = plan;
   const all = await d.runtime.list({ app: app.name });
   for (const [type, count] of Object.entries(wanted)) {
     const have = byReplica(all, release, type);
     const extra = [...have].filter(([i]) => i >= count).map(([, c]) => c);
     // Fewer web replicas: Caddy stops picking the extra ones first, then they drain like an old release.
-    if (type === 'web' && extra.length) await d.proxy.setLive(app.name, { slot: release.slot, replicas: count });
-    await drainAndStop(d, app, extra);
+    if (type === 'web' && extra.length) await switchTraffic(d, app, { slot: release.slot, replicas: count }, extra);
+    else await drainAndStop(d, app, extra);
     for (let i = 0; i < count; i++) {
       const c = have.get(i);
       if (c?.running) continue;
       if (c) await d.runtime.remove(c.id);
       if (type !== 'web') {
-        await startWorkers(d, app, rel, type, i, 1, env, release.deploy_id, release.slot);
+        await startWorkers(d, plan, type, i, 1);
         continue;
       }
-      const started = await startWebReplica(d, app, rel, release.slot, i, env, release.deploy_id);
+      const started = await startWebReplica(d, plan, i);
       try {
-        await waitReplicaHealthy(d, app, started, replicaPort(app, d.config.slotPortBase, i, release.slot));
+        await waitReplicaHealthy(d, plan, started, i);
       } catch (err) {
         await d.runtime.remove(started.id);
         throw err;

@@ -3,29 +3,36 @@ import { getApp, type App } from '../apps/repo.js';
 import { HiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { Deployer } from './deployer.js';
+import type { Prepare } from './pipeline.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
-import { parseProcesses } from './processes.js';
+import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
-import type { DeployTrigger } from './table.js';
+import type { DeployTrigger } from '../contract.js';
 
 /** What `hiy deploy` needs for apps with a repo_url (implemented by webhooks/mirror.ts). */
 export interface UpstreamMirror {
   fetchBranchHead(app: App): Promise<string>;
   assertCurrent(app: App, sha: string): Promise<void>;
-  source(app: string, sha: string, prepare: (signal: AbortSignal) => Promise<void>): () => Readable;
 }
 
 /** The Deployer the API and git use: puts deploys of every kind on the one queue. */
 export class DeployService implements Deployer {
-  constructor(private readonly s: Omit<Services, 'deployer'>, readonly queue: DeployQueue, private readonly mirror?: UpstreamMirror) {}
+  constructor(
+    private readonly s: Pick<Services, 'db' | 'config' | 'log' | 'secrets' | 'repos' | 'proxy' | 'runtime'>,
+    readonly queue: DeployQueue,
+    private readonly mirror?: UpstreamMirror,
+  ) {}
 
-  /** A build from a source archive (git push, webhook, `hiy deploy`). */
-  async enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable, cleanup?: () => void): Promise<QueuedDeploy> {
+  /**
+   * A build from a source archive (git push, webhook, `hiy deploy`); `prepare` runs first in the
+   * job (a webhook's fetch), `cleanup` when the job ends, whatever happens.
+   */
+  async enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable, opts: { prepare?: Prepare; cleanup?: () => void } = {}): Promise<QueuedDeploy> {
     await getApp(this.s.db, app);
     const deployId = await insertDeploy(this.s.db, { app, sha, triggered_by: trigger });
-    return this.queue.enqueue({ deployId, app, sha, trigger, source }, cleanup);
+    return this.queue.enqueue({ deployId, app, sha, trigger, source, ...(opts.prepare ? { prepare: opts.prepare } : {}) }, opts.cleanup);
   }
 
   async deployBranchHead(app: string, trigger: DeployTrigger): Promise<number> {
@@ -33,9 +40,10 @@ export class DeployService implements Deployer {
     if (row.repo_url && this.mirror) {
       // An app deployed from GitHub builds what GitHub has now; the job re-checks that no newer
       // commit was fetched (by a webhook) while it waited, so an older one never follows a newer.
-      const head = await this.mirror.fetchBranchHead(row);
       const mirror = this.mirror;
-      return (await this.enqueueBuild(app, head, trigger, mirror.source(app, head, () => mirror.assertCurrent(row, head)))).deployId;
+      const head = await mirror.fetchBranchHead(row);
+      const q = await this.enqueueBuild(app, head, trigger, () => this.s.repos.archive(app, head), { prepare: () => mirror.assertCurrent(row, head) });
+      return q.deployId;
     }
     const sha = await this.s.repos.resolveBranch(app, row.branch);
     if (!sha) throw new HiyError('conflict', `nothing to deploy: branch "${row.branch}" of "${app}" has no commits yet (git push first)`);

@@ -1,7 +1,6 @@
 import type { Generated } from 'kysely';
+import type { DeployStatus, DeployTrigger, Release } from '../contract.js';
 
-export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
-export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
 
 export interface DeploysTable {
   id: Generated<number>;
@@ -19,18 +18,10 @@ export interface DeploysTable {
   finished_at: string | null;
 }
 
-export interface ReleasesTable {
+/** The columns of a release (contract.ts), the id and processes filled in by SQLite. */
+export interface ReleasesTable extends Omit<Release, 'id' | 'processes'> {
   id: Generated<number>;
-  app: string;
-  /** Per-app release number (v1, v2, ...), as Heroku shows them. */
-  version: number;
-  deploy_id: number;
-  sha: string;
-  image: string;
-  slot: 'a' | 'b';
-  /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
   processes: Generated<string | null>;
-  created_at: string;
 }
 
 /** Explicit scale of a process type (`hiy ps:scale`); a type without a row runs one container. */

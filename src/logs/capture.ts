@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
-import { LABEL_APP, LABEL_DEPLOY, LABEL_INSTANCE, LABEL_PROCESS, type ContainerEvent, type ContainerInfo, type EngineStream, type Runtime } from '../runtime/runtime.js';
-import { LogStreamParser, timestampToSince } from './line-parser.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, LogLine, Runtime } from '../runtime/runtime.js';
 import type { LogStore } from './store.js';
 
 /** A container of one of this hiy's apps, as capture last saw it. */
@@ -20,7 +19,7 @@ export interface LogCaptureDeps {
   log: Logger;
   /** Apps of this hiy: on a shared engine, containers of other apps are not ours to read. */
   knownApps(): Promise<Set<string>>;
-  /** This data dir's instance id (label hiy.instance): containers of other instances are not ours either. */
+  /** This data dir's instance id: containers of other instances are not ours either. */
   instanceId: string;
 }
 
@@ -89,16 +88,15 @@ export class LogCapture {
   }
 
   private ours(c: ContainerInfo, apps: Set<string>): boolean {
-    return c.labels[LABEL_INSTANCE] === this.d.instanceId && apps.has(c.labels[LABEL_APP] ?? '');
+    return c.instance === this.d.instanceId && apps.has(c.app);
   }
 
   private remember(c: ContainerInfo): WatchedContainer {
-    const deploy = Number(c.labels[LABEL_DEPLOY]);
     const w: WatchedContainer = {
       id: c.id,
-      app: c.labels[LABEL_APP] ?? '',
-      process: c.labels[LABEL_PROCESS] || 'web',
-      deployId: Number.isInteger(deploy) && deploy > 0 ? deploy : null,
+      app: c.app,
+      process: c.process,
+      deployId: c.deployId,
       running: c.running,
       restartCount: c.restartCount,
     };
@@ -161,8 +159,7 @@ export class LogCapture {
   private async followOnce(w: WatchedContainer, f: Follow): Promise<void> {
     const cursor = await this.d.store.cursor(shortId(w.id));
     let skipSame = cursor?.sameTs ?? 0;
-    let parser: LogStreamParser | undefined;
-    const onLine = (l: { ts: string; stream: 'stdout' | 'stderr'; text: string }) => {
+    const onLine = (l: LogLine) => {
       // The engine's `since` is inclusive, and a hiy restart re-reads from the last stored second.
       if (cursor && l.ts < cursor.lastTs) return;
       if (cursor && l.ts === cursor.lastTs && skipSame > 0) {
@@ -171,12 +168,9 @@ export class LogCapture {
       }
       this.d.store.add({ app: w.app, container: shortId(w.id), process: w.process, deployId: w.deployId, stream: l.stream, ts: l.ts, text: l.text });
     };
-    const opts = cursor ? { since: timestampToSince(cursor.lastTs) } : { tail: this.d.store.maxLines };
+    const opts = cursor ? { since: cursor.lastTs } : { tail: this.d.store.maxLines };
     try {
-      f.stream = await this.d.runtime.followLogs(w.id, opts, (chunk, tty) => {
-        parser ??= new LogStreamParser(tty, onLine);
-        parser.push(chunk);
-      });
+      f.stream = await this.d.runtime.followLogs(w.id, opts, onLine);
     } catch (err) {
       this.d.log.warn({ err, container: w.id.slice(0, 12) }, 'could not follow a container\'s output');
       return;
@@ -184,7 +178,6 @@ export class LogCapture {
     if (this.stopped) f.stream.stop();
     await f.stream.done;
     f.stream = undefined;
-    parser?.end();
   }
 
   /** The event stream ends when dockerd restarts: watch again and catch up with a resync. */

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
-import type { LogStreamName } from './line-parser.js';
+import type { LogLine } from '../runtime/runtime.js';
+
+type LogStreamName = LogLine['stream'];
 
 /** A line as capture hands it over. */
 export interface CapturedLine {

@@ -1,20 +1,7 @@
 import type { Kysely } from 'kysely';
+import type { LogLineView } from '../contract.js';
 import type { Database } from '../db/database.js';
 import type { StoredLine } from './store.js';
-
-/** A log line as the API shows it. */
-export interface LogLineView {
-  /** Per-app sequence number: the SSE event id, and what Last-Event-ID resumes after. */
-  id: number;
-  time: string;
-  stream: 'stdout' | 'stderr';
-  process: string;
-  /** Release version (v3 → 3) of the container's deploy; null before the release was recorded or for a failed one. */
-  release: number | null;
-  deploy: number | null;
-  container: string;
-  text: string;
-}
 
 const NEGATIVE_TTL_MS = 5000;
 

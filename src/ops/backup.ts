@@ -18,6 +18,7 @@ import { pack as tarPack } from 'tar-stream';
 import type { Config } from '../config.js';
 import { IDENTITY_FILE } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
+import { createBareRepos } from '../git/bare-repos.js';
 import { encryptStream } from './age-stream.js';
 import { addBuffer, addFile, addTree } from './archive.js';
 import { TLS_DIR } from '../tls/cert-store.js';
@@ -26,7 +27,6 @@ import { requireRecipients, type BackupConfig } from './backup-config.js';
 import { listBackups, pruneBackups, stampOf } from './backup-files.js';
 import { appsIn, snapshotDatabase } from './db-snapshot.js';
 import { copyOffsite } from './offsite.js';
-import { bundleRepo } from './repo-bundles.js';
 import { engine, exportVolume, findAppVolumes, type AppVolume } from './volumes.js';
 
 export const MANIFEST_FORMAT = 'hiy-backup';
@@ -81,8 +81,9 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
 
     const repos: string[] = [];
     await mkdir(join(staging, 'repos'));
+    const bare = createBareRepos(join(cfg.dataDir, 'repos'));
     for (const app of apps) {
-      if (await bundleRepo(join(cfg.dataDir, 'repos', `${app}.git`), join(staging, 'repos', `${app}.bundle`))) repos.push(app);
+      if (await bare.bundle(app, join(staging, 'repos', `${app}.bundle`))) repos.push(app);
     }
     log(`git bundles: ${repos.length}`);
 
@@ -90,7 +91,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
     let volumesNote: string | undefined;
     if (apps.length > 0) {
       const eng = await engine();
-      if ('docker' in eng) volumes = await findAppVolumes(eng.docker, apps);
+      if ('runtime' in eng) volumes = await findAppVolumes(eng.runtime, apps);
       else {
         volumes = null;
         volumesNote = `app volumes were not backed up: ${eng.reason}`;

@@ -6,10 +6,12 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import { listApps } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import type { Config } from '../config.js';
-import type { Services } from '../services.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log.js';
 
 export const GATUS_DIR = 'gatus';
 export const GATUS_FILE = 'config.yaml';
@@ -70,7 +72,7 @@ export async function writeGatusConfig(config: Config, apps: MonitoredApp[]): Pr
 }
 
 /** Brings the file in line with the apps table. Never throws: monitoring must not break an app change. */
-export async function syncGatus(s: Pick<Services, 'db' | 'config' | 'log'>): Promise<void> {
+export async function syncGatus(s: { db: Kysely<Database>; config: Config; log: Logger }): Promise<void> {
   try {
     const apps = await listApps(s.db);
     if (await writeGatusConfig(s.config, apps)) s.log.info({ apps: apps.length }, 'Gatus config updated');

@@ -13,12 +13,12 @@ import type { Config } from '../config.js';
 import { IDENTITY_FILE, secretBoxFromIdentity } from '../env/secret-box.js';
 import { TLS_DIR } from '../tls/cert-store.js';
 import { HiyError } from '../errors.js';
+import { createBareRepos } from '../git/bare-repos.js';
 import { bodyError, decryptStream, identitiesIn } from './age-stream.js';
 import { extractTo } from './archive.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, sha256File, type Manifest } from './backup.js';
 import { stampOf } from './backup-files.js';
 import { checkIntegrity, sampleCiphertext } from './db-snapshot.js';
-import { restoreBundle, verifyBundle } from './repo-bundles.js';
 import { runningServer } from './server-running.js';
 import { engine, importVolume } from './volumes.js';
 
@@ -59,7 +59,8 @@ export async function runRestore(cfg: Config, file: string, opts: RestoreOptions
     const db = join(staging, 'hiy.db');
     checkIntegrity(db);
     if ((await sha256File(db)) !== manifest.db_sha256) throw new HiyError('invalid_input', `${file}: the database does not match the checksum in its manifest`);
-    for (const app of manifest.repos) await verifyBundle(join(staging, 'repos', `${app}.bundle`), join(staging, 'scratch.git'));
+    const scratch = createBareRepos(staging);
+    for (const app of manifest.repos) await scratch.verifyBundle(join(staging, 'repos', `${app}.bundle`));
     log(`checked: integrity_check ok, ${manifest.repos.length} git bundle(s) complete; backup of ${manifest.apps.length} app(s) taken ${manifest.created_at} on ${manifest.host}`);
 
     const chosen = await chooseIdentity(cfg, staging, manifest, opts.keys);
@@ -141,7 +142,8 @@ async function commit(cfg: Config, staging: string, m: Manifest, identity: strin
   await rename(join(staging, 'hiy.db'), join(d, 'hiy.db'));
   if (tls) await rename(join(staging, TLS_DIR), join(d, TLS_DIR));
   await mkdir(join(d, 'repos'), { recursive: true, mode: 0o700 });
-  for (const app of m.repos) await restoreBundle(join(staging, 'repos', `${app}.bundle`), join(d, 'repos', `${app}.git`));
+  const repos = createBareRepos(join(d, 'repos'));
+  for (const app of m.repos) await repos.restoreBundle(app, join(staging, 'repos', `${app}.bundle`));
   if (replaceIdentity) {
     await mkdir(join(d, 'secrets'), { recursive: true, mode: 0o700 });
     await writeFile(identityPath, `# hiy env var key (restored): back it up; without it env vars cannot be decrypted\n${identity}\n`, { mode: 0o600 });
@@ -156,13 +158,13 @@ async function restoreVolumes(cfg: Config, staging: string, m: Manifest, log: (l
   if (names.length === 0) return [];
   const keepDir = join(cfg.dataDir, `restored-volumes-${stampOf(new Date())}`);
   const notes: string[] = [];
-  const eng = await engine();
   const instance = m.instance_id ?? (await readFile(join(cfg.dataDir, 'instance-id'), 'utf8').then((s) => s.trim(), () => 'restored'));
+  const eng = await engine(instance);
   for (const name of names) {
     const app = m.apps.find((a) => name === `hiy-${a}-data`);
     const from = join(staging, 'volumes', name);
     if (!app || !existsSync(from)) continue;
-    const res = 'docker' in eng ? await importVolume(eng.docker, app, from, instance) : { name, restored: false as const, reason: eng.reason };
+    const res = 'runtime' in eng ? await importVolume(eng.runtime, app, from) : { name, restored: false as const, reason: eng.reason };
     if (res.restored) { log(`volume ${name} restored`); continue; }
     await mkdir(keepDir, { recursive: true, mode: 0o700 });
     await rename(from, join(keepDir, name));

@@ -11,8 +11,9 @@ import { promisify } from 'node:util';
 import type { Pack } from 'tar-stream';
 import { volumeName } from '../deploy/processes.js';
 import { HiyError } from '../errors.js';
-import { connectDocker, engineError, statusOf, type Docker } from '../runtime/docker-client.js';
-import { LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED } from '../runtime/runtime.js';
+import { createLogger } from '../log.js';
+import { createDockerRuntime } from '../runtime/docker-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { addTree } from './archive.js';
 
 const run = promisify(execFile);
@@ -23,35 +24,29 @@ export interface AppVolume {
   mountpoint: string;
 }
 
-/** The engine client, or undefined (with the reason) when no engine answers. */
-export async function engine(): Promise<{ docker: Docker } | { reason: string }> {
-  const docker = connectDocker();
+/**
+ * The engine, or the reason it cannot be used. Volumes it creates carry `instance` (the restored
+ * server's id), so that server's reconciliation knows them as its own.
+ */
+export async function engine(instance?: string): Promise<{ runtime: Runtime } | { reason: string }> {
+  const runtime = createDockerRuntime(createLogger('silent'), instance ? { instance } : {});
   try {
-    await docker.ping();
-    return { docker };
+    await runtime.ping();
+    return { runtime };
   } catch (err) {
-    return { reason: engineError(err, 'docker').message };
-  }
-}
-
-async function inspectVolume(docker: Docker, name: string): Promise<{ Mountpoint: string; Driver: string } | undefined> {
-  try {
-    return await docker.getVolume(name).inspect() as { Mountpoint: string; Driver: string };
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw engineError(err, `inspecting volume ${name}`);
+    return { reason: (err as Error).message };
   }
 }
 
 /** The data volumes that exist for these apps. */
-export async function findAppVolumes(docker: Docker, apps: string[]): Promise<AppVolume[]> {
+export async function findAppVolumes(runtime: Runtime, apps: string[]): Promise<AppVolume[]> {
   const out: AppVolume[] = [];
   for (const app of apps) {
     const name = volumeName(app);
-    const v = await inspectVolume(docker, name);
+    const v = await runtime.volumeLocation(name);
     if (!v) continue;
-    if (v.Driver !== 'local') throw new HiyError('internal', `volume ${name} uses the "${v.Driver}" driver: only local volumes can be backed up`);
-    out.push({ app, name, mountpoint: v.Mountpoint });
+    if (v.driver !== 'local') throw new HiyError('internal', `volume ${name} uses the "${v.driver}" driver: only local volumes can be backed up`);
+    out.push({ app, name, mountpoint: v.mountpoint });
   }
   return out;
 }
@@ -67,19 +62,18 @@ export type ImportResult = { name: string; restored: true } | { name: string; re
  * Fills the app's volume from an extracted copy (`from`). A volume that exists and holds files is
  * never overwritten: the operator decides (the copy stays where it was extracted).
  */
-export async function importVolume(docker: Docker, app: string, from: string, instanceId: string): Promise<ImportResult> {
+export async function importVolume(runtime: Runtime, app: string, from: string): Promise<ImportResult> {
   const name = volumeName(app);
-  let v = await inspectVolume(docker, name);
-  if (v && (await readdir(v.Mountpoint)).length > 0) {
+  let v = await runtime.volumeLocation(name);
+  if (v && (await readdir(v.mountpoint)).length > 0) {
     return { name, restored: false, reason: `volume ${name} already exists and is not empty: left as it is` };
   }
   if (!v) {
-    await docker.createVolume({ Name: name, Driver: 'local', Labels: { [LABEL_MANAGED]: '1', [LABEL_APP]: app, [LABEL_INSTANCE]: instanceId } })
-      .catch((err: unknown) => { throw engineError(err, `creating volume ${name}`); });
-    v = await inspectVolume(docker, name);
+    await runtime.ensureVolume(name, app);
+    v = await runtime.volumeLocation(name);
     if (!v) throw new HiyError('internal', `volume ${name} vanished right after it was created`);
   }
   // cp -a keeps owners, modes, times and symlinks exactly as extracted.
-  await run('cp', ['-a', '--', `${from}/.`, `${v.Mountpoint}/`], { maxBuffer: 1 << 20 });
+  await run('cp', ['-a', '--', `${from}/.`, `${v.mountpoint}/`], { maxBuffer: 1 << 20 });
   return { name, restored: true };
 }

@@ -2,7 +2,8 @@
 import { request } from 'node:http';
 import type { HostPort } from '../config.js';
 import { HiyError } from '../errors.js';
-import { joinHostPort, type Json, type JsonObject } from './caddy-config.js';
+import { joinHostPort } from './caddy-config.js';
+import type { Json, JsonObject } from './caddy-json.js';
 
 export type AdminProbe = 'caddy' | 'none' | 'other';
 

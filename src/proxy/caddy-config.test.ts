@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   appRoute, appRouteId, buildCaddyConfig, bootConfig, deepMerge, parseAppRoutes, REDIRECT_SERVER_NAME, SERVER_NAME,
-  type CaddyConfigOptions, type Json, type JsonObject,
+  type CaddyConfigOptions,
 } from './caddy-config.js';
+import type { Json, JsonObject } from './caddy-json.js';
+import { coveredByWildcard } from './caddy-tls.js';
 
 const opts = (over: Partial<CaddyConfigOptions> = {}): CaddyConfigOptions => ({
   adminAddress: { host: '127.0.0.1', port: 2999 },
@@ -147,6 +149,14 @@ describe('custom domains', () => {
 });
 
 describe('tls dns: hiy\'s wildcard certificate', () => {
+  it('knows which hosts a wildcard covers', () => {
+    assert.ok(coveredByWildcard('web.pi.example', 'pi.example'));
+    assert.ok(coveredByWildcard('pi.example', 'pi.example'));
+    assert.ok(!coveredByWildcard('a.b.pi.example', 'pi.example'), 'a wildcard covers one label');
+    assert.ok(!coveredByWildcard('shop.example.com', 'pi.example'));
+    assert.ok(!coveredByWildcard('xpi.example', 'pi.example'));
+  });
+
   const cert = { certificate: '-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n', key: '-----BEGIN EC PRIVATE KEY-----\nY\n-----END EC PRIVATE KEY-----\n' };
   const routes = [{ app: 'web', slotPorts: [20000, 20001], extraHosts: ['shop.example.com'] }, { app: 'api', slotPorts: [20002, 20003] }];
 

@@ -8,13 +8,13 @@
  * each web replica) and a deploy is container lifecycle on those ports plus one renamed marker
  * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
  */
-import type { HostPort, TlsMode } from '../config.js';
-import { skippedCertificates, tlsApp } from './caddy-tls.js';
-import { liveMarkerName, type LiveSlot } from './live.js';
+import type { HostPort } from '../config.js';
+import { portsOfSlot } from '../slots.js';
+import type { Json, JsonObject } from './caddy-json.js';
+import { skippedCertificates, tlsApp, type TlsOptions } from './caddy-tls.js';
+import { liveMarkerName } from './live.js';
 import type { AppRoute } from './proxy.js';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
 
 /** Name of hiy's one HTTP server in apps.http.servers; every route lives in its route list. */
 export const SERVER_NAME = 'hiy';
@@ -23,28 +23,17 @@ export const CONTROL_PLANE_ID = 'hiy-control-plane';
 export const FALLBACK_ID = 'hiy-fallback';
 const APP_ID_PREFIX = 'hiy-app-';
 
-export interface CaddyConfigOptions {
+export interface CaddyConfigOptions extends TlsOptions {
   adminAddress: HostPort;
   /** Interface the HTTP(S) listeners bind to; '' = all interfaces (production). */
   listenHost: string;
   httpPort: number;
   httpsPort: number;
-  tls: TlsMode;
-  domain: string;
   controlPlane: HostPort;
   /** Where the live markers are (src/proxy/live.ts): <liveDir>/<app>/<slot><replicas>. */
   liveDir: string;
-  /** Caddy's ACME issuer for HTTP-01 (HIY_ACME_CA, HIY_ACME_CA_ROOT); undefined = Caddy's defaults. */
-  acmeIssuer?: { ca: string; trustedRootsPemFile?: string };
-  /** HIY_TLS=dns: hiy's wildcard certificate (and key), loaded into Caddy as is. */
-  certificates?: LoadedCertificate[];
   /** CIDRs whose X-Forwarded-For Caddy keeps (HIY_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
-}
-
-export interface LoadedCertificate {
-  certificate: string;
-  key: string;
 }
 
 /** Tunables of the app routes. */
@@ -100,11 +89,6 @@ export function appProxyHandler(ports: number[], trustedProxies: readonly string
 /** Caddy 2.6 keeps an incoming X-Forwarded-For only from these (a reverse_proxy setting; 2.7 moved it to the server). */
 function trusted(ranges: readonly string[]): JsonObject {
   return ranges.length > 0 ? { trusted_proxies: [...ranges] } : {};
-}
-
-/** The ports of the first `replicas` web replicas of one slot, from the a0, b0, a1, b1, … list. */
-export function portsOfSlot(slotPorts: number[], slot: LiveSlot['slot'], replicas: number): number[] {
-  return Array.from({ length: replicas }, (_, i) => slotPorts[i * 2 + (slot === 'a' ? 0 : 1)]!);
 }
 
 /**

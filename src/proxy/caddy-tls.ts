@@ -3,19 +3,43 @@
  * certificates from, hiy's own wildcard certificate with HIY_TLS=dns, and the hosts Caddy must
  * not order certificates for because that wildcard covers them.
  */
-import { coveredByWildcard } from '../tls/schedule.js';
-import type { CaddyConfigOptions, JsonObject } from './caddy-config.js';
+import type { TlsMode } from '../config.js';
+import type { JsonObject } from './caddy-json.js';
+
+/** What the TLS parts are made from (a part of CaddyConfigOptions). */
+export interface TlsOptions {
+  tls: TlsMode;
+  domain: string;
+  /** Caddy's ACME issuer for HTTP-01 (HIY_ACME_CA, HIY_ACME_CA_ROOT); undefined = Caddy's defaults. */
+  acmeIssuer?: { ca: string; trustedRootsPemFile?: string };
+  /** HIY_TLS=dns: hiy's wildcard certificate (and key), loaded into Caddy as is. */
+  certificates?: LoadedCertificate[];
+}
+
+export interface LoadedCertificate {
+  certificate: string;
+  key: string;
+}
+
+/** Whether `host` is served by a certificate for `*.domain` + `domain`. */
+export function coveredByWildcard(host: string, domain: string): boolean {
+  const h = host.toLowerCase();
+  if (h === domain) return true;
+  if (!h.endsWith(`.${domain}`)) return false;
+  const label = h.slice(0, -domain.length - 1);
+  return label.length > 0 && !label.includes('.');
+}
 
 /**
  * dns: hiy's wildcard serves every host it covers, so Caddy orders none per app, also not while
  * the wildcard is still being obtained. Custom domains outside it keep HTTP-01.
  */
-export function skippedCertificates(opts: Pick<CaddyConfigOptions, 'tls' | 'domain'>, hosts: string[]): string[] | undefined {
+export function skippedCertificates(opts: Pick<TlsOptions, 'tls' | 'domain'>, hosts: string[]): string[] | undefined {
   return opts.tls === 'dns' ? hosts.filter((h) => coveredByWildcard(h, opts.domain)) : undefined;
 }
 
 /** The issuer of every certificate Caddy orders itself (HTTP-01 / TLS-ALPN-01). */
-function acmePolicies(opts: CaddyConfigOptions): JsonObject[] {
+function acmePolicies(opts: TlsOptions): JsonObject[] {
   if (!opts.acmeIssuer) return []; // Caddy's defaults: Let's Encrypt, then ZeroSSL
   const issuer: JsonObject = { module: 'acme', ca: opts.acmeIssuer.ca };
   if (opts.acmeIssuer.trustedRootsPemFile) issuer.trusted_roots_pem_files = [opts.acmeIssuer.trustedRootsPemFile];
@@ -23,7 +47,7 @@ function acmePolicies(opts: CaddyConfigOptions): JsonObject[] {
 }
 
 /** apps.tls: Caddy's issuers, hiy's wildcard (dns) or the local CA (internal); undefined = Caddy's defaults. */
-export function tlsApp(opts: CaddyConfigOptions, hiyHost: string, customHosts: string[]): JsonObject | undefined {
+export function tlsApp(opts: TlsOptions, hiyHost: string, customHosts: string[]): JsonObject | undefined {
   if (opts.tls === 'auto' || opts.tls === 'dns') {
     const app: JsonObject = {};
     const policies = acmePolicies(opts);

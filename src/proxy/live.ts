@@ -15,9 +15,10 @@ import { accessSync, chmodSync, constants, mkdirSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HiyError } from '../errors.js';
+import type { Slot } from '../slots.js';
 
 export interface LiveSlot {
-  slot: 'a' | 'b';
+  slot: Slot;
   /** Web replicas of the slot that take requests (1..MAX_WEB_REPLICAS). */
   replicas: number;
 }

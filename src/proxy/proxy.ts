@@ -5,7 +5,7 @@ export interface AppRoute {
   app: string;
   /**
    * The app's fixed upstream slots (127.0.0.1:<port>): two per web replica index (a0, b0, a1, b1, …,
-   * see apps/repo.ts allSlotPorts). The list never changes during a deploy or a scale.
+   * see slots.ts allSlotPorts). The list never changes during a deploy or a scale.
    */
   slotPorts: number[];
   /** Custom hostnames routed to the app besides <app>.<domain> (hiy domains:add). */

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HiyError } from '../errors.js';
 import { containerCreateOptions, DEFAULT_PIDS_LIMIT } from './container-config.js';
+import { roleOf } from './labels.js';
 import type { ContainerSpec } from './runtime.js';
 
 const spec: ContainerSpec = {
@@ -54,9 +55,13 @@ describe('containerCreateOptions', () => {
     }
   });
 
-  test("hiy's labels win over caller labels; extra labels are added", () => {
-    const o = containerCreateOptions({ ...spec, labels: { 'hiy.app': 'other', 'hiy.slot': 'a' } }, { 'hiy.test': '1', 'hiy.managed': '0' });
+  test("hiy's labels win over caller labels; extra labels are added; the role is kept in labels", () => {
+    const o = containerCreateOptions({ ...spec, slot: 'a' }, { 'hiy.test': '1', 'hiy.managed': '0', 'hiy.app': 'other' });
     assert.deepEqual(o.Labels, { 'hiy.test': '1', 'hiy.managed': '1', 'hiy.app': 'shop', 'hiy.slot': 'a' });
+    const web = containerCreateOptions({ ...spec, process: 'worker', replica: 2, deployId: 7, slot: 'b' });
+    assert.deepEqual(web.Labels, { 'hiy.managed': '1', 'hiy.app': 'shop', 'hiy.process': 'worker', 'hiy.replica': '2', 'hiy.deploy': '7', 'hiy.slot': 'b' });
+    assert.deepEqual(roleOf(web.Labels!), { app: 'shop', process: 'worker', replica: 2, deployId: 7, slot: 'b', instance: null });
+    assert.deepEqual(roleOf({ 'hiy.app': 'shop' }), { app: 'shop', process: 'web', replica: 0, deployId: null, slot: null, instance: null }, 'what is not labelled takes the defaults');
   });
 
   test('pids limit, command and CPU fractions pass through; silly limits are refused', () => {

@@ -1,16 +1,12 @@
 import type Docker from 'dockerode';
 import { HiyError } from '../errors.js';
-import { LABEL_APP, LABEL_MANAGED, type ContainerSpec } from './runtime.js';
+import { hiyLabels, roleLabels } from './labels.js';
+import type { ContainerSpec } from './runtime.js';
 
 export const DEFAULT_PIDS_LIMIT = 256;
 const MIB = 1024 * 1024;
 
 export const networkName = (app: string): string => `hiy-${app}`;
-
-/** hiy's own labels win over anything a caller passes, so list()/cleanup always find the object. */
-export function hiyLabels(app: string, ...extra: (Record<string, string> | undefined)[]): Record<string, string> {
-  return Object.assign({}, ...extra, { [LABEL_MANAGED]: '1', [LABEL_APP]: app });
-}
 
 function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => {
@@ -45,7 +41,7 @@ export function containerCreateOptions(spec: ContainerSpec, extraLabels?: Record
     Env: envList(spec.env),
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
     ...(spec.user !== undefined ? { User: spec.user } : {}),
-    Labels: hiyLabels(spec.app, extraLabels, spec.labels),
+    Labels: hiyLabels(spec.app, extraLabels, roleLabels(spec)),
     ...(publish ? { ExposedPorts: { [port]: {} } } : {}),
     HostConfig: {
       ...(publish ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(spec.hostPort) }] } } : {}),

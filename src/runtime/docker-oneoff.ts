@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream';
 import { HiyError } from '../errors.js';
-import { containerCreateOptions, hiyLabels } from './container-config.js';
+import { containerCreateOptions } from './container-config.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
-import { LABEL_APP, LABEL_MANAGED, type ContainerSpec, type OneOffResult, type Runtime } from './runtime.js';
+import { hiyLabels, LABEL_APP, LABEL_MANAGED } from './labels.js';
+import type { ContainerSpec, OneOffResult, Runtime } from './runtime.js';
 
-type OneOff = Pick<Runtime, 'runOnce' | 'ensureVolume' | 'removeVolume' | 'listVolumes' | 'imageUser'>;
+type OneOff = Pick<Runtime, 'runOnce' | 'ensureVolume' | 'removeVolume' | 'listVolumes' | 'volumeLocation' | 'imageUser'>;
 
 /** Splits a byte stream into lines (the last partial line is passed on at end()). */
 function lineSink(onLine: (line: string) => void): Writable & { flushRest(): void } {
@@ -90,7 +91,17 @@ export function dockerOneOff(docker: Docker, ensureNetwork: (app: string) => Pro
     async listVolumes(filter = {}) {
       const res = await docker.listVolumes({ filters: { label: [`${LABEL_MANAGED}=1`, ...(filter.app ? [`${LABEL_APP}=${filter.app}`] : [])] } })
         .catch((err: unknown) => { throw engineError(err, 'listing volumes'); });
-      return (res.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+      return (res.Volumes ?? []).map((v) => ({ name: v.Name }));
+    },
+
+    async volumeLocation(name) {
+      try {
+        const v = await docker.getVolume(name).inspect() as { Mountpoint: string; Driver: string };
+        return { driver: v.Driver, mountpoint: v.Mountpoint };
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw engineError(err, `inspecting volume ${name}`);
+      }
     },
 
     async imageUser(ref) {

@@ -1,22 +1,23 @@
 import type { Logger } from '../log.js';
 import { HiyError } from '../errors.js';
 import { connectDocker, engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
-import { containerCreateOptions, hiyLabels, networkName } from './container-config.js';
+import { containerCreateOptions, networkName } from './container-config.js';
 import { demuxToText } from './demux.js';
 import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
-import { LABEL_APP, LABEL_MANAGED, type ContainerInfo, type ContainerSpec, type ContainerState, type ImageInfo, type Runtime } from './runtime.js';
+import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
+import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Runtime } from './runtime.js';
 
 export interface DockerRuntimeOptions {
   /** Engine address as DOCKER_HOST spells it (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). */
   host?: string;
+  /**
+   * The data dir's instance id, put on every container, network and volume this runtime makes:
+   * reconciliation only ever touches its own objects, even with several hiy on one engine.
+   */
+  instance?: string;
   /** Labels added to every container and network this runtime creates (tests add `hiy.test=1`). */
   labels?: Record<string, string>;
-}
-
-/** The Runtime plus the dockerode client, so the builder can share one connection. */
-export interface DockerRuntime extends Runtime {
-  readonly docker: Docker;
 }
 
 const ok = (...statuses: number[]) => (err: unknown): void => {
@@ -45,11 +46,11 @@ export function toContainerInfo(info: Docker.ContainerInspectInfo): ContainerInf
     image: info.Config.Image,
     state: s.Status as ContainerState,
     running: s.Running,
-    labels: info.Config.Labels ?? {},
     restartCount: info.RestartCount,
     exitCode: s.Running || s.Status === 'created' ? null : s.ExitCode,
     startedAt: s.StartedAt && !s.StartedAt.startsWith('0001-') ? s.StartedAt : null,
     hostPort: boundHostPort(info),
+    ...roleOf(info.Config.Labels ?? {}),
   };
 }
 
@@ -59,9 +60,9 @@ function asBuffer(data: unknown): Buffer {
   return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? ''));
 }
 
-export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}): DockerRuntime {
-  const docker = connectDocker(opts.host);
-  const extra = opts.labels;
+/** The Runtime on a Docker engine; `docker` is the client it shares with the builder (docker-engine.ts). */
+export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}, docker: Docker = connectDocker(opts.host)): Runtime {
+  const extra = { ...opts.labels, ...(opts.instance ? { [LABEL_INSTANCE]: opts.instance } : {}) };
 
   async function inspect(idOrName: string): Promise<ContainerInfo | undefined> {
     try {
@@ -124,7 +125,9 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
   }
 
   return {
-    docker,
+    async ping() {
+      await docker.ping().catch((err: unknown) => { throw engineError(err, 'docker'); });
+    },
     ...dockerStreams(docker),
     ...dockerOneOff(docker, ensureNetwork, extra),
     ensureNetwork,

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { HiyError } from '../errors.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
-import { LABEL_MANAGED, type ContainerEvent, type EngineDiskUsage, type EngineStream, type Runtime } from './runtime.js';
+import { LABEL_MANAGED } from './labels.js';
+import { LogStreamParser, timestampToSince } from './log-lines.js';
+import type { ContainerEvent, EngineDiskUsage, EngineStream, Runtime } from './runtime.js';
 
 type Streams = Pick<Runtime, 'followLogs' | 'containerEvents' | 'diskUsage'>;
 
@@ -34,7 +36,7 @@ function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer) => void {
 /** The long-lived streams of the Docker adapter: followed logs, container events, disk usage. */
 export function dockerStreams(docker: Docker): Streams {
   return {
-    async followLogs(id, opts, onData) {
+    async followLogs(id, opts, onLine) {
       let tty: boolean;
       try {
         tty = (await docker.getContainer(id).inspect()).Config.Tty;
@@ -45,12 +47,18 @@ export function dockerStreams(docker: Docker): Streams {
       let stream: Readable;
       try {
         // dockerode's types want a number for since; the engine takes "seconds.nanoseconds".
-        const options = { follow: true as const, stdout: true, stderr: true, timestamps: true, ...(opts.since ? { since: opts.since as unknown as number } : {}), ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
+        const since = opts.since ? timestampToSince(opts.since) : undefined;
+        const options = { follow: true as const, stdout: true, stderr: true, timestamps: true, ...(since ? { since: since as unknown as number } : {}), ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
         stream = (await docker.getContainer(id).logs(options)) as unknown as Readable;
       } catch (err) {
         throw engineError(err, `following logs of ${id}`);
       }
-      stream.on('data', (c: Buffer) => onData(c, tty));
+      const parser = new LogStreamParser(tty, onLine);
+      stream.on('data', (c: Buffer) => parser.push(c));
+      // Before `done` settles: whoever waits for it has every line, the unfinished last one too.
+      let ended = false;
+      const end = () => { if (!ended) { ended = true; parser.end(); } };
+      for (const e of ['end', 'close', 'error']) stream.once(e, end);
       return track(stream);
     },
 
@@ -66,9 +74,7 @@ export function dockerStreams(docker: Docker): Streams {
         const action = typeof e.Action === 'string' ? e.Action : typeof e.status === 'string' ? e.status : undefined;
         const id = typeof e.Actor?.ID === 'string' ? e.Actor.ID : typeof e.id === 'string' ? e.id : undefined;
         if (!action || !id) return;
-        const labels: Record<string, string> = {};
-        for (const [k, v] of Object.entries(e.Actor?.Attributes ?? {})) if (typeof v === 'string') labels[k] = v;
-        onEvent({ action, id, labels } satisfies ContainerEvent);
+        onEvent({ action, id } satisfies ContainerEvent);
       }));
       return track(stream);
     },

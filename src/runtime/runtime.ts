@@ -1,21 +1,31 @@
-/** What hiy needs from a container engine. One real adapter: docker-runtime.ts (dockerode). */
+/**
+ * What hiy needs from a container engine, in its own words: containers of an app's releases,
+ * one-off runs, named volumes, images and their builds (builder.ts). Nothing here is Docker's:
+ * a second engine (or a cluster) is written against this interface alone. One real adapter:
+ * docker-engine.ts (dockerode), which keeps what a container plays in its labels.
+ */
+import type { Slot } from '../slots.js';
 
-export const LABEL_APP = 'hiy.app';
-export const LABEL_DEPLOY = 'hiy.deploy';
-export const LABEL_SLOT = 'hiy.slot';
-export const LABEL_PROCESS = 'hiy.process';
-/** Index of a container among the containers of its process type (web replica 0, 1, …). */
-export const LABEL_REPLICA = 'hiy.replica';
-/** Every object hiy creates carries this label, so reconciliation and tests can find them. */
-export const LABEL_MANAGED = 'hiy.managed';
-/** The data dir's instance id: which hiy owns the object. */
-export const LABEL_INSTANCE = 'hiy.instance';
+/**
+ * What part of which release a container plays. The engine keeps it with the container and gives
+ * it back in ContainerInfo, so hiy finds its processes after a restart (of hiy or of the box).
+ */
+export interface ContainerRole {
+  app: string;
+  /** Procfile process type (web, worker, …) or `release` for the release command; absent: web. */
+  process?: string;
+  /** Index among the containers of its process type (web replica 0, 1, …); absent: 0. */
+  replica?: number;
+  /** The deploy that made the release it belongs to. */
+  deployId?: number;
+  /** The slot of its release (web replicas listen on that slot's ports). */
+  slot?: Slot;
+}
 
-export interface ContainerSpec {
-  /** Docker name, e.g. hiy-myapp-3f2a9c1b. */
+export interface ContainerSpec extends ContainerRole {
+  /** Container name, e.g. hiy-myapp-3f2a9c1b. */
   name: string;
   image: string;
-  app: string;
   /** Complete environment, PORT included; values are plaintext only in memory and in the engine. */
   env: Record<string, string>;
   /** Port the app listens on inside the container. */
@@ -25,7 +35,6 @@ export interface ContainerSpec {
   memoryMb: number;
   cpus: number;
   pidsLimit?: number;
-  labels?: Record<string, string>;
   /** Overrides the image's command (Procfile process types). */
   cmd?: string[];
   /** Named volumes (created with hiy's labels by ensureVolume) mounted at container paths. */
@@ -53,11 +62,18 @@ export interface ContainerInfo {
   image: string;
   state: ContainerState;
   running: boolean;
-  labels: Record<string, string>;
   restartCount: number;
   exitCode: number | null;
   startedAt: string | null;
   hostPort: number | null;
+  /** The role it was started with (ContainerSpec), defaults filled in. */
+  app: string;
+  process: string;
+  replica: number;
+  deployId: number | null;
+  slot: Slot | null;
+  /** The hiy (data dir) that made it: several may share one engine, each touches only its own. */
+  instance: string | null;
 }
 
 export interface ImageInfo {
@@ -66,6 +82,18 @@ export interface ImageInfo {
   labels: Record<string, string>;
   created: number;
   size: number;
+}
+
+/** One line of a container's output, as followLogs delivers it. */
+export interface LogLine {
+  /** When the engine got it: RFC 3339 with exactly 9 fraction digits, so times compare as strings. */
+  ts: string;
+  stream: 'stdout' | 'stderr';
+  /**
+   * The line without its newline: valid UTF-8, control characters other than tab and ESC
+   * (colours) replaced, and bounded (log-lines.ts MAX_LINE_BYTES, with a marker of what was cut).
+   */
+  text: string;
 }
 
 /** A long-lived engine stream (followed logs, events). */
@@ -78,7 +106,6 @@ export interface EngineStream {
 export interface ContainerEvent {
   action: string;
   id: string;
-  labels: Record<string, string>;
 }
 
 /** Bytes the engine uses on disk, by kind (GET /system/df). */
@@ -89,7 +116,15 @@ export interface EngineDiskUsage {
   buildCache: number;
 }
 
+/** Where a named volume's files are on this host (backups read and write them there). */
+export interface VolumeLocation {
+  driver: string;
+  mountpoint: string;
+}
+
 export interface Runtime {
+  /** Resolves when the engine answers; rejects with HiyError('unavailable') and a hint when not. */
+  ping(): Promise<void>;
   /** Creates the app's own bridge network (hiy-<app>) when missing; returns its name. */
   ensureNetwork(app: string): Promise<string>;
   removeNetwork(app: string): Promise<void>;
@@ -101,7 +136,7 @@ export interface Runtime {
   /** Force-removes; a missing container is fine. */
   remove(idOrName: string): Promise<void>;
   inspect(idOrName: string): Promise<ContainerInfo | undefined>;
-  /** Containers carrying hiy's label, optionally of one app, running or not. */
+  /** hiy's containers (of every instance on the engine), optionally of one app, running or not. */
   list(filter?: { app?: string }): Promise<ContainerInfo[]>;
   /** The container's recent output (stdout and stderr interleaved), demultiplexed, as text. */
   logs(idOrName: string, opts?: { tail?: number }): Promise<string>;
@@ -121,15 +156,17 @@ export interface Runtime {
   ensureVolume(name: string, app: string): Promise<void>;
   /** Removes a named volume; a missing one is fine. */
   removeVolume(name: string): Promise<void>;
-  /** Named volumes carrying hiy's label, optionally of one app. */
-  listVolumes(filter?: { app?: string }): Promise<{ name: string; labels: Record<string, string> }[]>;
+  /** hiy's named volumes, optionally of one app. */
+  listVolumes(filter?: { app?: string }): Promise<{ name: string }[]>;
+  /** Where a named volume's files are, or undefined when there is no such volume. */
+  volumeLocation(name: string): Promise<VolumeLocation | undefined>;
   /**
-   * Follows a container's output as the engine sends it (multiplexed unless `tty`, every message
-   * prefixed with its RFC 3339 nano timestamp) from `since` (unix seconds, fraction allowed) or the
-   * last `tail` lines; the stream ends when the container stops.
+   * Follows a container's output line by line, from `since` (the `ts` of a line already read: that
+   * moment's lines come again) or the last `tail` lines; a last line without a newline is given
+   * when the stream ends, which it does when the container stops.
    */
-  followLogs(id: string, opts: { since?: string; tail?: number }, onData: (chunk: Buffer, tty: boolean) => void): Promise<EngineStream>;
-  /** Lifecycle events (start, die, destroy, ...) of containers carrying hiy's label. */
+  followLogs(id: string, opts: { since?: string; tail?: number }, onLine: (line: LogLine) => void): Promise<EngineStream>;
+  /** Lifecycle events (start, die, destroy, ...) of hiy's containers. */
   containerEvents(onEvent: (e: ContainerEvent) => void): Promise<EngineStream>;
   /** Slow (seconds on a busy engine): sample rarely. */
   diskUsage(): Promise<EngineDiskUsage>;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { HiyError } from '../errors.js';
 import type { DnsProvider } from './dns-provider.js';
-import type { CloudflareSettings } from './settings.js';
+import type { CloudflareSettings } from '../tls-settings.js';
 
 const TIMEOUT_MS = 30_000;
 

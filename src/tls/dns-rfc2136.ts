@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HiyError } from '../errors.js';
 import type { DnsProvider } from './dns-provider.js';
-import type { Rfc2136Settings } from './settings.js';
+import type { Rfc2136Settings } from '../tls-settings.js';
 
 const NSUPDATE_TIMEOUT_S = 20;
 const VISIBLE_TIMEOUT_MS = 60_000;

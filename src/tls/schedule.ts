@@ -39,14 +39,6 @@ export function covers(certNames: readonly string[], wanted: readonly string[]):
   return wanted.every((w) => have.has(w.toLowerCase()));
 }
 
-/** Whether `host` is served by a certificate for `*.domain` + `domain`. */
-export function coveredByWildcard(host: string, domain: string): boolean {
-  const h = host.toLowerCase();
-  if (h === domain) return true;
-  if (!h.endsWith(`.${domain}`)) return false;
-  const label = h.slice(0, -domain.length - 1);
-  return label.length > 0 && !label.includes('.');
-}
 
 /** Longest a setTimeout may wait (2^31-1 ms, ~24.8 days); the manager wakes at least daily anyway. */
 export const MAX_SLEEP_MS = DAY_MS;

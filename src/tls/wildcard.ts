@@ -13,7 +13,7 @@ import { CertStore, EMPTY_STATE, type RenewalState, type StoredCert } from './ce
 import type { DnsProvider } from './dns-provider.js';
 import { newAccountKey, orderCertificate } from './acme-order.js';
 import { covers, MAX_SLEEP_MS, renewAt, retryDelayMs, warnAt } from './schedule.js';
-import type { AcmeSettings } from './settings.js';
+import type { AcmeSettings } from '../tls-settings.js';
 
 export interface CertAlerts {
   raise(key: string, message: string): Promise<void>;

@@ -4,8 +4,7 @@ import { findApp } from '../apps/repo.js';
 import { processDelivery, type DeliveryDeps } from './process-delivery.js';
 import { readBody, TooLarge } from './read-body.js';
 import { getWebhookSecret } from './secrets.js';
-
-export const HOOK_PREFIX = '/hooks/github/';
+import { HOOK_PREFIX } from './settings.js';
 /** GitHub caps payloads at 25 MB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 /** Bodies read at once: 25 MB each must not add up on a 4 GB Pi. */

@@ -1,18 +1,14 @@
-import { execFile } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { App } from '../apps/repo.js';
 import { validateBranch } from '../apps/input.js';
 import type { Database } from '../db/database.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
+import { FetchError, type FetchLimits } from '../git/fetch.js';
 import type { Repos } from '../git/repos.js';
 import type { Logger } from '../log.js';
-import { FetchError, gitFetch, type FetchLimits } from './git-fetch.js';
 import { getRepoToken } from './secrets.js';
 
-const run = promisify(execFile);
 const SHA_RE = /^[0-9a-f]{40}$/;
 const short = (sha: string) => sha.slice(0, 7);
 // What git says when a server will not send a commit that is not a ref tip (protocol v0 servers).
@@ -32,8 +28,8 @@ type Say = (line: string) => void;
  * Brings commits from an app's repo_url into its bare repo (the one `git push hiy` uses) and
  * keeps `refs/heads/<branch>` there moving forward only. Fetches of one app run one at a time.
  *
- * Ordering: a webhook's fetch runs inside its deploy job, so jobs fetch in queue order, and the
- * queue's newest-wins drops older waiting jobs. What is left (deliveries arriving out of order,
+ * Ordering: a webhook's fetch is the first step of its deploy job (`prepare`), so jobs fetch in
+ * queue order, and the queue's newest-wins drops older waiting jobs. What is left (deliveries arriving out of order,
  * `hiy deploy` racing a push) is caught by one rule: a commit that is a strict ancestor of the
  * branch head already fetched is stale and is not deployed, unless GitHub says the push was forced.
  */
@@ -49,26 +45,26 @@ export class RepoMirror {
     const url = requireRepoUrl(app);
     await this.exclusive(app.name, async () => {
       const say = opts.say ?? (() => {});
-      if (await this.hasCommit(app.name, sha)) {
+      if (await this.d.repos.hasCommit(app.name, sha)) {
         say(`${short(sha)} is already in hiy's copy of the repository`);
       } else {
         say(`Fetching ${short(sha)} from ${url}`);
         const started = Date.now();
         const token = await getRepoToken(this.d.db, this.d.secrets, app.name);
         try {
-          await gitFetch({ gitDir: this.d.repos.path(app.name), url, refspecs: [sha], token, limits: this.d.limits, signal: opts.signal });
+          await this.d.repos.fetch(app.name, { url, refspecs: [sha], token, limits: this.d.limits, signal: opts.signal });
         } catch (err) {
           if (!(err instanceof FetchError) || err.killed || !REFUSED_SHA_RE.test(err.message)) throw err;
           // Servers without allowReachableSHA1InWant (protocol v0) refuse a sha; the branch has it.
           say(`The server refused to send a single commit; fetching branch ${branch}`);
-          await gitFetch({ gitDir: this.d.repos.path(app.name), url, refspecs: [`+refs/heads/${branch}:refs/hiy/upstream/${branch}`], token, limits: this.d.limits, signal: opts.signal });
+          await this.d.repos.fetch(app.name, { url, refspecs: [`+refs/heads/${branch}:refs/hiy/upstream/${branch}`], token, limits: this.d.limits, signal: opts.signal });
         }
-        if (!(await this.hasCommit(app.name, sha))) throw new HiyError('deploy_failed', `commit ${sha} is not in ${url} (branch ${branch})`);
+        if (!(await this.d.repos.hasCommit(app.name, sha))) throw new HiyError('deploy_failed', `commit ${sha} is not in ${url} (branch ${branch})`);
         say(`Fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       }
       const head = await this.d.repos.resolveBranch(app.name, branch);
-      if (!opts.forced && head && head !== sha && (await this.isAncestor(app.name, sha, head))) throw stale(sha, branch, head);
-      await this.git(app.name, ['update-ref', '-m', 'hiy: webhook push', `refs/heads/${branch}`, sha]);
+      if (!opts.forced && head && head !== sha && (await this.d.repos.isAncestor(app.name, sha, head))) throw stale(sha, branch, head);
+      await this.d.repos.setBranch(app.name, branch, sha, 'hiy: webhook push');
     });
   }
 
@@ -79,10 +75,10 @@ export class RepoMirror {
     return this.exclusive(app.name, async () => {
       const token = await getRepoToken(this.d.db, this.d.secrets, app.name);
       const upstream = `refs/hiy/upstream/${branch}`;
-      await gitFetch({ gitDir: this.d.repos.path(app.name), url, refspecs: [`+refs/heads/${branch}:${upstream}`], token, limits: this.d.limits });
-      const sha = (await this.git(app.name, ['rev-parse', '--verify', '--end-of-options', `${upstream}^{commit}`])).trim();
-      if (!SHA_RE.test(sha)) throw new HiyError('deploy_failed', `branch ${branch} of ${url} resolved to no commit`);
-      await this.git(app.name, ['update-ref', '-m', 'hiy: deploy fetched the branch head', `refs/heads/${branch}`, sha]);
+      await this.d.repos.fetch(app.name, { url, refspecs: [`+refs/heads/${branch}:${upstream}`], token, limits: this.d.limits });
+      const sha = await this.d.repos.resolveRef(app.name, upstream);
+      if (!sha) throw new HiyError('deploy_failed', `branch ${branch} of ${url} resolved to no commit`);
+      await this.d.repos.setBranch(app.name, branch, sha, 'hiy: deploy fetched the branch head');
       return sha;
     });
   }
@@ -91,32 +87,14 @@ export class RepoMirror {
   async assertCurrent(app: App, sha: string): Promise<void> {
     const branch = validateBranch(app.branch);
     const head = await this.d.repos.resolveBranch(app.name, branch);
-    if (head && head !== sha && (await this.isAncestor(app.name, sha, head))) throw stale(sha, branch, head);
+    if (head && head !== sha && (await this.d.repos.isAncestor(app.name, sha, head))) throw stale(sha, branch, head);
   }
 
   /** True when `sha` is here and a strict ancestor of the branch head (checked before queueing). */
   async isStale(app: App, sha: string): Promise<string | undefined> {
     const head = await this.d.repos.resolveBranch(app.name, validateBranch(app.branch));
-    if (!head || head === sha || !(await this.hasCommit(app.name, sha))) return undefined;
-    return (await this.isAncestor(app.name, sha, head)) ? head : undefined;
-  }
-
-  /**
-   * A source factory for the deploy queue that first runs `prepare` (in the job, so in queue
-   * order), then streams `git archive` of the sha. Errors reach the build as the stream's error.
-   */
-  source(app: string, sha: string, prepare: (signal: AbortSignal) => Promise<void>): () => Readable {
-    return () => {
-      const out = new PassThrough();
-      const stop = new AbortController();
-      out.on('close', () => stop.abort());
-      prepare(stop.signal).then(() => {
-        const archive = this.d.repos.archive(app, sha);
-        archive.on('error', (err) => out.destroy(err));
-        archive.pipe(out);
-      }, (err: unknown) => out.destroy(err as Error));
-      return out;
-    };
+    if (!head || head === sha || !(await this.d.repos.hasCommit(app.name, sha))) return undefined;
+    return (await this.d.repos.isAncestor(app.name, sha, head)) ? head : undefined;
   }
 
   private exclusive<T>(app: string, fn: () => Promise<T>): Promise<T> {
@@ -126,29 +104,6 @@ export class RepoMirror {
     this.chains.set(app, tail);
     void tail.then(() => { if (this.chains.get(app) === tail) this.chains.delete(app); });
     return next;
-  }
-
-  private async git(app: string, args: string[]): Promise<string> {
-    const { stdout } = await run('git', ['--git-dir', this.d.repos.path(app), ...args], { maxBuffer: 1 << 20 });
-    return stdout;
-  }
-
-  private async hasCommit(app: string, sha: string): Promise<boolean> {
-    try {
-      await this.git(app, ['cat-file', '-e', '--end-of-options', `${sha}^{commit}`]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  private async isAncestor(app: string, older: string, newer: string): Promise<boolean> {
-    try {
-      await this.git(app, ['merge-base', '--is-ancestor', '--end-of-options', older, newer]);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 // What a signed GitHub delivery asks of hiy, decided from the event name and the parsed payload
 // alone (no I/O), so every rule is unit-tested.
 
-import { sameRepository } from './repo-url.js';
+import { sameRepository } from '../git/repo-url.js';
 
 export type PushDecision =
   | { deploy: true; sha: string; ref: string; forced: boolean }

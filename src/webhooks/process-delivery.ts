@@ -4,9 +4,11 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { App } from '../apps/repo.js';
 import type { Database } from '../db/database.js';
+import type { Prepare } from '../deploy/pipeline.js';
 import type { QueuedDeploy } from '../deploy/queue.js';
-import type { DeployTrigger } from '../deploy/table.js';
+import type { DeployTrigger } from '../contract.js';
 import type { SecretBox } from '../env/secret-box.js';
+import type { Repos } from '../git/repos.js';
 import { isHiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { claimDelivery, finishDelivery, recordDelivery, type NewDelivery } from './deliveries.js';
@@ -19,7 +21,9 @@ export interface DeliveryDeps {
   secrets: SecretBox;
   log: Logger;
   mirror: RepoMirror;
-  enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable): Promise<QueuedDeploy>;
+  /** The app's bare repo, where the build's source is read once the commit was fetched. */
+  repos: Pick<Repos, 'archive'>;
+  enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable, opts?: { prepare?: Prepare }): Promise<QueuedDeploy>;
   /** Injected by tests to prove what is (not) hashed. */
   verify?: typeof verifySignature;
 }
@@ -101,16 +105,8 @@ async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: strin
   }
 }
 
-/** Queues the build; the fetch runs inside the job (in queue order), not here. */
-async function enqueue(d: DeliveryDeps, app: App, sha: string, forced: boolean): Promise<QueuedDeploy> {
-  // The job's output exists once it is queued; the fetch waits for it to say what it does.
-  let bind!: (q: QueuedDeploy) => void;
-  const queued = new Promise<QueuedDeploy>((r) => { bind = r; });
-  const source = d.mirror.source(app.name, sha, async (signal) => {
-    const q = await queued;
-    await d.mirror.fetchPush(app, sha, { forced, signal, say: (line) => q.output.step(line) });
-  });
-  const q = await d.enqueueBuild(app.name, sha, 'webhook', source);
-  bind(q);
-  return q;
+/** Queues the build; its first step fetches the commit (in queue order), then the build reads it from the bare repo. */
+function enqueue(d: DeliveryDeps, app: App, sha: string, forced: boolean): Promise<QueuedDeploy> {
+  const prepare: Prepare = ({ say, signal }) => d.mirror.fetchPush(app, sha, { forced, say, ...(signal ? { signal } : {}) });
+  return d.enqueueBuild(app.name, sha, 'webhook', () => d.repos.archive(app.name, sha), { prepare });
 }

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/open.js';
 import { readEnv } from '../../src/env/repo.js';
 import { openSecretBox } from '../../src/env/secret-box.js';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 
 // Env values must not be findable in the SQLite file or its WAL, while the server runs and after.
 

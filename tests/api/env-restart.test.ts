@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Deployer } from '../../src/deploy/deployer.js';
 import { HiyError } from '../../src/errors.js';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
 
 // The restart decision after an env change, with the server in-process so its deployer can be a
 // recording fake; everything else (HTTP, database, encryption) is real.

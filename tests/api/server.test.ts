@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { hiyEntry } from '../helpers/paths.js';
-import { apiClient, startHiy, testEnv } from '../helpers/server.js';
+import { hiyEntry } from '../../harness/paths.js';
+import { apiClient, startHiy, testEnv } from '../../harness/server.js';
 
 function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {

@@ -5,17 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
-import type { BuildRequest } from '../../src/build/builder.js';
-import { DEFAULT_BUILD_IMAGES } from '../../src/build/images.js';
-import { createDockerBuilder } from '../../src/build/docker-builder.js';
+import { buildRelease, type BuildRequest } from '../../src/build/build.js';
+import { DEFAULT_BUILD_IMAGES } from '../../src/base-images.js';
 import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { createDockerRuntime, type DockerRuntime } from '../../src/runtime/docker-runtime.js';
-import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../helpers/docker.js';
-import { WorkingCopy } from '../helpers/git.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { repoRoot } from '../helpers/paths.js';
-import { freePorts } from '../helpers/ports.js';
+import { createDockerEngine, type Engine } from '../../src/runtime/docker-engine.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../../harness/docker.js';
+import { WorkingCopy } from '../../harness/git.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { repoRoot } from '../../harness/paths.js';
+import { freePorts } from '../../harness/ports.js';
 
 const run = testRun();
 const APP = `bld-${randomBytes(3).toString('hex')}`;
@@ -44,16 +44,18 @@ const buildFailed = (pattern: RegExp) => (e: unknown) => {
 };
 
 describe('Docker builder against the real engine', { timeout: 300_000 }, () => {
-  let rt: DockerRuntime;
+  let engine: Engine;
+  let rt: Runtime;
   let wc: WorkingCopy;
-  const build = (over: Partial<BuildRequest> & { source: Readable }, lines: string[] = []) => createDockerBuilder(createLogger('silent'), async () => rt.docker, { labels: run.labels }).build({
+  const build = (over: Partial<BuildRequest> & { source: Readable }, lines: string[] = []) => buildRelease({ builder: engine.builder, log: createLogger('silent') }, {
     app: APP, deployId: 1, sha: randomBytes(20).toString('hex'), memoryMb: 256, timeoutSec: 120, images: DEFAULT_BUILD_IMAGES, dockerfilePath: null, onOutput: (l) => lines.push(l), ...over,
   });
 
   before(async () => {
     await ensureDocker();
     await ensureBusyboxImage();
-    rt = createDockerRuntime(createLogger('silent'), { labels: run.labels });
+    engine = createDockerEngine(createLogger('silent'), { labels: run.labels });
+    rt = engine.runtime;
     wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
   });
   after(async () => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { hiyEntry } from '../helpers/paths.js';
-import { freePort } from '../helpers/ports.js';
-import { startHiy, type HiyProcess } from '../helpers/server.js';
+import { hiyEntry } from '../../harness/paths.js';
+import { freePort } from '../../harness/ports.js';
+import { startHiy, type HiyProcess } from '../../harness/server.js';
 
 // The CLI as a user runs it: a separate process, talking to a real server over HTTP.
 

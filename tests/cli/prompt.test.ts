@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/cli/commands.js';
 import type { Io } from '../../src/cli/io.js';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 
 // What only a terminal sees (typed confirmation, hidden token): runCli in-process with a stdin that
 // says it is a TTY, against a real server.

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker, httpGet } from '../helpers/docker.js';
-import { BUSYBOX_IMAGE, ensureBusyboxImage, ensureNodeNpmImage, ensurePythonImage, NODE_NPM_IMAGE, PYTHON_IMAGE } from '../helpers/images.js';
-import { curlApp } from '../helpers/app-http.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, ensureDocker, httpGet } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE, ensureBusyboxImage, ensureNodeNpmImage, ensurePythonImage, NODE_NPM_IMAGE, PYTHON_IMAGE } from '../../harness/images.js';
+import { curlApp } from '../../harness/app-http.js';
 
 const id = randomBytes(3).toString('hex');
 const APPS = { node: `bs-node-${id}`, python: `bs-py-${id}`, static: `bs-static-${id}`, none: `bs-none-${id}` };

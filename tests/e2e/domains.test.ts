@@ -2,12 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { curlApp, curlHost } from '../helpers/app-http.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { curlApp, curlHost } from '../../harness/app-http.js';
 
 const APP = `dom-${randomBytes(3).toString('hex')}`;
 const OTHER = `${APP}-b`;

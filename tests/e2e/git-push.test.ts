@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { curlApp } from '../helpers/app-http.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { curlApp } from '../../harness/app-http.js';
 
 const APP = `e2e-${randomBytes(3).toString('hex')}`;
 

@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker } from '../helpers/docker.js';
-import { BUSYBOX_IMAGE, ensureNodeNpmImage, NODE_NPM_IMAGE } from '../helpers/images.js';
-import { curlApp, findRootCert } from '../helpers/app-http.js';
+import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE, ensureNodeNpmImage, NODE_NPM_IMAGE } from '../../harness/images.js';
+import { curlApp, findRootCert } from '../../harness/app-http.js';
 
 const APP = `ps-${randomBytes(3).toString('hex')}`;
 const VOLUME = `hiy-${APP}-data`;

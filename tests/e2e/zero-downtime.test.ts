@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { curlApp, findRootCert } from '../helpers/app-http.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
-import { WorkingCopy } from '../helpers/git.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { startLoad } from '../helpers/load.js';
-import { repoRoot } from '../helpers/paths.js';
-import { createIndexApp, redeployUnderLoad } from '../helpers/redeploy-under-load.js';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { curlApp, findRootCert } from '../../harness/app-http.js';
+import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
+import { WorkingCopy } from '../../harness/git.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { startLoad } from '../../harness/load.js';
+import { repoRoot } from '../../harness/paths.js';
+import { createIndexApp, redeployUnderLoad } from '../../harness/redeploy-under-load.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 
 // Correctness, not speed: not one request may fail because of a deploy. bench/zero-downtime runs
 // the same scenario with more load and more deploys and prints the figures.

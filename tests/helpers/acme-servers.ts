@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePorts } from './ports.js';
+import { freePorts } from '../../harness/ports.js';
 
 const run = promisify(execFile);
 

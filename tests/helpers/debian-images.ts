@@ -16,8 +16,8 @@ import { spawn } from 'node:child_process';
 import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { docker } from './docker.js';
-import { repoRoot } from './paths.js';
+import { docker } from '../../harness/docker.js';
+import { repoRoot } from '../../harness/paths.js';
 
 export const DEBIAN_IMAGE = 'hiy-test/debian:bookworm';
 export const POSTGRES_IMAGE = 'postgres:17-bookworm';

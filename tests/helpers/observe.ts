@@ -5,13 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { slotPorts } from '../../src/apps/repo.js';
+import { slotPorts } from '../../src/slots.js';
 import { insertDeploy } from '../../src/deploy/records.js';
 import { recordRelease } from '../../src/deploy/releases.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_SLOT, type ContainerInfo } from '../../src/runtime/runtime.js';
-import type { InProcessHiy } from './server.js';
-import type { TestRun } from './docker.js';
-import { BUSYBOX_IMAGE } from './images.js';
+import { createLogger } from '../../src/log.js';
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js';
+import type { ContainerInfo } from '../../src/runtime/runtime.js';
+import type { InProcessHiy } from '../../harness/server.js';
+import type { TestRun } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE } from '../../harness/images.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,15 +29,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 }
 
 /**
- * Records a deploy + release for `app` and runs `cmd` in a busybox container labelled as that
- * release's web process on slot a (published on the slot's port when `publish`).
+ * Records a deploy + release for `app` and runs `cmd` in a busybox container as that release's
+ * web process on slot a (published on the slot's port when `publish`). It is started through a
+ * runtime of the server's instance that also carries the test's labels, so the server sees it as
+ * its own and the test's cleanup finds it.
  */
 export async function runRelease(h: InProcessHiy, run: TestRun, app: string, cmd: string[], opts: { publish?: boolean; cpus?: number; port?: number } = {}): Promise<ContainerInfo> {
   const s = h.running.services;
   const row = await s.db.selectFrom('apps').selectAll().where('name', '=', app).executeTakeFirstOrThrow();
   const deployId = await insertDeploy(s.db, { app, sha: 'f'.repeat(40), triggered_by: 'manual' });
   await s.db.updateTable('deploys').set({ status: 'success' }).where('id', '=', deployId).execute();
-  const runtime = await s.runtime();
+  const runtime = createDockerRuntime(createLogger('silent'), { instance: s.instanceId, labels: run.labels });
   const info = await runtime.run({
     name: `hiy-${app}-${randomBytes(4).toString('hex')}`,
     image: BUSYBOX_IMAGE,
@@ -45,7 +49,9 @@ export async function runRelease(h: InProcessHiy, run: TestRun, app: string, cmd
     ...(opts.publish ? { hostPort: slotPorts(row, s.config.slotPortBase)[0] } : {}),
     memoryMb: 64,
     cpus: opts.cpus ?? 0.5,
-    labels: { ...run.labels, [LABEL_DEPLOY]: String(deployId), [LABEL_SLOT]: 'a', [LABEL_PROCESS]: 'web' },
+    process: 'web',
+    deployId,
+    slot: 'a',
     cmd,
   });
   await recordRelease(s.db, { app, deploy_id: deployId, sha: 'f'.repeat(40), image: BUSYBOX_IMAGE, slot: 'a' });

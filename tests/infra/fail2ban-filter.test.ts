@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { findRootCert } from '../helpers/app-http.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { findRootCert } from '../../harness/app-http.js';
 
 const FILTER = join(repoRoot(), 'infra', 'fail2ban', 'hiy-filter.conf');
 const hasRegex = spawnSync('fail2ban-regex', ['--version'], { encoding: 'utf8' }).status === 0;

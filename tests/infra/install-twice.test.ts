@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { findRootCert } from '../helpers/app-http.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { findRootCert } from '../../harness/app-http.js';
 
 const root = repoRoot();
 const enabled = (process.env.CI === 'true' || process.env.HIY_TEST_INSTALL === '1') && process.getuid?.() === 0;

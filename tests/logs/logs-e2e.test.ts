@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { apiClient, removeDataDir, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { collectSse, sleep, waitFor } from '../helpers/observe.js';
 
 const APP = `logs-${randomBytes(3).toString('hex')}`;

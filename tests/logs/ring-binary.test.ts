@@ -1,11 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
-import { cleanupByLabel, ensureDocker, testRun } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
+import { cleanupByLabel, ensureDocker, testRun } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { collectSse, runRelease, waitFor } from '../helpers/observe.js';
-import { MAX_LINE_BYTES } from '../../src/logs/line-parser.js';
+import { MAX_LINE_BYTES } from '../../src/runtime/log-lines.js';
 
 const RING = 200;
 const suffix = randomBytes(3).toString('hex');

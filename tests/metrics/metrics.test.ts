@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
-import { cleanupByLabel, ensureDocker, testRun } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
+import { cleanupByLabel, ensureDocker, testRun } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { runRelease, sleep, waitFor } from '../helpers/observe.js';
 
 const suffix = randomBytes(3).toString('hex');

@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, startHiy, testEnv, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { curlApp } from '../helpers/app-http.js';
+import { apiClient, removeDataDir, startHiy, testEnv, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { curlApp } from '../../harness/app-http.js';
 
 const tag = randomBytes(3).toString('hex');
 const APP1 = `bk-${tag}-a`;
@@ -86,7 +86,9 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
     recipient = k.recipient;
     keyFile = join(work, 'backup-key.txt');
     writeFileSync(keyFile, `# backup key\n${k.identity}\n`, { mode: 0o600 });
-    a = await startHiy({ startTimeoutMs: 60_000 });
+    // Its data dir is kept when it stops: stopping removes a test server's images too, and the
+    // restore below relies on them staying cached on the engine, as they would on a real box.
+    a = await startHiy({ startTimeoutMs: 60_000, keepDataDir: true });
     wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
     mkdirSync(join(wc.dir, 'www', 'cgi-bin'), { recursive: true });
     // busybox httpd runs CGI scripts with the container's environment: the env values the app really got.
@@ -96,6 +98,7 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
   after(async () => {
     await b?.stop();
     await a?.stop();
+    if (a && existsSync(a.dataDir)) await removeDataDir(a.dataDir);
     wc?.remove();
     for (const app of [APP1, APP2]) await cleanupByLabel(`hiy.app=${app}`);
     await docker(['volume', 'rm', '-f', VOLUME]);
@@ -203,7 +206,8 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
     const apiA = apiClient(a);
     const finalApp2 = (await apiA('GET', `/apps/${APP2}/env?reveal=true`)).body;
     await a.stop();
-    // The disaster: the server, its containers and the app's volume are gone (images stay cached).
+    // The disaster: the server, its data dir, its containers and the app's volume are gone (images stay cached).
+    rmSync(a.dataDir, { recursive: true, force: true });
     for (const app of [APP1, APP2]) {
       const ids = (await docker(['ps', '-aq', '--filter', `label=hiy.app=${app}`])).stdout.split('\n').filter(Boolean);
       if (ids.length) await docker(['rm', '-f', ...ids]);

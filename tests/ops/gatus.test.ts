@@ -8,8 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { gatusConfig } from '../../src/ops/gatus.js';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
-import { repoRoot } from '../helpers/paths.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
+import { repoRoot } from '../../harness/paths.js';
 
 const hasPyYaml = spawnSync('python3', ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0;
 

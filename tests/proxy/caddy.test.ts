@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/log.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
-import { waitUntilIdle } from '../../src/deploy/drain.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
 import { parseAppRoutes } from '../../src/proxy/caddy-config.js';
-import { get, startLoad, startSlotServer, switchReleases, type SlotServer } from '../helpers/caddy.js';
-import { repoRoot } from '../helpers/paths.js';
-import { freePorts } from '../helpers/ports.js';
+import { get, startLoad, startSlotServer, switchReleases, type SlotServer } from '../../harness/caddy.js';
+import { repoRoot } from '../../harness/paths.js';
+import { freePorts } from '../../harness/ports.js';
 
 const CADDY = '/usr/bin/caddy';
 const log = createLogger('warn', process.stderr);
@@ -227,11 +226,7 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     await proxy.setLive('zdt', { slot: 'a', replicas: 1 });
     const load = startLoad({ port: opts.httpPort, host: 'zdt.localhost', keepAlive: 20, fresh: 2 });
     await new Promise((r) => setTimeout(r, 500));
-    const run = await switchReleases({
-      first, slotPorts: [a, b], switches: 6, pauseMs: 600, bodyDelayMs: 20,
-      moveTraffic: (port) => proxy.setLive('zdt', { slot: port === a ? 'a' : 'b', replicas: 1 }),
-      drain: (port) => waitUntilIdle(proxy, [port], Date.now() + 5_000),
-    });
+    const run = await switchReleases({ proxy, app: 'zdt', first, slotPorts: [a, b], switches: 6, pauseMs: 600, drainSec: 5, bodyDelayMs: 20 });
     slots.push(run.current);
     const stats = await load.stop();
     console.error(`zero-downtime: ${stats.requests} requests, ${stats.badStatus} bad status ${JSON.stringify(stats.statusSamples)}, ${stats.connErrors} connection errors ${JSON.stringify(stats.errorSamples)}, longest ${stats.longestMs.toFixed(0)} ms`);

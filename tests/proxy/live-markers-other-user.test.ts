@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCaddyConfig } from '../../src/proxy/caddy-config.js';
 import { createLiveMarkers, prepareRunDir } from '../../src/proxy/live.js';
-import { get, startSlotServer, waitUntilAnswers, type SlotServer } from '../helpers/caddy.js';
-import { freePorts } from '../helpers/ports.js';
+import { get, startSlotServer, waitUntilAnswers, type SlotServer } from '../../harness/caddy.js';
+import { freePorts } from '../../harness/ports.js';
 
 const NOBODY = 65534;
 const runsAsRoot = process.getuid?.() === 0;

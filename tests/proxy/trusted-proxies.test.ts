@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { appRouteOf, getApp } from '../../src/apps/repo.js';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
 
 function viaCaddy(port: number, host: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cleanupByLabel, docker, ensureDocker, testRun } from '../helpers/docker.js';
+import { cleanupByLabel, docker, ensureDocker, testRun } from '../../harness/docker.js';
 import { ensurePostgresImage, ensureRedisImage, POSTGRES_IMAGE, REDIS_IMAGE } from '../helpers/debian-images.js';
 
 const run = testRun();

@@ -6,11 +6,11 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HiyError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { createDockerRuntime, type DockerRuntime } from '../../src/runtime/docker-runtime.js';
-import type { ContainerSpec } from '../../src/runtime/runtime.js';
-import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../helpers/docker.js';
-import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/images.js';
-import { freePorts } from '../helpers/ports.js';
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js';
+import type { ContainerSpec, Runtime } from '../../src/runtime/runtime.js';
+import { cleanupByLabel, docker, dockerInspect, ensureDocker, httpGet, testRun, waitForHttp } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
+import { freePorts } from '../../harness/ports.js';
 
 const run = testRun();
 const APP = `rt-${randomBytes(3).toString('hex')}`;
@@ -40,7 +40,7 @@ const waitFor = (port: number) => waitForHttp(`http://127.0.0.1:${port}/`);
 const isHiy = (code: string) => (e: unknown) => e instanceof HiyError && e.code === code;
 
 describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
-  let rt: DockerRuntime;
+  let rt: Runtime;
 
   before(async () => {
     await ensureDocker();
@@ -66,10 +66,11 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
     assert.equal(info.running, true);
     assert.equal(info.name, s.name);
     assert.equal(info.hostPort, port);
-    assert.equal(info.labels['hiy.app'], APP);
+    assert.equal(info.app, APP);
     assert.deepEqual(await waitFor(port!), { status: 200, body: `hello ${APP}\n` });
 
     const c = await dockerInspect(s.name);
+    assert.equal(c.Config.Labels['hiy.app'], APP, 'the engine keeps the app in a label');
     const hc = c.HostConfig;
     assert.deepEqual(hc.CapDrop, ['ALL']);
     assert.deepEqual(hc.SecurityOpt, ['no-new-privileges']);
@@ -156,15 +157,18 @@ describe('Docker runtime against the real engine', { timeout: 180_000 }, () => {
     await rt.remove(s.name);
   });
 
-  test('list finds containers by app, running or not', async () => {
+  test('list finds containers by app, running or not, with the role they were started with', async () => {
     const [p1, p2] = await freePorts(2);
-    const a = spec({ hostPort: p1! });
+    const a = spec({ hostPort: p1!, process: 'worker', replica: 1, deployId: 5, slot: 'b' });
     const b = spec({ hostPort: p2!, app: OTHER, name: `hiy-${OTHER}-${randomBytes(4).toString('hex')}` });
     await rt.run(a);
     await rt.run(b);
     await rt.stop(a.name, 5);
     const mine = await rt.list({ app: APP });
     assert.deepEqual(mine.map((c) => [c.name, c.running]), [[a.name, false]]);
+    assert.deepEqual(mine.map((c) => [c.app, c.process, c.replica, c.deployId, c.slot, c.instance]), [[APP, 'worker', 1, 5, 'b', null]]);
+    const other = await rt.inspect(b.name);
+    assert.deepEqual([other?.process, other?.replica, other?.deployId, other?.slot], ['web', 0, null, null], 'a container started without a role is web replica 0 of no deploy');
     assert.deepEqual((await rt.list({ app: OTHER })).map((c) => c.name), [b.name]);
     const all = (await rt.list()).map((c) => c.name);
     assert.ok(all.includes(a.name) && all.includes(b.name));

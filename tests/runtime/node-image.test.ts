@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../../src/log.js';
 import { createDockerRuntime } from '../../src/runtime/docker-runtime.js';
-import { cleanupByLabel, docker, ensureDocker, testRun, waitForHttp } from '../helpers/docker.js';
-import { ensureNodeImage, NODE_IMAGE } from '../helpers/images.js';
-import { freePorts } from '../helpers/ports.js';
+import { cleanupByLabel, docker, ensureDocker, testRun, waitForHttp } from '../../harness/docker.js';
+import { ensureNodeImage, NODE_IMAGE } from '../../harness/images.js';
+import { freePorts } from '../../harness/ports.js';
 
 const run = testRun();
 const APP = `node-${randomBytes(3).toString('hex')}`;

@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, symlinkSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pack as tarPack, type Header } from 'tar-stream';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { hookToken } from './support.js';
 
 const APP = `sec-ar-${randomBytes(3).toString('hex')}`;

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 import { rawHttp, snapshot } from './support.js';
 
 const APP = `sec-body-${randomBytes(3).toString('hex')}`;
-/** hiy's deadlines (src/http-server.ts) plus Node's check interval and slack for a busy machine. */
+/** hiy's deadlines (src/http/server.ts) plus Node's check interval and slack for a busy machine. */
 const CUT_WITHIN_MS = 45_000;
 
 interface Trickle {

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { run } from '../helpers/git.js';
-import { freePort } from '../helpers/ports.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { run } from '../../harness/git.js';
+import { freePort } from '../../harness/ports.js';
 import { cli, injections, markerDir, rawGet, snapshot } from './support.js';
 
 const APP = `sec-in-${randomBytes(3).toString('hex')}`;

@@ -5,9 +5,10 @@
  *  3. spawn / spawnSync / execFile / execFileSync / fork whose command is a template with `${…}`,
  *     a string holding a space (a command line, not a program), or sh/bash/dash with `-c`;
  *  4. `new Function` / `eval` (a string turned into code).
- * Scanned: src/, hooks/, ui/, bin/, scripts/, infra/*.mjs and tests/. Tests are held to the same
- * rules but one: they may run a CONSTANT `sh -c` script (install.sh is a shell script and its test
- * drives a shell), never one with `${…}` in it; values go in as positional arguments. Not a host shell and
+ * Scanned: src/, hooks/, ui/, bin/, scripts/, infra/*.mjs, tests/, harness/ (what tests and
+ * benchmarks share) and bench/. Tests, the harness and benchmarks are held to the same rules but
+ * one: they may run a CONSTANT `sh -c` script (install.sh is a shell script and its test drives a
+ * shell), never one with `${…}` in it; values go in as positional arguments. Not a host shell and
  * so not matched: `/bin/sh -c` as an argument INSIDE an app's container (a Procfile line runs in a
  * shell, as on Heroku), passed to Docker as an array element, never run on the host.
  */
@@ -15,9 +16,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../../harness/paths.js';
 
-const ROOTS = ['src', 'hooks', 'ui', 'bin', 'scripts', 'infra', 'tests'];
+const ROOTS = ['src', 'hooks', 'ui', 'bin', 'scripts', 'infra', 'harness', 'tests', 'bench'];
 const CODE = /\.(ts|tsx|js|mjs|cjs)$/;
 
 function files(dir: string): string[] {
@@ -89,7 +90,7 @@ test('the rules catch what they are meant to catch', () => {
   for (const g of good) assert.deepEqual(violations(g), [], g);
 });
 
-test('no file under src/, hooks/, ui/, bin/, scripts/, infra/ or tests/ builds a shell command', () => {
+test('no file under src/, hooks/, ui/, bin/, scripts/, infra/, harness/, tests/ or bench/ builds a shell command', () => {
   const root = repoRoot();
   const found: string[] = [];
   let scanned = 0;
@@ -98,7 +99,7 @@ test('no file under src/, hooks/, ui/, bin/, scripts/, infra/ or tests/ builds a
       // This file holds the bad examples the rules are checked against.
       if (file.endsWith(join('security', 'no-shell.test.ts'))) continue;
       scanned++;
-      const isTest = dir === 'tests' || /\.test\.tsx?$/.test(file);
+      const isTest = dir === 'tests' || dir === 'harness' || dir === 'bench' || /\.test\.tsx?$/.test(file);
       for (const why of violations(readFileSync(file, 'utf8'), isTest)) found.push(`${relative(root, file)}: ${why}`);
     }
   }

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker, httpGet } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { curlApp } from '../helpers/app-http.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, ensureDocker, httpGet } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { curlApp } from '../../harness/app-http.js';
 import { killProcessesMentioning, pidsMentioning } from '../helpers/processes.js';
 import { sleep } from './support.js';
 

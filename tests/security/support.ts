@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient } from '../helpers/server.js';
-import { hiyEntry } from '../helpers/paths.js';
+import { apiClient } from '../../harness/server.js';
+import { hiyEntry } from '../../harness/paths.js';
 
 /** A folder an injected `touch` would write into; `clean()` says whether it stayed empty. */
 export function markerDir(): { dir: string; file: string; clean(): boolean; remove(): void } {

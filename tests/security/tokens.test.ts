@@ -9,10 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { findRootCert } from '../helpers/app-http.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { findRootCert } from '../../harness/app-http.js';
 import { hookToken, signIn, snapshot, type Session } from './support.js';
 
 const APP = `sec-tok-${randomBytes(3).toString('hex')}`;

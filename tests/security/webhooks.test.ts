@@ -7,8 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { freePort } from '../helpers/ports.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { freePort } from '../../harness/ports.js';
 import { deliver, githubHeaders, pushPayload } from '../webhooks/github-delivery.js';
 import type { FakeRepo } from '../webhooks/fake-github.js';
 import { rawGet } from './support.js';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../helpers/git.js';
+import { run } from '../../harness/git.js';
 
 export const CACHE_DIR = process.env.HIY_TEST_CACHE ?? '/var/cache/hiy-test';
 const SUITE = 'bookworm';

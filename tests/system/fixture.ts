@@ -4,8 +4,8 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureDocker } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { ensureDebianRoot } from './debian-root.js';
 import { Guest } from './guest.js';
 import { hostFirewall, makeOrigin, type Origin } from './host.js';

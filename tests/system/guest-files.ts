@@ -5,8 +5,8 @@
  */
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { run } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
+import { run } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
 
 export const PROXY_PORT = 3128;
 /** better-sqlite3's prebuilt binary inside the guest (see preparePrebuild). */

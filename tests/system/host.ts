@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { run } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
+import { run } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
 
 const ORIGIN_PREFIX = 'hiy-system-origin-';
 

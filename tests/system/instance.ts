@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run } from '../helpers/git.js';
+import { run } from '../../harness/git.js';
 import { removeCgroups } from './cgroups.js';
 
 const RECORD = 'instance.json';

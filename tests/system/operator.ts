@@ -9,8 +9,8 @@ import { request } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run, type RunResult, type WorkingCopy } from '../helpers/git.js';
-import { startLoad, type LoadReport } from '../helpers/load.js';
+import { run, type RunResult, type WorkingCopy } from '../../harness/git.js';
+import { startLoad, type LoadReport } from '../../harness/load.js';
 import { ORIGIN_IN_GUEST, type Guest } from './guest.js';
 
 export const CHECKOUT = '/home/pi/hiy';

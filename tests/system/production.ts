@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { BUSYBOX_IMAGE } from '../helpers/images.js';
+import { WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { BUSYBOX_IMAGE } from '../../harness/images.js';
 import type { Guest } from './guest.js';
 import { assertHostFirewallUnchanged, useGuest } from './fixture.js';
 import {

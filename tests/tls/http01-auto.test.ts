@@ -10,10 +10,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../helpers/acme-servers.js';
-import type { SlotServer } from '../helpers/caddy.js';
+import type { SlotServer } from '../../harness/caddy.js';
 import { acmeEnv, appOnSlots, stopAll } from './support.js';
-import { freePorts } from '../helpers/ports.js';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
+import { freePorts } from '../../harness/ports.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
 import { httpsGet, until } from '../helpers/tls-client.js';
 
 const DOMAIN = 'hiy-auto.test';

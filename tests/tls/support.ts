@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { appRouteOf, getApp } from '../../src/apps/repo.js';
-import { startSlotServer, type SlotServer } from '../helpers/caddy.js';
-import { apiClient, type InProcessHiy } from '../helpers/server.js';
+import { startSlotServer, type SlotServer } from '../../harness/caddy.js';
+import { apiClient, type InProcessHiy } from '../../harness/server.js';
 import { until } from '../helpers/tls-client.js';
 
 /** Waits for the first successful order of the wildcard; a failed one fails the test with its error. */

@@ -9,13 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKnot, startPebble, type Knot, type Pebble } from '../helpers/acme-servers.js';
-import type { SlotServer } from '../helpers/caddy.js';
+import type { SlotServer } from '../../harness/caddy.js';
 import { acmeEnv, appOnSlots, firstWildcard, stopAll } from './support.js';
-import { run } from '../helpers/git.js';
-import { hiyEntry } from '../helpers/paths.js';
-import { apiClient, startInProcess, type InProcessHiy } from '../helpers/server.js';
+import { run } from '../../harness/git.js';
+import { hiyEntry } from '../../harness/paths.js';
+import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
 import { httpsGet, until } from '../helpers/tls-client.js';
-import { testEnv } from '../helpers/server.js';
+import { testEnv } from '../../harness/server.js';
 
 const DOMAIN = 'hiy-rfc2136.test';
 

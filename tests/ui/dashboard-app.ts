@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 /** The app the dashboard test deploys, and `hiy password` driven as a user would. */
 import { spawn } from 'node:child_process';
-import type { HiyProcess } from '../helpers/server.js';
-import { hiyEntry } from '../helpers/paths.js';
+import type { HiyProcess } from '../../harness/server.js';
+import { hiyEntry } from '../../harness/paths.js';
 
 // The app prints its version and env at start (so the dashboard's log view shows what it runs
 // with), a line of HTML that must stay text, and colour plus an OSC 8 link that must not survive.

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { createConnection } from 'node:net';
-import { run } from '../helpers/git.js';
-import { hiyEntry } from '../helpers/paths.js';
-import type { HiyProcess } from '../helpers/server.js';
+import { findRootCert } from '../../harness/app-http.js';
+import { run } from '../../harness/git.js';
+import { hiyEntry } from '../../harness/paths.js';
+import type { HiyProcess } from '../../harness/server.js';
 
 /** `hiy <args>` against the test server, with optional stdin. */
 export function runCli(hiy: HiyProcess, args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -21,19 +20,6 @@ export function runCli(hiy: HiyProcess, args: string[], stdin = ''): Promise<{ c
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
-}
-
-function findRootCert(dir: string): string | undefined {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) {
-      const found = findRootCert(p);
-      if (found) return found;
-    } else if (name === 'root.crt' && p.includes(join('authorities', 'local'))) {
-      return p;
-    }
-  }
-  return undefined;
 }
 
 function listening(port: number): Promise<boolean> {

@@ -17,7 +17,7 @@ import { createWebhookHandler, MAX_BODY_BYTES } from '../../src/webhooks/endpoin
 import { RepoMirror } from '../../src/webhooks/mirror.js';
 import { setWebhookSecret } from '../../src/webhooks/secrets.js';
 import { verifySignature } from '../../src/webhooks/signature.js';
-import { repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../../harness/paths.js';
 import { deliver, githubHeaders, pushPayload } from './github-delivery.js';
 
 // The endpoint alone (real database, real signature code, the queue replaced by a recorder): the
@@ -48,6 +48,7 @@ describe('POST /hooks/github/<app> before anything is queued', { timeout: 60_000
     const handler = createWebhookHandler({
       db: opened.db, secrets: box, log: createLogger('silent'),
       mirror: new RepoMirror({ db: opened.db, secrets: box, repos, log: createLogger('silent') }),
+      repos,
       verify: (...a) => { hashed++; return verifySignature(...a); },
       async enqueueBuild(app, sha): Promise<QueuedDeploy> {
         queued.push(`${app}@${sha}`);

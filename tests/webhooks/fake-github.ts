@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../helpers/git.js';
+import { run } from '../../harness/git.js';
 
 const HTTP_BACKEND = '/usr/lib/git-core/git-http-backend';
 

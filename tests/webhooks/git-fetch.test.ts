@@ -10,11 +10,11 @@ import { openSecretBox, type SecretBox } from '../../src/env/secret-box.js';
 import { createBareRepos } from '../../src/git/bare-repos.js';
 import type { Repos } from '../../src/git/repos.js';
 import { createLogger } from '../../src/log.js';
-import { fetchCommand } from '../../src/webhooks/git-fetch.js';
+import { fetchCommand } from '../../src/git/fetch.js';
 import { RepoMirror } from '../../src/webhooks/mirror.js';
 import { setRepoToken } from '../../src/webhooks/secrets.js';
-import { run, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
+import { run, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from './fake-github.js';
 
 // The mirror against a real git smart-HTTP server on loopback: what is fetched, how, and what is refused.

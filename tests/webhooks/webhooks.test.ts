@@ -6,11 +6,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
-import { run, WorkingCopy } from '../helpers/git.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { repoRoot } from '../helpers/paths.js';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
+import { run, WorkingCopy } from '../../harness/git.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
+import { repoRoot } from '../../harness/paths.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 import { curlThroughCaddy, runCli } from './e2e-tools.js';
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from './fake-github.js';
 import { deliver, githubHeaders, pingPayload, pushPayload, ZERO, type DeliveryAnswer } from './github-delivery.js';
@@ -150,12 +150,12 @@ describe('GitHub webhook deliveries deploy the app', { timeout: 300_000 }, () =>
     assert.equal(ref.stdout.trim(), sha.v1, 'the mirror\'s branch moved to the pushed sha');
   });
 
-  test('deliveries reach hiy through Caddy at hiy.<domain>, and the app answers through Caddy', async (t) => {
+  test('deliveries reach hiy through Caddy at hiy.<domain>, and the app answers through Caddy', async () => {
     const body = JSON.stringify(pingPayload(upstream));
     const ping = await curlThroughCaddy(hiy, 'hiy', `/hooks/github/${APP}`, { body, headers: githubHeaders(secret, body, 'ping') });
     const app = await curlThroughCaddy(hiy, APP);
-    // Caddy routing is wired into hiy by another change; until then this is a todo, not a pass.
-    if (ping.notListening) t.todo('nothing listens on HIY_HTTPS_PORT yet (Caddy is not wired into hiy)');
+    // hiy starts and routes Caddy itself: nothing on HIY_HTTPS_PORT is a broken proxy, and fails.
+    assert.equal(ping.notListening, false, `nothing listens on HIY_HTTPS_PORT ${hiy.env.HIY_HTTPS_PORT}: Caddy did not start or was not routed`);
     assert.equal(ping.status, '200', JSON.stringify(ping));
     assert.match(ping.body, /"outcome":"ping"/);
     assert.equal(app.status, '200', JSON.stringify(app));

@@ -1,9 +1,8 @@
-import type { AppView } from '../../src/apps/service.js';
-import type { DeploySummary } from '../../src/deploy/repo.js';
+import type { AppView, DeploySummary } from '../../src/contract.js';
 import type { Release } from '../../src/deploy/releases.js';
-import type { StatusView } from '../../src/ui/app-status.js';
-import { bytes, duration, percent } from '../../src/ui/format.js';
-import type { Series } from '../../src/ui/sources.js';
+import type { StatusView } from '../app-status.js';
+import { bytes, duration, percent } from '../format.js';
+import type { Series } from '../sources.js';
 import { AppHeader } from './app-header.js';
 import { Badge, Card, Sparkline, Time, shortSha } from './components.js';
 import { CsrfField, Layout } from './layout.js';

@@ -1,5 +1,5 @@
-import { bytes, percent } from '../../src/ui/format.js';
-import type { StatusView } from '../../src/ui/app-status.js';
+import { bytes, percent } from '../format.js';
+import type { StatusView } from '../app-status.js';
 import { Badge, Sparkline, Time, shortSha } from './components.js';
 import { Layout } from './layout.js';
 import type { PageCtx } from './types.js';

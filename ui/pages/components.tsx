@@ -1,5 +1,5 @@
 import type { Child } from 'hono/jsx';
-import { downsample, relativeTime, sparkPoints } from '../../src/ui/format.js';
+import { downsample, relativeTime, sparkPoints } from '../format.js';
 
 export function Badge({ status, id, label }: { status: string; id?: string; label?: string }) {
   return <span class={`badge b-${status.replace(/[^a-z]/g, '')}`} id={id}>{label ?? status}</span>;

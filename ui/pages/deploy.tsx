@@ -1,7 +1,7 @@
-import type { Deploy } from '../../src/deploy/repo.js';
-import type { StatusView } from '../../src/ui/app-status.js';
-import { ansiToHtml } from '../../src/ui/ansi.js';
-import { duration } from '../../src/ui/format.js';
+import type { DeployView } from '../../src/contract.js';
+import type { StatusView } from '../app-status.js';
+import { ansiToHtml } from '../ansi.js';
+import { duration } from '../format.js';
 import { AppHeader } from './app-header.js';
 import { Badge, Card, Time, shortSha } from './components.js';
 import { Layout } from './layout.js';
@@ -11,7 +11,7 @@ export interface DeployPageProps {
   ctx: PageCtx;
   app: { name: string; url: string; domain: string };
   status: StatusView;
-  deploy: Deploy;
+  deploy: DeployView;
   /** The deploy is still queued or building: the log follows it over SSE. */
   live: boolean;
 }

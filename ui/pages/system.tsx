@@ -1,5 +1,5 @@
-import { bytes, percent, uptime, widthClass } from '../../src/ui/format.js';
-import type { AlertView, HostMetrics } from '../../src/ui/sources.js';
+import { bytes, percent, uptime, widthClass } from '../format.js';
+import type { AlertView, HostMetrics } from '../sources.js';
 import { Card, Sparkline, Time } from './components.js';
 import { Layout } from './layout.js';
 import type { PageCtx } from './types.js';

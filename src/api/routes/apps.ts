@@ -1,13 +1,12 @@
 import { Hono } from 'hono';
 import { parseCreateApp, parseUpdateApp } from '../../apps/input.js';
 import { validateAppName } from '../../apps/names.js';
-import { getApp, listApps, updateApp } from '../../apps/repo.js';
-import { appView, createApp, destroyApp } from '../../apps/service.js';
+import { listApps } from '../../apps/repo.js';
+import { appView, createApp, destroyApp, updateAppSettings } from '../../apps/service.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
 import { pathApp, queryFlag } from '../body.js';
-import { syncGatus } from '../../ops/gatus.js';
 
 /** /api/v1/apps: create, list, show, update, destroy. */
 export function appRoutes(s: Services): Hono<ApiEnv> {
@@ -32,10 +31,8 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
   r.patch('/:name', async (c) => {
     const name = validateAppName(c.req.param('name'));
     const changes = parseUpdateApp(await readJsonObject(c));
-    const app = await updateApp(s.db, name, changes);
+    const app = await updateAppSettings(s, name, changes);
     s.log.info({ app: name, fields: Object.keys(changes) }, 'app updated');
-    // The health path is part of each app's Gatus endpoint.
-    if ('health_path' in changes) await syncGatus(s);
     return c.json({ app: await appView(s, app) });
   });
 

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { setDashboardPassword, storedPasswordHash } from '../../auth/password.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { rejectUnknownFields } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
 /**

@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
-import { addDomain, listDomains, removeDomain, routeForName, validateDomain } from '../../apps/domains.js';
+import { attachDomain, detachDomain, listDomains, validateDomain } from '../../apps/domains.js';
 import { appUrl } from '../../apps/urls.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { pathApp, rejectUnknownFields } from '../body.js';
+import { pathApp } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
 /**
@@ -25,13 +26,7 @@ export function domainRoutes(s: Services): Hono<ApiEnv> {
     const body = await readJsonObject(c, 4096);
     rejectUnknownFields(body, ['host']);
     const host = validateDomain(body.host, s.config);
-    await addDomain(s.db, app, host);
-    try {
-      await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
-    } catch (err) {
-      await removeDomain(s.db, app, host);
-      throw err;
-    }
+    await attachDomain(s, app, host);
     s.log.info({ app, host }, 'domain added');
     return c.json(await answer(app), 201);
   });
@@ -39,8 +34,7 @@ export function domainRoutes(s: Services): Hono<ApiEnv> {
   r.delete('/:name/domains/:host', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const host = validateDomain(c.req.param('host'), s.config);
-    await removeDomain(s.db, app, host);
-    await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+    await detachDomain(s, app, host);
     s.log.info({ app, host }, 'domain removed');
     return c.json(await answer(app));
   });

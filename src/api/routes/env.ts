@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import { validateEnvKey } from '../../apps/names.js';
-import { getApp } from '../../apps/repo.js';
+import type { RestartAnswer } from '../../contract.js';
+import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js';
 import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../../env/repo.js';
-import { HiyError, isHiyError, notFound } from '../../errors.js';
+import { HiyError, notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { optionalBoolean, pathApp, queryFlag, rejectUnknownFields } from '../body.js';
+import { optionalBoolean, pathApp, queryFlag } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
 const MASK = '****';
@@ -48,7 +50,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
     }
     const set = await setEnv(s.db, s.secrets, app, body.vars as Record<string, unknown>);
     s.log.info({ app, keys: set }, 'env vars set');
-    return c.json({ app, set, ...(await restartAfterChange(s, app, restart)) });
+    return c.json({ app, set, ...restartAnswer(await restartToApply(s, app, 'env', restart)) });
   });
 
   r.delete('/:name/env', async (c) => {
@@ -73,28 +75,8 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
   return r;
 }
 
-
-async function afterUnset(s: Services, app: string, unset: string[], restart: boolean | undefined) {
+async function afterUnset(s: Services, app: string, unset: string[], restart: boolean | undefined): Promise<RestartAnswer> {
   if (unset.length === 0) return { restarted: false };
   s.log.info({ app, keys: unset }, 'env vars unset');
-  return restartAfterChange(s, app, restart);
-}
-
-/**
- * A running release only sees new env after a restart. The change is saved either way: when
- * deploys are not available the answer says so instead of failing.
- */
-async function restartAfterChange(s: Services, app: string, restart: boolean | undefined): Promise<{ restarted: boolean; deploy_id?: number }> {
-  if (restart === false) return { restarted: false };
-  const row = await getApp(s.db, app);
-  if (row.current_release_id === null) return { restarted: false };
-  try {
-    return { restarted: true, deploy_id: await s.deployer.restart(app) };
-  } catch (err) {
-    if (isHiyError(err) && err.code === 'unavailable') {
-      s.log.warn({ app, reason: err.message }, 'env changed but the app could not be restarted');
-      return { restarted: false };
-    }
-    throw err;
-  }
+  return restartAnswer(await restartToApply(s, app, 'env', restart));
 }

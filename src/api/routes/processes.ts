@@ -1,26 +1,15 @@
 import { Hono } from 'hono';
 import { validateRepoPath } from '../../apps/input.js';
-import { getApp, updateApp } from '../../apps/repo.js';
-import { formationOf, parseProcesses, volumeName } from '../../deploy/processes.js';
-import { currentRelease, listReleases } from '../../deploy/releases.js';
-import { HiyError, isHiyError } from '../../errors.js';
-import { LABEL_DEPLOY, LABEL_PROCESS, LABEL_REPLICA } from '../../runtime/runtime.js';
+import { updateApp } from '../../apps/repo.js';
+import { volumeName } from '../../deploy/processes.js';
+import { listProcesses } from '../../deploy/ps.js';
+import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js';
+import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { pathApp, rejectUnknownFields } from '../body.js';
+import { pathApp } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
-
-export interface ProcessView {
-  type: string;
-  replica: number;
-  container: string;
-  state: string;
-  running: boolean;
-  release: number | null;
-  port: number | null;
-  started_at: string | null;
-  restart_count: number;
-}
 
 /**
  * /api/v1/apps/:name/ps (processes and formation), /ps/scale, /volumes. Scaling and volume
@@ -28,36 +17,8 @@ export interface ProcessView {
  */
 export function processRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
-  const unavailable = (cause: unknown) => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); };
 
-  r.get('/:name/ps', async (c) => {
-    const app = await pathApp(s.db, c);
-    const release = await currentRelease(s.db, app.name);
-    const processes = parseProcesses(release?.processes);
-    const versions = new Map((await listReleases(s.db, app.name)).map((rel) => [String(rel.deploy_id), rel.version]));
-    const runtime = await s.runtime().catch(unavailable);
-    const list: ProcessView[] = (await runtime.list({ app: app.name }))
-      .filter((x) => (x.labels[LABEL_PROCESS] ?? 'web') !== 'release')
-      .map((x) => ({
-        type: x.labels[LABEL_PROCESS] ?? 'web',
-        replica: Number(x.labels[LABEL_REPLICA] ?? '0'),
-        container: x.name,
-        state: x.state,
-        running: x.running,
-        release: versions.get(x.labels[LABEL_DEPLOY] ?? '') ?? null,
-        port: x.hostPort,
-        started_at: x.startedAt,
-        restart_count: x.restartCount,
-      }))
-      .sort((a, b) => a.type.localeCompare(b.type) || a.replica - b.replica);
-    return c.json({
-      app: app.name,
-      release: release?.version ?? null,
-      process_types: { web: processes.web ?? null, ...Object.fromEntries(Object.entries(processes).filter(([k]) => k !== 'web')) },
-      formation: await formationOf(s.db, app.name, processes),
-      processes: list,
-    });
-  });
+  r.get('/:name/ps', async (c) => c.json(await listProcesses(s, await pathApp(s.db, c))));
 
   r.post('/:name/ps/scale', async (c) => {
     const app = await pathApp(s.db, c);
@@ -86,7 +47,7 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path === path) return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, restarted: false });
     await updateApp(s.db, app.name, { volume_path: path });
     s.log.info({ app: app.name, path }, 'volume added');
-    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...(await restart(s, app.name)) }, 201);
+    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...restartAnswer(await restartToApply(s, app.name, 'the volume')) }, 201);
   });
 
   r.delete('/:name/volumes', async (c) => {
@@ -97,19 +58,8 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path !== path) throw new HiyError('not_found', `${app.name} has no volume mounted at ${path}`);
     await updateApp(s.db, app.name, { volume_path: null });
     s.log.info({ app: app.name, path }, 'volume unmounted (data kept)');
-    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...(await restart(s, app.name)) });
+    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...restartAnswer(await restartToApply(s, app.name, 'the volume')) });
   });
 
   return r;
-}
-
-/** Containers see a mount change only when they are recreated: restart the current release. */
-async function restart(s: Services, app: string): Promise<{ restarted: boolean; deploy_id?: number }> {
-  if ((await getApp(s.db, app)).current_release_id === null) return { restarted: false };
-  try {
-    return { restarted: true, deploy_id: await s.deployer.restart(app) };
-  } catch (err) {
-    if (isHiyError(err) && err.code === 'unavailable') return { restarted: false };
-    throw err;
-  }
 }

@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
 import { currentRelease, listReleases } from '../../deploy/releases.js';
-import type { DeployTrigger } from '../../deploy/table.js';
+import type { DeployTrigger, ReleaseView } from '../../contract.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { parseIntParam, pathApp, rejectUnknownFields } from '../body.js';
+import { parseIntParam, pathApp } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 
 /** Who asked: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
 const trigger = (header: string | undefined): DeployTrigger => (header === 'cli' ? 'cli' : 'manual');
@@ -33,7 +34,7 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
   r.get('/:name/releases', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const current = await currentRelease(s.db, app);
-    const releases = (await listReleases(s.db, app)).map((rel) => ({ ...rel, current: rel.id === current?.id }));
+    const releases = (await listReleases(s.db, app)).map((rel): ReleaseView => ({ ...rel, current: rel.id === current?.id }));
     return c.json({ app, current: current?.version ?? null, releases });
   });
 

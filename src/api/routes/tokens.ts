@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { createToken, listTokens, revokeToken, validateTokenName } from '../../auth/tokens.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { parseIntParam, rejectUnknownFields } from '../body.js';
+import { parseIntParam } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
 /** /api/v1/tokens. A token's value is in the create answer only; the database keeps its sha256. */

@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
-import type { App } from '../../apps/repo.js';
+import type { DeliveryView } from '../../contract.js';
 import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { listDeliveries } from '../../webhooks/deliveries.js';
-import { HOOK_PREFIX } from '../../webhooks/endpoint.js';
-import { gitSecretsState, setRepoToken, setWebhookSecret } from '../../webhooks/secrets.js';
+import { setRepoToken } from '../../webhooks/secrets.js';
+import { makeWebhookSecret, webhookView } from '../../webhooks/settings.js';
 import type { ApiEnv } from '../auth.js';
-import { optionalBoolean, parseIntParam, pathApp, rejectUnknownFields } from '../body.js';
+import { optionalBoolean, parseIntParam, pathApp } from '../body.js';
+import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
 // A token goes into an HTTP header of git's requests: printable ASCII only (no CR/LF injection).
@@ -22,26 +22,23 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
 
   r.get('/:name/webhook', async (c) => {
     const app = await pathApp(s.db, c);
-    const state = await gitSecretsState(s.db, app.name);
-    return c.json({ app: app.name, webhook: { configured: state.webhook, ...settings(s, app), repo_token: state.repoToken } });
+    return c.json({ app: app.name, webhook: await webhookView({ db: s.db, publicUrl: s.config.publicUrl }, app) });
   });
 
   r.post('/:name/webhook', async (c) => {
     const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['rotate']);
-    const rotate = optionalBoolean(body, 'rotate') ?? false;
-    if (!app.repo_url) {
+    const made = await makeWebhookSecret(s, app, optionalBoolean(body, 'rotate') ?? false);
+    if (!made.made && made.why === 'no_repo_url') {
       throw new HiyError('conflict', `"${app.name}" has no repo_url: set the GitHub repository first (hiy update ${app.name} --repo https://github.com/<owner>/<repo>.git)`);
     }
-    const state = await gitSecretsState(s.db, app.name);
-    if (state.webhook && !rotate) {
+    if (!made.made) {
       throw new HiyError('conflict', `"${app.name}" already has a webhook secret (it was shown once, when it was made); rotate it to get a new one (hiy webhook ${app.name} --rotate, or {"rotate":true})`);
     }
-    const secret = randomBytes(32).toString('hex');
-    await setWebhookSecret(s.db, s.secrets, app.name, secret);
-    s.log.info({ app: app.name, rotated: state.webhook }, state.webhook ? 'webhook secret rotated' : 'webhook secret created');
-    return c.json({ app: app.name, rotated: state.webhook, webhook: { configured: true, ...settings(s, app), secret, repo_token: state.repoToken } }, state.webhook ? 200 : 201);
+    s.log.info({ app: app.name, rotated: made.rotated }, made.rotated ? 'webhook secret rotated' : 'webhook secret created');
+    const webhook = { ...(await webhookView({ db: s.db, publicUrl: s.config.publicUrl }, app)), secret: made.secret };
+    return c.json({ app: app.name, rotated: made.rotated, webhook }, made.rotated ? 200 : 201);
   });
 
   r.get('/:name/webhook/deliveries', async (c) => {
@@ -51,7 +48,7 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
     const rows = await listDeliveries(s.db, app.name, limit);
     return c.json({
       app: app.name,
-      deliveries: rows.map((d) => ({
+      deliveries: rows.map((d): DeliveryView => ({
         id: d.id, delivery_id: d.delivery_id, event: d.event, ref: d.ref, after: d.after_sha,
         received_at: d.received_at, outcome: d.outcome, deploy_id: d.deploy_id,
       })),
@@ -78,21 +75,4 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
   });
 
   return r;
-}
-
-/** What to enter on GitHub (Settings → Webhooks → Add webhook). */
-function settings(s: Services, app: App) {
-  return {
-    payload_url: `${s.config.publicUrl}${HOOK_PREFIX}${app.name}`,
-    content_type: 'application/json',
-    events: ['push'],
-    repo_url: app.repo_url,
-    branch: app.branch,
-    github_settings_url: githubHooksPage(app.repo_url),
-  };
-}
-
-function githubHooksPage(repoUrl: string | null): string | null {
-  const m = repoUrl ? /^https:\/\/github\.com\/([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+?)(\.git)?\/?$/i.exec(repoUrl) : null;
-  return m ? `https://github.com/${m[1]}/${m[2]}/settings/hooks/new` : null;
 }

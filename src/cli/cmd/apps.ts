@@ -1,5 +1,4 @@
-// Types only: the CLI shares the API's shapes, never its code.
-import type { AppView } from '../../apps/service.js';
+import type { AppView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec } from '../command.js';
 import { CliError, UsageError } from '../errors.js';

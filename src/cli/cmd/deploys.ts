@@ -1,4 +1,4 @@
-import type { DeploySummary } from '../../deploy/repo.js';
+import type { DeploySummary } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, numberFlag, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';

@@ -1,9 +1,9 @@
-import type { LogLineView } from '../../logs/view.js';
+import type { LogLineView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { readSse } from '../sse.js';
-import { terminalSafe, terminalSafeLine } from '../../logs/terminal-safe.js';
+import { terminalSafe, terminalSafeLine } from '../../terminal-safe.js';
 
 const RECONNECT_MS = 1000;
 const MAX_RECONNECTS = 30;

@@ -1,4 +1,4 @@
-import type { ProcessView } from '../../api/routes/processes.js';
+import type { ProcessView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';

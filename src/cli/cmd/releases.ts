@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { ReleaseView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
@@ -63,7 +64,7 @@ export const releaseCommands: CommandTable = {
     summary: 'List an app\'s releases, the current one marked',
     args: [1, 1],
     async run(ctx) {
-      const res = await ctx.api().request<{ app: string; releases: { version: number; sha: string; image: string; deploy_id: number; created_at: string; current: boolean }[] }>(
+      const res = await ctx.api().request<{ app: string; releases: ReleaseView[] }>(
         'GET', `/apps/${seg(arg(ctx, 0))}/releases`);
       ctx.print(res, () => (res.releases.length === 0
         ? `${res.app} has no releases yet.\n`

@@ -1,4 +1,4 @@
-import type { TokenInfo } from '../../auth/tokens.js';
+import type { TokenInfo } from '../../contract.js';
 import { arg, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatTable, formatTime } from '../format.js';

@@ -1,31 +1,9 @@
+import type { DeliveryView, WebhookView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
-
-interface WebhookView {
-  configured: boolean;
-  payload_url: string;
-  content_type: string;
-  events: string[];
-  repo_url: string | null;
-  branch: string;
-  github_settings_url: string | null;
-  repo_token: boolean;
-  secret?: string;
-}
-
-interface DeliveryView {
-  id: number;
-  delivery_id: string | null;
-  event: string | null;
-  ref: string | null;
-  after: string | null;
-  received_at: string;
-  outcome: string;
-  deploy_id: number | null;
-}
 
 function settingsText(app: string, w: WebhookView): string {
   const pairs: [string, string | null][] = [

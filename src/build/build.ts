@@ -1,0 +1,83 @@
+import type { Readable } from 'node:stream';
+import { HiyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { imageTag, type Builder } from '../runtime/builder.js';
+import { prepareBuildContext, type ContextLimits } from './context.js';
+import type { Strategy } from './detect.js';
+import type { BuildImages } from '../base-images.js';
+import type { Processes } from './procfile.js';
+
+/** One build of a release from its source archive. */
+export interface BuildRequest {
+  app: string;
+  deployId: number;
+  sha: string;
+  /** An uncompressed tar of the source tree (what `git archive --format=tar` writes). */
+  source: Readable;
+  memoryMb: number;
+  timeoutSec: number;
+  /** Base images for generated Dockerfiles (global settings with the app's own over them). */
+  images: BuildImages;
+  /** The app's dockerfile_path setting; null builds the root Dockerfile when there is one. */
+  dockerfilePath: string | null;
+  /** One call per line of build output, without the trailing newline; already human readable. */
+  onOutput(line: string): void;
+  /** Headlines (`Detected Node.js app`); printed as `-----> …`. Defaults to onOutput. */
+  onStep?(line: string): void;
+  /** Aborting fails the build; the engine-side build is stopped. */
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  /** The tag, hiy/<app>:<sha>. */
+  image: string;
+  strategy: Strategy;
+  /** The Procfile's process types ({} without a Procfile). */
+  processes: Processes;
+}
+
+export interface BuildDeps {
+  /** The engine's image builder (src/runtime). */
+  builder: Builder;
+  log: Logger;
+  /** Bounds on the source archive and where it is spooled. */
+  limits?: Partial<ContextLimits>;
+}
+
+/** Why the build was stopped from our side (timeout or the caller's signal). */
+class Stopped extends Error {}
+
+/**
+ * Source archive → checked build context (detection, generated Dockerfile, .dockerignore) →
+ * image, within the build's time limit. Throws HiyError('build_failed') with the reason; never
+ * resolves for a failed build.
+ */
+export async function buildRelease(d: BuildDeps, req: BuildRequest): Promise<BuildResult> {
+  const tag = imageTag(req.app, req.sha);
+  if (!/^[\w][\w.-]{0,127}$/.test(req.sha)) throw new HiyError('invalid_input', `not a usable image tag: ${req.sha}`);
+  const started = Date.now();
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(new Stopped('the build was cancelled'));
+  if (req.signal?.aborted) onAbort();
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => stop.abort(new Stopped(`the build took longer than ${req.timeoutSec} s and was stopped`)), req.timeoutSec * 1000);
+  try {
+    const ctx = await prepareBuildContext(req.source, d.limits ?? {}, { images: req.images, dockerfilePath: req.dockerfilePath }, stop.signal);
+    try {
+      (req.onStep ?? req.onOutput)(`Detected ${ctx.plan.label}`);
+      for (const note of ctx.plan.notes) req.onOutput(note);
+      if (ctx.ignored) req.onOutput(`.dockerignore left out ${ctx.ignored} of ${ctx.entries} entries`);
+      await d.builder.build({ tag, context: ctx.stream(), dockerfile: ctx.plan.dockerfilePath, memoryMb: req.memoryMb, onOutput: req.onOutput, signal: stop.signal });
+      d.log.info({ app: req.app, deploy: req.deployId, image: tag, ms: Date.now() - started }, 'image built');
+      return { image: tag, strategy: ctx.plan.strategy, processes: ctx.plan.processes };
+    } finally {
+      await ctx.dispose();
+    }
+  } catch (err) {
+    if (stop.signal.aborted) throw new HiyError('build_failed', (stop.signal.reason as Error).message, { cause: err });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+  }
+}

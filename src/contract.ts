@@ -1,0 +1,152 @@
+/**
+ * The REST API's answers (docs/api.md), as types: the server builds them (domain views and
+ * routes are typed with them, so the compiler holds the server to them) and the CLI reads them.
+ * Plain data; nothing here imports the server, so the CLI never depends on server code for its
+ * types. Changing a field here changes the API.
+ */
+
+import type { Slot } from './slots.js';
+
+export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
+export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
+
+/** A deploy in listings (GET …/deploys): everything but its log. */
+export interface DeploySummary {
+  id: number;
+  app: string;
+  sha: string;
+  status: DeployStatus;
+  triggered_by: DeployTrigger;
+  error: string | null;
+  /** Release this deploy rolls back to, for rollbacks. */
+  rollback_to: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** One deploy (GET …/deploys/:id) with what the pusher saw, redacted. */
+export interface DeployView extends DeploySummary {
+  log: string;
+}
+
+/** An app: its settings plus where it lives and what it runs (GET /apps, /apps/:name). */
+export interface AppView {
+  name: string;
+  repo_url: string | null;
+  branch: string;
+  port: number;
+  memory_mb: number;
+  cpus: number;
+  health_path: string;
+  health_timeout_s: number;
+  drain_s: number;
+  dockerfile_path: string | null;
+  build_images: Record<string, string>;
+  volume_path: string | null;
+  domain: string;
+  url: string;
+  git_remote: string;
+  current_release: { id: number; version: number; sha: string; image: string; created_at: string } | null;
+  last_deploy: Pick<DeploySummary, 'id' | 'status' | 'sha' | 'triggered_by' | 'created_at' | 'finished_at'> | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A release: what one deploy put live (the releases table's row). */
+export interface Release {
+  id: number;
+  app: string;
+  /** Per-app release number (v1, v2, ...), as Heroku shows them. */
+  version: number;
+  deploy_id: number;
+  sha: string;
+  image: string;
+  slot: Slot;
+  /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
+  processes: string | null;
+  created_at: string;
+}
+
+/** A release in GET …/releases, the current one marked. */
+export interface ReleaseView extends Release {
+  current: boolean;
+}
+
+/** An API token; its value is in the create answer only. */
+export interface TokenInfo {
+  id: number;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** One container of an app (GET …/ps). */
+export interface ProcessView {
+  type: string;
+  replica: number;
+  container: string;
+  state: string;
+  running: boolean;
+  release: number | null;
+  port: number | null;
+  started_at: string | null;
+  restart_count: number;
+}
+
+/** GET …/ps: the containers, the current release's process types and the formation. */
+export interface ProcessListing {
+  app: string;
+  release: number | null;
+  /** The current release's Procfile types with their commands (web: null runs the image's own). */
+  process_types: Record<string, string | null>;
+  formation: Record<string, number>;
+  processes: ProcessView[];
+}
+
+/** A line of app output (GET …/logs, one SSE event of …/logs/stream). */
+export interface LogLineView {
+  /** Per-app sequence number: the SSE event id, and what Last-Event-ID resumes after. */
+  id: number;
+  time: string;
+  stream: 'stdout' | 'stderr';
+  process: string;
+  /** Release version (v3 → 3) of the container's deploy; null before the release was recorded or for a failed one. */
+  release: number | null;
+  deploy: number | null;
+  container: string;
+  text: string;
+}
+
+/** What to enter on GitHub (GET/POST …/webhook); the secret only in the answer that makes it. */
+export interface WebhookView {
+  configured: boolean;
+  payload_url: string;
+  content_type: string;
+  events: string[];
+  repo_url: string | null;
+  branch: string;
+  github_settings_url: string | null;
+  repo_token: boolean;
+  secret?: string;
+}
+
+/** One GitHub delivery and what hiy did with it (GET …/webhook/deliveries). */
+export interface DeliveryView {
+  id: number;
+  delivery_id: string | null;
+  event: string | null;
+  ref: string | null;
+  after: string | null;
+  received_at: string;
+  outcome: string;
+  deploy_id: number | null;
+}
+
+/** Part of the answer to a change a running release only sees after a restart (env vars, the volume). */
+export interface RestartAnswer {
+  restarted: boolean;
+  deploy_id?: number;
+}

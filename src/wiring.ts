@@ -1,0 +1,125 @@
+/**
+ * The wiring of one hiy server: every adapter, service, surface and the HTTP server, built once
+ * and in dependency order, so each part gets what it needs when it is made (no singletons, no
+ * module state, nothing filled in later). Nothing here starts, listens or touches Docker or
+ * Caddy: boot (main.ts) does that, in its order.
+ */
+import type { Server } from 'node:http';
+import type { Kysely } from 'kysely';
+import { join } from 'node:path';
+import { createApi } from './api/server.js';
+import { servedHosts } from './apps/domains.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { deploy } from './deploy/pipeline.js';
+import { DeployQueue } from './deploy/queue.js';
+import { DeployService } from './deploy/service.js';
+import type { SecretBox } from './env/secret-box.js';
+import { createBareRepos } from './git/bare-repos.js';
+import { createGitRemote } from './http/git-remote.js';
+import { createPushEndpoint } from './http/push-endpoint.js';
+import { createHttpServer } from './http/server.js';
+import type { Logger } from './log.js';
+import { Observability } from './observability.js';
+import { syncGatus } from './ops/gatus.js';
+import { createCaddyProxy } from './proxy/caddy.js';
+import { trustedProxies } from './trusted-proxies.js';
+import type { Engine } from './runtime/docker-engine.js';
+import type { Services } from './services.js';
+import { Certificates } from './tls/certificates.js';
+import { createWebhookHandler } from './webhooks/endpoint.js';
+import { RepoMirror } from './webhooks/mirror.js';
+import { HOOK_PREFIX } from './webhooks/settings.js';
+import { createDashboard, withDashboard, type Dashboard } from '../ui/dashboard.js';
+import { liveDeploys } from '../ui/sources.js';
+
+/** What boot has opened and read before the server is wired. */
+export interface Opened {
+  config: Config;
+  log: Logger;
+  db: Kysely<Database>;
+  secrets: SecretBox;
+  /** This data dir's random id (instance-id): it marks the engine objects this hiy owns. */
+  instanceId: string;
+  /** The per-start token the pre-receive hook presents to the internal endpoint (0600 file). */
+  hookTokenFile: string;
+  /** The installed hiy: hooks/, proxy/, ui/assets, node_modules. */
+  root: string;
+}
+
+export interface Wired {
+  services: Services;
+  queue: DeployQueue;
+  dashboard: Dashboard;
+  /** Not listening yet. */
+  server: Server;
+}
+
+export function wireServer(o: Opened): Wired {
+  const { config, log, db, secrets, instanceId } = o;
+  const repos = createBareRepos(join(config.dataDir, 'repos'), {
+    hookScript: join(o.root, 'hooks', 'pre-receive'),
+    endpoint: `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${config.listen.port}`,
+    tokenFile: o.hookTokenFile,
+  });
+  const proxy = createCaddyProxy({
+    adminAddress: config.caddyAdmin,
+    httpPort: config.httpPort,
+    httpsPort: config.httpsPort,
+    tls: config.tls,
+    domain: config.domain,
+    controlPlane: config.listen,
+    dataDir: config.dataDir,
+    liveDir: join(config.runDir, 'live'),
+    caddyBin: config.caddyBin,
+    log,
+    pathEnv: config.pathEnv,
+    listenHost: config.proxyListenHost,
+    baseConfigFile: join(o.root, 'proxy', 'base.json'),
+    acmeIssuer: config.acme.directoryGiven ? { ca: config.acme.directory, trustedRootsPemFile: config.acme.caRootFile } : undefined,
+    trustedProxies: config.trustedProxies,
+  });
+  // The engine is loaded on first use: dockerode alone costs ~27 MB of RSS (decision 13). Every
+  // container, network and volume carries this hiy's instance id: reconciliation only ever
+  // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
+  let engine: Promise<Engine> | undefined;
+  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId })));
+  const runtime = () => docker().then((e) => e.runtime);
+  const builder = () => docker().then((e) => e.builder);
+
+  const queue = new DeployQueue(db, log, async (job) => {
+    const release = await deploy({ db, config, log, secrets, proxy, runtime: await runtime(), builder: await builder() }, job);
+    return { version: release.version };
+  });
+  const mirror = new RepoMirror({ db, secrets, repos, log });
+  const deployer = new DeployService({ db, config, log, secrets, repos, proxy, runtime }, queue, mirror);
+  const observability = new Observability({ config, log, db, runtime, instanceId, queue });
+  const { alerts } = observability;
+  const certificates = new Certificates({
+    config,
+    log,
+    hosts: () => servedHosts(db, config.domain),
+    install: (cert) => proxy.setCertificates([cert]),
+    alerts: {
+      raise: (key, message) => alerts.raise(key, 'certificate', message),
+      settle: (key, message) => alerts.settle(key, message),
+      openKeys: () => alerts.openKeys(),
+    },
+  });
+  const services: Services = {
+    config, log, db, secrets, repos, proxy, runtime, builder, deployer, observability, certificates, instanceId,
+    trustedProxies: trustedProxies(config.trustedProxies),
+    appsChanged: () => syncGatus({ db, config, log }),
+    state: { ready: false },
+  };
+
+  const api = createApi(services);
+  const dashboard = createDashboard(services, { root: o.root, live: liveDeploys(queue), logs: observability.logs, sampler: observability.metrics });
+  const gitRemote = createGitRemote(services);
+  const server = createHttpServer(withDashboard(api, dashboard.app), [
+    { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
+    { prefix: '/internal/', handler: createPushEndpoint(services, deployer, o.hookTokenFile), streams: true },
+    { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, repos, enqueueBuild: (...a) => deployer.enqueueBuild(...a) }) },
+  ]);
+  return { services, queue, dashboard, server };
+}
