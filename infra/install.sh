@@ -47,6 +47,8 @@ LOGROTATE_FILE=/etc/logrotate.d/hiy
 BACKUP_UNIT=/etc/systemd/system/hiy-backup.service
 BACKUP_TIMER=/etc/systemd/system/hiy-backup.timer
 CADDY_DROPIN=/etc/systemd/system/caddy.service.d/hiy-restart.conf
+CADDY_ADMIN_DROPIN=/etc/systemd/system/caddy.service.d/hiy-admin.conf
+CADDY_ADMIN_JSON=/etc/hiy/caddy-admin.json
 # Hash of what hiy was last started from: a rerun restarts it only when this changes. Kept on
 # disk, not in /run: after a reboot systemd starts hiy from the same files, so a rerun then
 # has nothing to restart.
@@ -262,15 +264,34 @@ caddy_dropin() {
   printf '[Service]\nRestart=on-failure\nRestartSec=1\n'
 }
 
+# caddy.service with its admin API on hiy's default socket, /run/hiy/caddy-admin/admin.sock
+# (infra/caddy-hiy.conf says why). Left alone when hiy.env moves the socket or the run dir.
+ensure_caddy_admin_socket() {
+  if [ -n "$(env_get HIY_CADDY_ADMIN)" ] || [ -n "$(env_get HIY_RUN_DIR)" ]; then
+    note "HIY_CADDY_ADMIN or HIY_RUN_DIR is set in $ENV_FILE: caddy.service is not changed; give it that admin address yourself (docs/operations.md)"
+    return 1
+  fi
+  local changed=1 bin unit
+  bin="$(command -v caddy || echo /usr/bin/caddy)"
+  unit="$(<"$ROOT/infra/caddy-hiy.conf")"
+  printf '{"admin":{"listen":"unix//run/hiy/caddy-admin/admin.sock"}}\n' | put_file "$CADDY_ADMIN_JSON" 0644 || changed=0
+  if printf '%s\n' "${unit//@CADDY_BIN@/$bin}" | put_file "$CADDY_ADMIN_DROPIN" 0644; then changed=1; fi
+  [ "$changed" = 1 ]
+}
+
 ensure_caddy() {
-  say 'Caddy'
+  say 'Caddy (admin API on a unix socket only root and Caddy can reach)'
   if [ "$HAS_SYSTEMD" = 1 ]; then
-    # Debian's caddy.service; hiy loads its own config through the admin API (127.0.0.1:2019).
+    local reload=0 restart=0
     # Its unit has no Restart=: the drop-in brings a crashed or killed Caddy back.
-    if caddy_dropin | put_file "$CADDY_DROPIN" 0644; then run systemctl daemon-reload; fi
+    if caddy_dropin | put_file "$CADDY_DROPIN" 0644; then reload=1; fi
+    if ensure_caddy_admin_socket; then reload=1 restart=1; fi
+    if [ "$reload" = 1 ]; then run systemctl daemon-reload; fi
     run systemctl enable --now caddy
+    # A running caddy.service still listens on TCP :2019 until it restarts with the drop-in.
+    if [ "$restart" = 1 ]; then run systemctl restart caddy; fi
   else
-    note 'no systemd: not started here; hiy starts its own Caddy when none answers on its admin address'
+    note 'no systemd: not started here; hiy starts its own Caddy (admin socket in its run dir) when none answers'
   fi
 }
 
@@ -333,7 +354,7 @@ ensure_env_file() {
   {
     printf '# hiy configuration, read by hiy.service and infra/install.sh. See README.md "Operator contract".\n'
     printf 'HIY_DATA_DIR=%s\nHIY_DOMAIN=%s\nHIY_ADMIN_TOKEN=%s\n' "$DATA_DIR" "$DOMAIN" "$token"
-    printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=127.0.0.1:2019\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
+    printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=unix:/run/hiy/caddy-admin/admin.sock   # host:port = TCP, open to every local user\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
     printf '#HIY_TLS=auto   # auto | internal | off; internal is the default for localhost\n'
     printf '# Backups (docs/backup.md): the public key (age1...) of a key pair kept OFF this box.\n'
     printf '#HIY_BACKUP_RECIPIENT=age1...\n#HIY_BACKUP_DIR=/var/backups/hiy\n#HIY_BACKUP_KEEP_DAYS=30\n#HIY_BACKUP_RCLONE=remote:hiy-backups\n'

@@ -13,12 +13,21 @@ export interface HostPort {
   port: number;
 }
 
+/**
+ * Where Caddy's admin API listens: a unix socket (the default, in a 0700 folder, so no other
+ * local user can reach it) or, as an explicit opt-in, a TCP address.
+ */
+export type CaddyAdminAddress = HostPort | { socket: string };
+
+/** Longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
 /** Everything hiy reads from its environment, validated once at start. */
 export interface Config {
   dataDir: string;
   domain: string;
   listen: HostPort;
-  caddyAdmin: HostPort;
+  caddyAdmin: CaddyAdminAddress;
   httpPort: number;
   httpsPort: number;
   tls: TlsMode;
@@ -106,6 +115,15 @@ export function parseHostPort(name: string, raw: string): HostPort {
   return { host, port: parsePort(name, m[2]!) };
 }
 
+/** HIY_CADDY_ADMIN: `unix:/abs/path.sock`, or host:port (TCP, reachable by every local user). */
+export function parseCaddyAdmin(raw: string): CaddyAdminAddress {
+  if (!raw.startsWith('unix:')) return parseHostPort('HIY_CADDY_ADMIN', raw);
+  const socket = raw.slice('unix:'.length);
+  if (!isAbsolute(socket) || /[\s\0]/.test(socket)) fail('HIY_CADDY_ADMIN', `"${raw.slice(0, 120)}" is not unix:<absolute path> (for example unix:/run/hiy/caddy-admin/admin.sock)`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) fail('HIY_CADDY_ADMIN', `the socket path ${socket.slice(0, 120)} is longer than ${MAX_SOCKET_PATH} bytes`);
+  return { socket: resolve(socket) };
+}
+
 const DOMAIN_RE = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export function loadConfig(env: Env): Config {
@@ -146,7 +164,8 @@ export function loadConfig(env: Env): Config {
     dataDir,
     domain,
     listen: parseHostPort('HIY_LISTEN', env.HIY_LISTEN ?? '127.0.0.1:3000'),
-    caddyAdmin: parseHostPort('HIY_CADDY_ADMIN', env.HIY_CADDY_ADMIN ?? '127.0.0.1:2019'),
+    // Default: a socket in a folder of the run dir that only Caddy's user may enter.
+    caddyAdmin: parseCaddyAdmin(env.HIY_CADDY_ADMIN || `unix:${join(resolve(runDir), 'caddy-admin', 'admin.sock')}`),
     httpPort,
     httpsPort,
     tls,

@@ -14,14 +14,14 @@
  * a file Caddy stats per request, and read in-flight counts from GET /reverse_proxy/upstreams.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HostPort, TlsMode } from '../config.js';
+import type { CaddyAdminAddress, HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
-import { buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { adminLabel, buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
 import { createLiveMarkers, liveMarkerName } from './live.js';
@@ -29,7 +29,7 @@ import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
 
 export interface CaddyProxyOptions {
-  adminAddress: HostPort;
+  adminAddress: CaddyAdminAddress;
   httpPort: number;
   httpsPort: number;
   tls: TlsMode;
@@ -97,7 +97,10 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   async function ensureCaddy(): Promise<void> {
     const who = await admin.probe();
     if (who === 'caddy') {
-      if (!child) log.info({ admin: admin.baseUrl }, 'using the Caddy that answers on the admin address');
+      if (!child) {
+        log.info({ admin: admin.baseUrl }, 'using the Caddy that answers on the admin address');
+        await warnIfOpen(opts.adminAddress, log);
+      }
       return;
     }
     if (who === 'other') {
@@ -259,6 +262,18 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       }
     }),
   };
+}
+
+/** A Caddy hiy did not start (caddy.service) should keep its admin socket in a folder only its user enters. */
+async function warnIfOpen(address: CaddyAdminAddress, log: Logger): Promise<void> {
+  if (!('socket' in address)) {
+    log.warn({ admin: adminLabel(address) }, 'Caddy\'s admin API listens on TCP: every local user can reconfigure Caddy (set HIY_CADDY_ADMIN=unix:/path, see docs/security.md)');
+    return;
+  }
+  const mode = await stat(dirname(address.socket)).then((s) => s.mode & 0o777, () => undefined);
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    log.error({ admin: adminLabel(address), mode: mode.toString(8) }, `the folder of Caddy's admin socket is open to other users (mode ${mode.toString(8)}, want 700): they can reconfigure Caddy`);
+  }
 }
 
 function copyRoute(r: AppRoute): AppRoute {
