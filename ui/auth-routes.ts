@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { storedPasswordHash, verifyPassword, PASSWORD_MAX } from '../src/auth/password.js';
-import { createSession, endSession, findSession, pruneSessions } from '../src/auth/sessions.js';
+import { createSession, endSession, findSession, pruneSessions, sessionActive } from '../src/auth/sessions.js';
 import { ErrorPage } from './pages/error.js';
 import { LoginPage } from './pages/login.js';
 import { csrfToken, csrfValid, originAllowed, safeEqual } from './csrf.js';
@@ -126,4 +126,10 @@ export function requireSession(ui: Ui): MiddlewareHandler<UiEnv> {
     }
     await next();
   };
+}
+
+/** For streams opened by this request: whether its session still lives (signed out, password changed, expired: no). */
+export function sessionStillValid(ui: Ui, c: UiContext): () => Promise<boolean> {
+  const id = c.get('sessionId');
+  return () => sessionActive(ui.s.db, id, ui.policy);
 }

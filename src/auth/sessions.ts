@@ -54,6 +54,17 @@ export async function findSession(db: Kysely<Database>, id: string | undefined, 
   return row;
 }
 
+/**
+ * Whether the session of a cookie value still lives (not signed out, not ended by a password
+ * change, not expired), without counting as activity: an open stream must not keep an abandoned
+ * session from going idle.
+ */
+export async function sessionActive(db: Kysely<Database>, id: string, policy: SessionPolicy, now = new Date()): Promise<boolean> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return false;
+  const row = await db.selectFrom('dashboard_sessions').select(['created_at', 'last_seen_at']).where('id_hash', '=', hashId(id)).executeTakeFirst();
+  return row !== undefined && !sessionExpired(row, policy, now);
+}
+
 export async function endSession(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom('dashboard_sessions').where('id_hash', '=', hashId(id)).execute();
 }

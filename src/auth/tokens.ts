@@ -51,6 +51,12 @@ export async function verifyToken(db: Kysely<Database>, value: string): Promise<
   return row;
 }
 
+/** Whether token `id` still exists and is not revoked (streams opened with it ask this again and again). */
+export async function tokenActive(db: Kysely<Database>, id: number): Promise<boolean> {
+  const row = await db.selectFrom('api_tokens').select('revoked_at').where('id', '=', id).executeTakeFirst();
+  return row !== undefined && row.revoked_at === null;
+}
+
 export async function listTokens(db: Kysely<Database>): Promise<TokenInfo[]> {
   return db.selectFrom('api_tokens').select(['id', 'name', 'prefix', 'created_at', 'last_used_at', 'revoked_at']).orderBy('id').execute();
 }
