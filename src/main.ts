@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listApps } from './apps/repo.js';
-import { countActiveTokens, createToken, hashToken } from './auth/tokens.js';
+import { bootstrapToken } from './auth/bootstrap.js';
 import { loadConfig, type Config, type Env, type HostPort } from './config.js';
 import { openDatabase } from './db/open.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
@@ -97,19 +97,6 @@ function closeServer(server: Server): Promise<void> {
     // Long-lived streams (live logs) would hold the close forever.
     setTimeout(() => server.closeAllConnections(), 5_000).unref();
   });
-}
-
-/** HIY_ADMIN_TOKEN is accepted as a token; without it and without any token, one is made and printed once. */
-async function bootstrapToken(config: Config, db: Services['db'], log: Logger, out: NodeJS.WritableStream): Promise<void> {
-  if (config.adminToken) {
-    const exists = await db.selectFrom('api_tokens').select('id').where('token_hash', '=', hashToken(config.adminToken)).executeTakeFirst();
-    if (!exists) await createToken(db, 'admin (HIY_ADMIN_TOKEN)', config.adminToken);
-    return;
-  }
-  if ((await countActiveTokens(db)) > 0) return;
-  const { token } = await createToken(db, 'initial');
-  out.write(`\nhiy: first start; your API token (shown once, store it now):\n\n  ${token}\n\n`);
-  log.info('created the initial API token (printed on stdout, not logged)');
 }
 
 /** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */
