@@ -37,6 +37,12 @@ export interface Config {
   slotPortBase: number;
   buildMemoryMb: number;
   buildTimeoutSec: number;
+  /** Free MB builds must leave on hiy's and the engine's disks (HIY_DISK_RESERVE_MB). */
+  diskReserveMb: number;
+  /** What an app's containers may write to their own file systems together (HIY_APP_DISK_MB). */
+  appDiskMb: number;
+  /** Seconds between two checks of the apps' writable layers (HIY_DISK_CHECK_INTERVAL). */
+  diskCheckIntervalSec: number;
   /** How many releases behind the current one keep their image (rollback targets). */
   keepReleases: number;
   /** Path of the caddy binary hiy starts when no Caddy answers on the admin address. */
@@ -174,6 +180,9 @@ export function loadConfig(env: Env): Config {
     slotPortBase: parseInteger('HIY_SLOT_PORT_BASE', env.HIY_SLOT_PORT_BASE, 20000, 1024, 64000),
     buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
     buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),
+    diskReserveMb: parseInteger('HIY_DISK_RESERVE_MB', env.HIY_DISK_RESERVE_MB, 1024, 0, 10_000_000),
+    appDiskMb: parseInteger('HIY_APP_DISK_MB', env.HIY_APP_DISK_MB, 2048, 16, 10_000_000),
+    diskCheckIntervalSec: parseInteger('HIY_DISK_CHECK_INTERVAL', env.HIY_DISK_CHECK_INTERVAL, 60, 2, 3600),
     keepReleases: parseInteger('HIY_KEEP_RELEASES', env.HIY_KEEP_RELEASES, 2, 0, 100),
     caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
     publicUrl,

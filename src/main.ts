@@ -7,6 +7,7 @@ import { listApps } from './apps/repo.js';
 import { bootstrapToken } from './auth/bootstrap.js';
 import { loadConfig, type Config, type Env, type HostPort } from './config.js';
 import { openDatabase } from './db/open.js';
+import { DiskGuard } from './deploy/disk-guard.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
 import { openSecretBox } from './env/secret-box.js';
 import { HiyError } from './errors.js';
@@ -66,11 +67,14 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
   await recovered;
   s.state.ready = true;
   s.observability.start();
+  const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer });
+  diskGuard.start();
 
   return {
     services: s,
     address,
     async stop() {
+      diskGuard.stop();
       await queue.stop();
       await s.certificates.stop();
       await s.observability.stop();
