@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker } from '../helpers/docker.js';
+import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../helpers/docker.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import { sleep } from './support.js';
 
@@ -54,7 +54,10 @@ describe('an app cannot exceed its budget', { timeout: 900_000 }, () => {
   after(async () => {
     for (const s of servers) await s.stop();
     for (const wc of copies) wc.remove();
-    for (const a of apps) await cleanupByLabel(`hiy.app=${a}`);
+    for (const a of apps) {
+      await cleanupByLabel(`hiy.app=${a}`);
+      await removeAppImages(a);
+    }
   });
 
   async function server(env: Record<string, string> = {}): Promise<{ hiy: HiyProcess; api: ReturnType<typeof apiClient> }> {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
+import { cleanupByLabel, ensureDocker, removeAppImages } from '../helpers/docker.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/images.js';
 import { sleep } from './support.js';
 
@@ -73,8 +73,10 @@ describe('a pushed repo cannot freeze the control plane', { timeout: 600_000 }, 
   after(async () => {
     await hiy?.stop();
     for (const wc of copies) wc.remove();
-    await cleanupByLabel(`hiy.app=${APP}`);
-    await cleanupByLabel(`hiy.app=${GO_APP}`);
+    for (const app of [APP, GO_APP]) {
+      await cleanupByLabel(`hiy.app=${app}`);
+      await removeAppImages(app);
+    }
   });
 
   async function pushWatched(wc: WorkingCopy, app: string): Promise<{ times: number[]; out: string; code: number }> {

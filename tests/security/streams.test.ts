@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { hiyEntry, repoRoot } from '../helpers/paths.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { cleanupByLabel, ensureDocker } from '../helpers/docker.js';
+import { cleanupByLabel, ensureDocker, removeAppImages } from '../helpers/docker.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import { signIn, sleep } from './support.js';
 
@@ -68,6 +68,7 @@ describe('streams end when their credential is revoked or signed out', { timeout
     await hiy?.stop();
     for (const wc of copies) wc.remove();
     await cleanupByLabel(`hiy.app=${APP}`);
+    await removeAppImages(APP);
   });
 
   async function newToken(name: string): Promise<{ id: number; token: string }> {
