@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { guardStream } from '../auth/stream-guard.js';
+import { guardStream } from '../src/auth/stream-guard.js';
 
 /**
  * An SSE response whose writes go out in order, with a comment every 15 s so proxies and phones
