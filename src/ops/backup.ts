@@ -125,8 +125,9 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       // Restored, it spares a new order (and Let's Encrypt's rate limits) after a rebuild.
       if (manifest.tls) await addTree(pack, TLS_DIR, join(cfg.dataDir, TLS_DIR), (rel) => rel.endsWith('.tmp'));
       for (const v of volumes ?? []) {
-        const bytes = await exportVolume(pack, v);
-        log(`volume ${v.name}: ${bytes} bytes`);
+        const r = await exportVolume(pack, v);
+        log(`volume ${v.name}: ${r.bytes} bytes`);
+        for (const why of r.skipped) notes.push(`volume ${v.name}: ${why}`);
       }
       pack.finalize();
     })().catch((err: unknown) => { pack.destroy(err instanceof Error ? err : new Error(String(err))); throw err; });
