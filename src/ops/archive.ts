@@ -4,7 +4,7 @@
  */
 import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { chmod, chown, lchown, lstat, mkdir, open, readdir, readlink, realpath, symlink, utimes, type FileHandle } from 'node:fs/promises';
-import { dirname, join, posix, resolve, sep } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract, type Header, type Pack } from 'tar-stream';
@@ -141,19 +141,32 @@ export function safeName(name: string): string {
 }
 
 /**
+ * Makes the folders of `rel` below `root`, one level at a time, each only after checking what is
+ * there: an existing component must be a real folder (lstat: a symlink is refused, never
+ * followed), so nothing is ever created outside `root`.
+ */
+async function mkdirInside(root: string, rel: string): Promise<void> {
+  let cur = root;
+  for (const part of rel.split('/')) {
+    if (part === '' || part === '.') continue;
+    cur = join(cur, part);
+    const st = await lstat(cur).catch(() => undefined);
+    if (!st) await mkdir(cur, { mode: 0o700 });
+    else if (!st.isDirectory()) throw new HiyError('invalid_input', `the backup would write through ${JSON.stringify(rel.slice(0, 200))}, which is not a folder`);
+  }
+}
+
+/**
  * Extracts a tar stream into `dest` (which must exist). Symlinks are created last, so no file
- * is ever written through one, and every parent folder is checked to resolve inside `dest`.
+ * is ever written through one, and every folder is made only after the one above it was checked
+ * to be a real folder inside `dest`.
  */
 export async function extractTo(source: Readable, dest: string, opts: ExtractOptions): Promise<{ entries: number }> {
   const root = await realpath(dest);
   const ex = tarExtract();
-  const links: { path: string; target: string; h: Header }[] = [];
+  const links: { rel: string; path: string; target: string; h: Header }[] = [];
   const dirTimes: { path: string; h: Header }[] = [];
   let entries = 0;
-  const inside = async (path: string): Promise<void> => {
-    const parent = await realpath(dirname(path));
-    if (parent !== root && !parent.startsWith(root + sep)) throw new HiyError('invalid_input', `the backup would write outside ${dest}`);
-  };
   const own = async (path: string, h: Header, link = false) => {
     if (!opts.owners) return;
     await (link ? lchown(path, h.uid, h.gid) : chown(path, h.uid, h.gid));
@@ -162,21 +175,20 @@ export async function extractTo(source: Readable, dest: string, opts: ExtractOpt
     for await (const entry of ex) {
       const h = entry.header;
       if (++entries > opts.maxEntries) throw new HiyError('invalid_input', `the backup holds more than ${opts.maxEntries} entries`);
-      const path = resolve(root, safeName(h.name));
+      const rel = safeName(h.name);
+      const path = join(root, rel);
       if (h.type === 'directory') {
-        await mkdir(path, { recursive: true, mode: 0o700 });
-        await inside(path);
+        await mkdirInside(root, rel);
         dirTimes.push({ path, h });
         entry.resume();
       } else if (h.type === 'file' || h.type === 'contiguous-file') {
-        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-        await inside(path);
+        await mkdirInside(root, dirname(rel));
         // 'wx': never follow or overwrite whatever is there already.
         await pipeline(entry as unknown as Readable, createWriteStream(path, { flags: 'wx', mode: h.mode & 0o777 }));
         await own(path, h);
         await utimes(path, h.mtime, h.mtime);
       } else if (h.type === 'symlink') {
-        links.push({ path, target: h.linkname, h });
+        links.push({ rel, path, target: h.linkname, h });
         entry.resume();
       } else {
         entry.resume(); // hard links, devices: never written by hiy backup
@@ -185,8 +197,7 @@ export async function extractTo(source: Readable, dest: string, opts: ExtractOpt
   })();
   await Promise.all([pipeline(source, ex as unknown as NodeJS.WritableStream), consume]);
   for (const l of links) {
-    await mkdir(dirname(l.path), { recursive: true, mode: 0o700 });
-    await inside(l.path);
+    await mkdirInside(root, dirname(l.rel));
     await symlink(l.target, l.path);
     await own(l.path, l.h, true);
   }
