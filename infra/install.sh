@@ -295,7 +295,41 @@ ensure_caddy() {
   fi
 }
 
-# npm runs as the owner of the checkout, so a clone in a user's home stays theirs.
+# hiy runs as root from this checkout (its dist/, hooks/, node_modules/): whoever can change a
+# file in it, or rename a folder on the way to it, becomes root at hiy's next start. So the
+# checkout, every file in it and every folder above it must belong to root or to the
+# administrator running this installer (SUDO_UID: their own clone, as docs/setup.md does it; they
+# are root already), and be writable by nobody else (a sticky folder like /tmp is fine: others
+# cannot rename what is not theirs). Anything else is refused, not fixed: chown -R would silently
+# take a user's working copy away from them.
+ADMIN_UID="${SUDO_UID:-0}"
+[[ "$ADMIN_UID" =~ ^[0-9]+$ ]] || ADMIN_UID=0
+check_checkout_owner() {
+  local d="$ROOT" mode owner found
+  while :; do
+    owner="$(stat -c %u "$d")" mode="$(stat -c %a "$d")"
+    if [ "$owner" != 0 ] && [ "$owner" != "$ADMIN_UID" ]; then
+      foreign_checkout "$d belongs to $(stat -c %U "$d")"
+    elif (( (8#$mode & 8#022) != 0 && (8#$mode & 8#1000) == 0 )); then
+      foreign_checkout "$d can be changed by other users (mode $mode)"
+    fi
+    [ "$d" = / ] && break
+    d="$(dirname "$d")"
+  done
+  found="$(find "$ROOT" -xdev \( \( ! -uid 0 ! -uid "$ADMIN_UID" \) -o \( -perm /022 ! -type l \) \) -print -quit 2>/dev/null || true)"
+  [ -z "$found" ] || foreign_checkout "$found belongs to another user or can be changed by other users"
+}
+
+foreign_checkout() {
+  local why="$1"
+  if [ "$DRY" = 1 ]; then warn "a real run would stop here: $why"; return 0; fi
+  die "refusing to install: hiy runs as root from $ROOT, and $why, so that user would become root.
+  Use a checkout that only root (or you, running this with sudo) can change, for example:
+    sudo git clone <this repository> /opt/hiy && sudo /opt/hiy/infra/install.sh
+  or fix this one: chown -R to yourself, chmod -R go-w (docs/setup.md, step 5)"
+}
+
+# npm runs as the owner of the checkout, so the administrator's own clone stays theirs.
 REPO_OWNER="$(stat -c %U "$ROOT")"
 as_owner() {
   if [ "$REPO_OWNER" = root ] || [ "$(id -u)" != 0 ]; then
@@ -462,20 +496,16 @@ start_in_background() {
   if [ "$DRY" = 0 ] && healthy; then
     die "something else already answers at $(health_url) (another hiy?); stop it or set HIY_LISTEN in $ENV_FILE"
   fi
-  # The env file is the whole configuration: pass exactly its assignments, never evaluate it.
-  local vars=() line
-  if [ -r "$ENV_FILE" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      [[ "$line" =~ ^HIY_[A-Z0-9_]+= ]] && vars+=("$line")
-    done <"$ENV_FILE"
-  fi
+  # hiy reads the env file itself (--env-file; it is parsed, never evaluated): passing its
+  # assignments on a command line (`env HIY_ADMIN_TOKEN=…`) would show the token to every local
+  # user in `ps`.
   note "no systemd: starting hiy in the background (log: $HIY_LOG, pid file: $HIY_PID)"
   if [ "$DRY" = 1 ]; then
-    note "would run: nohup setsid env <HIY_* from $ENV_FILE> node $ROOT/bin/hiy.js server >>$HIY_LOG 2>&1 &"
+    note "would run: nohup setsid node $ROOT/bin/hiy.js server --env-file $ENV_FILE >>$HIY_LOG 2>&1 &"
     return 0
   fi
   (umask 077 && : >>"$HIY_LOG")
-  nohup setsid env "${vars[@]}" node --max-semi-space-size=1 "$ROOT/bin/hiy.js" server >>"$HIY_LOG" 2>&1 </dev/null &
+  nohup setsid node --max-semi-space-size=1 "$ROOT/bin/hiy.js" server --env-file "$ENV_FILE" >>"$HIY_LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$HIY_PID"
   wait_healthy "$pid"
@@ -670,6 +700,7 @@ summary() {
   fi
 }
 
+check_checkout_owner
 ensure_node
 ensure_packages
 ensure_docker_config

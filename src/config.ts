@@ -92,6 +92,19 @@ export interface AlertConfig {
 
 export type Env = Record<string, string | undefined>;
 
+/**
+ * The HIY_* assignments of an env file (systemd EnvironmentFile syntax, /etc/hiy/hiy.env),
+ * parsed, never evaluated. Only lines `HIY_NAME=value` count; surrounding double quotes are dropped.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(HIY_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
 function fail(name: string, message: string): never {
   throw new HiyError('config', `${name}: ${message}`);
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listApps } from './apps/repo.js';
 import { bootstrapToken } from './auth/bootstrap.js';
-import { loadConfig, type Config, type Env, type HostPort } from './config.js';
+import { loadConfig, parseEnvFile, type Config, type Env, type HostPort } from './config.js';
 import { openDatabase } from './db/open.js';
 import { DiskGuard } from './deploy/disk-guard.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
@@ -103,11 +103,29 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */
-export async function runServer(env: Env): Promise<number> {
+function serverEnv(env: Env, args: string[]): Env {
+  if (args.length === 0) return env;
+  const file = args[0] === '--env-file' && args.length === 2 ? args[1] : undefined;
+  if (!file) throw new HiyError('config', `usage: hiy server [--env-file FILE] (got ${JSON.stringify(args.join(' ').slice(0, 80))})`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new HiyError('config', `--env-file ${file}: ${(err as Error).message}`);
+  }
+  return { ...env, ...parseEnvFile(text) };
+}
+
+/**
+ * `hiy server [--env-file FILE]`: read config once, start, stop gracefully on SIGTERM/SIGINT.
+ * With --env-file, hiy reads the HIY_* settings from that file itself (they win over the
+ * environment's): install.sh starts it so without systemd, so the admin token never sits on a
+ * command line that `ps` shows to every local user.
+ */
+export async function runServer(env: Env, args: string[] = []): Promise<number> {
   let config: Config;
   try {
-    config = loadConfig(env);
+    config = loadConfig(serverEnv(env, args));
   } catch (err) {
     process.stderr.write(`hiy: ${(err as Error).message}\n`);
     return 2;

@@ -7,23 +7,11 @@ import { resolve } from 'node:path';
 import type { CommandTable, Ctx } from '../command.js';
 import { arg, stringFlag } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
-import type { Config } from '../../config.js';
+import { parseEnvFile, type Config } from '../../config.js';
 import { isHiyError } from '../../errors.js';
 
 export const ENV_FILE = '/etc/hiy/hiy.env';
 
-/**
- * The HIY_* assignments of an env file (systemd EnvironmentFile syntax), parsed, never evaluated.
- * Only lines `HIY_NAME=value` count; surrounding double quotes are dropped.
- */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(HIY_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
-  }
-  return out;
-}
 
 /**
  * `sudo hiy backup` runs without the server's environment: unless HIY_DATA_DIR is set (then the
