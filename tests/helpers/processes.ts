@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { hiyEntry } from './paths.js';
 
 /** Pids of processes whose command line mentions `needle` (a test's own temp data dir). */
 export function pidsMentioning(needle: string): number[] {
@@ -64,4 +67,19 @@ export function listeningTcpPorts(pid: number): number[] {
     }
   }
   return [...ports].sort((a, b) => a - b);
+}
+
+export interface HiyRun { code: number | null; stdout: string; stderr: string }
+
+/** `hiy <args>` as a process with exactly these variables (local admin commands read HIY_* like the server). */
+export function runHiy(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<HiyRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [hiyEntry(), ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
 }

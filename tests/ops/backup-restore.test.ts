@@ -4,14 +4,15 @@
 // file, a missing or wrong env identity, a server still running on the target.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiClient, removeDataDir, startHiy, testEnv, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
-import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { repoRoot } from '../../harness/paths.js';
+import { runHiy } from '../helpers/processes.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { curlApp } from '../../harness/app-http.js';
@@ -22,20 +23,8 @@ const APP2 = `bk-${tag}-b`;
 const VOLUME = `hiy-${APP1}-data`;
 const hasRclone = spawnSync('rclone', ['version'], { encoding: 'utf8' }).status === 0;
 
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
 /** `hiy <args>` with exactly these variables (the CLI reads HIY_* like the server). */
-function hiy(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [hiyEntry(), ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const hiy = runHiy;
 
 /** curl through Caddy until it answers 200 (a restored release is started by reconciliation). */
 async function curlOk(server: Parameters<typeof curlApp>[0], app: string, path = '/'): Promise<string> {

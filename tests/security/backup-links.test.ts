@@ -12,7 +12,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,9 +19,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { runHiy } from '../helpers/processes.js';
 import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
 import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../helpers/docker.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import { sleep } from './support.js';
@@ -31,16 +31,6 @@ const APP = `sec-bkl-${randomBytes(3).toString('hex')}`;
 const VOLUME = `hiy-${APP}-data`;
 const ROUNDS = 12;
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [hiyEntry(), ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface Entry { name: string; type: string; linkname?: string; content: Buffer }
 
@@ -112,7 +102,7 @@ describe('backups do not follow links an app controls', { timeout: 600_000 }, ()
     let asLink = 0;
     let asFolder = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const r = await cli(['backup'], env);
+      const r = await runHiy(['backup'], env);
       assert.match(r.stdout + r.stderr, /Backup written|the backup was written, but/, r.stderr);
       assert.match(r.stderr, /sparse \(209715201 bytes, \d+ on disk\), left out/);
       const files = readdirSync(env.HIY_BACKUP_DIR).filter((n) => n.endsWith('.age')).sort();

@@ -14,12 +14,12 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import type { apiClient, HiyProcess } from '../helpers/server.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
 import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, ensureDocker, removeAppImages } from '../helpers/docker.js';
-import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/images.js';
-import { sleep } from './support.js';
+import { cleanupByLabel, removeAppImages } from '../helpers/docker.js';
+import { BUSYBOX_IMAGE } from '../helpers/images.js';
+import { serverWithApps, sleep } from './support.js';
 
 const APP = `sec-frz-${randomBytes(3).toString('hex')}`;
 const GO_APP = `sec-frzgo-${randomBytes(3).toString('hex')}`;
@@ -60,14 +60,9 @@ describe('a pushed repo cannot freeze the control plane', { timeout: 600_000 }, 
   const copies: WorkingCopy[] = [];
 
   before(async () => {
-    await ensureDocker();
-    await ensureBusyboxImage();
     // A Go build with these images fails at `go mod download` (no go in busybox): what counts
     // here is how hiy behaves while it reads the repo, not the build's outcome.
-    hiy = await startHiy({ env: { HIY_IMAGE_GO: BUSYBOX_IMAGE, HIY_IMAGE_GO_RUNTIME: BUSYBOX_IMAGE } });
-    api = apiClient(hiy);
-    assert.equal((await api('POST', '/apps', { name: APP, port: 8080 })).status, 201);
-    assert.equal((await api('POST', '/apps', { name: GO_APP, port: 8080 })).status, 201);
+    ({ hiy, api } = await serverWithApps([{ name: APP }, { name: GO_APP }], { HIY_IMAGE_GO: BUSYBOX_IMAGE, HIY_IMAGE_GO_RUNTIME: BUSYBOX_IMAGE }));
   });
 
   after(async () => {

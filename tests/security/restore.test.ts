@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,21 +18,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import { openDatabase } from '../../src/db/open.js';
+import { runHiy } from '../helpers/processes.js';
 import { apiClient, startHiy, testEnv, type HiyProcess } from '../helpers/server.js';
-import { hiyEntry } from '../helpers/paths.js';
 
 type E = Partial<Header> & { name: string; content?: Buffer | string };
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [hiyEntry(), ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** What an attacker holding only the recipient (a public key) can make: tar → gzip → age. */
 async function forge(entries: E[], recipient: string): Promise<Buffer> {
@@ -92,12 +82,12 @@ describe('restore refuses forged and climbing backups', { timeout: 300_000 }, ()
     apps: ['x'], repos: [], volumes: [], identity_included: false, db_sha256: createHash('sha256').update(db).digest('hex'), ...over,
   });
 
-  async function restoreInto(name: string, file: Buffer, extra: string[], sig?: string): Promise<{ r: Awaited<ReturnType<typeof cli>>; dataDir: string }> {
+  async function restoreInto(name: string, file: Buffer, extra: string[], sig?: string): Promise<{ r: Awaited<ReturnType<typeof runHiy>>; dataDir: string }> {
     const path = join(work, `${name}.tar.gz.age`);
     writeFileSync(path, file);
     if (sig !== undefined) writeFileSync(`${path}.sig`, sig);
     const t = await testEnv({ dataDir: join(work, `target-${name}`) });
-    return { r: await cli(['restore', path, '--key', keyFile, ...extra], t.env), dataDir: t.dataDir };
+    return { r: await runHiy(['restore', path, '--key', keyFile, ...extra], t.env), dataDir: t.dataDir };
   }
 
   test('a forged backup without a signature, or signed by another key, is refused before anything is created', async () => {
@@ -155,7 +145,7 @@ describe('restore refuses forged and climbing backups', { timeout: 300_000 }, ()
     server = await startHiy();
     assert.equal((await apiClient(server)('POST', '/apps', { name: 'sec-rst-app' })).status, 201);
     const env = { ...server.env, HIY_BACKUP_DIR: join(work, 'backups'), HIY_BACKUP_RECIPIENT: recipient };
-    const b = await cli(['backup'], env);
+    const b = await runHiy(['backup'], env);
     assert.equal(b.code, 0, b.stderr);
     const signer = /Signed with: (ed25519:\S+)/.exec(b.stdout)?.[1];
     assert.ok(signer);

@@ -14,12 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import type { apiClient, HiyProcess } from '../helpers/server.js';
 import { hiyEntry, repoRoot } from '../helpers/paths.js';
 import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { cleanupByLabel, ensureDocker, removeAppImages } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
-import { signIn, sleep } from './support.js';
+import { cleanupByLabel, removeAppImages } from '../helpers/docker.js';
+import { serverWithApps, signIn, sleep } from './support.js';
 
 const APP = `sec-str-${randomBytes(3).toString('hex')}`;
 /** The promise: a stream ends within 15 s of its credential going away. */
@@ -57,11 +56,7 @@ describe('streams end when their credential is revoked or signed out', { timeout
   const copies: WorkingCopy[] = [];
 
   before(async () => {
-    await ensureDocker();
-    await ensureBusyboxImage();
-    hiy = await startHiy();
-    api = apiClient(hiy);
-    assert.equal((await api('POST', '/apps', { name: APP, port: 8080 })).status, 201);
+    ({ hiy, api } = await serverWithApps([{ name: APP }]));
   });
 
   after(async () => {
