@@ -55,6 +55,15 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.match(configError({ HIY_RUN_DIR: 'run/hiy' }), /HIY_RUN_DIR: "run\/hiy" is not an absolute path/);
   });
 
+  it('reads the disk limits (reserve for builds, per-app writable layers, check interval)', () => {
+    const c = loadConfig(base);
+    assert.deepEqual([c.diskReserveMb, c.appDiskMb, c.diskCheckIntervalSec], [1024, 2048, 60]);
+    const d = loadConfig({ ...base, HIY_DISK_RESERVE_MB: '0', HIY_APP_DISK_MB: '64', HIY_DISK_CHECK_INTERVAL: '2' });
+    assert.deepEqual([d.diskReserveMb, d.appDiskMb, d.diskCheckIntervalSec], [0, 64, 2]);
+    assert.match(configError({ HIY_APP_DISK_MB: '8' }), /HIY_APP_DISK_MB: 8 is out of range/);
+    assert.match(configError({ HIY_DISK_CHECK_INTERVAL: 'soon' }), /HIY_DISK_CHECK_INTERVAL/);
+  });
+
   it('uses automatic TLS for a public domain', () => {
     assert.equal(loadConfig({ ...base, HIY_DOMAIN: 'pi.example.com' }).tls, 'auto');
   });

@@ -1,4 +1,4 @@
-import { liveSessionAddresses } from '../auth/sessions.js';
+import { liveSessionAddresses } from '../src/auth/sessions.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';

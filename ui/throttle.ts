@@ -1,5 +1,5 @@
-import { addressKey } from '../client-address.js';
-import { isLoopback } from '../proxy/trusted-proxies.js';
+import { addressKey } from '../src/client-address.js';
+import { isLoopback } from '../src/trusted-proxies.js';
 
 /**
  * Login throttling, in two layers (docs/dashboard.md, "Sign-in throttling"):

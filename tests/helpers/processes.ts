@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { hiyEntry } from './paths.js';
+import { hiyEntry } from '../../harness/paths.js';
 
 /** Pids of processes whose command line mentions `needle` (a test's own temp data dir). */
 export function pidsMentioning(needle: string): number[] {

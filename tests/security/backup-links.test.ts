@@ -20,11 +20,11 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { runHiy } from '../helpers/processes.js';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { sleep } from './support.js';
 
 const APP = `sec-bkl-${randomBytes(3).toString('hex')}`;

@@ -15,11 +15,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../helpers/docker.js';
-import { ensureBusyboxImage } from '../helpers/images.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { sleep } from './support.js';
 
 const MB = 1024 * 1024;

@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
-import { get } from '../helpers/caddy.js';
-import { startHiy } from '../helpers/server.js';
-import { repoRoot } from '../helpers/paths.js';
+import { get } from '../../harness/caddy.js';
+import { startHiy } from '../../harness/server.js';
+import { repoRoot } from '../../harness/paths.js';
 import { childrenNamed, listeningTcpPorts } from '../helpers/processes.js';
 import { sleep } from './support.js';
 

@@ -14,11 +14,11 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { apiClient, HiyProcess } from '../helpers/server.js';
-import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { repoRoot } from '../helpers/paths.js';
-import { cleanupByLabel, removeAppImages } from '../helpers/docker.js';
-import { BUSYBOX_IMAGE } from '../helpers/images.js';
+import type { apiClient, HiyProcess } from '../../harness/server.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import { repoRoot } from '../../harness/paths.js';
+import { cleanupByLabel, removeAppImages } from '../../harness/docker.js';
+import { BUSYBOX_IMAGE } from '../../harness/images.js';
 import { serverWithApps, sleep } from './support.js';
 
 const APP = `sec-frz-${randomBytes(3).toString('hex')}`;

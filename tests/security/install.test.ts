@@ -15,8 +15,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, testEnv } from '../helpers/server.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
+import { apiClient, testEnv } from '../../harness/server.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { sleep } from './support.js';
 
 const NOBODY = 65534;

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 
 const PASSWORD = 'correct horse battery staple';
 

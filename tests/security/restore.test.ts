@@ -19,7 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import { openDatabase } from '../../src/db/open.js';
 import { runHiy } from '../helpers/processes.js';
-import { apiClient, startHiy, testEnv, type HiyProcess } from '../helpers/server.js';
+import { apiClient, startHiy, testEnv, type HiyProcess } from '../../harness/server.js';
 
 type E = Partial<Header> & { name: string; content?: Buffer | string };
 

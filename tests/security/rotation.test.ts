@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { remoteUrl, run } from '../helpers/git.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { remoteUrl, run } from '../../harness/git.js';
 
 const APP = `sec-rot-${randomBytes(3).toString('hex')}`;
 const newValue = () => `hiy_${randomBytes(32).toString('base64url')}`;

@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { apiClient, HiyProcess } from '../helpers/server.js';
-import { hiyEntry, repoRoot } from '../helpers/paths.js';
-import { remoteUrl, WorkingCopy } from '../helpers/git.js';
-import { cleanupByLabel, removeAppImages } from '../helpers/docker.js';
+import type { apiClient, HiyProcess } from '../../harness/server.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import { cleanupByLabel, removeAppImages } from '../../harness/docker.js';
 import { serverWithApps, signIn, sleep } from './support.js';
 
 const APP = `sec-str-${randomBytes(3).toString('hex')}`;

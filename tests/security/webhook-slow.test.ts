@@ -14,8 +14,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { apiClient, startHiy, type HiyProcess } from '../helpers/server.js';
-import { freePort } from '../helpers/ports.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { freePort } from '../../harness/ports.js';
 import { githubHeaders, pingPayload } from '../webhooks/github-delivery.js';
 import { sleep } from './support.js';
 

@@ -1,4 +1,4 @@
-import { trustedProxies } from '../../src/proxy/trusted-proxies.js';
+import { trustedProxies } from '../../src/trusted-proxies.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
