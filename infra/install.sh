@@ -279,6 +279,26 @@ ensure_caddy_admin_socket() {
   [ "$changed" = 1 ]
 }
 
+# A running caddy.service keeps its admin API on TCP 127.0.0.1:2019 until it restarts with the
+# drop-in. Restarted now while it serves no app of hiy's (a fresh install: Debian's package just
+# started it); one that serves apps (an upgrade) is left running, since a restart drops their
+# requests: hiy uses it where it is until its next restart (src/proxy/caddy-legacy-admin.ts).
+caddy_admin_to_socket() {
+  local changed="$1" config
+  # Only for the socket this installer gave caddy.service (ensure_caddy_admin_socket).
+  if [ -n "$(env_get HIY_CADDY_ADMIN)" ] || [ -n "$(env_get HIY_RUN_DIR)" ]; then return 0; fi
+  if [ "$DRY" = 1 ]; then
+    if [ "$changed" = 1 ]; then note 'would restart caddy.service if it serves no app yet'; fi
+    return 0
+  fi
+  config="$(curl -fsS --max-time 2 http://127.0.0.1:2019/config/ 2>/dev/null)" || return 0
+  if [[ "$config" == *'"hiy-control-plane"'* ]]; then
+    note "caddy.service serves hiy's apps with its admin API still on TCP 127.0.0.1:2019: it moves to the socket at its next restart (a reboot, or systemctl restart caddy: apps pause for about a second)"
+  else
+    run systemctl restart caddy
+  fi
+}
+
 ensure_caddy() {
   say 'Caddy (admin API on a unix socket only root and Caddy can reach)'
   if [ "$HAS_SYSTEMD" = 1 ]; then
@@ -288,8 +308,7 @@ ensure_caddy() {
     if ensure_caddy_admin_socket; then reload=1 restart=1; fi
     if [ "$reload" = 1 ]; then run systemctl daemon-reload; fi
     run systemctl enable --now caddy
-    # A running caddy.service still listens on TCP :2019 until it restarts with the drop-in.
-    if [ "$restart" = 1 ]; then run systemctl restart caddy; fi
+    caddy_admin_to_socket "$restart"
   else
     note 'no systemd: not started here; hiy starts its own Caddy (admin socket in its run dir) when none answers'
   fi

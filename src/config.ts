@@ -28,6 +28,11 @@ export interface Config {
   domain: string;
   listen: HostPort;
   caddyAdmin: CaddyAdminAddress;
+  /**
+   * Set only for a root hiy with default settings: where a caddy.service started before the
+   * upgrade to the admin socket may still listen (src/proxy/caddy-legacy-admin.ts).
+   */
+  caddyAdminLegacy: HostPort | undefined;
   httpPort: number;
   httpsPort: number;
   tls: TlsMode;
@@ -185,6 +190,7 @@ export function loadConfig(env: Env): Config {
     listen: parseHostPort('HIY_LISTEN', env.HIY_LISTEN ?? '127.0.0.1:3000'),
     // Default: a socket in a folder of the run dir that only Caddy's user may enter.
     caddyAdmin: parseCaddyAdmin(env.HIY_CADDY_ADMIN || `unix:${join(resolve(runDir), 'caddy-admin', 'admin.sock')}`),
+    caddyAdminLegacy: !env.HIY_CADDY_ADMIN && !env.HIY_RUN_DIR && process.getuid?.() === 0 ? { host: '127.0.0.1', port: 2019 } : undefined,
     httpPort,
     httpsPort,
     tls,

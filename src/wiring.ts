@@ -64,6 +64,7 @@ export function wireServer(o: Opened): Wired {
   });
   const proxy = createCaddyProxy({
     adminAddress: config.caddyAdmin,
+    legacyAdminAddress: config.caddyAdminLegacy,
     httpPort: config.httpPort,
     httpsPort: config.httpsPort,
     tls: config.tls,

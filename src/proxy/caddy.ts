@@ -21,6 +21,7 @@ import type { CaddyAdminAddress, HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
+import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
 import { adminLabel, buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
@@ -56,6 +57,11 @@ export interface CaddyProxyOptions {
   acmeIssuer?: CaddyConfigOptions['acmeIssuer'];
   /** HIY_TRUSTED_PROXIES as CIDRs. */
   trustedProxies?: readonly string[];
+  /**
+   * Where a Caddy started before the admin API moved to a socket may still listen (upgrades of a
+   * root hiy with default settings; caddy-legacy-admin.ts). Undefined: never looked at.
+   */
+  legacyAdminAddress?: HostPort;
 }
 
 export interface CaddyProxy extends Proxy {
@@ -65,7 +71,8 @@ export interface CaddyProxy extends Proxy {
 
 export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const log = opts.log.child({ component: 'proxy' });
-  const admin = createCaddyAdmin(opts.adminAddress);
+  const socketAdmin = createCaddyAdmin(opts.adminAddress);
+  let admin = socketAdmin;
   const configOpts: CaddyConfigOptions = {
     adminAddress: opts.adminAddress,
     listenHost: opts.listenHost ?? '',
@@ -95,7 +102,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   }
 
   async function ensureCaddy(): Promise<void> {
-    const who = await admin.probe();
+    let who = await admin.probe();
+    if (who === 'none' && await adoptLegacy()) who = 'caddy';
     if (who === 'caddy') {
       if (!child) {
         log.info({ admin: admin.baseUrl }, 'using the Caddy that answers on the admin address');
@@ -115,6 +123,28 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       readyTimeoutMs: opts.startTimeoutMs,
       isReady: async () => (await admin.probe()) === 'caddy',
     });
+  }
+
+  /** A caddy.service still on its old TCP admin address (caddy-legacy-admin.ts): used where it is. */
+  async function adoptLegacy(): Promise<boolean> {
+    const legacy = opts.legacyAdminAddress;
+    if (!legacy || !legacyCaddyTrusted(legacy.port)) return false;
+    const client = createCaddyAdmin(legacy);
+    if ((await client.probe()) !== 'caddy') return false;
+    admin = client;
+    configOpts.adminAddress = legacy;
+    log.warn({ admin: client.baseUrl }, 'caddy.service still has its admin API on TCP (started before the upgrade): used as it is so the apps keep serving; it moves to the socket at its next restart (systemctl restart caddy, or a reboot)');
+    return true;
+  }
+
+  /** The legacy Caddy restarted with the drop-in: back to the socket, and hiy's config into it. */
+  async function leaveLegacy(): Promise<boolean> {
+    if (admin === socketAdmin || (await socketAdmin.probe()) !== 'caddy') return false;
+    admin = socketAdmin;
+    configOpts.adminAddress = opts.adminAddress;
+    log.info({ admin: socketAdmin.baseUrl }, 'Caddy\'s admin API is on the socket now');
+    await push();
+    return true;
   }
 
   /** The certificates of the last config Caddy accepted (JSON), so an equal set is not loaded twice. */
@@ -155,6 +185,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       await push();
       return;
     }
+    if (await leaveLegacy()) return;
     if ((await admin.probe()) !== 'caddy') {
       log.warn({ admin: admin.baseUrl }, 'Caddy does not answer on its admin address');
       return;

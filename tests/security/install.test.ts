@@ -92,7 +92,7 @@ describe('install.sh: no token on a command line, no root from another user\'s c
       const r = runInstall(dir);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`refusing to install: hiy runs as root from ${dir}, and ${dir} belongs to nobody, so that user would become root`));
-      assert.match(r.stderr, /sudo chown -R root:root \/opt\/hiy/);
+      assert.match(r.stderr, /sudo git clone <this repository> \/opt\/hiy/);
       assert.equal(existsSync(trip), false, `a command ran before the refusal: ${existsSync(trip) ? readFileSync(trip, 'utf8') : ''}`);
       assert.doesNotMatch(r.stdout, /==> /, 'no step started');
     });
