@@ -291,7 +291,8 @@ caddy_admin_to_socket() {
     if [ "$changed" = 1 ]; then note 'would restart caddy.service if it serves no app yet'; fi
     return 0
   fi
-  config="$(curl -fsS --max-time 2 http://127.0.0.1:2019/config/ 2>/dev/null)" || return 0
+  # --noproxy: an http_proxy set for apt must not send a loopback check to another machine.
+  config="$(curl -fsS --noproxy '*' --max-time 2 http://127.0.0.1:2019/config/ 2>/dev/null)" || return 0
   if [[ "$config" == *'"hiy-control-plane"'* ]]; then
     note "caddy.service serves hiy's apps with its admin API still on TCP 127.0.0.1:2019: it moves to the socket at its next restart (a reboot, or systemctl restart caddy: apps pause for about a second)"
   else
@@ -432,7 +433,8 @@ health_url() {
   [ "$host" = '[::]' ] && host='[::1]'
   printf 'http://%s:%s' "$host" "$port"
 }
-healthy() { curl -fsS --max-time 2 -o /dev/null "$(health_url)/api/v1/health" 2>/dev/null; }
+# --noproxy: with http_proxy set (apt behind a proxy), a loopback check would ask the proxy's box.
+healthy() { curl -fsS --noproxy '*' --max-time 2 -o /dev/null "$(health_url)/api/v1/health" 2>/dev/null; }
 
 wait_healthy() {
   local pid="${1:-}" i
