@@ -80,6 +80,12 @@ export async function cleanupByLabel(label = 'hiy.test=1'): Promise<void> {
   if (images.length) await docker(['rmi', '-f', ...images]);
 }
 
+/** Removes the images hiy built for an app (hiy/<app>:<sha>; hiy labels no image, so cleanupByLabel misses them). */
+export async function removeAppImages(app: string): Promise<void> {
+  const images = ids((await docker(['images', '-q', `hiy/${app}`])).stdout);
+  if (images.length) await docker(['rmi', '-f', ...new Set(images)]);
+}
+
 /** `docker inspect <name>` parsed (the first object), or undefined when it does not exist. */
 export async function dockerInspect(name: string): Promise<any> {
   const r = await docker(['inspect', '--', name]);

@@ -30,13 +30,12 @@ export interface HiyTestEnv {
 
 /** A fresh data dir, loopback ports nobody uses and a random admin token. */
 export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
-  const [listen, caddy, http, https] = await freePorts(4);
+  const [listen, http, https] = await freePorts(3);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'hiy-test-'));
   const token = randomBytes(32).toString('base64url');
   const env: Record<string, string> = {
     HIY_DATA_DIR: dataDir,
     HIY_LISTEN: `127.0.0.1:${listen}`,
-    HIY_CADDY_ADMIN: `127.0.0.1:${caddy}`,
     HIY_HTTP_PORT: String(http),
     HIY_HTTPS_PORT: String(https),
     HIY_ADMIN_TOKEN: token,
@@ -47,7 +46,9 @@ export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
     // Below 32768: the kernel hands out ephemeral ports from there up, and a collision fails a bind.
     // Not 20000-20099 either: an installed hiy (install.sh, the install test) uses the default base.
     HIY_SLOT_PORT_BASE: String(20100 + randomInt(0, 119) * 100),
-    // Live markers (src/proxy/live.ts) inside the test's data dir, never the installed hiy's /run/hiy.
+    // Live markers (src/proxy/live.ts) and Caddy's admin socket (the default, HIY_CADDY_ADMIN
+    // unset: <run dir>/caddy-admin/admin.sock) inside the test's data dir, never the installed
+    // hiy's /run/hiy.
     HIY_RUN_DIR: join(dataDir, 'run'),
     ...opts.env,
   };

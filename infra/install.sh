@@ -47,6 +47,8 @@ LOGROTATE_FILE=/etc/logrotate.d/hiy
 BACKUP_UNIT=/etc/systemd/system/hiy-backup.service
 BACKUP_TIMER=/etc/systemd/system/hiy-backup.timer
 CADDY_DROPIN=/etc/systemd/system/caddy.service.d/hiy-restart.conf
+CADDY_ADMIN_DROPIN=/etc/systemd/system/caddy.service.d/hiy-admin.conf
+CADDY_ADMIN_JSON=/etc/hiy/caddy-admin.json
 # Hash of what hiy was last started from: a rerun restarts it only when this changes. Kept on
 # disk, not in /run: after a reboot systemd starts hiy from the same files, so a rerun then
 # has nothing to restart.
@@ -262,19 +264,92 @@ caddy_dropin() {
   printf '[Service]\nRestart=on-failure\nRestartSec=1\n'
 }
 
-ensure_caddy() {
-  say 'Caddy'
-  if [ "$HAS_SYSTEMD" = 1 ]; then
-    # Debian's caddy.service; hiy loads its own config through the admin API (127.0.0.1:2019).
-    # Its unit has no Restart=: the drop-in brings a crashed or killed Caddy back.
-    if caddy_dropin | put_file "$CADDY_DROPIN" 0644; then run systemctl daemon-reload; fi
-    run systemctl enable --now caddy
+# caddy.service with its admin API on hiy's default socket, /run/hiy/caddy-admin/admin.sock
+# (infra/caddy-hiy.conf says why). Left alone when hiy.env moves the socket or the run dir.
+ensure_caddy_admin_socket() {
+  if [ -n "$(env_get HIY_CADDY_ADMIN)" ] || [ -n "$(env_get HIY_RUN_DIR)" ]; then
+    note "HIY_CADDY_ADMIN or HIY_RUN_DIR is set in $ENV_FILE: caddy.service is not changed; give it that admin address yourself (docs/operations.md)"
+    return 1
+  fi
+  local changed=1 bin unit
+  bin="$(command -v caddy || echo /usr/bin/caddy)"
+  unit="$(<"$ROOT/infra/caddy-hiy.conf")"
+  printf '{"admin":{"listen":"unix//run/hiy/caddy-admin/admin.sock"}}\n' | put_file "$CADDY_ADMIN_JSON" 0644 || changed=0
+  if printf '%s\n' "${unit//@CADDY_BIN@/$bin}" | put_file "$CADDY_ADMIN_DROPIN" 0644; then changed=1; fi
+  [ "$changed" = 1 ]
+}
+
+# A running caddy.service keeps its admin API on TCP 127.0.0.1:2019 until it restarts with the
+# drop-in. Restarted now while it serves no app of hiy's (a fresh install: Debian's package just
+# started it); one that serves apps (an upgrade) is left running, since a restart drops their
+# requests: hiy uses it where it is until its next restart (src/proxy/caddy-legacy-admin.ts).
+caddy_admin_to_socket() {
+  local changed="$1" config
+  # Only for the socket this installer gave caddy.service (ensure_caddy_admin_socket).
+  if [ -n "$(env_get HIY_CADDY_ADMIN)" ] || [ -n "$(env_get HIY_RUN_DIR)" ]; then return 0; fi
+  if [ "$DRY" = 1 ]; then
+    if [ "$changed" = 1 ]; then note 'would restart caddy.service if it serves no app yet'; fi
+    return 0
+  fi
+  # --noproxy: an http_proxy set for apt must not send a loopback check to another machine.
+  config="$(curl -fsS --noproxy '*' --max-time 2 http://127.0.0.1:2019/config/ 2>/dev/null)" || return 0
+  if [[ "$config" == *'"hiy-control-plane"'* ]]; then
+    note "caddy.service serves hiy's apps with its admin API still on TCP 127.0.0.1:2019: it moves to the socket at its next restart (a reboot, or systemctl restart caddy: apps pause for about a second)"
   else
-    note 'no systemd: not started here; hiy starts its own Caddy when none answers on its admin address'
+    run systemctl restart caddy
   fi
 }
 
-# npm runs as the owner of the checkout, so a clone in a user's home stays theirs.
+ensure_caddy() {
+  say 'Caddy (admin API on a unix socket only root and Caddy can reach)'
+  if [ "$HAS_SYSTEMD" = 1 ]; then
+    local reload=0 restart=0
+    # Its unit has no Restart=: the drop-in brings a crashed or killed Caddy back.
+    if caddy_dropin | put_file "$CADDY_DROPIN" 0644; then reload=1; fi
+    if ensure_caddy_admin_socket; then reload=1 restart=1; fi
+    if [ "$reload" = 1 ]; then run systemctl daemon-reload; fi
+    run systemctl enable --now caddy
+    caddy_admin_to_socket "$restart"
+  else
+    note 'no systemd: not started here; hiy starts its own Caddy (admin socket in its run dir) when none answers'
+  fi
+}
+
+# hiy runs as root from this checkout (its dist/, hooks/, node_modules/): whoever can change a
+# file in it, or rename a folder on the way to it, becomes root at hiy's next start. So the
+# checkout, every file in it and every folder above it must belong to root or to the
+# administrator running this installer (SUDO_UID: their own clone, as docs/setup.md does it; they
+# are root already), and be writable by nobody else (a sticky folder like /tmp is fine: others
+# cannot rename what is not theirs). Anything else is refused, not fixed: chown -R would silently
+# take a user's working copy away from them.
+ADMIN_UID="${SUDO_UID:-0}"
+[[ "$ADMIN_UID" =~ ^[0-9]+$ ]] || ADMIN_UID=0
+check_checkout_owner() {
+  local d="$ROOT" mode owner found
+  while :; do
+    owner="$(stat -c %u "$d")" mode="$(stat -c %a "$d")"
+    if [ "$owner" != 0 ] && [ "$owner" != "$ADMIN_UID" ]; then
+      foreign_checkout "$d belongs to $(stat -c %U "$d")"
+    elif (( (8#$mode & 8#022) != 0 && (8#$mode & 8#1000) == 0 )); then
+      foreign_checkout "$d can be changed by other users (mode $mode)"
+    fi
+    [ "$d" = / ] && break
+    d="$(dirname "$d")"
+  done
+  found="$(find "$ROOT" -xdev \( \( ! -uid 0 ! -uid "$ADMIN_UID" \) -o \( -perm /022 ! -type l \) \) -print -quit 2>/dev/null || true)"
+  [ -z "$found" ] || foreign_checkout "$found belongs to another user or can be changed by other users"
+}
+
+foreign_checkout() {
+  local why="$1"
+  if [ "$DRY" = 1 ]; then warn "a real run would stop here: $why"; return 0; fi
+  die "refusing to install: hiy runs as root from $ROOT, and $why, so that user would become root.
+  Use a checkout that only root (or you, running this with sudo) can change, for example:
+    sudo git clone <this repository> /opt/hiy && sudo /opt/hiy/infra/install.sh
+  or fix this one: chown -R to yourself, chmod -R go-w (docs/setup.md, step 5)"
+}
+
+# npm runs as the owner of the checkout, so the administrator's own clone stays theirs.
 REPO_OWNER="$(stat -c %U "$ROOT")"
 as_owner() {
   if [ "$REPO_OWNER" = root ] || [ "$(id -u)" != 0 ]; then
@@ -333,7 +408,7 @@ ensure_env_file() {
   {
     printf '# hiy configuration, read by hiy.service and infra/install.sh. See README.md "Operator contract".\n'
     printf 'HIY_DATA_DIR=%s\nHIY_DOMAIN=%s\nHIY_ADMIN_TOKEN=%s\n' "$DATA_DIR" "$DOMAIN" "$token"
-    printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=127.0.0.1:2019\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
+    printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=unix:/run/hiy/caddy-admin/admin.sock   # host:port = TCP, open to every local user\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
     printf '#HIY_TLS=auto   # auto | internal | off; internal is the default for localhost\n'
     printf '# Backups (docs/backup.md): the public key (age1...) of a key pair kept OFF this box.\n'
     printf '#HIY_BACKUP_RECIPIENT=age1...\n#HIY_BACKUP_DIR=/var/backups/hiy\n#HIY_BACKUP_KEEP_DAYS=30\n#HIY_BACKUP_RCLONE=remote:hiy-backups\n'
@@ -358,7 +433,8 @@ health_url() {
   [ "$host" = '[::]' ] && host='[::1]'
   printf 'http://%s:%s' "$host" "$port"
 }
-healthy() { curl -fsS --max-time 2 -o /dev/null "$(health_url)/api/v1/health" 2>/dev/null; }
+# --noproxy: with http_proxy set (apt behind a proxy), a loopback check would ask the proxy's box.
+healthy() { curl -fsS --noproxy '*' --max-time 2 -o /dev/null "$(health_url)/api/v1/health" 2>/dev/null; }
 
 wait_healthy() {
   local pid="${1:-}" i
@@ -441,20 +517,16 @@ start_in_background() {
   if [ "$DRY" = 0 ] && healthy; then
     die "something else already answers at $(health_url) (another hiy?); stop it or set HIY_LISTEN in $ENV_FILE"
   fi
-  # The env file is the whole configuration: pass exactly its assignments, never evaluate it.
-  local vars=() line
-  if [ -r "$ENV_FILE" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      [[ "$line" =~ ^HIY_[A-Z0-9_]+= ]] && vars+=("$line")
-    done <"$ENV_FILE"
-  fi
+  # hiy reads the env file itself (--env-file; it is parsed, never evaluated): passing its
+  # assignments on a command line (`env HIY_ADMIN_TOKEN=…`) would show the token to every local
+  # user in `ps`.
   note "no systemd: starting hiy in the background (log: $HIY_LOG, pid file: $HIY_PID)"
   if [ "$DRY" = 1 ]; then
-    note "would run: nohup setsid env <HIY_* from $ENV_FILE> node $ROOT/bin/hiy.js server >>$HIY_LOG 2>&1 &"
+    note "would run: nohup setsid node $ROOT/bin/hiy.js server --env-file $ENV_FILE >>$HIY_LOG 2>&1 &"
     return 0
   fi
   (umask 077 && : >>"$HIY_LOG")
-  nohup setsid env "${vars[@]}" node --max-semi-space-size=1 "$ROOT/bin/hiy.js" server >>"$HIY_LOG" 2>&1 </dev/null &
+  nohup setsid node --max-semi-space-size=1 "$ROOT/bin/hiy.js" server --env-file "$ENV_FILE" >>"$HIY_LOG" 2>&1 </dev/null &
   local pid=$!
   printf '%s\n' "$pid" >"$HIY_PID"
   wait_healthy "$pid"
@@ -649,6 +721,7 @@ summary() {
   fi
 }
 
+check_checkout_owner
 ensure_node
 ensure_packages
 ensure_docker_config

@@ -22,7 +22,9 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.equal(c.dataDir, '/home/pi/.hiy');
     assert.equal(c.domain, 'localhost');
     assert.deepEqual(c.listen, { host: '127.0.0.1', port: 3000 });
-    assert.deepEqual(c.caddyAdmin, { host: '127.0.0.1', port: 2019 });
+    // Not TCP: a unix socket in a folder of the run dir (/run/hiy for root, else <data dir>/run).
+    const runDir = process.getuid?.() === 0 ? '/run/hiy' : '/home/pi/.hiy/run';
+    assert.deepEqual(c.caddyAdmin, { socket: `${runDir}/caddy-admin/admin.sock` });
     assert.equal(c.httpPort, 80);
     assert.equal(c.httpsPort, 443);
     assert.equal(c.tls, 'internal', 'localhost gets internal TLS');
@@ -38,7 +40,9 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.equal(c.dataDir, '/srv/hiy');
     assert.equal(c.domain, 'pi.example.com');
     assert.deepEqual(c.listen, { host: '::1', port: 4000 });
-    assert.deepEqual(c.caddyAdmin, { host: '127.0.0.1', port: 2020 });
+    assert.deepEqual(c.caddyAdmin, { host: '127.0.0.1', port: 2020 }, 'TCP only when asked for');
+    assert.deepEqual(loadConfig({ ...base, HIY_CADDY_ADMIN: 'unix:/run/x/admin.sock' }).caddyAdmin, { socket: '/run/x/admin.sock' });
+    assert.deepEqual(loadConfig({ ...base, HIY_RUN_DIR: '/run/other' }).caddyAdmin, { socket: '/run/other/caddy-admin/admin.sock' });
     assert.equal(c.tls, 'off');
     assert.equal(c.adminToken, 'x'.repeat(43));
     assert.equal(c.publicUrl, 'http://hiy.pi.example.com:8080');
@@ -49,6 +53,15 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.equal(loadConfig(base).runDir, root ? '/run/hiy' : '/home/pi/.hiy/run');
     assert.equal(loadConfig({ ...base, HIY_RUN_DIR: '/srv/run/hiy/' }).runDir, '/srv/run/hiy');
     assert.match(configError({ HIY_RUN_DIR: 'run/hiy' }), /HIY_RUN_DIR: "run\/hiy" is not an absolute path/);
+  });
+
+  it('reads the disk limits (reserve for builds, per-app writable layers, check interval)', () => {
+    const c = loadConfig(base);
+    assert.deepEqual([c.diskReserveMb, c.appDiskMb, c.diskCheckIntervalSec], [1024, 2048, 60]);
+    const d = loadConfig({ ...base, HIY_DISK_RESERVE_MB: '0', HIY_APP_DISK_MB: '64', HIY_DISK_CHECK_INTERVAL: '2' });
+    assert.deepEqual([d.diskReserveMb, d.appDiskMb, d.diskCheckIntervalSec], [0, 64, 2]);
+    assert.match(configError({ HIY_APP_DISK_MB: '8' }), /HIY_APP_DISK_MB: 8 is out of range/);
+    assert.match(configError({ HIY_DISK_CHECK_INTERVAL: 'soon' }), /HIY_DISK_CHECK_INTERVAL/);
   });
 
   it('uses automatic TLS for a public domain', () => {
@@ -71,6 +84,8 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.match(configError({ HIY_LISTEN: '127.0.0.1:99999' }), /HIY_LISTEN: 99999 is out of range/);
     assert.match(configError({ HIY_LISTEN: 'a b:80' }), /HIY_LISTEN/);
     assert.match(configError({ HIY_CADDY_ADMIN: ':2019' }), /HIY_CADDY_ADMIN/);
+    assert.match(configError({ HIY_CADDY_ADMIN: 'unix:relative.sock' }), /HIY_CADDY_ADMIN: .*unix:<absolute path>/);
+    assert.match(configError({ HIY_CADDY_ADMIN: `unix:/${'x'.repeat(120)}` }), /longer than 107 bytes/);
   });
 
   it('refuses a bad domain, admin token or log level', () => {

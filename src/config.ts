@@ -13,12 +13,26 @@ export interface HostPort {
   port: number;
 }
 
+/**
+ * Where Caddy's admin API listens: a unix socket (the default, in a 0700 folder, so no other
+ * local user can reach it) or, as an explicit opt-in, a TCP address.
+ */
+export type CaddyAdminAddress = HostPort | { socket: string };
+
+/** Longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
 /** Everything hiy reads from its environment, validated once at start. */
 export interface Config {
   dataDir: string;
   domain: string;
   listen: HostPort;
-  caddyAdmin: HostPort;
+  caddyAdmin: CaddyAdminAddress;
+  /**
+   * Set only for a root hiy with default settings: where a caddy.service started before the
+   * upgrade to the admin socket may still listen (src/proxy/caddy-legacy-admin.ts).
+   */
+  caddyAdminLegacy: HostPort | undefined;
   httpPort: number;
   httpsPort: number;
   tls: TlsMode;
@@ -28,6 +42,12 @@ export interface Config {
   slotPortBase: number;
   buildMemoryMb: number;
   buildTimeoutSec: number;
+  /** Free MB builds must leave on hiy's and the engine's disks (HIY_DISK_RESERVE_MB). */
+  diskReserveMb: number;
+  /** What an app's containers may write to their own file systems together (HIY_APP_DISK_MB). */
+  appDiskMb: number;
+  /** Seconds between two checks of the apps' writable layers (HIY_DISK_CHECK_INTERVAL). */
+  diskCheckIntervalSec: number;
   /** How many releases behind the current one keep their image (rollback targets). */
   keepReleases: number;
   /** Path of the caddy binary hiy starts when no Caddy answers on the admin address. */
@@ -77,6 +97,19 @@ export interface AlertConfig {
 
 export type Env = Record<string, string | undefined>;
 
+/**
+ * The HIY_* assignments of an env file (systemd EnvironmentFile syntax, /etc/hiy/hiy.env),
+ * parsed, never evaluated. Only lines `HIY_NAME=value` count; surrounding double quotes are dropped.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(HIY_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
 function fail(name: string, message: string): never {
   throw new HiyError('config', `${name}: ${message}`);
 }
@@ -104,6 +137,15 @@ export function parseHostPort(name: string, raw: string): HostPort {
   if (!m) fail(name, `"${raw}" is not host:port (for example 127.0.0.1:3000)`);
   const host = m[1]!.replace(/^\[|\]$/g, '');
   return { host, port: parsePort(name, m[2]!) };
+}
+
+/** HIY_CADDY_ADMIN: `unix:/abs/path.sock`, or host:port (TCP, reachable by every local user). */
+export function parseCaddyAdmin(raw: string): CaddyAdminAddress {
+  if (!raw.startsWith('unix:')) return parseHostPort('HIY_CADDY_ADMIN', raw);
+  const socket = raw.slice('unix:'.length);
+  if (!isAbsolute(socket) || /[\s\0]/.test(socket)) fail('HIY_CADDY_ADMIN', `"${raw.slice(0, 120)}" is not unix:<absolute path> (for example unix:/run/hiy/caddy-admin/admin.sock)`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) fail('HIY_CADDY_ADMIN', `the socket path ${socket.slice(0, 120)} is longer than ${MAX_SOCKET_PATH} bytes`);
+  return { socket: resolve(socket) };
 }
 
 const DOMAIN_RE = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -146,7 +188,9 @@ export function loadConfig(env: Env): Config {
     dataDir,
     domain,
     listen: parseHostPort('HIY_LISTEN', env.HIY_LISTEN ?? '127.0.0.1:3000'),
-    caddyAdmin: parseHostPort('HIY_CADDY_ADMIN', env.HIY_CADDY_ADMIN ?? '127.0.0.1:2019'),
+    // Default: a socket in a folder of the run dir that only Caddy's user may enter.
+    caddyAdmin: parseCaddyAdmin(env.HIY_CADDY_ADMIN || `unix:${join(resolve(runDir), 'caddy-admin', 'admin.sock')}`),
+    caddyAdminLegacy: !env.HIY_CADDY_ADMIN && !env.HIY_RUN_DIR && process.getuid?.() === 0 ? { host: '127.0.0.1', port: 2019 } : undefined,
     httpPort,
     httpsPort,
     tls,
@@ -155,6 +199,9 @@ export function loadConfig(env: Env): Config {
     slotPortBase: parseInteger('HIY_SLOT_PORT_BASE', env.HIY_SLOT_PORT_BASE, 20000, 1024, 64000),
     buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
     buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),
+    diskReserveMb: parseInteger('HIY_DISK_RESERVE_MB', env.HIY_DISK_RESERVE_MB, 1024, 0, 10_000_000),
+    appDiskMb: parseInteger('HIY_APP_DISK_MB', env.HIY_APP_DISK_MB, 2048, 16, 10_000_000),
+    diskCheckIntervalSec: parseInteger('HIY_DISK_CHECK_INTERVAL', env.HIY_DISK_CHECK_INTERVAL, 60, 2, 3600),
     keepReleases: parseInteger('HIY_KEEP_RELEASES', env.HIY_KEEP_RELEASES, 2, 0, 100),
     caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
     publicUrl,

@@ -4,9 +4,10 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listApps } from './apps/repo.js';
-import { countActiveTokens, createToken, hashToken } from './auth/tokens.js';
-import { loadConfig, type Config, type Env, type HostPort } from './config.js';
+import { bootstrapToken } from './auth/bootstrap.js';
+import { loadConfig, parseEnvFile, type Config, type Env, type HostPort } from './config.js';
 import { openDatabase } from './db/open.js';
+import { DiskGuard } from './deploy/disk-guard.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
 import { openSecretBox } from './env/secret-box.js';
 import { HiyError } from './errors.js';
@@ -66,11 +67,14 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
   await recovered;
   s.state.ready = true;
   s.observability.start();
+  const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer });
+  diskGuard.start();
 
   return {
     services: s,
     address,
     async stop() {
+      diskGuard.stop();
       await queue.stop();
       await s.certificates.stop();
       await s.observability.stop();
@@ -99,24 +103,29 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** HIY_ADMIN_TOKEN is accepted as a token; without it and without any token, one is made and printed once. */
-async function bootstrapToken(config: Config, db: Services['db'], log: Logger, out: NodeJS.WritableStream): Promise<void> {
-  if (config.adminToken) {
-    const exists = await db.selectFrom('api_tokens').select('id').where('token_hash', '=', hashToken(config.adminToken)).executeTakeFirst();
-    if (!exists) await createToken(db, 'admin (HIY_ADMIN_TOKEN)', config.adminToken);
-    return;
+function serverEnv(env: Env, args: string[]): Env {
+  if (args.length === 0) return env;
+  const file = args[0] === '--env-file' && args.length === 2 ? args[1] : undefined;
+  if (!file) throw new HiyError('config', `usage: hiy server [--env-file FILE] (got ${JSON.stringify(args.join(' ').slice(0, 80))})`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new HiyError('config', `--env-file ${file}: ${(err as Error).message}`);
   }
-  if ((await countActiveTokens(db)) > 0) return;
-  const { token } = await createToken(db, 'initial');
-  out.write(`\nhiy: first start; your API token (shown once, store it now):\n\n  ${token}\n\n`);
-  log.info('created the initial API token (printed on stdout, not logged)');
+  return { ...env, ...parseEnvFile(text) };
 }
 
-/** `hiy server`: read config once, start, stop gracefully on SIGTERM/SIGINT. */
-export async function runServer(env: Env): Promise<number> {
+/**
+ * `hiy server [--env-file FILE]`: read config once, start, stop gracefully on SIGTERM/SIGINT.
+ * With --env-file, hiy reads the HIY_* settings from that file itself (they win over the
+ * environment's): install.sh starts it so without systemd, so the admin token never sits on a
+ * command line that `ps` shows to every local user.
+ */
+export async function runServer(env: Env, args: string[] = []): Promise<number> {
   let config: Config;
   try {
-    config = loadConfig(env);
+    config = loadConfig(serverEnv(env, args));
   } catch (err) {
     process.stderr.write(`hiy: ${(err as Error).message}\n`);
     return 2;

@@ -27,7 +27,7 @@ import { trustedProxies } from './trusted-proxies.js';
 import type { Engine } from './runtime/docker-engine.js';
 import type { Services } from './services.js';
 import { Certificates } from './tls/certificates.js';
-import { createWebhookHandler } from './webhooks/endpoint.js';
+import { createWebhookHandler, WEBHOOK_BODY_LIMITS } from './webhooks/endpoint.js';
 import { RepoMirror } from './webhooks/mirror.js';
 import { HOOK_PREFIX } from './webhooks/settings.js';
 import { createDashboard, withDashboard, type Dashboard } from '../ui/dashboard.js';
@@ -64,6 +64,7 @@ export function wireServer(o: Opened): Wired {
   });
   const proxy = createCaddyProxy({
     adminAddress: config.caddyAdmin,
+    legacyAdminAddress: config.caddyAdminLegacy,
     httpPort: config.httpPort,
     httpsPort: config.httpsPort,
     tls: config.tls,
@@ -119,7 +120,12 @@ export function wireServer(o: Opened): Wired {
   const server = createHttpServer(withDashboard(api, dashboard.app), [
     { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployer, o.hookTokenFile), streams: true },
-    { prefix: HOOK_PREFIX, handler: createWebhookHandler({ db, secrets, log, mirror, repos, enqueueBuild: (...a) => deployer.enqueueBuild(...a) }) },
+    {
+      prefix: HOOK_PREFIX,
+      handler: createWebhookHandler({ db, secrets, log, mirror, repos, trusted: services.trustedProxies, enqueueBuild: (...a) => deployer.enqueueBuild(...a) }),
+      bodyDeadlineMs: WEBHOOK_BODY_LIMITS.deadlineMs,
+      bodyIdleMs: WEBHOOK_BODY_LIMITS.idleMs,
+    },
   ]);
   return { services, queue, dashboard, server };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { storedPasswordHash, verifyPassword, PASSWORD_MAX } from '../src/auth/password.js';
-import { createSession, endSession, findSession, pruneSessions } from '../src/auth/sessions.js';
+import { createSession, endSession, findSession, pruneSessions, sessionActive } from '../src/auth/sessions.js';
 import { ErrorPage } from './pages/error.js';
 import { LoginPage } from './pages/login.js';
 import { csrfToken, csrfValid, originAllowed, safeEqual } from './csrf.js';
@@ -30,11 +30,11 @@ export function authRoutes(ui: Ui, app: Hono<UiEnv>): void {
       return showLogin(ui, c, next, 'The sign-in form expired. Please try again.', 400);
     }
     const ip = clientIp(c, ui.s.trustedProxies);
-    const wait = ui.throttle.retryAfterMs(ip);
-    if (wait > 0) {
-      ui.s.log.warn({ event: 'auth_throttled', surface: 'dashboard', ip }, 'hiy dashboard sign-in throttled');
-      c.header('retry-after', String(Math.ceil(wait / 1000)));
-      return showLogin(ui, c, next, throttledMessage(wait), 429);
+    const refusal = ui.throttle.check(ip);
+    if (refusal) {
+      ui.s.log.warn({ event: 'auth_throttled', surface: 'dashboard', ip, reason: refusal.reason }, 'hiy dashboard sign-in throttled');
+      c.header('retry-after', String(Math.ceil(refusal.waitMs / 1000)));
+      return showLogin(ui, c, next, refusal.reason === 'address' ? throttledMessage(refusal.waitMs) : pausedMessage(refusal.waitMs), 429);
     }
     const stored = await storedPasswordHash(ui.s.db);
     if (!stored) return showLogin(ui, c, next, undefined, 409);
@@ -67,6 +67,11 @@ export function authRoutes(ui: Ui, app: Hono<UiEnv>): void {
     deleteCookie(c, sessionCookieName(isHttps(c)), cookieOptions(isHttps(c)));
     return seeOther(c, '/login');
   });
+}
+
+function pausedMessage(waitMs: number): string {
+  return `Sign-in is paused for new addresses for ${formatWait(waitMs)}: there were too many failed sign-ins. `
+    + 'Sign in from an address you have used before, or on the box itself (an SSH tunnel to hiy\'s own port; see docs/dashboard.md).';
 }
 
 function throttledMessage(waitMs: number): string {
@@ -126,4 +131,10 @@ export function requireSession(ui: Ui): MiddlewareHandler<UiEnv> {
     }
     await next();
   };
+}
+
+/** For streams opened by this request: whether its session still lives (signed out, password changed, expired: no). */
+export function sessionStillValid(ui: Ui, c: UiContext): () => Promise<boolean> {
+  const id = c.get('sessionId');
+  return () => sessionActive(ui.s.db, id, ui.policy);
 }

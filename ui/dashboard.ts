@@ -1,3 +1,4 @@
+import { liveSessionAddresses } from '../src/auth/sessions.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
@@ -55,6 +56,9 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
     gate: new HashGate(2),
     policy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
   };
+  // Addresses of live sessions are known ones: after a restart they may still sign in while a
+  // global sign-in pause runs (throttle.ts).
+  void liveSessionAddresses(s.db, ui.policy).then((list) => { for (const a of list) ui.throttle.remember(a.ip, a.at); }, () => undefined);
   const app = new Hono<UiEnv>();
   app.use('*', async (c, next) => {
     await next();

@@ -4,6 +4,7 @@ import { HiyError } from '../src/errors.js';
 import { DeployPage } from './pages/deploy.js';
 import { ansiToHtml, newAnsiState, renderLine } from './ansi.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
+import { sessionStillValid } from './auth-routes.js';
 import { sse } from './sse.js';
 import { pageCtx, sendPage, type Ui, type UiEnv } from './ui.js';
 
@@ -25,7 +26,7 @@ export function deployRoutes(ui: Ui, app: Hono<UiEnv>): void {
     const row = await appFromPath(ui, c.req.param('name'));
     const id = deployId(c.req.param('id'));
     await getDeploy(ui.s.db, row.name, id);
-    return sse(c, async (send, closed) => {
+    return sse(c, sessionStillValid(ui, c), async (send, closed) => {
       send('reset', '');
       let finished!: (status: string) => void;
       const end = new Promise<string>((r) => { finished = r; });

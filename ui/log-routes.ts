@@ -3,6 +3,7 @@ import { LogPre, LogsPage } from './pages/logs.js';
 import { ansiToHtml, escapeHtml } from './ansi.js';
 import { appFromPath, appHead, statusOfApp } from './apps-data.js';
 import type { RuntimeLogLine } from './sources.js';
+import { sessionStillValid } from './auth-routes.js';
 import { sse } from './sse.js';
 import { pageCtx, sendPage, type Ui, type UiEnv } from './ui.js';
 
@@ -48,7 +49,7 @@ export function logRoutes(ui: Ui, app: Hono<UiEnv>): void {
     // EventSource resumes with Last-Event-ID (the seq of the last line it got).
     const rawAfter = c.req.header('last-event-id') ?? c.req.query('after') ?? '0';
     let lastSent = /^\d{1,15}$/.test(rawAfter) ? Number(rawAfter) : 0;
-    return sse(c, async (send, closed) => {
+    return sse(c, sessionStillValid(ui, c), async (send, closed) => {
       const pending: RuntimeLogLine[] = [];
       let replayed = false;
       const emit = (l: RuntimeLogLine) => {

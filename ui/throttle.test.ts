@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatWait, HashGate, LoginThrottle } from './throttle.js';
 
-const policy = { freeFailures: 3, windowMs: 10 * 60_000, firstLockMs: 60_000, maxLockMs: 5 * 60_000, maxEntries: 100 };
+const policy = { freeFailures: 3, windowMs: 10 * 60_000, firstLockMs: 60_000, maxLockMs: 5 * 60_000, maxEntries: 100, globalFailures: 10, knownForMs: 3600_000 };
 
 describe('login throttle', { timeout: 10_000 }, () => {
   it('allows a few failures, then locks for longer with each further one, up to a cap', () => {
@@ -27,6 +27,26 @@ describe('login throttle', { timeout: 10_000 }, () => {
     assert.equal(t.retryAfterMs('a', 0), 0);
     for (let i = 0; i < 3; i++) t.fail('b', 0);
     assert.equal(t.fail('b', policy.windowMs + 1), 0, 'a new window');
+  });
+
+  it('counts an IPv6 /64 as one address', () => {
+    const t = new LoginThrottle(policy);
+    for (let i = 0; i < 4; i++) t.fail(`2001:db8:1:2::${i + 1}`, 0);
+    assert.equal(t.retryAfterMs('2001:db8:1:2:ffff::9', 0), 60_000, 'another address of the same /64 is locked');
+    assert.equal(t.retryAfterMs('2001:db8:1:3::1', 0), 0, 'the next /64 is not');
+  });
+
+  it('a global failure budget pauses unknown addresses; known ones and the box itself may still try', () => {
+    const t = new LoginThrottle(policy);
+    t.succeed('198.51.100.9', 0);
+    for (let i = 0; i < 10; i++) t.fail(`203.0.113.${i}`, 1000);
+    assert.deepEqual(t.check('192.0.2.1', 2000), { reason: 'paused', waitMs: policy.windowMs - 1000 });
+    assert.equal(t.check('198.51.100.9', 2000), undefined, 'an address that signed in before');
+    assert.equal(t.check('127.0.0.1', 2000), undefined, 'the box itself');
+    assert.equal(t.check('192.0.2.1', policy.windowMs + 1001), undefined, 'the pause ends with the window');
+    assert.equal(t.check('198.51.100.9', policy.knownForMs + 1), undefined);
+    for (let i = 0; i < 10; i++) t.fail(`203.0.113.${i}`, policy.knownForMs + 1);
+    assert.equal(t.check('198.51.100.9', policy.knownForMs + 2)?.reason, 'paused', 'known only for knownForMs');
   });
 
   it('remembers a bounded number of addresses', () => {

@@ -1,5 +1,6 @@
-import type { MiddlewareHandler } from 'hono';
-import { verifyToken } from '../auth/tokens.js';
+import type { Context, MiddlewareHandler } from 'hono';
+import { guardStream } from '../auth/stream-guard.js';
+import { tokenActive, verifyToken } from '../auth/tokens.js';
 import type { TokenInfo } from '../contract.js';
 import type { Services } from '../services.js';
 import { clientAddress } from '../trusted-proxies.js';
@@ -34,6 +35,15 @@ export function requireToken(s: Services): MiddlewareHandler<ApiEnv> {
     c.set('token', info);
     await next();
   };
+}
+
+/** Ends a long-lived answer (SSE) once the token it was opened with is revoked; returns the stop function. */
+export function guardApiStream(s: Services, c: Context<ApiEnv>, end: () => void): () => void {
+  const id = c.get('token').id;
+  return guardStream(() => tokenActive(s.db, id), () => {
+    s.log.info({ event: 'stream_closed', surface: 'api', token: id }, 'closed a stream: its API token was revoked');
+    end();
+  });
 }
 
 function peerOf(env: unknown): string | undefined {

@@ -54,6 +54,23 @@ export async function findSession(db: Kysely<Database>, id: string | undefined, 
   return row;
 }
 
+/**
+ * Whether the session of a cookie value still lives (not signed out, not ended by a password
+ * change, not expired), without counting as activity: an open stream must not keep an abandoned
+ * session from going idle.
+ */
+export async function sessionActive(db: Kysely<Database>, id: string, policy: SessionPolicy, now = new Date()): Promise<boolean> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return false;
+  const row = await db.selectFrom('dashboard_sessions').select(['created_at', 'last_seen_at']).where('id_hash', '=', hashId(id)).executeTakeFirst();
+  return row !== undefined && !sessionExpired(row, policy, now);
+}
+
+/** Client addresses of live sessions and when each was last used (they count as known addresses for sign-in throttling). */
+export async function liveSessionAddresses(db: Kysely<Database>, policy: SessionPolicy, now = new Date()): Promise<{ ip: string; at: number }[]> {
+  const rows = await db.selectFrom('dashboard_sessions').select(['ip', 'created_at', 'last_seen_at']).where('ip', 'is not', null).execute();
+  return rows.filter((r) => !sessionExpired(r, policy, now)).map((r) => ({ ip: r.ip!, at: Date.parse(r.last_seen_at) }));
+}
+
 export async function endSession(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom('dashboard_sessions').where('id_hash', '=', hashId(id)).execute();
 }

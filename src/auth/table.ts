@@ -10,4 +10,6 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** 1 for the token made from HIY_ADMIN_TOKEN: a start with another value revokes it. */
+  bootstrap: Generated<number>;
 }

@@ -23,12 +23,12 @@ export function validateTokenName(name: unknown): string {
 }
 
 /** Stores a token hash; the value is returned once and never again. */
-export async function createToken(db: Kysely<Database>, name: string, value = newTokenValue()): Promise<{ token: string; info: TokenInfo }> {
+export async function createToken(db: Kysely<Database>, name: string, value = newTokenValue(), opts: { bootstrap?: boolean } = {}): Promise<{ token: string; info: TokenInfo }> {
   const created_at = nowIso();
   const prefix = value.slice(0, TOKEN_PREFIX.length + 6);
   const row = await db
     .insertInto('api_tokens')
-    .values({ name: validateTokenName(name), token_hash: hashToken(value), prefix, created_at, last_used_at: null, revoked_at: null })
+    .values({ name: validateTokenName(name), token_hash: hashToken(value), prefix, created_at, last_used_at: null, revoked_at: null, bootstrap: opts.bootstrap ? 1 : 0 })
     .returning(['id', 'name', 'prefix', 'created_at', 'last_used_at', 'revoked_at'])
     .executeTakeFirstOrThrow();
   return { token: value, info: row };
@@ -49,6 +49,12 @@ export async function verifyToken(db: Kysely<Database>, value: string): Promise<
     await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
   }
   return row;
+}
+
+/** Whether token `id` still exists and is not revoked (streams opened with it ask this again and again). */
+export async function tokenActive(db: Kysely<Database>, id: number): Promise<boolean> {
+  const row = await db.selectFrom('api_tokens').select('revoked_at').where('id', '=', id).executeTakeFirst();
+  return row !== undefined && row.revoked_at === null;
 }
 
 export async function listTokens(db: Kysely<Database>): Promise<TokenInfo[]> {

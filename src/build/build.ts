@@ -3,6 +3,7 @@ import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { imageTag, type Builder } from '../runtime/builder.js';
 import { prepareBuildContext, type ContextLimits } from './context.js';
+import { lowDisk, watchDisk, type LowDisk } from './disk-space.js';
 import type { Strategy } from './detect.js';
 import type { BuildImages } from '../base-images.js';
 import type { Processes } from './procfile.js';
@@ -42,7 +43,19 @@ export interface BuildDeps {
   log: Logger;
   /** Bounds on the source archive and where it is spooled. */
   limits?: Partial<ContextLimits>;
+  /**
+   * Free space (MB) a build leaves on the disks it writes to (hiy's data dir, the engine's data
+   * root): below it the build does not start; one that eats into it is stopped.
+   */
+  disk?: { reserveMb: number; paths: string[] };
 }
+
+/** How often a running build's disks are checked. */
+const DISK_CHECK_MS = 1_000;
+
+const diskMessage = (low: LowDisk, reserveMb: number, during: boolean) => during
+  ? `the build was stopped: the disk holding ${low.path} fell to ${low.freeMb} MB free, below the ${reserveMb} MB reserve (HIY_DISK_RESERVE_MB) that keeps hiy's database and the apps writable`
+  : `the build did not start: the disk holding ${low.path} has ${low.freeMb} MB free, less than the ${reserveMb} MB reserve (HIY_DISK_RESERVE_MB). Free some space (docs/operations.md, "Disk hygiene") and push again`;
 
 /** Why the build was stopped from our side (timeout or the caller's signal). */
 class Stopped extends Error {}
@@ -61,12 +74,19 @@ export async function buildRelease(d: BuildDeps, req: BuildRequest): Promise<Bui
   if (req.signal?.aborted) onAbort();
   req.signal?.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(() => stop.abort(new Stopped(`the build took longer than ${req.timeoutSec} s and was stopped`)), req.timeoutSec * 1000);
+  let stopWatch = () => {};
   try {
     const ctx = await prepareBuildContext(req.source, d.limits ?? {}, { images: req.images, dockerfilePath: req.dockerfilePath }, stop.signal);
     try {
       (req.onStep ?? req.onOutput)(`Detected ${ctx.plan.label}`);
       for (const note of ctx.plan.notes) req.onOutput(note);
       if (ctx.ignored) req.onOutput(`.dockerignore left out ${ctx.ignored} of ${ctx.entries} entries`);
+      if (d.disk && d.disk.reserveMb > 0) {
+        const { reserveMb, paths } = d.disk;
+        const low = await lowDisk(paths, reserveMb);
+        if (low) throw new HiyError('build_failed', diskMessage(low, reserveMb, false));
+        stopWatch = watchDisk(paths, reserveMb, DISK_CHECK_MS, (l) => stop.abort(new Stopped(diskMessage(l, reserveMb, true))));
+      }
       await d.builder.build({ tag, context: ctx.stream(), dockerfile: ctx.plan.dockerfilePath, memoryMb: req.memoryMb, onOutput: req.onOutput, signal: stop.signal });
       d.log.info({ app: req.app, deploy: req.deployId, image: tag, ms: Date.now() - started }, 'image built');
       return { image: tag, strategy: ctx.plan.strategy, processes: ctx.plan.processes };
@@ -78,6 +98,7 @@ export async function buildRelease(d: BuildDeps, req: BuildRequest): Promise<Bui
     throw err;
   } finally {
     clearTimeout(timer);
+    stopWatch();
     req.signal?.removeEventListener('abort', onAbort);
   }
 }

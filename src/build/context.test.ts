@@ -139,6 +139,9 @@ describe('build context', { timeout: 30_000 }, () => {
     await refused([dockerfile, { name: 'big', content: 'x'.repeat(64 * 1024) }], /larger than the limit/, { maxBytes: 32 * 1024 });
     await refused([dockerfile, { name: 'a' }, { name: 'b' }, { name: 'c' }], /more than 3 entries/, { maxEntries: 3 });
   });
+  test('checking runs with a hard time limit: past it the worker is stopped and the build fails with the reason', async () => {
+    await refused([dockerfile, { name: 'a', content: 'x' }], /checking and packing it took longer than 5 ms/, { checkTimeoutMs: 5 });
+  });
   test('garbage is not a tar archive', async () => {
     await assert.rejects(prepareBuildContext(Readable.from([Buffer.alloc(2048, 'z')]), lim(), DETECT), /not a valid tar archive/);
   });

@@ -1,22 +1,26 @@
 /**
- * The Docker build context, made from the source archive (`git archive --format=tar`):
- * validated (no absolute paths, no `..`, no hardlinks, no symlink leaving the tree or climbing
- * through another symlink, nothing beneath a symlink, only files, directories and symlinks), bounded (bytes and entries), filtered by the root `.dockerignore`
- * with Docker's own matcher, and re-packed for the engine.
+ * The Docker build context, made from the source archive (`git archive --format=tar`).
  *
- * The archive is spooled to a private temp file first: `.dockerignore` may come after the
- * files it excludes in the stream, and holding a 200 MB source in memory would hurt on a Pi.
+ * The archive is spooled to a private temp file first (`.dockerignore` may come after the files
+ * it excludes, and holding a 200 MB source in memory would hurt on a Pi). Everything that looks
+ * at its content (validation, strategy detection, `.dockerignore`, re-packing: context-check.ts)
+ * runs in a worker thread with a hard time and memory limit: whatever a pushed repo holds, hiy's
+ * event loop only copies bytes, and a worker that takes too long is terminated and the build
+ * fails with the reason.
  */
 import { createReadStream, createWriteStream, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import dockerignore from '@balena/dockerignore';
-import { extract as tarExtract, pack as tarPack, type ExtractEvents, type Header } from 'tar-stream';
-import { HiyError } from '../errors.js';
-import { detect, GENERATED_DOCKERFILE, ROOT_FILE_MAX, ROOT_FILES, type BuildPlan, type DetectOptions } from './detect.js';
+import { Worker } from 'node:worker_threads';
+import { HiyError, type ErrorCode } from '../errors.js';
+import { refuse } from './context-check.js';
+import type { ContextAnswer, ContextJob } from './context-worker.js';
+import type { BuildPlan, DetectOptions } from './detect.js';
+
+export { entryPath } from './context-check.js';
 
 export interface ContextLimits {
   /** Bytes of the source archive (default 200 MiB). */
@@ -25,13 +29,15 @@ export interface ContextLimits {
   maxEntries: number;
   /** Where the archive is spooled (default the OS temp dir). */
   tmpDir?: string;
+  /** How long checking and re-packing may take (default 120 s; a 200 MB tree takes seconds). */
+  checkTimeoutMs?: number;
+  /** Heap of the checking worker (default 256 MB). */
+  checkMemoryMb?: number;
 }
 
 export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxBytes: 200 * 1024 * 1024, maxEntries: 100_000 };
-
-/** Docker sends these whatever .dockerignore says (the daemon needs them; it drops them itself). */
-const ALWAYS_SENT = new Set(['Dockerfile', 'dockerfile', '.dockerignore']);
-const MAX_DOCKERIGNORE = 1024 * 1024;
+const CHECK_TIMEOUT_MS = 120_000;
+const CHECK_MEMORY_MB = 256;
 
 export interface BuildContext {
   /** Entries in the source archive and how many .dockerignore dropped. */
@@ -39,78 +45,10 @@ export interface BuildContext {
   ignored: number;
   /** The detected strategy, the Dockerfile to build and the Procfile's process types. */
   plan: BuildPlan;
-  /** The re-packed tar for the engine; each call reads the spooled archive again. */
+  /** The context tar for the engine; each call reads the prepared file again. */
   stream(): Readable;
-  /** Removes the spooled archive. */
+  /** Removes the spooled archive and the prepared context. */
   dispose(): Promise<void>;
-}
-
-/** One entry of an archive being read: its header and its content stream. */
-type Entry = ExtractEvents['entry'][1];
-
-const refuse = (message: string): HiyError => new HiyError('build_failed', `the source archive was refused: ${message}`);
-
-/** `./a/b/` → `a/b`; refuses absolute paths and `..` components. */
-export function entryPath(raw: string): string {
-  if (raw.startsWith('/')) throw refuse(`absolute path ${JSON.stringify(raw)}`);
-  const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw refuse(`path ${JSON.stringify(raw)} leaves the source tree`);
-  return parts.join('/');
-}
-
-/** Checks one header; returns the clean path, or undefined for the archive's root entry. */
-function checkHeader(h: Header): string | undefined {
-  const path = entryPath(h.name);
-  switch (h.type) {
-    case 'file':
-    case 'contiguous-file':
-    case 'directory':
-      break;
-    case 'symlink': {
-      const target = h.linkname ?? '';
-      if (target.startsWith('/')) throw refuse(`symlink ${path} points to the absolute path ${JSON.stringify(target)}`);
-      const resolved = posix.normalize(posix.join(posix.dirname(path), target));
-      if (resolved === '..' || resolved.startsWith('../')) throw refuse(`symlink ${path} points outside the source tree (${JSON.stringify(target)})`);
-      break;
-    }
-    case 'link':
-      throw refuse(`hardlink ${path} (git archives have none)`);
-    default:
-      throw refuse(`${path} is a ${h.type ?? 'unknown entry type'}, not a file, directory or symlink`);
-  }
-  return path === '' ? undefined : path;
-}
-
-/**
- * Docker extracts the context (confined to its folder) and COPY resolves links inside it, but hiy
- * does not lean on that alone: a path that goes through a symlink and then climbs with `..` can
- * resolve outside the tree although it looks inside (`a/b -> ..`, `c -> a/b/../..`), and an entry
- * beneath a symlink (`d -> /`, then `d/etc/x`) would be written through it by a naive extractor.
- * git archives never hold either.
- */
-function checkSymlinkUse(paths: string[], links: Map<string, string>): void {
-  const isLink = (p: string) => links.has(p);
-  for (const path of paths) {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
-      if (isLink(prefix)) throw refuse(`${path} lies beneath the symlink ${prefix}`);
-    }
-  }
-  for (const [path, target] of links) {
-    const stack: string[] = [];
-    let through: string | undefined;
-    for (const p of [...posix.dirname(path).split('/'), ...target.split('/')]) {
-      if (p === '' || p === '.') continue;
-      if (p === '..') {
-        if (through) throw refuse(`symlink ${path} climbs with ".." through another symlink (${through}): ${JSON.stringify(target)}`);
-        stack.pop();
-        continue;
-      }
-      stack.push(p);
-      if (isLink(stack.join('/'))) through = stack.join('/');
-    }
-  }
 }
 
 async function spool(source: Readable, file: string, maxBytes: number, signal?: AbortSignal): Promise<void> {
@@ -125,95 +63,38 @@ async function spool(source: Readable, file: string, maxBytes: number, signal?: 
   await pipeline(source, counter, createWriteStream(file, { mode: 0o600 }), signal ? { signal } : {});
 }
 
-/** Calls `each` for every entry of the tar file in order; the entry must be consumed or resumed. */
-async function forEachEntry(file: string, each: (h: Header, entry: Entry) => Promise<void>, stop?: AbortSignal): Promise<void> {
-  const input = createReadStream(file);
-  const extract = tarExtract();
-  input.on('error', (err) => extract.destroy(err));
-  stop?.addEventListener('abort', () => extract.destroy(new Error('build context consumer went away')), { once: true });
-  input.pipe(extract);
-  try {
-    for await (const entry of extract) await each(entry.header, entry);
-  } finally {
-    input.destroy();
-  }
-}
-
-async function readAll(entry: Entry, max: number, name = '.dockerignore'): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of entry) {
-    size += (c as Buffer).length;
-    if (size > max) throw refuse(`${name} is larger than ${Math.round(max / 1024)} KB`);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-interface Scan {
-  entries: number;
-  paths: string[];
-  /** Symlinks and their targets. */
-  links: Map<string, string>;
-  dockerignore: string | undefined;
-  /** ROOT_FILES that are regular files, with their content. */
-  rootFiles: Map<string, string>;
-}
-
-async function scan(file: string, limits: ContextLimits): Promise<Scan> {
-  const out: Scan = { entries: 0, paths: [], links: new Map(), dockerignore: undefined, rootFiles: new Map() };
-  await forEachEntry(file, async (h, entry) => {
-    if (++out.entries > limits.maxEntries) throw refuse(`it has more than ${limits.maxEntries} entries`);
-    const path = checkHeader(h);
-    if (path !== undefined) out.paths.push(path);
-    if (path !== undefined && h.type === 'symlink') out.links.set(path, h.linkname ?? '');
-    const isFile = h.type === 'file' || h.type === 'contiguous-file';
-    if (path === '.dockerignore' && isFile) out.dockerignore = await readAll(entry, MAX_DOCKERIGNORE);
-    else if (path !== undefined && isFile && (ROOT_FILES as readonly string[]).includes(path)) {
-      out.rootFiles.set(path, await readAll(entry, ROOT_FILE_MAX, path));
-    } else entry.resume();
-  });
-  checkSymlinkUse(out.paths, out.links);
-  return out;
-}
-
-/** Files the builder adds to (or replaces in) the context: the generated Dockerfile and its .dockerignore. */
-type Extra = Map<string, string>;
-
-function fileHeader(name: string, content: string): Partial<Header> & { name: string } {
-  return { name, type: 'file', mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, size: Buffer.byteLength(content) };
-}
-
-function repack(file: string, keep: (path: string) => boolean, extra: Extra): Readable {
-  const pack = tarPack();
-  const consumerGone = new AbortController();
-  pack.once('close', () => consumerGone.abort());
-  forEachEntry(file, async (h, entry) => {
-    const path = checkHeader(h);
-    if (path === undefined || !keep(path) || extra.has(path)) {
-      entry.resume();
-      return;
-    }
-    // Fresh headers: owner root (as git archive writes it), no pax extras from the source.
-    const header: Partial<Header> & { name: string } = { name: path, type: h.type === 'contiguous-file' ? 'file' : h.type, mode: h.mode ?? 0o644, mtime: h.mtime ?? new Date(0), uid: 0, gid: 0, size: h.type === 'file' || h.type === 'contiguous-file' ? (h.size ?? 0) : 0 };
-    if (h.type === 'symlink') header.linkname = h.linkname ?? '';
-    if (header.type !== 'file') {
-      entry.resume();
-      pack.entry(header);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-      entry.on('error', reject);
-      entry.pipe(sink);
+/** Runs context-worker.js on `job`; terminates it past the time limit or on abort. */
+function runCheckWorker(job: ContextJob, timeoutMs: number, memoryMb: number, signal?: AbortSignal): Promise<Extract<ContextAnswer, { ok: true }>> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./context-worker.js', import.meta.url), {
+      workerData: job,
+      resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 16 },
+      // The worker needs none of hiy's environment.
+      env: {},
+      stdout: false,
+      stderr: false,
     });
-  }, consumerGone.signal).then(() => {
-    for (const [name, content] of extra) pack.entry(fileHeader(name, content), content);
-    pack.finalize();
-  }, (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  // tar-stream streams are streamx streams; the engine client wants a Node stream. Destroying
-  // the wrapper destroys the pack, which stops the loop above.
-  return Readable.from(pack, { objectMode: false });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+      void worker.terminate();
+    };
+    const fail = (err: Error) => finish(() => reject(err));
+    const onAbort = () => fail(signal?.reason instanceof Error ? signal.reason : new HiyError('build_failed', 'the build was cancelled'));
+    const limit = timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`;
+    const timer = setTimeout(() => fail(refuse(`checking and packing it took longer than ${limit}`)), timeoutMs);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.once('message', (m: ContextAnswer) => finish(() => (m.ok ? resolve(m) : reject(new HiyError(m.code as ErrorCode, m.message)))));
+    worker.once('error', (err: Error & { code?: string }) => fail(err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      ? refuse(`checking it needed more than ${memoryMb} MB of memory`)
+      : new HiyError('build_failed', `the build context could not be prepared: ${err.message}`, { cause: err })));
+    worker.once('exit', (code) => fail(new HiyError('build_failed', `the build context could not be prepared (its worker exited with code ${code})`)));
+  });
 }
 
 /**
@@ -229,25 +110,13 @@ export async function prepareBuildContext(source: Readable, limits: Partial<Cont
   // (measured: 5 empty archives in 100 builds from `git archive` with an await in between).
   const dir = mkdtempSync(join(lim.tmpDir ?? tmpdir(), 'hiy-build-'));
   const file = join(dir, 'source.tar');
+  const out = join(dir, 'context.tar');
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
     await spool(source, file, lim.maxBytes, signal);
-    const s = await scan(file, lim).catch((err: unknown) => {
-      if (err instanceof HiyError) throw err;
-      throw refuse(`it is not a valid tar archive (${(err as Error).message})`);
-    });
-    const plan = detect({ paths: new Set(s.paths), files: s.rootFiles }, detectOpts);
-    // The package is CommonJS with `factory.default = factory`; NodeNext types see the namespace.
-    const ig = dockerignore.default().add(s.dockerignore ?? '');
-    const keep = (path: string) => ALWAYS_SENT.has(path) || path === plan.dockerfilePath || !ig.ignores(path);
-    const ignored = s.paths.filter((p) => !keep(p)).length;
-    const extra: Extra = new Map();
-    if (plan.generated !== undefined) {
-      extra.set(GENERATED_DOCKERFILE, plan.generated);
-      // The engine applies .dockerignore again: this keeps the generated file out of `COPY . .`.
-      extra.set('.dockerignore', `${s.dockerignore ?? ''}\n${GENERATED_DOCKERFILE}\n.dockerignore\n`);
-    }
-    return { entries: s.entries, ignored, plan, stream: () => repack(file, keep, extra), dispose };
+    const r = await runCheckWorker({ source: file, out, maxEntries: lim.maxEntries, detect: detectOpts }, lim.checkTimeoutMs ?? CHECK_TIMEOUT_MS, lim.checkMemoryMb ?? CHECK_MEMORY_MB, signal);
+    await rm(file, { force: true });
+    return { entries: r.entries, ignored: r.ignored, plan: r.plan, stream: () => createReadStream(out), dispose };
   } catch (err) {
     await dispose();
     throw err;

@@ -112,6 +112,11 @@ describe('build strategy detection', { timeout: 10_000 }, () => {
     assert.equal(final?.at(-1), 'CMD ["/app/bin/hello"]');
     assert.equal(goBinaryName('module "github.com/a/b"'), 'b');
     assert.equal(goBinaryName('nothing here'), 'app');
+    // 262,000 blank lines and no module line: quadratic with a multiline regex, linear here.
+    const t0 = performance.now();
+    assert.equal(goBinaryName('\n'.repeat(262_000)), 'app');
+    assert.equal(goBinaryName(`${'\n'.repeat(262_000)}module x.org/late\n`), 'late');
+    assert.ok(performance.now() - t0 < 1000);
     assert.match(plan(tree({ 'go.mod': 'module x' })).generated ?? '', /COPY go\.mod \.\//);
   });
 

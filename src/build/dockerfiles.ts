@@ -146,7 +146,13 @@ export function staticDockerfile(p: StaticPlan): string {
 
 /** `example.com/me/tool/v2` → `tool` (major-version suffixes are not the name). */
 export function goBinaryName(goMod: string): string {
-  const module = /^\s*module\s+"?([^\s"]+)"?/m.exec(goMod)?.[1] ?? 'app';
+  // Line by line: a multiline `^\s*` lets \s run across newlines, which made 262,000 blank lines
+  // cost minutes (quadratic). Each line is matched on its own, so the whole file is linear.
+  let module = 'app';
+  for (const line of goMod.split('\n')) {
+    const m = /^[ \t\r]*module[ \t]+"?([^\s"]+)"?/.exec(line);
+    if (m?.[1]) { module = m[1]; break; }
+  }
   const parts = module.split('/').filter(Boolean);
   let name = parts.pop() ?? 'app';
   if (/^v\d+$/.test(name) && parts.length > 0) name = parts.pop() ?? name;

@@ -5,6 +5,8 @@ export type Processes = Record<string, string>;
 
 export const PROCESS_TYPE_RE = /^[a-z][a-z0-9_-]{0,29}$/;
 const MAX_PROCFILE = 64 * 1024;
+/** Process types one app may define (web and release included): each runs at least one container. */
+export const MAX_PROCESS_TYPES = 8;
 
 /**
  * Parses a Procfile (`name: command` per line, `#` comments) as Heroku does. Process type names
@@ -26,6 +28,10 @@ export function parseProcfile(text: string): Processes {
     if (out[name] !== undefined) throw new HiyError('build_failed', `Procfile defines "${name}" twice (line ${i + 1})`);
     out[name] = command;
   });
+  const types = Object.keys(out).length;
+  if (types > MAX_PROCESS_TYPES) {
+    throw new HiyError('build_failed', `Procfile defines ${types} process types; an app may have at most ${MAX_PROCESS_TYPES} (web and release included): every type runs a container out of the app's memory and process budget`);
+  }
   return out;
 }
 

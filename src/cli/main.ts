@@ -2,7 +2,7 @@
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'server') {
     const { runServer } = await import('../main.js');
-    return runServer(process.env);
+    return runServer(process.env, argv.slice(1));
   }
   const { runCli } = await import('./commands.js');
   return runCli(argv, process.env);

@@ -56,7 +56,8 @@ describe('migrations', { timeout: 30_000 }, () => {
     assert.equal(res.error, undefined);
     await old.insertInto('apps').values({ name: 'shop', repo_url: 'https://example.com/s.git', slot_index: 3, current_release_id: null, created_at: NOW, updated_at: NOW }).execute();
     await old.insertInto('env_vars').values({ app: 'shop', key: 'K', value_enc: Buffer.from([1, 2, 3]), updated_at: NOW }).execute();
-    await old.insertInto('api_tokens').values({ name: 't', token_hash: 'h'.repeat(64), prefix: 'hiy_ab', created_at: NOW, last_used_at: null, revoked_at: null }).execute();
+    await old.insertInto('api_tokens').values({ name: 't', token_hash: 'h'.repeat(64), prefix: 'hiy_ab', created_at: NOW, last_used_at: null, revoked_at: null } as never).execute();
+    await old.insertInto('api_tokens').values({ name: 'admin (HIY_ADMIN_TOKEN)', token_hash: 'b'.repeat(64), prefix: 'hiy_cd', created_at: NOW, last_used_at: null, revoked_at: null } as never).execute();
     await old.destroy();
 
     const reopened = await openDatabase(file);
@@ -67,7 +68,9 @@ describe('migrations', { timeout: 30_000 }, () => {
       assert.equal(app.repo_url, 'https://example.com/s.git');
       const env = await reopened.db.selectFrom('env_vars').selectAll().executeTakeFirstOrThrow();
       assert.deepEqual([...env.value_enc], [1, 2, 3]);
-      assert.equal((await reopened.db.selectFrom('api_tokens').selectAll().execute()).length, 1);
+      const tokens = await reopened.db.selectFrom('api_tokens').select(['name', 'bootstrap']).orderBy('id').execute();
+      // The token main.ts made from HIY_ADMIN_TOKEN is marked, so rotating the value revokes it.
+      assert.deepEqual(tokens, [{ name: 't', bootstrap: 0 }, { name: 'admin (HIY_ADMIN_TOKEN)', bootstrap: 1 }]);
       assert.deepEqual(await migrate(reopened.db), []);
     } finally {
       await reopened.close();

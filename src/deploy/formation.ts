@@ -1,10 +1,58 @@
 /** How many containers of each process type of a release run (`hiy ps:scale` changes it). */
 import type { Kysely } from 'kysely';
+import type { App } from '../apps/repo.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import type { Database } from '../db/database.js';
+import { HiyError } from '../errors.js';
 import { MAX_WEB_REPLICAS } from '../slots.js';
 
 export const MAX_WORKER_REPLICAS = 10;
+
+/** Processes and threads all long-running containers of one app may have together. */
+export const APP_PIDS_BUDGET = 512;
+/** Below this a container is of no use: a formation that would split the budget thinner is refused. */
+export const MIN_SHARE = { memoryMb: 32, pids: 32 } as const;
+/** The smallest CPU quota the engine takes. */
+const MIN_CPUS = 0.01;
+
+/** What one container of an app gets: the app's budget (its settings) divided by its containers. */
+export interface Share {
+  memoryMb: number;
+  cpus: number;
+  pidsLimit: number;
+  /** Long-running containers the budget is split across. */
+  containers: number;
+}
+
+/**
+ * The app's memory_mb, cpus and APP_PIDS_BUDGET are the budget of ALL its long-running containers
+ * (web replicas and workers of its formation), split evenly: 13 Procfile types must not turn a
+ * 256 MB app into 3.3 GB of limits. A formation whose share would fall below MIN_SHARE is refused
+ * (`enforce`) with what to do instead; a release that already runs is brought back regardless.
+ * (The one-off release command gets one share; during a deploy the old release keeps its limits
+ * until it has drained: docs/build-strategies.md.)
+ */
+export function shareOf(app: Pick<App, 'name' | 'memory_mb' | 'cpus'>, formation: Record<string, number>, opts: { enforce?: boolean } = {}): Share {
+  const containers = Math.max(1, Object.values(formation).reduce((a, b) => a + b, 0));
+  const memoryMb = Math.floor(app.memory_mb / containers);
+  const pidsLimit = Math.floor(APP_PIDS_BUDGET / containers);
+  if ((opts.enforce ?? true) && (memoryMb < MIN_SHARE.memoryMb || pidsLimit < MIN_SHARE.pids)) {
+    const most = Math.max(1, Math.min(Math.floor(app.memory_mb / MIN_SHARE.memoryMb), Math.floor(APP_PIDS_BUDGET / MIN_SHARE.pids)));
+    throw new HiyError('invalid_input', `${app.name} would run ${containers} containers (${describeFormation(formation)}), but its budget of ${app.memory_mb} MB and ${APP_PIDS_BUDGET} processes `
+      + `gives each at most ${memoryMb} MB and ${pidsLimit} processes (a container needs ${MIN_SHARE.memoryMb} MB and ${MIN_SHARE.pids}): it can run ${most}. `
+      + `Scale process types down (hiy ps:scale ${app.name} worker=0) or raise memory_mb (hiy update ${app.name} --memory N)`);
+  }
+  return {
+    memoryMb: Math.max(MIN_SHARE.memoryMb, memoryMb),
+    cpus: Math.max(MIN_CPUS, Math.floor((app.cpus / containers) * 100) / 100),
+    pidsLimit: Math.max(MIN_SHARE.pids, pidsLimit),
+    containers,
+  };
+}
+
+function describeFormation(formation: Record<string, number>): string {
+  return Object.entries(formation).filter(([, n]) => n > 0).map(([t, n]) => `${t}=${n}`).join(' ');
+}
 
 /** A release row's processes column; anything unreadable means "web only, the image's command". */
 export function parseProcesses(json: string | null | undefined): Processes {

@@ -18,7 +18,7 @@ import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { idleSlot } from '../slots.js';
 import { switchTraffic } from './drain.js';
 import type { DeployOutput } from './output.js';
-import { formationOf } from './formation.js';
+import { formationOf, shareOf } from './formation.js';
 import type { ReleaseImage, ReleasePlan } from './plan.js';
 import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
@@ -76,6 +76,9 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
     app, release: image, env, slot: idleSlot(previous?.slot), deployId: job.deployId,
     formation: await formationOf(d.db, app.name, image.processes), output: job.output, signal: job.signal,
   };
+  // The app's settings are the budget of all its containers (refused here when spread too thin).
+  const share = shareOf(app, plan.formation);
+  if (share.containers > 1) job.output.detail(`${share.containers} containers share ${app.memory_mb} MB: ${share.memoryMb} MB, ${share.cpus} CPU and ${share.pidsLimit} processes each`);
   await prepareVolume(d, plan);
   if (!job.image && image.processes.release) await releasePhase(d, plan);
   const web = await startWeb(d, plan, oldContainers, job.image ? 'release' : 'new release');
@@ -95,7 +98,10 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   // Loaded with the first build: tar-stream and the context checks stay out of an idle hiy
   // (decision 13). Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
   const { buildRelease } = await import('../build/build.js');
-  const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') } }, {
+  // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
+  const engineRoot = await d.runtime.engineDataRoot();
+  const disk = { reserveMb: d.config.diskReserveMb, paths: [d.config.dataDir, ...(engineRoot ? [engineRoot] : [])] };
+  const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { ContainerInfo, ContainerRole, ContainerSpec, Runtime } from '../runtime/runtime.js';
 import { replicaPort } from '../slots.js';
+import { shareOf } from './formation.js';
 import { waitHealthy } from './health-check.js';
 import type { ReleasePlan } from './plan.js';
 
@@ -28,14 +29,18 @@ export function volumesOf(app: Pick<App, 'name' | 'volume_path'>): { name: strin
 function spec(plan: ReleasePlan, role: Omit<ContainerRole, 'app'> & { process: string }): ContainerSpec {
   const { app, release } = plan;
   const command = release.processes[role.process];
+  // Each container gets its share of the app's budget (formation.ts); deploys and scaling refuse
+  // a formation spread too thin before they get here.
+  const share = shareOf(app, plan.formation, { enforce: false });
   return {
     name: `hiy-${app.name}-${role.process}-${randomBytes(4).toString('hex')}`,
     image: release.image,
     app: app.name,
     env: { ...plan.env, PORT: String(app.port) },
     containerPort: app.port,
-    memoryMb: app.memory_mb,
-    cpus: app.cpus,
+    memoryMb: share.memoryMb,
+    cpus: share.cpus,
+    pidsLimit: share.pidsLimit,
     ...role,
     ...(command ? { cmd: shellCommand(command) } : {}),
     volumes: volumesOf(app),

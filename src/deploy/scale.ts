@@ -17,7 +17,7 @@ import type { Proxy } from '../proxy/proxy.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { MAX_WEB_REPLICAS } from '../slots.js';
 import { drainAndStop, switchTraffic } from './drain.js';
-import { formationOf, MAX_WORKER_REPLICAS, parseProcesses } from './formation.js';
+import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, shareOf } from './formation.js';
 import { currentPlan, type ReleasePlan } from './plan.js';
 import { startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, type Release } from './releases.js';
@@ -65,7 +65,12 @@ export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Rec
   const release = await currentRelease(d.db, app.name);
   const processes = parseProcesses(release?.processes);
   const wanted = validateScale(changes, release ? workerTypes(processes) : undefined);
-  if (release) await applyScale(d, await currentPlan(d, app, release), release, wanted);
+  // The app's budget is split across the new formation; one that spreads it too thin is refused
+  // before anything changes.
+  const before = await formationOf(d.db, app.name, processes);
+  const next = { ...before, ...wanted };
+  shareOf(app, next);
+  if (release) await applyScale(d, await currentPlan(d, app, release), release, wanted, next);
   const now = nowIso();
   for (const [process, quantity] of Object.entries(wanted)) {
     await d.db.insertInto('formation').values({ app: app.name, process, quantity, updated_at: now })
@@ -75,7 +80,29 @@ export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Rec
   return formationOf(d.db, app.name, processes);
 }
 
-async function applyScale(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
+/**
+ * Gives every running container of the release its share of the budget under `plan`'s formation:
+ * before anything starts when the share shrinks (the total never goes over the budget), after
+ * the extra containers are gone when it grows. `docker update` changes limits in place.
+ */
+async function resize(d: ScaleDeps, plan: ReleasePlan, release: Release): Promise<void> {
+  const share = shareOf(plan.app, plan.formation, { enforce: false });
+  for (const c of await d.runtime.list({ app: plan.app.name })) {
+    if (c.running && c.deployId === release.deploy_id) await d.runtime.updateLimits(c.id, share);
+  }
+}
+
+async function applyScale(d: ScaleDeps, current: ReleasePlan, release: Release, wanted: Record<string, number>, next: Record<string, number>): Promise<void> {
+  const [old, now] = [shareOf(current.app, current.formation, { enforce: false }), shareOf(current.app, next, { enforce: false })];
+  const shrink = now.memoryMb < old.memoryMb || now.pidsLimit < old.pidsLimit || now.cpus < old.cpus;
+  // New containers are made with the new formation's share.
+  const plan: ReleasePlan = { ...current, formation: next };
+  if (shrink) await resize(d, plan, release);
+  await applyFormation(d, plan, release, wanted);
+  if (!shrink) await resize(d, plan, release);
+}
+
+async function applyFormation(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
   const { app } = plan;
   const all = await d.runtime.list({ app: app.name });
   for (const [type, count] of Object.entries(wanted)) {

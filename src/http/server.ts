@@ -21,13 +21,23 @@ export const REQUEST_LIMITS = { headersMs: 20_000, bodyDeadlineMs: 20_000, bodyI
  * One listener for the control plane: git smart-HTTP (raw node streams) under /git/ and the
  * internal deploy endpoint are plain node handlers; everything else is the hono app.
  */
-export function createHttpServer(app: Hono<any>, raw: { prefix: string; handler: RawHandler; streams?: boolean }[]): Server {
+export interface RawRoute {
+  prefix: string;
+  handler: RawHandler;
+  /** Long uploads (git pushes): no total deadline, only the idle limit of streams. */
+  streams?: boolean;
+  /** A shorter total deadline for this prefix's bodies (webhooks: GitHub gives up after 10 s). */
+  bodyDeadlineMs?: number;
+  bodyIdleMs?: number;
+}
+
+export function createHttpServer(app: Hono<any>, raw: RawRoute[]): Server {
   const honoListener = getRequestListener(app.fetch);
   const server = createServer({ connectionsCheckingInterval: 2_000 }, (req, res) => {
     const url = req.url ?? '/';
     for (const r of raw) {
       if (url.startsWith(r.prefix)) {
-        guardBody(req, res, r.streams === true);
+        guardBody(req, res, r.streams === true, r);
         return r.handler(req, res);
       }
     }
@@ -43,9 +53,9 @@ export function createHttpServer(app: Hono<any>, raw: { prefix: string; handler:
 }
 
 /** Cuts the connection of a request whose body stalls, takes too long, or is still trickling in after the answer. */
-function guardBody(req: IncomingMessage, res: ServerResponse, streams: boolean): void {
+function guardBody(req: IncomingMessage, res: ServerResponse, streams: boolean, own: { bodyDeadlineMs?: number; bodyIdleMs?: number } = {}): void {
   if (req.complete) return;
-  const L = REQUEST_LIMITS;
+  const L = { ...REQUEST_LIMITS, ...own };
   const started = Date.now();
   let lastBytes = req.socket.bytesRead;
   let lastProgress = started;

@@ -3,7 +3,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const NAME_RE = /^hiy-backup-(\d{8}T\d{6}Z)(?:-\d+)?\.tar\.gz\.age$/;
-const PARTIAL_RE = /^\.hiy-backup-.*\.partial$/;
+const PARTIAL_RE = /^\.hiy-backup-.*\.partial$|^hiy-backup-.*\.sig\.partial$/;
+/** A backup's signature (backup-signing.ts) lives and dies with it. */
+const SIG_RE = /^(hiy-backup-.*\.tar\.gz\.age)\.sig$/;
 
 /** `20261129T103500Z`: sorts as text in time order, and is safe in any file system. */
 export function stampOf(d: Date): string {
@@ -50,10 +52,13 @@ export async function pruneBackups(dir: string, keepDays: number, now: Date, kee
   for (const b of all) {
     if (b.name === keep || b.name === newest || !(b.taken.getTime() < cutoff)) continue;
     await rm(b.path, { force: true });
+    await rm(`${b.path}.sig`, { force: true });
     removed.push(b.name);
   }
-  for (const name of readdirSync(dir)) {
-    if (PARTIAL_RE.test(name)) await rm(join(dir, name), { force: true });
+  const names = readdirSync(dir);
+  for (const name of names) {
+    const sigOf = SIG_RE.exec(name)?.[1];
+    if (PARTIAL_RE.test(name) || (sigOf !== undefined && !names.includes(sigOf))) await rm(join(dir, name), { force: true });
   }
   return removed;
 }

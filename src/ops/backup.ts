@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -23,6 +23,7 @@ import { encryptStream } from './age-stream.js';
 import { addBuffer, addFile, addTree } from './archive.js';
 import { TLS_DIR } from '../tls/cert-store.js';
 import { acquireLock } from './backup-lock.js';
+import { loadOrCreateSigningKey, signatureFileOf, signBackup } from './backup-signing.js';
 import { requireRecipients, type BackupConfig } from './backup-config.js';
 import { listBackups, pruneBackups, stampOf } from './backup-files.js';
 import { appsIn, snapshotDatabase } from './db-snapshot.js';
@@ -53,6 +54,8 @@ export interface Manifest {
 export interface BackupResult {
   file: string;
   bytes: number;
+  /** The public key of the signature next to the file (`ed25519:…`). */
+  signer: string;
   manifest: Manifest;
   removed: string[];
   notes: string[];
@@ -125,24 +128,28 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       // Restored, it spares a new order (and Let's Encrypt's rate limits) after a rebuild.
       if (manifest.tls) await addTree(pack, TLS_DIR, join(cfg.dataDir, TLS_DIR), (rel) => rel.endsWith('.tmp'));
       for (const v of volumes ?? []) {
-        const bytes = await exportVolume(pack, v);
-        log(`volume ${v.name}: ${bytes} bytes`);
+        const r = await exportVolume(pack, v);
+        log(`volume ${v.name}: ${r.bytes} bytes`);
+        for (const why of r.skipped) notes.push(`volume ${v.name}: ${why}`);
       }
       pack.finalize();
     })().catch((err: unknown) => { pack.destroy(err instanceof Error ? err : new Error(String(err))); throw err; });
     const encrypted = await encryptStream(Readable.from(pack, { objectMode: false }).pipe(createGzip({ level: 6 })), bc.recipients);
     await Promise.all([pipeline(encrypted, createWriteStream(partial, { flags: 'wx', mode: 0o600 })), fill]);
     await fsyncPath(partial);
+    // The signature goes in place first: a backup file never sits there without it.
+    const signer = await signBackup(partial, signatureFileOf(final.path), await loadOrCreateSigningKey(cfg.dataDir));
     await rename(partial, final.path);
     await fsyncPath(bc.dir);
     const bytes = (await stat(final.path)).size;
     log(`wrote ${final.path} (${bytes} bytes, encrypted to ${bc.recipients.length} recipient(s))`);
+    log(`signed it with ${signer} (${basename(signatureFileOf(final.path))}): keep this key with your backup key, hiy restore --signer checks it`);
 
     // Only now, with a good new backup in place, may old ones go.
     const removed = await pruneBackups(bc.dir, bc.keepDays, now, final.name);
     for (const r of removed) log(`removed ${r} (older than ${bc.keepDays} days)`);
     if (bc.rclone) notes.push(...await copyOffsite(final.path, bc.rclone, bc.keepDays, log));
-    return { file: final.path, bytes, manifest, removed, notes };
+    return { file: final.path, bytes, manifest, removed, notes, signer };
   } finally {
     await rm(partial, { force: true });
     await rm(staging, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,6 +20,8 @@ export async function copyOffsite(file: string, target: string, keepDays: number
     }
   }
   try {
+    // The signature first: an off-site backup is never there without it.
+    if (existsSync(`${file}.sig`)) await run('rclone', ['copy', '--', `${file}.sig`, target], { timeout: TIMEOUT_MS, maxBuffer: 4 << 20 });
     await run('rclone', ['copy', '--', file, target], { timeout: TIMEOUT_MS, maxBuffer: 4 << 20 });
     log(`copied ${basename(file)} to ${target} (rclone)`);
   } catch (err) {
@@ -26,7 +29,7 @@ export async function copyOffsite(file: string, target: string, keepDays: number
     return [`rclone copy to ${target} failed: ${msg}`];
   }
   try {
-    await run('rclone', ['delete', '--min-age', `${keepDays}d`, '--include', 'hiy-backup-*.tar.gz.age', '--', target], { timeout: TIMEOUT_MS, maxBuffer: 4 << 20 });
+    await run('rclone', ['delete', '--min-age', `${keepDays}d`, '--include', 'hiy-backup-*.tar.gz.age', '--include', 'hiy-backup-*.tar.gz.age.sig', '--', target], { timeout: TIMEOUT_MS, maxBuffer: 4 << 20 });
   } catch (err) {
     const msg = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').slice(-3).join(' ');
     return [`rclone: old backups at ${target} could not be pruned: ${msg}`];

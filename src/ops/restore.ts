@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { APP_NAME_RE } from '../apps/names.js';
 import type { Config } from '../config.js';
 import { IDENTITY_FILE, secretBoxFromIdentity } from '../env/secret-box.js';
 import { TLS_DIR } from '../tls/cert-store.js';
@@ -16,6 +17,7 @@ import { HiyError } from '../errors.js';
 import { createBareRepos } from '../git/bare-repos.js';
 import { bodyError, decryptStream, identitiesIn } from './age-stream.js';
 import { extractTo } from './archive.js';
+import { localSigner, parsePublicKey, signatureFileOf, verifyBackup } from './backup-signing.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, sha256File, type Manifest } from './backup.js';
 import { stampOf } from './backup-files.js';
 import { checkIntegrity, sampleCiphertext } from './db-snapshot.js';
@@ -30,6 +32,10 @@ export interface KeyFile {
 export interface RestoreOptions {
   /** Files holding AGE-SECRET-KEY lines: the backup's key (--key) and the env identity (--identity). */
   keys: KeyFile[];
+  /** Public keys (`ed25519:…`, --signer) a backup's signature may be made with; the data dir's own key counts too. */
+  signers: string[];
+  /** Restore a file whose signature is missing or does not verify (--unsigned): an old backup, a lost key. */
+  unsigned: boolean;
   /** Give the restored server the instance id of the backed-up one (same box: it adopts its containers). */
   keepInstance: boolean;
 }
@@ -45,6 +51,7 @@ export async function runRestore(cfg: Config, file: string, opts: RestoreOptions
   const busy = await runningServer(cfg.dataDir, cfg.listen);
   if (busy) throw new HiyError('conflict', `refusing to restore into ${cfg.dataDir}: ${busy}`);
   if (!existsSync(file)) throw new HiyError('not_found', `no such backup file: ${file}`);
+  const signed = await checkSignature(cfg, file, opts, log);
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const staging = await mkdtemp(join(cfg.dataDir, '.restore-'));
   try {
@@ -67,10 +74,48 @@ export async function runRestore(cfg: Config, file: string, opts: RestoreOptions
     const movedAside = await commit(cfg, staging, manifest, chosen.identity, opts.keepInstance);
     if (movedAside) log(`the previous state of ${cfg.dataDir} was moved to ${movedAside}`);
     const notes = await restoreVolumes(cfg, staging, manifest, log);
-    return { manifest, movedAside, identity: chosen.how, notes };
+    return { manifest, movedAside, identity: chosen.how, notes: signed ? notes : [`the backup's signature was not checked (--unsigned)`, ...notes] };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Who wrote the file: its signature (backup-signing.ts) must verify with a --signer key or the
+ * data dir's own signing key, before a byte of it is decrypted. Returns false when --unsigned
+ * let an unchecked file through.
+ */
+async function checkSignature(cfg: Config, file: string, opts: RestoreOptions, log: (line: string) => void): Promise<boolean> {
+  const keys = opts.signers.map(parsePublicKey);
+  const local = localSigner(cfg.dataDir);
+  if (local) keys.push(local);
+  const v = await verifyBackup(file, signatureFileOf(file), keys);
+  if (v.ok) {
+    log(`signature ok (${v.signer})`);
+    return true;
+  }
+  if (opts.unsigned) {
+    log(`the signature was not checked (--unsigned): ${v.reason}`);
+    return false;
+  }
+  throw new HiyError('forbidden', `${file} was not restored: ${v.reason}. Anyone with the backup's public key (HIY_BACKUP_RECIPIENT) can make a file that decrypts; `
+    + 'only the signature says this server wrote it. Pass --signer ed25519:… (printed by every hiy backup), or --unsigned to restore it unchecked (see docs/backup.md). Nothing was changed');
+}
+
+/** Every name in the manifest becomes part of a path: each is held to what hiy itself writes there. */
+function validateManifest(m: Manifest, file: string): void {
+  const bad = (what: string, v: unknown) => new HiyError('invalid_input', `${file}: the manifest holds an unsafe ${what} ${JSON.stringify(v)?.slice(0, 120)}; nothing was restored`);
+  if (!Array.isArray(m.apps)) throw bad('app list', m.apps);
+  for (const a of m.apps) if (typeof a !== 'string' || !APP_NAME_RE.test(a) || a.endsWith('-') || a.includes('--')) throw bad('app name', a);
+  if (!Array.isArray(m.repos)) throw bad('repo list', m.repos);
+  for (const r of m.repos) if (typeof r !== 'string' || !m.apps.includes(r)) throw bad('repo name', r);
+  if (m.volumes !== null && m.volumes !== undefined) {
+    if (!Array.isArray(m.volumes)) throw bad('volume list', m.volumes);
+    for (const v of m.volumes) if (typeof v !== 'string' || !m.apps.some((a) => v === `hiy-${a}-data`)) throw bad('volume name', v);
+  }
+  if (m.instance_id !== null && m.instance_id !== undefined && (typeof m.instance_id !== 'string' || !/^[0-9a-f]{16}$/.test(m.instance_id))) throw bad('instance id', m.instance_id);
+  if (typeof m.db_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.db_sha256)) throw bad('database checksum', m.db_sha256);
+  if (typeof m.identity_included !== 'boolean') throw bad('identity flag', m.identity_included);
 }
 
 async function readManifest(staging: string, file: string): Promise<Manifest> {
@@ -82,6 +127,7 @@ async function readManifest(staging: string, file: string): Promise<Manifest> {
   }
   if (m.format !== MANIFEST_FORMAT || typeof m.version !== 'number') throw new HiyError('invalid_input', `${file} is not a hiy backup (manifest format "${String(m.format)}")`);
   if (m.version > MANIFEST_VERSION) throw new HiyError('invalid_input', `${file} was written by a newer hiy (backup format ${m.version}); upgrade hiy first`);
+  validateManifest(m, file);
   if (!existsSync(join(staging, 'hiy.db'))) throw new HiyError('invalid_input', `${file} holds no database`);
   return m;
 }

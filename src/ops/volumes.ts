@@ -14,7 +14,7 @@ import { HiyError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createDockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { addTree } from './archive.js';
+import { addTree, type TreeResult } from './archive.js';
 
 const run = promisify(execFile);
 
@@ -51,8 +51,8 @@ export async function findAppVolumes(runtime: Runtime, apps: string[]): Promise<
   return out;
 }
 
-/** Packs a volume's files under `volumes/<name>/`; returns the bytes of file content. */
-export function exportVolume(pack: Pack, vol: AppVolume): Promise<number> {
+/** Packs a volume's files under `volumes/<name>/`; returns the bytes of file content and what was left out. */
+export function exportVolume(pack: Pack, vol: AppVolume): Promise<TreeResult> {
   return addTree(pack, `volumes/${vol.name}`, vol.mountpoint);
 }
 

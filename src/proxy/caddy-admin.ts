@@ -1,13 +1,17 @@
-/** A small client for Caddy's admin API (JSON over HTTP on a loopback address). */
-import { request } from 'node:http';
-import type { HostPort } from '../config.js';
+/**
+ * A small client for Caddy's admin API: JSON over HTTP on a unix socket (the default) or a
+ * loopback TCP address.
+ */
+import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { CaddyAdminAddress } from '../config.js';
 import { HiyError } from '../errors.js';
-import { joinHostPort } from './caddy-config.js';
+import { adminLabel, joinHostPort } from './caddy-config.js';
 import type { Json, JsonObject } from './caddy-json.js';
 
 export type AdminProbe = 'caddy' | 'none' | 'other';
 
 export interface CaddyAdmin {
+  /** Where it talks to, for messages: `http://127.0.0.1:2019` or `unix:/run/hiy/caddy-admin/admin.sock`. */
   readonly baseUrl: string;
   /** Who answers on the admin address: a Caddy, nothing at all, or some other HTTP server. */
   probe(): Promise<AdminProbe>;
@@ -26,20 +30,24 @@ interface AdminResponse {
   text: string;
 }
 
-export function createCaddyAdmin(address: HostPort): CaddyAdmin {
-  const baseUrl = `http://${joinHostPort(address.host, address.port)}`;
+export function createCaddyAdmin(address: CaddyAdminAddress): CaddyAdmin {
+  const socket = 'socket' in address ? address.socket : undefined;
+  const baseUrl = 'socket' in address ? adminLabel(address) : `http://${joinHostPort(address.host, address.port)}`;
 
   // node:http rather than fetch: the first fetch loads undici, ~10 MB of RSS for an idle hiy.
   function call(method: string, path: string, body?: Json, timeoutMs = REQUEST_TIMEOUT_MS): Promise<AdminResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request(baseUrl + path, {
+      const headers: Record<string, string | number> = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+      const options: RequestOptions = {
         // A fresh connection per call: Caddy closes its admin connections when a load reloads
         // it, and a pooled socket would then fail the next call with "socket hang up".
         agent: false,
         method,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      }, (res) => {
+        // Over a unix socket Caddy accepts only an empty Host header (its allowed origin there).
+        ...(socket ? { socketPath: socket, path, setHost: false, headers: { ...headers, host: '' } } : { headers }),
+      };
+      const onResponse = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', fail);
@@ -48,7 +56,8 @@ export function createCaddyAdmin(address: HostPort): CaddyAdmin {
           const status = res.statusCode ?? 0;
           resolve({ status, ok: status >= 200 && status < 300, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') });
         });
-      });
+      };
+      const req = socket ? request(options, onResponse) : request(baseUrl + path, options, onResponse);
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       function fail(err: unknown) {
         clearTimeout(timer);

@@ -8,7 +8,7 @@
  * each web replica) and a deploy is container lifecycle on those ports plus one renamed marker
  * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
  */
-import type { HostPort } from '../config.js';
+import type { CaddyAdminAddress, HostPort } from '../config.js';
 import { portsOfSlot } from '../slots.js';
 import type { Json, JsonObject } from './caddy-json.js';
 import { skippedCertificates, tlsApp, type TlsOptions } from './caddy-tls.js';
@@ -24,7 +24,7 @@ export const FALLBACK_ID = 'hiy-fallback';
 const APP_ID_PREFIX = 'hiy-app-';
 
 export interface CaddyConfigOptions extends TlsOptions {
-  adminAddress: HostPort;
+  adminAddress: CaddyAdminAddress;
   /** Interface the HTTP(S) listeners bind to; '' = all interfaces (production). */
   listenHost: string;
   httpPort: number;
@@ -60,6 +60,16 @@ export function controlPlaneHost(domain: string): string {
 /** `host:port` as Caddy wants it in dial and listen addresses (IPv6 in brackets). */
 export function joinHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The admin address as Caddy's `admin.listen` wants it: `unix//path` or `host:port`. */
+export function adminListen(a: CaddyAdminAddress): string {
+  return 'socket' in a ? `unix/${a.socket}` : joinHostPort(a.host, a.port);
+}
+
+/** The admin address for people: `unix:/path` (as HIY_CADDY_ADMIN spells it) or `host:port`. */
+export function adminLabel(a: CaddyAdminAddress): string {
+  return 'socket' in a ? `unix:${a.socket}` : joinHostPort(a.host, a.port);
 }
 
 export function slotDial(port: number): string {
@@ -221,8 +231,9 @@ export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, rou
   const tls = tlsApp(opts, controlPlaneHost(opts.domain), routes.flatMap((r) => r.extraHosts ?? []).sort());
   if (tls) apps.tls = tls;
   const generated: JsonObject = {
-    // A /load replaces the admin block too: without it the admin API would move to :2019.
-    admin: { listen: joinHostPort(opts.adminAddress.host, opts.adminAddress.port) },
+    // A /load replaces the admin block too: without it the admin API would move to TCP :2019,
+    // where every local user could reach it.
+    admin: { listen: adminListen(opts.adminAddress) },
     apps,
   };
   return deepMerge(base, generated);
@@ -243,8 +254,8 @@ function isObject(v: Json | undefined): v is JsonObject {
 }
 
 /** The config the child Caddy boots with: only the admin endpoint, so hiy can load the rest. */
-export function bootConfig(adminAddress: HostPort): JsonObject {
-  return { admin: { listen: joinHostPort(adminAddress.host, adminAddress.port) } };
+export function bootConfig(adminAddress: CaddyAdminAddress): JsonObject {
+  return { admin: { listen: adminListen(adminAddress) } };
 }
 
 /** The route list of hiy's server in a full config (GET /config/), if Caddy runs hiy's config at all. */

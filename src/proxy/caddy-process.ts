@@ -1,18 +1,18 @@
 /** Starts and stops a child `caddy run` when no Caddy answers on the admin address. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { HostPort } from '../config.js';
+import { chmod, lstat, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { CaddyAdminAddress } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { bootConfig } from './caddy-config.js';
+import { adminLabel, bootConfig } from './caddy-config.js';
 
 export interface CaddyChildOptions {
   caddyBin: string;
   /** hiy's data dir; Caddy's storage (certificates, the local CA) goes to <dataDir>/caddy. */
   dataDir: string;
-  adminAddress: HostPort;
+  adminAddress: CaddyAdminAddress;
   /** PATH of the child (the only variable inherited from hiy's environment). */
   pathEnv: string;
   log: Logger;
@@ -38,9 +38,24 @@ export function caddyStateDir(dataDir: string): string {
   return join(dataDir, 'caddy');
 }
 
+/**
+ * The folder of the admin socket: made 0700 and owned by hiy's user (the child runs as that user),
+ * so no other local user can reach Caddy's admin API. A folder owned by someone else is refused.
+ */
+export async function prepareAdminSocketDir(socket: string): Promise<void> {
+  const dir = dirname(socket);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  if (!st.isDirectory() || st.uid !== process.getuid?.()) {
+    throw new HiyError('config', `HIY_CADDY_ADMIN: ${dir} must be a folder owned by hiy's user (it holds Caddy's admin socket)`);
+  }
+  if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+}
+
 export async function startCaddyChild(opts: CaddyChildOptions): Promise<CaddyChild> {
   const stateDir = caddyStateDir(opts.dataDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  if ('socket' in opts.adminAddress) await prepareAdminSocketDir(opts.adminAddress.socket);
   const bootFile = join(stateDir, 'hiy-boot.json');
   await writeFile(bootFile, JSON.stringify(bootConfig(opts.adminAddress), null, 2) + '\n', { mode: 0o600 });
 
@@ -91,10 +106,10 @@ export async function startCaddyChild(opts: CaddyChildOptions): Promise<CaddyChi
     if (await opts.isReady()) break;
     if (Date.now() > deadline) {
       await handle.stop(1_000);
-      throw new HiyError('unavailable', `Caddy's admin API did not answer on ${opts.adminAddress.host}:${opts.adminAddress.port} within ${opts.readyTimeoutMs ?? 10_000} ms; its last output:\n${handle.outputTail()}`);
+      throw new HiyError('unavailable', `Caddy's admin API did not answer on ${adminLabel(opts.adminAddress)} within ${opts.readyTimeoutMs ?? 10_000} ms; its last output:\n${handle.outputTail()}`);
     }
   }
-  opts.log.info({ pid: handle.pid, admin: `${opts.adminAddress.host}:${opts.adminAddress.port}`, storage: stateDir }, 'started a child Caddy');
+  opts.log.info({ pid: handle.pid, admin: adminLabel(opts.adminAddress), storage: stateDir }, 'started a child Caddy');
   return handle;
 }
 

@@ -14,14 +14,15 @@
  * a file Caddy stats per request, and read in-flight counts from GET /reverse_proxy/upstreams.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HostPort, TlsMode } from '../config.js';
+import type { CaddyAdminAddress, HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
-import { buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
+import { adminLabel, buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
 import { createLiveMarkers, liveMarkerName } from './live.js';
@@ -29,7 +30,7 @@ import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
 
 export interface CaddyProxyOptions {
-  adminAddress: HostPort;
+  adminAddress: CaddyAdminAddress;
   httpPort: number;
   httpsPort: number;
   tls: TlsMode;
@@ -56,6 +57,11 @@ export interface CaddyProxyOptions {
   acmeIssuer?: CaddyConfigOptions['acmeIssuer'];
   /** HIY_TRUSTED_PROXIES as CIDRs. */
   trustedProxies?: readonly string[];
+  /**
+   * Where a Caddy started before the admin API moved to a socket may still listen (upgrades of a
+   * root hiy with default settings; caddy-legacy-admin.ts). Undefined: never looked at.
+   */
+  legacyAdminAddress?: HostPort;
 }
 
 export interface CaddyProxy extends Proxy {
@@ -65,7 +71,8 @@ export interface CaddyProxy extends Proxy {
 
 export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const log = opts.log.child({ component: 'proxy' });
-  const admin = createCaddyAdmin(opts.adminAddress);
+  const socketAdmin = createCaddyAdmin(opts.adminAddress);
+  let admin = socketAdmin;
   const configOpts: CaddyConfigOptions = {
     adminAddress: opts.adminAddress,
     listenHost: opts.listenHost ?? '',
@@ -95,9 +102,13 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   }
 
   async function ensureCaddy(): Promise<void> {
-    const who = await admin.probe();
+    let who = await admin.probe();
+    if (who === 'none' && await adoptLegacy()) who = 'caddy';
     if (who === 'caddy') {
-      if (!child) log.info({ admin: admin.baseUrl }, 'using the Caddy that answers on the admin address');
+      if (!child) {
+        log.info({ admin: admin.baseUrl }, 'using the Caddy that answers on the admin address');
+        await warnIfOpen(opts.adminAddress, log);
+      }
       return;
     }
     if (who === 'other') {
@@ -112,6 +123,28 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       readyTimeoutMs: opts.startTimeoutMs,
       isReady: async () => (await admin.probe()) === 'caddy',
     });
+  }
+
+  /** A caddy.service still on its old TCP admin address (caddy-legacy-admin.ts): used where it is. */
+  async function adoptLegacy(): Promise<boolean> {
+    const legacy = opts.legacyAdminAddress;
+    if (!legacy || !legacyCaddyTrusted(legacy.port)) return false;
+    const client = createCaddyAdmin(legacy);
+    if ((await client.probe()) !== 'caddy') return false;
+    admin = client;
+    configOpts.adminAddress = legacy;
+    log.warn({ admin: client.baseUrl }, 'caddy.service still has its admin API on TCP (started before the upgrade): used as it is so the apps keep serving; it moves to the socket at its next restart (systemctl restart caddy, or a reboot)');
+    return true;
+  }
+
+  /** The legacy Caddy restarted with the drop-in: back to the socket, and hiy's config into it. */
+  async function leaveLegacy(): Promise<boolean> {
+    if (admin === socketAdmin || (await socketAdmin.probe()) !== 'caddy') return false;
+    admin = socketAdmin;
+    configOpts.adminAddress = opts.adminAddress;
+    log.info({ admin: socketAdmin.baseUrl }, 'Caddy\'s admin API is on the socket now');
+    await push();
+    return true;
   }
 
   /** The certificates of the last config Caddy accepted (JSON), so an equal set is not loaded twice. */
@@ -152,6 +185,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       await push();
       return;
     }
+    if (await leaveLegacy()) return;
     if ((await admin.probe()) !== 'caddy') {
       log.warn({ admin: admin.baseUrl }, 'Caddy does not answer on its admin address');
       return;
@@ -259,6 +293,18 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       }
     }),
   };
+}
+
+/** A Caddy hiy did not start (caddy.service) should keep its admin socket in a folder only its user enters. */
+async function warnIfOpen(address: CaddyAdminAddress, log: Logger): Promise<void> {
+  if (!('socket' in address)) {
+    log.warn({ admin: adminLabel(address) }, 'Caddy\'s admin API listens on TCP: every local user can reconfigure Caddy (set HIY_CADDY_ADMIN=unix:/path, see docs/security.md)');
+    return;
+  }
+  const mode = await stat(dirname(address.socket)).then((s) => s.mode & 0o777, () => undefined);
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    log.error({ admin: adminLabel(address), mode: mode.toString(8) }, `the folder of Caddy's admin socket is open to other users (mode ${mode.toString(8)}, want 700): they can reconfigure Caddy`);
+  }
 }
 
 function copyRoute(r: AppRoute): AppRoute {

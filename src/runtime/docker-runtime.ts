@@ -156,6 +156,23 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
         .catch((err: unknown) => { throw engineError(err, `stopping container ${idOrName}`); });
     },
 
+    async updateLimits(idOrName, limits) {
+      const memory = Math.round(limits.memoryMb * 1024 * 1024);
+      await docker.getContainer(idOrName).update({ Memory: memory, MemorySwap: memory, NanoCpus: Math.round(limits.cpus * 1e9), PidsLimit: limits.pidsLimit })
+        .catch((err: unknown) => { throw engineError(err, `changing the limits of container ${idOrName} (a container using more memory than its new share cannot be shrunk)`, 'deploy_failed'); });
+    },
+
+    async writableSizes() {
+      // size=1 makes the engine measure each container's writable layer: only this instance's.
+      const label = [`${LABEL_MANAGED}=1`, ...(opts.instance ? [`${LABEL_INSTANCE}=${opts.instance}`] : [])];
+      const list = await docker.listContainers({ all: true, size: true, filters: { label } }).catch((err: unknown) => { throw engineError(err, 'measuring container sizes'); });
+      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
+    },
+
+    async engineDataRoot() {
+      return docker.info().then((i: { DockerRootDir?: string }) => i.DockerRootDir, () => undefined);
+    },
+
     async list(filter = {}) {
       let summaries: Docker.ContainerInfo[];
       try {

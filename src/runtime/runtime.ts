@@ -136,6 +136,12 @@ export interface Runtime {
   /** Force-removes; a missing container is fine. */
   remove(idOrName: string): Promise<void>;
   inspect(idOrName: string): Promise<ContainerInfo | undefined>;
+  /** Changes the memory (no swap), CPU and pids limits of a container in place (running or not). */
+  updateLimits(idOrName: string, limits: { memoryMb: number; cpus: number; pidsLimit: number }): Promise<void>;
+  /** Bytes each container of this instance wrote to its own filesystem (its writable layer). */
+  writableSizes(): Promise<{ id: string; app: string; bytes: number }[]>;
+  /** Where the engine keeps images and containers on this host (its disk is watched during builds); undefined when unknown. */
+  engineDataRoot(): Promise<string | undefined>;
   /** hiy's containers (of every instance on the engine), optionally of one app, running or not. */
   list(filter?: { app?: string }): Promise<ContainerInfo[]>;
   /** The container's recent output (stdout and stderr interleaved), demultiplexed, as text. */

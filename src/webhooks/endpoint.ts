@@ -1,19 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { APP_NAME_RE } from '../apps/names.js';
 import { findApp } from '../apps/repo.js';
+import { addressKey } from '../client-address.js';
+import { clientAddress, type TrustedProxies } from '../trusted-proxies.js';
 import { processDelivery, type DeliveryDeps } from './process-delivery.js';
-import { readBody, TooLarge } from './read-body.js';
+import { BodyBudget, ClientGone, readBody, TooLarge } from './read-body.js';
 import { getWebhookSecret } from './secrets.js';
 import { HOOK_PREFIX } from './settings.js';
 /** GitHub caps payloads at 25 MB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
-/** Bodies read at once: 25 MB each must not add up on a 4 GB Pi. */
-const MAX_IN_FLIGHT = 4;
+/**
+ * Slow bodies must not starve deliveries. A body costs memory only for the bytes that arrived,
+ * so what is bounded is (a) the bytes held by all bodies being read (BODY_MEMORY: 25 MB each must
+ * not add up on a 4 GB Pi) and (b) how many bodies one client address (an IPv6 /64) may send at
+ * once. Four connections trickling a byte every 2 s used to take all four global slots, and
+ * signed pings got 503; now they hold nothing but their own address's slots, for at most
+ * WEBHOOK_BODY_LIMITS.deadlineMs.
+ */
+const BODY_MEMORY = 64 * 1024 * 1024;
+const MAX_PER_CLIENT = 2;
+/** GitHub waits 10 s for an answer; a body still arriving after that is no delivery. */
+export const WEBHOOK_BODY_LIMITS = { deadlineMs: 10_000, idleMs: 5_000 };
 const DISCARD_MS = 2000;
 const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface WebhookDeps extends DeliveryDeps {
   maxBodyBytes?: number;
+  /** Whose forwarded client addresses count (HIY_TRUSTED_PROXIES): slow bodies are limited per client. */
+  trusted: TrustedProxies;
 }
 
 /**
@@ -23,7 +37,8 @@ export interface WebhookDeps extends DeliveryDeps {
  */
 export function createWebhookHandler(d: WebhookDeps) {
   const maxBody = d.maxBodyBytes ?? MAX_BODY_BYTES;
-  let inFlight = 0;
+  const memory = new BodyBudget(BODY_MEMORY);
+  const perClient = new Map<string, number>();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
@@ -37,20 +52,28 @@ export function createWebhookHandler(d: WebhookDeps) {
 
       const declared = Number(req.headers['content-length'] ?? '0');
       if (declared > maxBody) return answer(req, res, 413, { error: `payload larger than ${maxBody} bytes` });
-      if (inFlight >= MAX_IN_FLIGHT) return answer(req, res, 503, { error: 'busy; GitHub can redeliver this' }, { 'retry-after': '5' });
-      inFlight++;
+      const header = (n: string) => { const v = req.headers[n]; return typeof v === 'string' ? v : undefined; };
+      const client = addressKey(clientAddress(req.socket.remoteAddress, header, d.trusted) ?? 'unknown');
+      const mine = perClient.get(client) ?? 0;
+      if (mine >= MAX_PER_CLIENT) return answer(req, res, 429, { error: 'too many deliveries at once from your address' }, { 'retry-after': '5' });
+      perClient.set(client, mine + 1);
       let body: Buffer;
       try {
-        body = await readBody(req, maxBody);
+        body = await readBody(req, maxBody, memory);
       } catch (err) {
         if (err instanceof TooLarge) return answer(req, res, 413, { error: `payload larger than ${maxBody} bytes` });
+        if (err instanceof BodyBudget.Exhausted) return answer(req, res, 503, { error: 'busy; GitHub can redeliver this' }, { 'retry-after': '5' });
         throw err;
       } finally {
-        inFlight--;
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left > 0) perClient.set(client, left);
+        else perClient.delete(client);
       }
       const reply = await processDelivery(d, app, secret, body, req.headers);
       answer(req, res, reply.status, reply.body);
     } catch (err) {
+      // A body cut for being too slow (http-server.ts) or abandoned by its client: nobody to answer.
+      if (err instanceof ClientGone) return d.log.debug({ url: req.url }, 'webhook body did not arrive');
       d.log.error({ err }, 'webhook delivery failed');
       if (!res.headersSent) answer(req, res, 500, { error: 'internal error' });
     }

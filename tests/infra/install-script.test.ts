@@ -34,6 +34,7 @@ const STATE_PATHS = [
   '/etc/docker/daemon.json', '/etc/fail2ban/filter.d/hiy.conf', '/etc/fail2ban/jail.d/hiy.conf', '/etc/apt/apt.conf.d/20auto-upgrades',
   '/etc/logrotate.d/hiy', '/etc/ufw/user.rules', '/etc/ufw/user6.rules', '/etc/ufw/ufw.conf', '/var/lib/hiy/.install-stamp',
   '/etc/systemd/system/hiy-backup.service', '/etc/systemd/system/hiy-backup.timer', '/etc/systemd/system/caddy.service.d/hiy-restart.conf',
+  '/etc/systemd/system/caddy.service.d/hiy-admin.conf', '/etc/hiy/caddy-admin.json',
   join(root, 'node_modules', '.hiy-install-stamp'),
 ];
 
@@ -135,6 +136,10 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
       assert.ok(res.stdout.includes(`==> ${step}`), `dry run should print the step "${step}":\n${res.stdout}`);
     }
     assert.match(res.stdout, /would run: npm run build/);
+    if (!existsSync('/run/systemd/system')) {
+      // No token on a command line: hiy reads the env file itself.
+      assert.match(res.stdout, /would run: nohup setsid node \S+\/bin\/hiy\.js server --env-file \/etc\/hiy\/hiy\.env/);
+    }
     assert.match(res.stdout, /nothing was changed/);
     assert.match(res.stdout, /Direct: +http:\/\/127\.0\.0\.1:\d+/);
     assert.doesNotMatch(res.stdout + res.stderr, /hiy_[A-Za-z0-9_-]{43}/, 'a dry run never shows a token');

@@ -96,6 +96,13 @@ describe(`infra/install.sh run twice on this machine, then a deploy with the ins
     assert.doesNotMatch(second.out, /^ {4}wrote /m);
     assert.doesNotMatch(second.out, /apt-get install/);
     assert.equal(before['/etc/hiy/hiy.env']?.startsWith('mode=100600'), true, 'the env file (admin token) is 0600');
+    // Without systemd hiy reads the env file itself: the token is on no command line `ps` shows.
+    const pid = readFileSync('/run/hiy.pid', 'utf8').trim();
+    if (!existsSync('/run/systemd/system') && /^\d+$/.test(pid)) {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      assert.match(cmdline, /hiy\.js server --env-file \/etc\/hiy\/hiy\.env/);
+      assert.ok(!cmdline.includes(envValue('HIY_ADMIN_TOKEN') ?? '\u0000'), 'the admin token is not on the command line');
+    }
   });
 
   test('a dry run on the installed machine changes nothing and has nothing to write', async () => {

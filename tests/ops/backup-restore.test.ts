@@ -4,14 +4,15 @@
 // file, a missing or wrong env identity, a server still running on the target.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiClient, removeDataDir, startHiy, testEnv, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
-import { hiyEntry, repoRoot } from '../../harness/paths.js';
+import { repoRoot } from '../../harness/paths.js';
+import { runHiy } from '../helpers/processes.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { curlApp } from '../../harness/app-http.js';
@@ -22,20 +23,8 @@ const APP2 = `bk-${tag}-b`;
 const VOLUME = `hiy-${APP1}-data`;
 const hasRclone = spawnSync('rclone', ['version'], { encoding: 'utf8' }).status === 0;
 
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
 /** `hiy <args>` with exactly these variables (the CLI reads HIY_* like the server). */
-function hiy(args: string[], env: Record<string, string>, timeoutMs = 300_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [hiyEntry(), ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const hiy = runHiy;
 
 /** curl through Caddy until it answers 200 (a restored release is started by reconciliation). */
 async function curlOk(server: Parameters<typeof curlApp>[0], app: string, path = '/'): Promise<string> {
@@ -77,6 +66,7 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
   const shas: Record<string, string> = {};
   const env2: Record<string, string> = {};
   let recipient = '';
+  let signer = '';
 
   before(async () => {
     await ensureDocker();
@@ -155,10 +145,15 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
     assert.ok(gen > 0, 'env changes ran during the backup');
     const files = readdirSync(backupDir()).filter((f) => f.endsWith('.tar.gz.age'));
     assert.equal(files.length, 1, `one finished backup, no partial files: ${readdirSync(backupDir()).join(', ')}`);
+    assert.deepEqual(readdirSync(backupDir()).filter((f) => !f.startsWith('.')).sort(), [files[0], `${files[0]}.sig`]);
     backupFile = join(backupDir(), files[0]!);
     assert.match(backup.stdout, /integrity_check ok/);
     assert.match(backup.stdout, new RegExp(`volume ${VOLUME}: \\d+ bytes`));
     assert.match(backup.stdout, /Backup written: /);
+    // Every backup is signed; the operator keeps the printed key with the backup key (docs/backup.md).
+    signer = /Signed with: (ed25519:\S+)/.exec(backup.stdout)?.[1] ?? '';
+    assert.ok(signer, 'the backup names its signing key');
+    assert.ok(existsSync(`${join(backupDir(), readdirSync(backupDir()).find((f) => f.endsWith('.tar.gz.age'))!)}.sig`), 'its signature sits next to it');
     assert.equal(readFileSync(backupFile).subarray(0, 21).toString(), 'age-encryption.org/v1', 'the file is age-encrypted');
     assert.doesNotMatch(readFileSync(backupFile).toString('latin1'), /hello two|SQLite format/, 'nothing readable in the file');
     // The operator keeps a copy of the env var key apart from the backups (docs/backup.md).
@@ -177,7 +172,10 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
     const full = readFileSync(backupFile);
     writeFileSync(cut, full.subarray(0, Math.floor(full.length * 0.6)));
     const t = await testEnv({ dataDir: join(work, 'target-truncated') });
-    const r = await hiy(['restore', cut, '--key', keyFile, '--identity', envIdentityCopy], t.env);
+    const signed = await hiy(['restore', cut, '--key', keyFile, '--identity', envIdentityCopy, '--signer', signer], t.env);
+    assert.equal(signed.code, 1, signed.stdout);
+    assert.match(signed.stderr, /was not restored: it has no signature/);
+    const r = await hiy(['restore', cut, '--key', keyFile, '--identity', envIdentityCopy, '--unsigned'], t.env);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /truncated\.tar\.gz\.age is truncated or damaged and was not restored/);
     assert.equal(existsSync(join(t.dataDir, 'hiy.db')), false, 'no database was written');
@@ -185,18 +183,18 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
 
   test('restore without the env identity fails clearly, and so does a wrong one', async () => {
     const t = await testEnv({ dataDir: join(work, 'target-no-identity') });
-    const none = await hiy(['restore', backupFile, '--key', keyFile], t.env);
+    const none = await hiy(['restore', backupFile, '--key', keyFile, '--signer', signer], t.env);
     assert.equal(none.code, 1, none.stdout);
     assert.match(none.stderr, /the backup holds encrypted values \(env var .*\).*age-identity\.txt.*--identity FILE.*Nothing was restored/s);
     assert.equal(existsSync(join(t.dataDir, 'hiy.db')), false);
 
     const other = join(work, 'other-identity.txt');
     writeFileSync(other, `${(await keyPair()).identity}\n`);
-    const wrong = await hiy(['restore', backupFile, '--key', keyFile, '--identity', other], t.env);
+    const wrong = await hiy(['restore', backupFile, '--key', keyFile, '--identity', other, '--signer', signer], t.env);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /none of the identities tried decrypts them \(.*other-identity\.txt\)/);
 
-    const noKey = await hiy(['restore', backupFile, '--identity', envIdentityCopy], t.env);
+    const noKey = await hiy(['restore', backupFile, '--identity', envIdentityCopy, '--signer', signer], t.env);
     assert.equal(noKey.code, 1);
     assert.match(noKey.stderr, /none of the given keys opens .*HIY_BACKUP_RECIPIENT/);
     assert.equal(existsSync(join(t.dataDir, 'hiy.db')), false);
@@ -216,8 +214,9 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
 
     const target = join(work, 'restored');
     const t = await testEnv({ dataDir: target });
-    const r = await hiy(['restore', backupFile, '--key', keyFile, '--identity', envIdentityCopy], t.env);
+    const r = await hiy(['restore', backupFile, '--key', keyFile, '--identity', envIdentityCopy, '--signer', signer], t.env);
     assert.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    assert.match(r.stdout, /signature ok \(ed25519:/);
     assert.match(r.stdout, new RegExp(`Restored 2 app\\(s\\) into .*${APP1}, ${APP2}`));
     assert.match(r.stdout, new RegExp(`volume ${VOLUME} restored`));
 
@@ -274,7 +273,7 @@ describe('hiy backup and hiy restore', { timeout: 1_200_000 }, () => {
     const out = JSON.parse(r.stdout) as { file: string; notes: string[] };
     assert.deepEqual(out.notes, []);
     const name = out.file.split('/').pop()!;
-    assert.deepEqual(readdirSync(offsite), [name]);
+    assert.deepEqual(readdirSync(offsite).sort(), [name, `${name}.sig`], 'the signature goes along');
     assert.deepEqual(readFileSync(join(offsite, name)), readFileSync(out.file));
   });
 });

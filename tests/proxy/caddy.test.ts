@@ -10,6 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { HostPort } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
@@ -45,7 +46,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
 
-async function proxyOptions(dataDir: string, tls: CaddyProxyOptions['tls'], controlPlanePort: number): Promise<CaddyProxyOptions> {
+/** Options with a TCP admin address (the explicit opt-in; hiy's default socket is tested in tests/security/caddy-admin.test.ts). */
+async function proxyOptions(dataDir: string, tls: CaddyProxyOptions['tls'], controlPlanePort: number): Promise<CaddyProxyOptions & { adminAddress: HostPort }> {
   const [admin, http, https] = await freePorts(3);
   return {
     adminAddress: { host: '127.0.0.1', port: admin! },
@@ -72,7 +74,7 @@ function startControlPlane(port: number): Promise<Server> {
 
 describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
   let dataDir: string;
-  let opts: CaddyProxyOptions;
+  let opts: CaddyProxyOptions & { adminAddress: HostPort };
   let proxy: CaddyProxy;
   let controlPlane: Server;
   const slots: SlotServer[] = [];

@@ -8,7 +8,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiClient } from '../../harness/server.js';
+import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { ensureDocker } from '../../harness/docker.js';
+import { ensureBusyboxImage } from '../../harness/images.js';
 import { hiyEntry } from '../../harness/paths.js';
 
 /** A folder an injected `touch` would write into; `clean()` says whether it stayed empty. */
@@ -146,3 +148,16 @@ export async function signIn(server: { url: string; token: string }, password: s
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A server for push tests: Docker and the busybox base image ready, hiy started, these apps created. */
+export async function serverWithApps(apps: { name: string; port?: number }[], env: Record<string, string> = {}): Promise<{ hiy: HiyProcess; api: ReturnType<typeof apiClient> }> {
+  await ensureDocker();
+  await ensureBusyboxImage();
+  const hiy = await startHiy({ env });
+  const api = apiClient(hiy);
+  for (const a of apps) {
+    const res = await api('POST', '/apps', { name: a.name, port: a.port ?? 8080 });
+    if (res.status !== 201) throw new Error(`creating ${a.name} failed: ${JSON.stringify(res.body)}`);
+  }
+  return { hiy, api };
+}

@@ -107,6 +107,9 @@ export class Guest {
   installEnv(): Record<string, string> {
     const proxy = `http://${this.hostAddress}:${PROXY_PORT}`;
     return {
+      // As `sudo infra/install.sh` by the operator (pi, uid 1000) sets them: install.sh accepts
+      // a checkout owned by root or by the administrator running it (docs/setup.md, step 5).
+      SUDO_USER: 'pi', SUDO_UID: '1000',
       http_proxy: proxy, https_proxy: proxy,
       NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
       npm_config_better_sqlite3_local_prebuilds: PREBUILDS_IN_GUEST,

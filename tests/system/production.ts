@@ -63,10 +63,14 @@ export function productionSuite(): void {
       assert.match(await g.sh('ufw', ['status']), /^Status: active$/m);
       // The hiy jail reads the journal (backend systemd): that needs python3-systemd.
       assert.match(await g.sh('fail2ban-client', ['status', 'hiy']), /Journal matches:\s+_SYSTEMD_UNIT=hiy\.service/);
-      // hiy configured the system Caddy (not a child Caddy of its own) through the admin endpoint.
+      // hiy configured the system Caddy (not a child Caddy of its own) through the admin endpoint:
+      // the unix socket caddy.service gets from install.sh's drop-in (hiy-admin.conf), in a folder
+      // only the caddy user enters; nothing answers the admin API on TCP 2019 (docs/security.md).
       const caddyPid = (await mainPids(g, ['caddy'])).caddy;
       assert.match(await g.sh('ss', ['-Hltnp', 'sport = :443']), new RegExp(`"caddy",pid=${caddyPid},`));
-      assert.match(await g.sh('curl', ['-fsS', 'http://127.0.0.1:2019/config/apps/http/servers']), /"hiy-control-plane"/);
+      assert.match(await g.sh('curl', ['-fsS', '--unix-socket', '/run/hiy/caddy-admin/admin.sock', '-H', 'Host: ', 'http://localhost/config/apps/http/servers']), /"hiy-control-plane"/);
+      assert.equal((await g.sh('stat', ['-c', '%a %U', '/run/hiy/caddy-admin'])).trim(), '700 caddy');
+      assert.notEqual((await g.exec('curl', ['-fsS', '--max-time', '3', 'http://127.0.0.1:2019/config/'])).code, 0, 'no admin API on TCP 2019');
     });
 
     step('a git push from the host deploys an app that answers through the system Caddy over HTTPS', async () => {

@@ -1,3 +1,4 @@
+import { trustedProxies } from '../../src/trusted-proxies.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -50,6 +51,7 @@ describe('POST /hooks/github/<app> before anything is queued', { timeout: 60_000
       mirror: new RepoMirror({ db: opened.db, secrets: box, repos, log: createLogger('silent') }),
       repos,
       verify: (...a) => { hashed++; return verifySignature(...a); },
+      trusted: trustedProxies([]),
       async enqueueBuild(app, sha): Promise<QueuedDeploy> {
         queued.push(`${app}@${sha}`);
         const deployId = queued.length;

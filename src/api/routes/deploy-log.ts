@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { getDeploy } from '../../deploy/repo.js';
 import type { Services } from '../../services.js';
-import type { ApiEnv } from '../auth.js';
+import { guardApiStream, type ApiEnv } from '../auth.js';
 import { parseIntParam, pathApp } from '../body.js';
 
 const FINAL = new Set(['success', 'failed', 'superseded']);
@@ -26,28 +26,37 @@ export function deployLogRoutes(s: Services): Hono<ApiEnv> {
     const live = FINAL.has(deploy.status) ? undefined : s.observability.liveBuild(id);
 
     return streamSSE(c, async (stream) => {
-      let aborted = false;
-      stream.onAbort(() => { aborted = true; });
+      // The token is asked again while the stream is open: a revoked one ends it (auth.ts).
+      const state = { aborted: false, wake: () => {} };
+      stream.onAbort(() => { state.aborted = true; state.wake(); });
+      const unguard = guardApiStream(s, c, () => { state.aborted = true; state.wake(); });
+      try {
+        await follow(stream, state);
+      } finally {
+        unguard();
+      }
+    });
+
+    async function follow(stream: SSEStreamingApi, state: { aborted: boolean; wake: () => void }): Promise<void> {
       let n = 0;
       const sendLine = (line: string) => (++n > skip ? stream.writeSSE({ id: String(n), data: line }) : Promise.resolve());
       if (live) {
         let queued: string[] = [];
-        let wake = () => {};
-        const unsubscribe = live.output.subscribe((line) => { queued.push(line); wake(); }, true);
+        const unsubscribe = live.output.subscribe((line) => { queued.push(line); state.wake(); }, true);
         let finished = false;
-        void live.finished.then(() => { finished = true; wake(); });
+        void live.finished.then(() => { finished = true; state.wake(); });
         try {
           let quiet = 0;
-          while (!aborted) {
+          while (!state.aborted) {
             const batch = queued;
             queued = [];
             for (const l of batch) await sendLine(l);
             if (finished) break;
             await new Promise<void>((resolve) => {
               const t = setTimeout(resolve, STATUS_POLL_MS);
-              wake = () => { clearTimeout(t); resolve(); };
+              state.wake = () => { clearTimeout(t); resolve(); };
             });
-            if (queued.length || finished) continue;
+            if (queued.length || finished || state.aborted) continue;
             // Word of the end can be missed in a narrow window: the row is the truth.
             if (FINAL.has((await getDeploy(s.db, app, id)).status)) break;
             if ((quiet += STATUS_POLL_MS) >= HEARTBEAT_MS) {
@@ -59,7 +68,7 @@ export function deployLogRoutes(s: Services): Hono<ApiEnv> {
           unsubscribe();
           live.cancel();
         }
-        if (aborted) return;
+        if (state.aborted) return;
         for (const l of queued) await sendLine(l);
         return sendEnd(stream, await getDeploy(s.db, app, id));
       }
@@ -67,7 +76,7 @@ export function deployLogRoutes(s: Services): Hono<ApiEnv> {
       const row = FINAL.has(deploy.status) ? deploy : await getDeploy(s.db, app, id);
       for (const l of splitLog(row.log)) await sendLine(l);
       await sendEnd(stream, row);
-    });
+    }
   });
 
   return r;

@@ -4,7 +4,7 @@ import { HiyError } from '../../errors.js';
 import type { StoredLine } from '../../logs/store.js';
 import { ReleaseVersions } from '../../logs/view.js';
 import type { Services } from '../../services.js';
-import type { ApiEnv } from '../auth.js';
+import { guardApiStream, type ApiEnv } from '../auth.js';
 import { parseIntParam, pathApp } from '../body.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -69,6 +69,7 @@ export function logRoutes(s: Services): Hono<ApiEnv> {
       });
       stream.onAbort(() => { done = true; wake(); });
       void store.closed.then(() => { done = true; wake(); });
+      const unguard = guardApiStream(s, c, () => { done = true; wake(); });
       try {
         const backlog = resumeAfter !== undefined ? await store.after(app, resumeAfter, store.maxLines, process) : initial > 0 ? await store.tail(app, initial, process) : [];
         let last = backlog.at(-1)?.seq ?? resumeAfter ?? -1;
@@ -87,6 +88,7 @@ export function logRoutes(s: Services): Hono<ApiEnv> {
         }
       } finally {
         unsubscribe();
+        unguard();
       }
     });
   });

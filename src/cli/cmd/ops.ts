@@ -7,23 +7,11 @@ import { resolve } from 'node:path';
 import type { CommandTable, Ctx } from '../command.js';
 import { arg, stringFlag } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
-import type { Config } from '../../config.js';
+import { parseEnvFile, type Config } from '../../config.js';
 import { isHiyError } from '../../errors.js';
 
 export const ENV_FILE = '/etc/hiy/hiy.env';
 
-/**
- * The HIY_* assignments of an env file (systemd EnvironmentFile syntax), parsed, never evaluated.
- * Only lines `HIY_NAME=value` count; surrounding double quotes are dropped.
- */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(HIY_[A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!.replace(/^"(.*)"$/, '$1');
-  }
-  return out;
-}
 
 /**
  * `sudo hiy backup` runs without the server's environment: unless HIY_DATA_DIR is set (then the
@@ -73,6 +61,14 @@ function readKeys(path: string, flag: string): { path: string; identities: strin
   return { path: resolve(path), identities: ids };
 }
 
+function readSigner(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new CliError(`--signer ${path}: neither ed25519:… nor a readable file (${(err as Error).message})`);
+  }
+}
+
 export const opsCommands: CommandTable = {
   backup: {
     usage: '[--include-identity] [--env-file FILE]',
@@ -89,7 +85,7 @@ export const opsCommands: CommandTable = {
         const { runBackup } = await import('../../ops/backup.js');
         const bc = loadBackupConfig(effectiveEnv(ctx));
         const res = await runBackup(cfg, bc, (l) => { if (!ctx.json) ctx.out(`-----> ${l}\n`); }, { includeIdentity: ctx.flags['include-identity'] === true ? true : undefined });
-        ctx.print({ file: res.file, bytes: res.bytes, manifest: res.manifest, removed: res.removed, notes: res.notes }, () => `Backup written: ${res.file}\n`);
+        ctx.print({ file: res.file, bytes: res.bytes, signer: res.signer, manifest: res.manifest, removed: res.removed, notes: res.notes }, () => `Backup written: ${res.file}\nSigned with: ${res.signer}\n`);
         if (res.notes.length > 0) throw new CliError(`the backup was written, but: ${res.notes.join('; ')}`);
       } catch (err) {
         throw toCli(err);
@@ -98,17 +94,21 @@ export const opsCommands: CommandTable = {
   },
 
   restore: {
-    usage: '<file> [--key FILE] [--identity FILE] [--keep-instance] [--env-file FILE]',
+    usage: '<file> [--key FILE] [--identity FILE] [--signer KEY] [--unsigned] [--keep-instance] [--env-file FILE]',
     summary: 'Restore a backup into HIY_DATA_DIR of a stopped or fresh hiy (local admin command)',
     details: 'The file is decrypted and checked completely before the data dir is touched; what was\n'
       + 'there is moved to <data>/pre-restore-<time>/. --key: the age identity file whose public key\n'
       + 'is HIY_BACKUP_RECIPIENT. --identity: the old server\'s env var key (secrets/age-identity.txt),\n'
       + 'needed unless the backup includes it. One file holding both keys may be given to either.\n'
-      + '--keep-instance: take over the backed-up server\'s containers (restore on the same box).',
+      + '--keep-instance: take over the backed-up server\'s containers (restore on the same box).\n'
+      + 'The file\'s signature (<file>.sig) must verify with --signer (the ed25519:… key every hiy backup\n'
+      + 'prints, or a file holding it) or this data dir\'s own signing key; --unsigned skips that check.',
     flags: {
       key: { type: 'string', value: 'FILE', description: 'age identity that opens the backup (private key of HIY_BACKUP_RECIPIENT)' },
       identity: { type: 'string', value: 'FILE', description: 'the env var key of the backed-up server (its secrets/age-identity.txt)' },
       'keep-instance': { type: 'boolean', description: 'restore the instance id too (same box: adopt its running containers)' },
+      signer: { type: 'string', value: 'KEY', description: 'the backup signing key printed by hiy backup (ed25519:…), or a file holding it' },
+      unsigned: { type: 'boolean', description: 'restore even when the signature is missing or does not verify (an old backup, a lost key)' },
       ...ENV_FILE_FLAG,
     },
     args: [1, 1],
@@ -121,7 +121,9 @@ export const opsCommands: CommandTable = {
       if (identity !== undefined) keys.push(readKeys(identity, '--identity'));
       try {
         const { runRestore } = await import('../../ops/restore.js');
-        const res = await runRestore(cfg, resolve(arg(ctx, 0)), { keys, keepInstance: ctx.flags['keep-instance'] === true }, (l) => { if (!ctx.json) ctx.out(`-----> ${l}\n`); });
+        const signer = stringFlag(ctx, 'signer');
+        const signers = signer === undefined ? [] : [signer.startsWith('ed25519:') ? signer : readSigner(signer)];
+        const res = await runRestore(cfg, resolve(arg(ctx, 0)), { keys, signers, unsigned: ctx.flags.unsigned === true, keepInstance: ctx.flags['keep-instance'] === true }, (l) => { if (!ctx.json) ctx.out(`-----> ${l}\n`); });
         ctx.print(res, () => [
           `Restored ${res.manifest.apps.length} app(s) into ${cfg.dataDir}: ${res.manifest.apps.join(', ') || '-'}`,
           `Env var key: ${res.identity}.`,

@@ -8,6 +8,7 @@ import * as dashboard from './20261129T1600-dashboard.js';
 import * as webhookReplay from './20261129T1800-webhook-replay.js';
 import * as domains from './20261129T1900-domains.js';
 import * as liveMarkers from './20261129T2000-live-markers.js';
+import * as bootstrapTokens from './20261207T1300-bootstrap-tokens.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '20261129T1800-webhook-replay': webhookReplay,
   '20261129T1900-domains': domains,
   '20261129T2000-live-markers': liveMarkers,
+  '20261207T1300-bootstrap-tokens': bootstrapTokens,
 };
