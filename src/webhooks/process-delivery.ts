@@ -14,24 +14,13 @@ import type { Logger } from '../log.js';
 import { claimDelivery, finishDelivery, recordDelivery, type NewDelivery } from './deliveries.js';
 import type { RepoMirror } from './mirror.js';
 import { decidePush } from './payload.js';
+import { sourceOf } from '../apps/source.js';
+import { actOnImageDecision } from './image-delivery.js';
+import type { DeliveryDeps, Reply } from './delivery-deps.js';
+import { decideRegistryPackage } from './image-payload.js';
 import { verifySignature } from './signature.js';
 
-export interface DeliveryDeps {
-  db: Kysely<Database>;
-  secrets: SecretBox;
-  log: Logger;
-  mirror: RepoMirror;
-  /** The app's bare repo, where the build's source is read once the commit was fetched. */
-  repos: Pick<Repos, 'archive'>;
-  enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable, opts?: { prepare?: Prepare }): Promise<QueuedDeploy>;
-  /** Injected by tests to prove what is (not) hashed. */
-  verify?: typeof verifySignature;
-}
-
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
+export type { DeliveryDeps, Reply } from './delivery-deps.js';
 
 const DELIVERY_RE = /^[A-Za-z0-9-]{1,100}$/;
 const EVENT_RE = /^[a-z_]{1,50}$/;
@@ -80,6 +69,9 @@ export async function processDelivery(d: DeliveryDeps, app: App, secret: string,
 }
 
 async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: string }, payload: unknown, bodySha256: string): Promise<Reply> {
+  const source = sourceOf(app);
+  // An app that deploys images hears of new ones from GHCR's registry_package event; pushes do not deploy it.
+  if (source.kind === 'image') return actOnImageDecision(d, app, base, decideRegistryPackage(source, base.event, payload), bodySha256);
   const decision = decidePush(app, base.event, payload);
   const seen = decision.deploy ? { ref: decision.ref, afterSha: decision.sha } : { ref: decision.ref ?? null, afterSha: decision.sha ?? null };
   const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
