@@ -71,7 +71,9 @@ export function createApiClient(url: string, token: string): ApiClient {
           duplex: 'half',
         } as RequestInit);
       } catch (cause) {
-        throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
+        const why = reason(cause);
+        if (/ECONNRESET|EPIPE|UND_ERR_SOCKET/.test(why)) throw new CliError(`hiy at ${base} closed the connection during the upload: the archive is probably larger than its limit (HIY_IMAGE_UPLOAD_MAX_MB)`, { cause });
+        throw new CliError(`cannot reach hiy at ${base}: ${why}`, { cause });
       }
       const text = await res.text();
       let parsed: unknown;

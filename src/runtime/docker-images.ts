@@ -111,10 +111,12 @@ export function dockerImages(docker: Docker, extraLabels: Record<string, string>
     },
 
     async loadImage(archive, opts) {
-      const renamed = renameSavedImage(archive, opts.tag);
-      // The rewrite's own refusal says more than the engine's "unexpected EOF" it causes.
+      // The upload's own failure (too large) or the rewrite's refusal says more than the
+      // engine's "unexpected EOF" or the abort they cause.
       let refused: unknown;
-      renamed.once('error', (err) => { refused = err; });
+      archive.once('error', (err) => { refused ??= err; });
+      const renamed = renameSavedImage(archive, opts.tag);
+      renamed.once('error', (err) => { refused ??= err; });
       let res: IncomingMessage;
       try {
         res = await docker.loadImage(renamed, { quiet: false, abortSignal: opts.signal } as object) as IncomingMessage;

@@ -95,6 +95,8 @@ export function renameSavedImage(archive: Readable, tag: string): Readable {
       }
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+        // A sink of a destroyed pack errors: unheard, that error would end the process.
+        sink.on('error', reject);
         entry.on('error', reject);
         entry.pipe(sink);
       });

@@ -5,6 +5,27 @@ import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { pathApp } from '../body.js';
 
+/**
+ * A refused upload is still arriving: clients that send the whole body before they read the
+ * answer (fetch's half duplex, curl) would see a reset instead of why. What follows is read and
+ * thrown away, up to this much, before the answer; past it the connection is cut.
+ */
+const DISCARD = { bytes: 256 * 1024 * 1024, ms: 30_000 };
+
+function discardRest(source: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => { clearTimeout(timer); resolve(); };
+    const cut = () => { source.destroy(); done(); };
+    const timer = setTimeout(cut, DISCARD.ms);
+    source.on('data', (chunk: Buffer) => { seen += chunk.length; if (seen > DISCARD.bytes) cut(); });
+    source.once('end', done);
+    source.once('close', done);
+    source.once('error', done);
+    source.resume();
+  });
+}
+
 /** The upload route: its body is a long stream (http/server.ts gives it the stream limits). */
 export const IMAGE_UPLOAD_PATH = /^\/api\/v1\/apps\/[^/?]+\/images(?:\?|$)/;
 
@@ -41,7 +62,13 @@ export function imageRoutes(s: Services): Hono<ApiEnv> {
     const stop = new AbortController();
     counted.once('error', () => stop.abort());
     const who = c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'manual';
-    const id = await s.deployer.loadImage(app, counted, who, stop.signal);
+    let id: number;
+    try {
+      id = await s.deployer.loadImage(app, counted, who, stop.signal);
+    } catch (err) {
+      await discardRest(source);
+      throw err;
+    }
     return c.json({ deploy: { id, app, status: 'queued', image: 'upload' } }, 202);
   });
 
