@@ -11,7 +11,9 @@ import { remoteUrl, WorkingCopy } from '../../harness/git.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { launchChromium, shoot } from '../helpers/browser.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { setPassword } from '../ui/dashboard-app.js';
 
 // Apps whose source is an image: `hiy deploy` follows the tag, git pushes do not deploy, signed
 // notifications (hiy's own and GitHub's registry_package) deploy new digests and nothing else, and
@@ -218,6 +220,37 @@ describe('apps whose source is an image', { timeout: 600_000 }, () => {
     const push = JSON.stringify({ ref: 'refs/heads/main', after: 'a'.repeat(40) });
     const ignored = await deliver(push, 'push', sign(made.body.webhook.secret, push));
     assert.deepEqual([ignored.status, ignored.body.outcome], [200, `ignored: event push (the app deploys ghcr.io/acme/${GHCR_APP})`]);
+  });
+
+  test('the dashboard shows the source and each release\'s digest, and deploys an image from its form', async () => {
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    assert.equal((await setPassword(hiy, password)).code, 0);
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${hiy.url}/apps/${APP}`);
+      await page.fill('#password', password);
+      await page.click('form[action="/login"] button[type=submit]');
+      await page.waitForURL(`${hiy.url}/apps/${APP}`);
+      assert.match(await page.locator('#app-source').innerText(), new RegExp(`Source: image:${repo().replace(/\./g, '\\.')}, following main`));
+      assert.match(await page.locator('#current-release').innerText(), new RegExp(`${digests.main2!.slice(0, 19)}`));
+      const releaseCells = await page.locator('#releases td[data-label="Commit / digest"]').allInnerTexts();
+      assert.deepEqual(releaseCells, [digests.main2!.slice(0, 19), digests.main1!.slice(0, 19)]);
+      await shoot(page, 'app-image-source');
+      await page.fill('#image-ref', `${repo()}@${digests.v2}`);
+      await page.click('#deploy-image button[type=submit]');
+      await page.waitForURL(new RegExp(`/apps/${APP}/deploys/\\d+$`));
+      const id = Number(new URL(page.url()).pathname.split('/').pop());
+      assert.equal((await waitDeploy(APP, id)).status, 'success');
+      assert.equal((await curlApp(hiy, APP)).body, 'v2\n');
+      await page.goto(`${hiy.url}/apps/${APP}`);
+      await page.fill('#image-ref', 'Not An Image');
+      await page.click('#deploy-image button[type=submit]');
+      await page.waitForURL(`${hiy.url}/apps/${APP}`);
+      assert.match(await page.locator('.flash').innerText(), /is not an image reference/);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('docker save | hiy images:load releases the image under hiy\'s name alone; the names in the archive are not applied', async () => {
