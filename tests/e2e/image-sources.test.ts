@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -190,6 +190,27 @@ describe('apps whose source is an image', { timeout: 600_000 }, () => {
     assert.equal((await curlApp(hiy, APP)).body, 'main 2\n');
   });
 
+  test('the notify step of the GitHub Actions example in docs/image-deploys.md works as written', async () => {
+    const doc = readFileSync(join(repoRoot(), 'docs', 'image-deploys.md'), 'utf8');
+    const step = /\n {8}run: \|\n((?: {10}.*\n)+)/.exec(doc.slice(doc.indexOf('name: Deploy on hiy')))?.[1];
+    assert.ok(step, 'the example has its notify step');
+    const script = step.replace(/^ {10}/gm, '').replace('https://hiy.pi.example.com/hooks/registry/shop', `${hiy.url}/hooks/registry/${APP}`);
+    digests.main3 = await reg.buildAndPush(webImage('m3', 'main 3\n'), `t/${APP}:main`);
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn('bash', ['-euo', 'pipefail', '-c', script], { env: { PATH: process.env.PATH ?? '', SECRET: secret, IMAGE: repo(), DIGEST: digests.main3!, GITHUB_RUN_ID: '7', GITHUB_RUN_ATTEMPT: '1' } });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      p.on('close', (code) => resolve({ code, out, err }));
+    });
+    assert.equal(r.code, 0, r.out + r.err);
+    const answer = JSON.parse(r.out) as { deploy_id: number };
+    const d = await waitDeploy(APP, answer.deploy_id);
+    assert.equal(d.status, 'success', d.log);
+    assert.equal((await curlApp(hiy, APP)).body, 'main 3\n');
+  });
+
   test("GitHub's registry_package event through the GitHub hook queues a pull of the package's digest", async () => {
     const made = await api('POST', `/apps/${GHCR_APP}/webhook`, {});
     assert.equal(made.status, 201, JSON.stringify(made.body));
@@ -233,9 +254,9 @@ describe('apps whose source is an image', { timeout: 600_000 }, () => {
       await page.click('form[action="/login"] button[type=submit]');
       await page.waitForURL(`${hiy.url}/apps/${APP}`);
       assert.match(await page.locator('#app-source').innerText(), new RegExp(`Source: image:${repo().replace(/\./g, '\\.')}, following main`));
-      assert.match(await page.locator('#current-release').innerText(), new RegExp(`${digests.main2!.slice(0, 19)}`));
+      assert.match(await page.locator('#current-release').innerText(), new RegExp(`${digests.main3!.slice(0, 19)}`));
       const releaseCells = await page.locator('#releases td[data-label="Commit / digest"]').allInnerTexts();
-      assert.deepEqual(releaseCells, [digests.main2!.slice(0, 19), digests.main1!.slice(0, 19)]);
+      assert.deepEqual(releaseCells, [digests.main3!.slice(0, 19), digests.main2!.slice(0, 19), digests.main1!.slice(0, 19)]);
       await shoot(page, 'app-image-source');
       await page.fill('#image-ref', `${repo()}@${digests.v2}`);
       await page.click('#deploy-image button[type=submit]');
