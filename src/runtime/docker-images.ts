@@ -7,10 +7,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { extract as tarExtract } from 'tar-stream';
 import { HiyError, type ErrorCode } from '../errors.js';
-import { BuildProgress, type BuildOutcome } from './build-progress.js';
+import { BuildProgress, followProgress, type BuildOutcome } from './build-progress.js';
 import { engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
 import { renameSavedImage } from './image-archive.js';
 import { hiyLabels, LABEL_PROCESS } from './labels.js';
@@ -35,19 +34,7 @@ function registryError(message: string, status: number | undefined, what: string
 }
 
 /** Reads an engine progress stream (pull, load) to its end, one line per message to onLine. */
-function follow(res: IncomingMessage, onLine: (line: string) => void): Promise<BuildOutcome> {
-  const progress = new BuildProgress(onLine);
-  return new Promise((resolve, reject) => {
-    const decoder = new StringDecoder('utf8');
-    res.on('data', (chunk: Buffer) => progress.push(decoder.write(chunk)));
-    res.once('end', () => {
-      progress.push(decoder.end());
-      resolve(progress.end());
-    });
-    res.once('error', reject);
-    res.once('close', () => { if (!res.complete) reject(new Error('the engine closed the stream early')); });
-  });
-}
+const follow = (res: IncomingMessage, onLine: (line: string) => void): Promise<BuildOutcome> => followProgress(res, new BuildProgress(onLine));
 
 function platformOf(p: { os?: unknown; architecture?: unknown; variant?: unknown }): ImagePlatform {
   return {

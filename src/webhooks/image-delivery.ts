@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { App } from '../apps/repo.js';
 import { sourceOf } from '../apps/source.js';
-import { isHiyError } from '../errors.js';
-import { claimDelivery, finishDelivery, recordDelivery, type NewDelivery } from './deliveries.js';
+import { claimOnce } from './claim.js';
+import { recordDelivery, type NewDelivery } from './deliveries.js';
 import { decideNotification, type ImageDecision } from './image-payload.js';
 import type { DeliveryDeps, Reply } from './delivery-deps.js';
 import { verifySignature } from './signature.js';
@@ -55,22 +55,12 @@ export async function processNotification(d: DeliveryDeps, app: App, secret: str
 /** Claims the signed body (a replay is a duplicate), then deploys what the decision says, recording the outcome. */
 export async function actOnImageDecision(d: DeliveryDeps, app: App, base: Base, decision: ImageDecision, bodySha256: string): Promise<Reply> {
   const seen = { ref: decision.tag ?? null, afterSha: decision.digest ?? null };
-  const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
-  if (id === undefined) {
-    await recordDelivery(d.db, { ...base, ...seen, outcome: 'duplicate' });
-    return { status: 200, body: { ok: true, outcome: 'duplicate' } };
-  }
-  const done = async (status: number, outcome: string, deployId: number | null = null): Promise<Reply> => {
-    await finishDelivery(d.db, id, outcome, deployId);
-    return { status, body: { ok: status < 300, outcome, ...(deployId === null ? {} : { deploy_id: deployId }) } };
-  };
-  if (!decision.deploy) return done(decision.status, decision.outcome);
-  try {
+  const claim = await claimOnce(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
+  if ('duplicate' in claim) return claim.duplicate;
+  if (!decision.deploy) return claim.done(decision.status, decision.outcome);
+  return claim.deploy(async () => {
     const q = await d.enqueuePull(app.name, decision.reference, 'webhook');
     d.log.info({ app: app.name, delivery: base.deliveryId, hook: base.event, image: decision.reference, deploy: q.deployId }, 'image notification queued a deploy');
-    return done(202, `deployed #${q.deployId}`, q.deployId);
-  } catch (err) {
-    await finishDelivery(d.db, id, `error: ${isHiyError(err) ? err.message : 'internal error'}`);
-    throw err;
-  }
+    return q;
+  });
 }

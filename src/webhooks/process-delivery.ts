@@ -9,9 +9,9 @@ import type { QueuedDeploy } from '../deploy/queue.js';
 import type { DeployTrigger } from '../contract.js';
 import type { SecretBox } from '../env/secret-box.js';
 import type { Repos } from '../git/repos.js';
-import { isHiyError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { claimDelivery, finishDelivery, recordDelivery, type NewDelivery } from './deliveries.js';
+import { recordDelivery, type NewDelivery } from './deliveries.js';
+import { claimOnce } from './claim.js';
 import type { RepoMirror } from './mirror.js';
 import { decidePush } from './payload.js';
 import { sourceOf } from '../apps/source.js';
@@ -74,27 +74,17 @@ async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: strin
   if (source.kind === 'image') return actOnImageDecision(d, app, base, decideRegistryPackage(source, base.event, payload), bodySha256);
   const decision = decidePush(app, base.event, payload);
   const seen = decision.deploy ? { ref: decision.ref, afterSha: decision.sha } : { ref: decision.ref ?? null, afterSha: decision.sha ?? null };
-  const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
-  if (id === undefined) {
-    await recordDelivery(d.db, { ...base, ...seen, outcome: 'duplicate' });
-    return { status: 200, body: { ok: true, outcome: 'duplicate' } };
-  }
-  const done = async (status: number, outcome: string, deployId: number | null = null): Promise<Reply> => {
-    await finishDelivery(d.db, id, outcome, deployId);
-    return { status, body: { ok: status < 300, outcome, ...(deployId === null ? {} : { deploy_id: deployId }) } };
-  };
-  if (!decision.deploy) return done(decision.status, decision.outcome);
+  const claim = await claimOnce(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
+  if ('duplicate' in claim) return claim.duplicate;
+  if (!decision.deploy) return claim.done(decision.status, decision.outcome);
 
   const newer = decision.forced ? undefined : await d.mirror.isStale(app, decision.sha);
-  if (newer) return done(200, `ignored: older than ${app.branch} at ${newer.slice(0, 7)}`);
-  try {
+  if (newer) return claim.done(200, `ignored: older than ${app.branch} at ${newer.slice(0, 7)}`);
+  return claim.deploy(async () => {
     const q = await enqueue(d, app, decision.sha, decision.forced);
     d.log.info({ app: app.name, delivery: base.deliveryId, sha: decision.sha, deploy: q.deployId }, 'webhook push queued a deploy');
-    return done(202, `deployed #${q.deployId}`, q.deployId);
-  } catch (err) {
-    await finishDelivery(d.db, id, `error: ${isHiyError(err) ? err.message : 'internal error'}`);
-    throw err;
-  }
+    return q;
+  });
 }
 
 /** Queues the build; its first step fetches the commit (in queue order), then the build reads it from the bare repo. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { ensureBusyboxImage } from '../../harness/images.js';
 import { startLoad } from '../../harness/load.js';
 import { hiyEntry } from '../../harness/paths.js';
 import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { imageContext, waitDeploy as waitDeployOf, webImageContext, WEB_CMD, type Deploy } from '../helpers/image-apps.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 // Image deploys against a real registry (Debian's docker-registry, htpasswd auth, TLS from the
@@ -20,9 +21,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 const APP = `img-${randomBytes(3).toString('hex')}`;
 const HOST_ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
 const OTHER_ARCH = HOST_ARCH === 'arm64' ? 'amd64' : 'arm64';
-const WEB_CMD = 'CMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]';
 
-interface Deploy { id: number; status: string; log: string; error: string | null; sha: string; image_ref: string | null; triggered_by: string }
 
 describe('image deploys from a registry', { timeout: 600_000 }, () => {
   let reg: TestRegistry;
@@ -33,23 +32,10 @@ describe('image deploys from a registry', { timeout: 600_000 }, () => {
   const repo = () => `${reg.host}/t/${APP}`;
 
   /** A context folder: busybox serving `body` at /, and optionally a /app/Procfile. */
-  function context(name: string, lines: string[], files: Record<string, string>): string {
-    const dir = join(ctx, name);
-    mkdirSync(join(dir, 'www'), { recursive: true });
-    for (const [f, content] of Object.entries(files)) writeFileSync(join(dir, f), content);
-    writeFileSync(join(dir, 'Dockerfile'), `${lines.join('\n')}\n`);
-    return dir;
-  }
-  const webImage = (name: string, body: string) => context(name, ['FROM hiy-test/busybox:1', 'COPY www /www', WEB_CMD], { 'www/index.html': body });
+  const context = (name: string, lines: string[], files: Record<string, string>) => imageContext(ctx, name, lines, files);
+  const webImage = (name: string, body: string) => webImageContext(ctx, name, body);
 
-  async function waitDeploy(id: number): Promise<Deploy> {
-    for (let i = 0; i < 600; i++) {
-      const d = (await api('GET', `/apps/${APP}/deploys/${id}`)).body.deploy as Deploy;
-      if (d.status !== 'queued' && d.status !== 'building') return d;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`deploy ${id} did not finish`);
-  }
+  const waitDeploy = (id: number) => waitDeployOf(api, APP, id);
   async function deployImage(image: string): Promise<Deploy> {
     const r = await api('POST', `/apps/${APP}/deploys`, { image });
     assert.equal(r.status, 202, JSON.stringify(r.body));

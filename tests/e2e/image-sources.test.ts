@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { ensureBusyboxImage } from '../../harness/images.js';
 import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 import { launchChromium, shoot } from '../helpers/browser.js';
+import { imageContext, waitDeploy as waitDeployOf, webImageContext } from '../helpers/image-apps.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { setPassword } from '../ui/dashboard-app.js';
 
@@ -24,9 +25,7 @@ const APP = `src-${ID}`;
 const GHCR_APP = `gh-${ID}`;
 const LOAD_APP = `ld-${ID}`;
 const OTHER_ARCH = process.arch === 'arm64' ? 'amd64' : 'arm64';
-const WEB_CMD = 'CMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]';
 
-interface Deploy { id: number; status: string; log: string; error: string | null; sha: string; image_ref: string | null }
 
 function sign(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -42,23 +41,10 @@ describe('apps whose source is an image', { timeout: 600_000 }, () => {
   const repo = () => `${reg.host}/t/${APP}`;
   const localImages: string[] = [];
 
-  function context(name: string, lines: string[], files: Record<string, string>): string {
-    const dir = join(ctx, name);
-    mkdirSync(join(dir, 'www'), { recursive: true });
-    for (const [f, content] of Object.entries(files)) writeFileSync(join(dir, f), content);
-    writeFileSync(join(dir, 'Dockerfile'), `${lines.join('\n')}\n`);
-    return dir;
-  }
-  const webImage = (name: string, body: string, extra: string[] = []) => context(name, ['FROM hiy-test/busybox:1', ...extra, 'COPY www /www', WEB_CMD], { 'www/index.html': body });
+  const context = (name: string, lines: string[], files: Record<string, string>) => imageContext(ctx, name, lines, files);
+  const webImage = (name: string, body: string, extra: string[] = []) => webImageContext(ctx, name, body, extra);
 
-  async function waitDeploy(app: string, id: number): Promise<Deploy> {
-    for (let i = 0; i < 600; i++) {
-      const d = (await api('GET', `/apps/${app}/deploys/${id}`)).body.deploy as Deploy;
-      if (d.status !== 'queued' && d.status !== 'building') return d;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`deploy ${id} did not finish`);
-  }
+  const waitDeploy = (app: string, id: number) => waitDeployOf(api, app, id);
   const deployCount = async (app: string) => (await api('GET', `/apps/${app}/deploys`)).body.deploys.length as number;
   const notify = (body: string, headers: Record<string, string>, app = APP) =>
     fetch(`${hiy.url}/hooks/registry/${app}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(10_000) })
