@@ -1,18 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
 import type { App } from '../apps/repo.js';
-import type { Database } from '../db/database.js';
 import type { Prepare } from '../deploy/pipeline.js';
 import type { QueuedDeploy } from '../deploy/queue.js';
-import type { DeployTrigger } from '../contract.js';
-import type { SecretBox } from '../env/secret-box.js';
-import type { Repos } from '../git/repos.js';
-import type { Logger } from '../log.js';
 import { recordDelivery, type NewDelivery } from './deliveries.js';
 import { claimOnce } from './claim.js';
-import type { RepoMirror } from './mirror.js';
 import { decidePush } from './payload.js';
 import { sourceOf } from '../apps/source.js';
 import { actOnImageDecision } from './image-delivery.js';
