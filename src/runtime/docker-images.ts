@@ -70,7 +70,9 @@ export function dockerImages(docker: Docker, extraLabels: Record<string, string>
       }
       const digest = data.Descriptor?.digest;
       if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new HiyError('deploy_failed', `the registry named no sha256 digest for ${ref}`);
-      const platforms = (data.Platforms ?? []).filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null).map(platformOf).filter((p) => p.os && p.architecture);
+      // buildx adds attestation manifests to an index as platform unknown/unknown: not images to run.
+      const platforms = (data.Platforms ?? []).filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null).map(platformOf)
+        .filter((p) => p.os && p.architecture && p.os !== 'unknown');
       return { digest, platforms };
     },
 
