@@ -6,12 +6,14 @@
  */
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { isHiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { requireRunnable } from '../registry/platform.js';
 import { imageTag } from '../runtime/builder.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { diskReserveOf, withinDiskReserve } from './disk-reserve.js';
 import type { DeployOutput } from './output.js';
 import { digestTag } from './pull.js';
 import { markFinished, setDeploySha } from './records.js';
@@ -20,13 +22,14 @@ import { markFinished, setDeploySha } from './records.js';
 export const UPLOAD_REF = 'upload';
 
 export async function loadUpload(
-  d: { db: Kysely<Database>; log: Logger; runtime: Runtime },
+  d: { db: Kysely<Database>; config: Config; log: Logger; runtime: Runtime },
   app: string, deployId: number, archive: Readable, output: DeployOutput, signal: AbortSignal,
 ): Promise<{ image: string; digest: string }> {
   const loading = imageTag(app, `upload-${deployId}`);
   try {
     output.step('Loading the uploaded image');
-    await d.runtime.loadImage(archive, { tag: loading, onLine: (l) => output.detail(l), signal });
+    await withinDiskReserve(await diskReserveOf(d.config, d.runtime), 'upload', (disk) =>
+      d.runtime.loadImage(archive, { tag: loading, onLine: (l) => output.detail(l), signal: AbortSignal.any([signal, disk]) }));
     const details = await d.runtime.inspectImage(loading);
     if (!details) throw new Error(`${loading} is not on the engine after its load`);
     requireRunnable('the uploaded image', [details.platform], await d.runtime.enginePlatform());

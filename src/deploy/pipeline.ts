@@ -23,6 +23,7 @@ import type { ReleaseImage, ReleasePlan } from './plan.js';
 import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
 import { imageProcesses, pullRelease, type MadeImage } from './pull.js';
+import { diskReserveOf } from './disk-reserve.js';
 import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {
@@ -121,8 +122,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   // (decision 13). Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
   const { buildRelease } = await import('../build/build.js');
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
-  const engineRoot = await d.runtime.engineDataRoot();
-  const disk = { reserveMb: d.config.diskReserveMb, paths: [d.config.dataDir, ...(engineRoot ? [engineRoot] : [])] };
+  const disk = await diskReserveOf(d.config, d.runtime);
   const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
     app: app.name,
     deployId: job.deployId,

@@ -19,6 +19,7 @@ import { platformName, requireRunnable } from '../registry/platform.js';
 import { familiar, parseReference, repositoryOf, type ImageReference } from '../registry/reference.js';
 import { imageTag } from '../runtime/builder.js';
 import type { RegistryAuth, Runtime } from '../runtime/runtime.js';
+import { diskReserveOf, withinDiskReserve } from './disk-reserve.js';
 import type { DeployOutput } from './output.js';
 import { setDeploySha } from './records.js';
 
@@ -74,9 +75,12 @@ export async function pullRelease(d: PullDeps, app: App, req: {
   const byDigest = `${repositoryOf(ref)}@${digest}`;
   const had = await runtime.imageExists(byDigest);
   const timeout = AbortSignal.timeout(d.config.buildTimeoutSec * 1000);
-  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   try {
-    await runtime.pullImage(byDigest, { ...(auth ? { auth } : {}), onLine: (l) => output.detail(l), signal });
+    await withinDiskReserve(await diskReserveOf(d.config, runtime), 'pull', (disk) => runtime.pullImage(byDigest, {
+      ...(auth ? { auth } : {}),
+      onLine: (l) => output.detail(l),
+      signal: AbortSignal.any([timeout, disk, ...(req.signal ? [req.signal] : [])]),
+    }));
   } catch (err) {
     if (timeout.aborted) throw new HiyError('deploy_failed', `the pull of ${shown} took longer than ${d.config.buildTimeoutSec} s and was stopped`, { cause: err });
     throw explain(err, ref, login);

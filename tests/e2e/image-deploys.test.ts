@@ -233,6 +233,41 @@ describe('image deploys from a registry', { timeout: 600_000 }, () => {
     assert.match(bad.stderr, /is not an image reference/);
   });
 
+  test('below HIY_DISK_RESERVE_MB neither a pull nor an upload starts, and nothing changes', async () => {
+    // A reserve larger than any disk here (the largest HIY_DISK_RESERVE_MB accepts).
+    const full = await startHiy({ env: { HIY_DISK_RESERVE_MB: '10000000' } });
+    const app = `${APP}-full`;
+    const archive = join(ctx, 'busybox.tar');
+    try {
+      const fapi = apiClient(full);
+      assert.equal((await fapi('POST', '/apps', { name: app, port: 8080, health_timeout_s: 20 })).status, 201);
+      assert.equal((await fapi('PUT', `/registries/${encodeURIComponent(reg.host)}`, { username: reg.username, password: reg.password })).status, 201);
+      const low = /did not start: the disk holding \S+ has \d+ MB free, less than the 10000000 MB reserve \(HIY_DISK_RESERVE_MB\).*nothing was changed/;
+
+      const r = await fapi('POST', `/apps/${app}/deploys`, { image: `${repo()}@${digests.v2}` });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const pulled = await waitDeployOf(fapi, app, r.body.deploy.id);
+      assert.equal(pulled.status, 'failed');
+      assert.match(pulled.error ?? '', new RegExp(`^the pull ${low.source}`));
+      assert.doesNotMatch(pulled.log, /Pulling fs layer|Pull complete/);
+
+      assert.equal((await docker(['save', '-o', archive, 'hiy-test/busybox:1'])).code, 0);
+      const up = await fetch(`${full.url}/api/v1/apps/${app}/images`, {
+        method: 'POST', body: readFileSync(archive), signal: AbortSignal.timeout(60_000),
+        headers: { authorization: `Bearer ${full.token}`, 'content-type': 'application/x-tar' },
+      });
+      assert.equal(up.status, 422);
+      assert.match(((await up.json()) as { error: { message: string } }).error.message, new RegExp(`^the upload ${low.source}`));
+
+      assert.deepEqual((await fapi('GET', `/apps/${app}/releases`)).body.releases, []);
+      assert.equal((await docker(['images', '-q', `hiy/${app}`])).stdout.trim(), '', 'no image was kept');
+    } finally {
+      await full.stop();
+      rmSync(archive, { force: true });
+      await cleanupByLabel(`hiy.app=${app}`);
+    }
+  });
+
   test('the registry password is in no log, answer or database page', async () => {
     const all = (await api('GET', `/apps/${APP}/deploys?limit=200`)).body.deploys as Deploy[];
     for (const d of all) assert.doesNotMatch((await api('GET', `/apps/${APP}/deploys/${d.id}`)).body.deploy.log, new RegExp(reg.password));
