@@ -20,7 +20,8 @@ Options:
   --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
                  only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
   --production   skip what only the test suite needs (chromium, busybox-static, rclone,
-                 debootstrap, systemd-container, pebble, knot, bind9-dnsutils)
+                 debootstrap, systemd-container, pebble, knot, bind9-dnsutils,
+                 docker-registry, apache2-utils)
   --no-start     install and build, but do not start or restart hiy
   --no-firewall  leave the firewall alone (a box whose firewall is managed elsewhere)
   --no-fail2ban  do not install or configure fail2ban
@@ -173,8 +174,9 @@ ensure_packages() {
   # Docker cannot load its container profile where AppArmor is on but its parser is missing.
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
   # Only the test suite uses these: pebble and knot are test ACME/DNS servers the tests start
-  # themselves; tests/system boots a Debian made with debootstrap under systemd-nspawn.
-  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils)
+  # themselves; tests/system boots a Debian made with debootstrap under systemd-nspawn;
+  # docker-registry (with htpasswd from apache2-utils) is the registry image deploys pull from.
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils docker-registry apache2-utils)
   # HIY_TLS=dns with RFC 2136 writes its DNS-01 records with nsupdate (docs/tls.md).
   [ "$(env_get HIY_DNS_PROVIDER)" = rfc2136 ] && want+=(bind9-dnsutils)
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
@@ -184,18 +186,20 @@ ensure_packages() {
   [ "$NO_UPGRADES" = 1 ] || want+=(unattended-upgrades)
   for p in "${want[@]}"; do pkg_installed "$p" || [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p"); done
   if [ ${#missing[@]} -eq 0 ]; then note 'all present'; else apt_install "${missing[@]}"; fi
-  [[ " ${missing[*]} " == *" knot "* ]] && stop_knot_service
+  [[ " ${missing[*]} " == *" knot "* ]] && stop_test_service knot
+  [[ " ${missing[*]} " == *" docker-registry "* ]] && stop_test_service docker-registry
   return 0
 }
 
-# Debian's knot package starts its own knotd; here knot is only a test tool (the TLS tests run
-# theirs on free ports), so the service installed just now is stopped and disabled.
-stop_knot_service() {
+# Debian's knot and docker-registry packages start their own servers (knotd; a registry on port
+# 5000 of every interface); here both are only test tools (the tests run theirs on addresses of
+# their own), so the service installed just now is stopped and disabled.
+stop_test_service() {
   if [ "$HAS_SYSTEMD" = 1 ]; then
-    run systemctl disable --now knot
-  elif [ -x /etc/init.d/knot ]; then
-    run /etc/init.d/knot stop || true
-    run update-rc.d knot disable || true
+    run systemctl disable --now "$1"
+  elif [ -x "/etc/init.d/$1" ]; then
+    run "/etc/init.d/$1" stop || true
+    run update-rc.d "$1" disable || true
   fi
 }
 

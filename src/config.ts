@@ -50,6 +50,8 @@ export interface Config {
   diskCheckIntervalSec: number;
   /** How many releases behind the current one keep their image (rollback targets). */
   keepReleases: number;
+  /** Largest `docker save` archive `hiy images:load` accepts, in MB (HIY_IMAGE_UPLOAD_MAX_MB). */
+  imageUploadMaxMb: number;
   /** Path of the caddy binary hiy starts when no Caddy answers on the admin address. */
   caddyBin: string;
   /** Scheme + host the CLI and docs print for the dashboard and git remote. */
@@ -203,6 +205,7 @@ export function loadConfig(env: Env): Config {
     appDiskMb: parseInteger('HIY_APP_DISK_MB', env.HIY_APP_DISK_MB, 2048, 16, 10_000_000),
     diskCheckIntervalSec: parseInteger('HIY_DISK_CHECK_INTERVAL', env.HIY_DISK_CHECK_INTERVAL, 60, 2, 3600),
     keepReleases: parseInteger('HIY_KEEP_RELEASES', env.HIY_KEEP_RELEASES, 2, 0, 100),
+    imageUploadMaxMb: parseInteger('HIY_IMAGE_UPLOAD_MAX_MB', env.HIY_IMAGE_UPLOAD_MAX_MB, 2048, 1, 65536),
     caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
     publicUrl,
     proxyListenHost: parseListenHost(env.HIY_PROXY_HOST ?? ''),

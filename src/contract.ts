@@ -20,6 +20,8 @@ export interface DeploySummary {
   error: string | null;
   /** Release this deploy rolls back to, for rollbacks. */
   rollback_to: number | null;
+  /** The image an image deploy was asked to run (a reference, or "upload" for images:load); null for builds. */
+  image_ref: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -47,7 +49,11 @@ export interface AppView {
   domain: string;
   url: string;
   git_remote: string;
-  current_release: { id: number; version: number; sha: string; image: string; created_at: string } | null;
+  /** 'git', or 'image:<repository>': releases are pulled from a registry (docs/image-deploys.md). */
+  source: string;
+  /** With an image source: the tag `hiy deploy` and notifications follow. */
+  image_tag: string | null;
+  current_release: { id: number; version: number; sha: string; image: string; image_ref: string | null; created_at: string } | null;
   last_deploy: Pick<DeploySummary, 'id' | 'status' | 'sha' | 'triggered_by' | 'created_at' | 'finished_at'> | null;
   created_at: string;
   updated_at: string;
@@ -60,8 +66,11 @@ export interface Release {
   /** Per-app release number (v1, v2, ...), as Heroku shows them. */
   version: number;
   deploy_id: number;
+  /** The commit of a git build; for an image release the image's digest (sha256:…). */
   sha: string;
   image: string;
+  /** The image reference an image release was pulled from (or "upload"); null for git builds. */
+  image_ref: string | null;
   slot: Slot;
   /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
   processes: string | null;
@@ -130,6 +139,10 @@ export interface WebhookView {
   branch: string;
   github_settings_url: string | null;
   repo_token: boolean;
+  /** Apps whose source is an image: where signed notifications of new images go (POST), else null. */
+  registry_url: string | null;
+  /** Apps whose source is an image: the repository and tag notifications must name, else null. */
+  image: string | null;
   secret?: string;
 }
 
@@ -149,4 +162,14 @@ export interface DeliveryView {
 export interface RestartAnswer {
   restarted: boolean;
   deploy_id?: number;
+}
+
+/** A registry login without its secret (GET /registries). */
+export interface RegistryLoginView {
+  host: string;
+  /** null: used by every app pulling from host; otherwise only by this app. */
+  app: string | null;
+  username: string;
+  created_at: string;
+  updated_at: string;
 }

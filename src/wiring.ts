@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { createApi } from './api/server.js';
+import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
 import { servedHosts } from './apps/domains.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
@@ -27,9 +28,8 @@ import { trustedProxies } from './trusted-proxies.js';
 import type { Engine } from './runtime/docker-engine.js';
 import type { Services } from './services.js';
 import { Certificates } from './tls/certificates.js';
-import { createWebhookHandler, WEBHOOK_BODY_LIMITS } from './webhooks/endpoint.js';
+import { createWebhookHandler, HOOKS_PREFIX, WEBHOOK_BODY_LIMITS } from './webhooks/endpoint.js';
 import { RepoMirror } from './webhooks/mirror.js';
-import { HOOK_PREFIX } from './webhooks/settings.js';
 import { createDashboard, withDashboard, type Dashboard } from '../ui/dashboard.js';
 import { liveDeploys } from '../ui/sources.js';
 
@@ -121,11 +121,11 @@ export function wireServer(o: Opened): Wired {
     { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployer, o.hookTokenFile), streams: true },
     {
-      prefix: HOOK_PREFIX,
-      handler: createWebhookHandler({ db, secrets, log, mirror, repos, trusted: services.trustedProxies, enqueueBuild: (...a) => deployer.enqueueBuild(...a) }),
+      prefix: HOOKS_PREFIX,
+      handler: createWebhookHandler({ db, secrets, log, mirror, repos, trusted: services.trustedProxies, enqueueBuild: (...a) => deployer.enqueueBuild(...a), enqueuePull: (...a) => deployer.enqueuePull(...a) }),
       bodyDeadlineMs: WEBHOOK_BODY_LIMITS.deadlineMs,
       bodyIdleMs: WEBHOOK_BODY_LIMITS.idleMs,
     },
-  ]);
+  ], [IMAGE_UPLOAD_PATH]);
   return { services, queue, dashboard, server };
 }

@@ -41,6 +41,12 @@ export function appRoutes(ui: Ui, app: Hono<UiEnv>): void {
     return afterAction(ui, c, row.name, () => ui.s.deployer.deployBranchHead(row.name, 'manual'), 'Deploy queued');
   });
 
+  app.post('/apps/:name/deploy-image', async (c) => {
+    const row = await appFromPath(ui, c.req.param('name'));
+    const image = (formString(await c.req.parseBody(), 'image') ?? '').trim();
+    return afterAction(ui, c, row.name, () => ui.s.deployer.deployImage(row.name, image, 'manual'), `Deploy of ${image.slice(0, 200)} queued`);
+  });
+
   app.post('/apps/:name/restart', async (c) => {
     const row = await appFromPath(ui, c.req.param('name'));
     return afterAction(ui, c, row.name, () => ui.s.deployer.restart(row.name, 'manual'), 'Restart queued');

@@ -58,6 +58,9 @@ async function showSettings(ui: Ui, c: UiContext, row: App, newSecret?: string):
     payloadUrl: hook.payload_url,
     repoToken: hook.repo_token,
     githubSettingsUrl: hook.github_settings_url,
+    events: hook.events,
+    registryUrl: hook.registry_url,
+    image: hook.image,
     ...(newSecret ? { newSecret } : {}),
     deliveries: deliveries.map((d) => ({ id: d.id, event: d.event, ref: d.ref, outcome: d.outcome, received_at: d.received_at, deploy_id: d.deploy_id })),
   };

@@ -15,6 +15,8 @@ import { logRoutes } from './routes/logs.js';
 import { deployLogRoutes } from './routes/deploy-log.js';
 import { appMetricsRoutes, systemRoutes } from './routes/metrics.js';
 import { certRoutes } from './routes/certs.js';
+import { imageRoutes } from './routes/images.js';
+import { registryRoutes } from './routes/registries.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -39,5 +41,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', appMetricsRoutes(s));
   api.route('/api/v1', systemRoutes(s));
   api.route('/api/v1/certs', certRoutes(s));
+  api.route('/api/v1/apps', imageRoutes(s));
+  api.route('/api/v1/registries', registryRoutes(s));
   return api;
 }

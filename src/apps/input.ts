@@ -4,11 +4,12 @@ import { validateAppName } from './names.js';
 import type { AppUpdate } from './repo.js';
 import { repoUrlProblem } from '../git/repo-url.js';
 import { parseAppBuildImages } from '../base-images.js';
+import { validateImageTag, validateSource } from './source.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values
 // end up in git command lines, Docker resource limits and Caddy health checks.
 
-export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s', 'dockerfile_path', 'build_images'] as const;
+export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s', 'dockerfile_path', 'build_images', 'source', 'image_tag'] as const;
 
 const bad = (message: string): HiyError => new HiyError('invalid_input', message);
 
@@ -92,6 +93,8 @@ function parseSettings(body: Record<string, unknown>): AppUpdate {
   if (body.build_images !== undefined) {
     out.build_images = body.build_images === null ? null : JSON.stringify(parseAppBuildImages(body.build_images));
   }
+  if (body.source !== undefined) out.source = validateSource(body.source);
+  if (body.image_tag !== undefined) out.image_tag = body.image_tag === null || body.image_tag === '' ? null : validateImageTag(body.image_tag);
   return out;
 }
 

@@ -7,6 +7,7 @@ import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
 import { appRouteOf, deleteApp, getApp, insertApp, updateApp, type App, type AppUpdate } from './repo.js';
 import { appUrl, gitRemoteUrl } from './urls.js';
+import { DEFAULT_IMAGE_TAG } from './source.js';
 
 /** What the API shows of an app: its settings plus where it lives and what it runs. */
 export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Promise<AppView> {
@@ -24,11 +25,13 @@ export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Pro
     dockerfile_path: app.dockerfile_path,
     build_images: app.build_images ? JSON.parse(app.build_images) as Record<string, string> : {},
     volume_path: app.volume_path,
+    source: app.source,
+    image_tag: app.source === 'git' ? null : app.image_tag ?? DEFAULT_IMAGE_TAG,
     domain: `${app.name}.${s.config.domain}`,
     url: appUrl(s.config, app.name),
     git_remote: gitRemoteUrl(s.config, app.name),
     current_release: release
-      ? { id: release.id, version: release.version, sha: release.sha, image: release.image, created_at: release.created_at }
+      ? { id: release.id, version: release.version, sha: release.sha, image: release.image, image_ref: release.image_ref, created_at: release.created_at }
       : null,
     last_deploy: deploy
       ? { id: deploy.id, status: deploy.status, sha: deploy.sha, triggered_by: deploy.triggered_by, created_at: deploy.created_at, finished_at: deploy.finished_at }

@@ -20,6 +20,10 @@ export interface AppsTable {
   build_images: Generated<string | null>;
   /** Where the app's volume hiy-<app>-data is mounted in every process (null: no volume). */
   volume_path: Generated<string | null>;
+  /** Where releases come from: 'git' (pushes and builds) or 'image:<repository>' (pulled; see src/registry). */
+  source: Generated<string>;
+  /** With an image source: the tag `hiy deploy` and notifications follow (null: latest). */
+  image_tag: Generated<string | null>;
   created_at: string;
   updated_at: string;
 }

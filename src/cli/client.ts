@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { CliError } from './errors.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -8,6 +9,8 @@ export interface ApiClient {
   request<T = any>(method: Method, path: string, body?: unknown): Promise<T>;
   /** A GET whose body the caller reads as it arrives (SSE); API errors throw as for request(). */
   open(path: string, opts?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
+  /** A POST of a stream (an image archive), sent as it is read; the JSON answer as for request(). */
+  upload<T = any>(path: string, body: Readable, contentType: string): Promise<T>;
 }
 
 const TIMEOUT_MS = 60_000;
@@ -55,6 +58,28 @@ export function createApiClient(url: string, token: string): ApiClient {
         throw new CliError(`unexpected answer from ${base} (HTTP ${res.status}, not JSON): is HIY_URL the hiy server?`);
       }
       if (!res.ok) throw apiError(res.status, parsed);
+      return parsed as any;
+    },
+    async upload(path, body, contentType) {
+      let res: Response;
+      try {
+        // No timeout: a large archive takes as long as the uplink needs; the server bounds stalls.
+        res = await fetch(`${base}/api/v1${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': contentType, 'x-hiy-client': 'cli' },
+          body: Readable.toWeb(body) as ReadableStream<Uint8Array>,
+          duplex: 'half',
+        } as RequestInit);
+      } catch (cause) {
+        const why = reason(cause);
+        if (/ECONNRESET|EPIPE|UND_ERR_SOCKET/.test(why)) throw new CliError(`hiy at ${base} closed the connection during the upload: the archive is probably larger than its limit (HIY_IMAGE_UPLOAD_MAX_MB)`, { cause });
+        throw new CliError(`cannot reach hiy at ${base}: ${why}`, { cause });
+      }
+      const text = await res.text();
+      let parsed: unknown;
+      try { parsed = text === '' ? {} : JSON.parse(text); } catch { parsed = undefined; }
+      if (!res.ok) throw apiError(res.status, parsed);
+      if (parsed === undefined) throw new CliError(`unexpected answer from ${base} (HTTP ${res.status}, not JSON): is HIY_URL the hiy server?`);
       return parsed as any;
     },
     async open(path, opts = {}) {

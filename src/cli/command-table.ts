@@ -30,6 +30,7 @@ import { webhookCommands } from './cmd/webhooks.js';
 import { opsCommands } from './cmd/ops.js';
 import { certCommands } from './cmd/certs.js';
 import { passwordCommands } from './cmd/password.js';
+import { registryCommands } from './cmd/registry.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -45,6 +46,7 @@ export function commandTable(): CommandTable {
     ...processCommands,
     ...tokenCommands,
     ...webhookCommands,
+    ...registryCommands,
     ...certCommands,
     ...opsCommands,
     ...passwordCommands,

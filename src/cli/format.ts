@@ -26,4 +26,5 @@ export function formatDuration(startIso: string | null | undefined, endIso: stri
   return s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 }
 
-export const shortSha = (sha: string | null | undefined): string => (sha ? sha.slice(0, 7) : '-');
+/** A commit as its first 7 digits; an image digest as sha256: and its first 12. */
+export const shortSha = (sha: string | null | undefined): string => (!sha ? '-' : sha.startsWith('sha256:') ? sha.slice(0, 19) : sha.slice(0, 7));

@@ -1,9 +1,20 @@
+import type { Readable } from 'node:stream';
 import type { DeployTrigger } from '../contract.js';
 
 /** What the API and the git endpoint need from the deploy queue (implemented in service.ts). */
 export interface Deployer {
-  /** Queues a rebuild of the app's branch head (`hiy deploy`); returns the deploy id. */
+  /**
+   * Queues a deploy of what the app follows (`hiy deploy`): a build of its branch head, or for an
+   * app whose source is an image, a pull of its image tag; returns the deploy id.
+   */
   deployBranchHead(app: string, triggeredBy: DeployTrigger): Promise<number>;
+  /** Queues a pull of an image reference (tag or digest) released like a build (`hiy deploy --image`). */
+  deployImage(app: string, reference: string, triggeredBy: DeployTrigger): Promise<number>;
+  /**
+   * Loads a `docker save` archive as it streams in (checked: one image, this box's platform), then
+   * queues its release; returns the deploy id. A refused upload is a failed deploy with its log.
+   */
+  loadImage(app: string, archive: Readable, triggeredBy: DeployTrigger, signal: AbortSignal): Promise<number>;
   /** Restarts the current release through the same zero-downtime switch. */
   restart(app: string, triggeredBy?: DeployTrigger): Promise<number>;
   /** Releases the previous (or the named) release's image again, without building. */

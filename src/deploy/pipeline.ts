@@ -22,6 +22,8 @@ import { formationOf, shareOf } from './formation.js';
 import type { ReleaseImage, ReleasePlan } from './plan.js';
 import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
+import { imageProcesses, pullRelease, type MadeImage } from './pull.js';
+import { diskReserveOf } from './disk-reserve.js';
 import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {
@@ -51,6 +53,12 @@ export interface DeployJob {
   image?: string;
   /** The Procfile process types of `image` (restart, rollback); builds read them from the source. */
   processes?: Processes;
+  /** An image deploy: the reference to pull from its registry in the job, in place of the build (pull.ts). */
+  pull?: string;
+  /** An image deploy of an upload (images:load), loaded under this name before it was queued. */
+  loaded?: string;
+  /** The reference a released image came from: kept by restarts and rollbacks of image releases. */
+  imageRef?: string | null;
   output: DeployOutput;
   signal?: AbortSignal;
 }
@@ -59,19 +67,23 @@ export interface DeployJob {
 type DeployPlan = ReleasePlan & { output: DeployOutput };
 
 /**
- * The story of one deploy: prepare → build → release command → start web → wait healthy → record →
+ * The story of one deploy: prepare → build (or pull) → release command → start web → wait healthy → record →
  * switch and drain (drain.ts) → start the other process types → prune.
  * Anything that fails before `record` leaves the running release untouched and serving.
  */
 export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> {
   const app = await getApp(d.db, job.app);
   const env = await readEnv(d.db, d.secrets, app.name);
-  job.output.setRedactor(createRedactor(Object.values(env)));
+  const secrets = Object.values(env);
+  job.output.setRedactor(createRedactor(secrets));
   await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
   const previous = await currentRelease(d.db, app.name);
   const oldContainers = await d.runtime.list({ app: app.name });
 
-  const image: ReleaseImage = job.image ? { image: job.image, processes: job.processes ?? {} } : await build(d, app, job);
+  // A new image (built, pulled or uploaded) runs its release command; a released one again does not.
+  const fresh = !job.image;
+  const made = await releaseImage(d, app, job, secrets);
+  const image: ReleaseImage = { image: made.image, processes: made.processes };
   const plan: DeployPlan = {
     app, release: image, env, slot: idleSlot(previous?.slot), deployId: job.deployId,
     formation: await formationOf(d.db, app.name, image.processes), output: job.output, signal: job.signal,
@@ -80,9 +92,9 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const share = shareOf(app, plan.formation);
   if (share.containers > 1) job.output.detail(`${share.containers} containers share ${app.memory_mb} MB: ${share.memoryMb} MB, ${share.cpus} CPU and ${share.pidsLimit} processes each`);
   await prepareVolume(d, plan);
-  if (!job.image && image.processes.release) await releasePhase(d, plan);
-  const web = await startWeb(d, plan, oldContainers, job.image ? 'release' : 'new release');
-  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes) });
+  if (fresh && image.processes.release) await releasePhase(d, plan);
+  const web = await startWeb(d, plan, oldContainers, fresh ? 'new release' : 'release');
+  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef });
   job.output.step(`Released v${release.version}`);
   await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, oldContainers.filter((c) => !web.some((w) => w.id === c.id)),
     () => job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`));
@@ -92,6 +104,17 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   return release;
 }
 
+/** What the release runs: an image released again (restart, rollback), pulled, uploaded or built. */
+async function releaseImage(d: PipelineDeps, app: App, job: DeployJob, secrets: string[]): Promise<MadeImage> {
+  if (job.image) return { image: job.image, processes: job.processes ?? {}, sha: job.sha, imageRef: job.imageRef ?? null };
+  if (job.pull) {
+    const protect = (secret: string) => job.output.setRedactor(createRedactor([...secrets, secret]));
+    return pullRelease(d, app, { deployId: job.deployId, reference: job.pull, output: job.output, signal: job.signal, protect });
+  }
+  if (job.loaded) return { image: job.loaded, processes: await imageProcesses(d.runtime, app, job.loaded, job.output), sha: job.sha, imageRef: job.imageRef ?? 'upload' };
+  return { ...(await build(d, app, job)), sha: job.sha, imageRef: null };
+}
+
 async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage> {
   if (!job.source) throw new HiyError('internal', 'a build needs a source archive');
   job.output.step(`Building ${app.name} (${job.sha.slice(0, 7)})`);
@@ -99,8 +122,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   // (decision 13). Build contexts are staged on the data disk, not /tmp (a RAM disk on many Pis).
   const { buildRelease } = await import('../build/build.js');
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
-  const engineRoot = await d.runtime.engineDataRoot();
-  const disk = { reserveMb: d.config.diskReserveMb, paths: [d.config.dataDir, ...(engineRoot ? [engineRoot] : [])] };
+  const disk = await diskReserveOf(d.config, d.runtime);
   const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
     app: app.name,
     deployId: job.deployId,

@@ -8,12 +8,17 @@ export type DeployRow = Selectable<DeploysTable>;
 
 export async function insertDeploy(
   db: Kysely<Database>,
-  d: { app: string; sha: string; triggered_by: DeployTrigger; rollback_to?: number | null },
+  d: { app: string; sha: string; triggered_by: DeployTrigger; rollback_to?: number | null; image_ref?: string | null },
 ): Promise<number> {
   const row = await db.insertInto('deploys')
-    .values({ app: d.app, sha: d.sha, triggered_by: d.triggered_by, rollback_to: d.rollback_to ?? null, status: 'queued', error: null, created_at: nowIso(), started_at: null, finished_at: null })
+    .values({ app: d.app, sha: d.sha, triggered_by: d.triggered_by, rollback_to: d.rollback_to ?? null, image_ref: d.image_ref ?? null, status: 'queued', error: null, created_at: nowIso(), started_at: null, finished_at: null })
     .returning('id').executeTakeFirstOrThrow();
   return row.id;
+}
+
+/** An image deploy learns its digest once the registry named it (a tag deploy is queued without one). */
+export async function setDeploySha(db: Kysely<Database>, id: number, sha: string): Promise<void> {
+  await db.updateTable('deploys').set({ sha }).where('id', '=', id).execute();
 }
 
 export async function markBuilding(db: Kysely<Database>, id: number): Promise<void> {

@@ -4,7 +4,7 @@ import type { Database } from '../db/database.js';
 import { notFound } from '../errors.js';
 
 // Releases are in releases.ts. Listings leave the log out: it can be hundreds of KB per deploy.
-const SUMMARY_COLUMNS = ['id', 'app', 'sha', 'status', 'triggered_by', 'error', 'rollback_to', 'created_at', 'started_at', 'finished_at'] as const;
+const SUMMARY_COLUMNS = ['id', 'app', 'sha', 'status', 'triggered_by', 'error', 'rollback_to', 'image_ref', 'created_at', 'started_at', 'finished_at'] as const;
 
 /** An app's deploys, newest first, without their logs. */
 export async function listDeploys(db: Kysely<Database>, app: string, limit = 20): Promise<DeploySummary[]> {

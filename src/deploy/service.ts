@@ -10,6 +10,10 @@ import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
 import type { DeployTrigger } from '../contract.js';
+import { sourceOf } from '../apps/source.js';
+import { familiar, parseReference } from '../registry/reference.js';
+import { loadUpload, UPLOAD_REF } from './load.js';
+import { DeployOutput } from './output.js';
 
 /** What `hiy deploy` needs for apps with a repo_url (implemented by webhooks/mirror.ts). */
 export interface UpstreamMirror {
@@ -37,6 +41,9 @@ export class DeployService implements Deployer {
 
   async deployBranchHead(app: string, trigger: DeployTrigger): Promise<number> {
     const row = await getApp(this.s.db, app);
+    const source = sourceOf(row);
+    // An app that deploys images follows its tag: what the registry has under it now.
+    if (source.kind === 'image') return (await this.enqueuePull(app, familiar({ ...source.repository, tag: source.tag }), trigger)).deployId;
     if (row.repo_url && this.mirror) {
       // An app deployed from GitHub builds what GitHub has now; the job re-checks that no newer
       // commit was fetched (by a webhook) while it waited, so an older one never follows a newer.
@@ -54,8 +61,32 @@ export class DeployService implements Deployer {
   async restart(app: string, trigger: DeployTrigger = 'manual'): Promise<number> {
     const current = await currentRelease(this.s.db, app);
     if (!current) throw new HiyError('conflict', `"${app}" has no release to restart yet`);
-    const deployId = await insertDeploy(this.s.db, { app, sha: current.sha, triggered_by: trigger });
-    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes) });
+    const deployId = await insertDeploy(this.s.db, { app, sha: current.sha, triggered_by: trigger, image_ref: current.image_ref });
+    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes), imageRef: current.image_ref });
+    return deployId;
+  }
+
+  async deployImage(app: string, reference: string, trigger: DeployTrigger): Promise<number> {
+    await getApp(this.s.db, app);
+    return (await this.enqueuePull(app, familiar(parseReference(reference)), trigger)).deployId;
+  }
+
+  /**
+   * Queues a pull of `reference` (a tag or digest reference, checked): the pull runs in the job,
+   * in queue order, so the newest deploy of an app still wins over waiting ones.
+   */
+  async enqueuePull(app: string, reference: string, trigger: DeployTrigger): Promise<QueuedDeploy> {
+    const ref = parseReference(reference);
+    const deployId = await insertDeploy(this.s.db, { app, sha: ref.digest ?? '', triggered_by: trigger, image_ref: reference });
+    return this.queue.enqueue({ deployId, app, sha: ref.digest ?? '', trigger, pull: reference });
+  }
+
+  async loadImage(app: string, archive: Readable, trigger: DeployTrigger, signal: AbortSignal): Promise<number> {
+    await getApp(this.s.db, app);
+    const deployId = await insertDeploy(this.s.db, { app, sha: '', triggered_by: trigger, image_ref: UPLOAD_REF });
+    const output = new DeployOutput(this.s.db, deployId);
+    const loaded = await loadUpload({ ...this.s, runtime: await this.s.runtime() }, app, deployId, archive, output, signal);
+    this.queue.enqueue({ deployId, app, sha: loaded.digest, trigger, loaded: loaded.image, imageRef: UPLOAD_REF, output });
     return deployId;
   }
 
@@ -67,9 +98,9 @@ export class DeployService implements Deployer {
     if (!(await runtime.imageExists(target.image))) {
       throw new HiyError('conflict', `the image of v${target.version} was pruned; only the last ${this.s.config.keepReleases} releases can be rolled back to`);
     }
-    const deployId = await insertDeploy(this.s.db, { app, sha: target.sha, triggered_by: 'rollback', rollback_to: target.id });
-    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes) });
-    q.output.step(`Rolling back ${app} to v${target.version} (${target.sha.slice(0, 7)})`);
+    const deployId = await insertDeploy(this.s.db, { app, sha: target.sha, triggered_by: 'rollback', rollback_to: target.id, image_ref: target.image_ref });
+    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes), imageRef: target.image_ref });
+    q.output.step(`Rolling back ${app} to v${target.version} (${target.image_ref ? `${target.image_ref}, ${target.sha.slice(0, 19)}` : target.sha.slice(0, 7)})`);
     return { ...q, targetVersion: target.version };
   }
 

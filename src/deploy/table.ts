@@ -13,15 +13,18 @@ export interface DeploysTable {
   error: string | null;
   /** Release this deploy rolls back to, for rollbacks. */
   rollback_to: number | null;
+  /** An image deploy's reference (contract.ts DeploySummary); null for builds. */
+  image_ref: Generated<string | null>;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
 }
 
 /** The columns of a release (contract.ts), the id and processes filled in by SQLite. */
-export interface ReleasesTable extends Omit<Release, 'id' | 'processes'> {
+export interface ReleasesTable extends Omit<Release, 'id' | 'processes' | 'image_ref'> {
   id: Generated<number>;
   processes: Generated<string | null>;
+  image_ref: Generated<string | null>;
 }
 
 /** Explicit scale of a process type (`hiy ps:scale`); a type without a row runs one container. */

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { timingSafeEqual } from 'node:crypto';
 import { APP_NAME_RE } from '../apps/names.js';
 import { findApp } from '../apps/repo.js';
+import { notFromGit, sourceOf } from '../apps/source.js';
 import type { DeployService } from '../deploy/service.js';
 import type { Services } from '../services.js';
 
@@ -38,6 +39,7 @@ export function createPushEndpoint(s: Services, deploys: DeployService, tokenFil
   async function decide(app: string, ref: string, newSha: string): Promise<{ deploy: boolean; message: string }> {
     const row = await findApp(s.db, app);
     if (!row) return { deploy: false, message: `app "${app}" does not exist` };
+    if (sourceOf(row).kind === 'image') return { deploy: false, message: `-----> ${notFromGit(row)}` };
     if (ref !== `refs/heads/${row.branch}`) {
       return { deploy: false, message: `-----> Pushed ${ref}; hiy deploys refs/heads/${row.branch} only, so nothing was deployed` };
     }

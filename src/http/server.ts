@@ -19,7 +19,9 @@ export const REQUEST_LIMITS = { headersMs: 20_000, bodyDeadlineMs: 20_000, bodyI
 
 /**
  * One listener for the control plane: git smart-HTTP (raw node streams) under /git/ and the
- * internal deploy endpoint are plain node handlers; everything else is the hono app.
+ * internal deploy endpoint are plain node handlers; everything else is the hono app. Routes of
+ * the hono app whose bodies are long streams (an image upload) are named in `streamingPaths`: they
+ * get the stream limits instead of the small-body deadline.
  */
 export interface RawRoute {
   prefix: string;
@@ -31,7 +33,7 @@ export interface RawRoute {
   bodyIdleMs?: number;
 }
 
-export function createHttpServer(app: Hono<any>, raw: RawRoute[]): Server {
+export function createHttpServer(app: Hono<any>, raw: RawRoute[], streamingPaths: RegExp[] = []): Server {
   const honoListener = getRequestListener(app.fetch);
   const server = createServer({ connectionsCheckingInterval: 2_000 }, (req, res) => {
     const url = req.url ?? '/';
@@ -41,7 +43,7 @@ export function createHttpServer(app: Hono<any>, raw: RawRoute[]): Server {
         return r.handler(req, res);
       }
     }
-    guardBody(req, res, false);
+    guardBody(req, res, streamingPaths.some((re) => re.test(url)));
     void honoListener(req, res);
   });
   // Answers stream for minutes through the internal endpoint (a build's output); requestTimeout

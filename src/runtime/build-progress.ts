@@ -1,10 +1,13 @@
 /**
- * Reads the engine's build progress: newline-separated JSON messages such as
+ * Reads the engine's progress of a build (and of pulls and loads): newline-separated JSON messages such as
  *   {"stream":"Step 2/4 : RUN make\n"}  {"status":"Pulling from …","id":"…"}
  *   {"aux":{"ID":"sha256:…"}}            {"error":"…","errorDetail":{"message":"…"}}
  * A failed build still ends the HTTP stream normally (dockerode does not reject): the error
  * message is the only sign, so it is collected here and checked by the caller.
  */
+import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+
 export interface BuildOutcome {
   /** The built image's id (aux.ID, or "Successfully built <id>"). */
   imageId: string | undefined;
@@ -90,4 +93,23 @@ export class BuildProgress {
     if (built?.[1] && !this.outcome.imageId) this.outcome.imageId = built[1];
     this.onLine(line);
   }
+}
+
+/**
+ * Reads an engine progress stream (a build, a pull, a load) to its end through `progress`;
+ * destroying it (an abort) rejects, as does the engine closing it early.
+ */
+export function followProgress(res: IncomingMessage, progress: BuildProgress): Promise<BuildOutcome> {
+  return new Promise((resolve, reject) => {
+    const decoder = new StringDecoder('utf8');
+    res.on('data', (chunk: Buffer) => progress.push(decoder.write(chunk)));
+    res.once('end', () => {
+      progress.push(decoder.end());
+      resolve(progress.end());
+    });
+    res.once('error', reject);
+    res.once('close', () => {
+      if (!res.complete) reject(new Error('the engine closed the stream early'));
+    });
+  });
 }

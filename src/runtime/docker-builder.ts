@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { StringDecoder } from 'node:string_decoder';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { prepareBuildCgroup } from './build-cgroup.js';
-import { BuildProgress, type BuildOutcome } from './build-progress.js';
+import { BuildProgress, followProgress, type BuildOutcome } from './build-progress.js';
 import type { Builder, ImageBuild } from './builder.js';
 import { connectDocker, type Docker } from './docker-client.js';
 
@@ -24,22 +23,6 @@ function failureMessage(outcome: BuildOutcome): string {
     return `the base image ${from} is not on this engine and could not be pulled (${error})`;
   }
   return step ? `${step} failed: ${error}` : error;
-}
-
-/** Reads the progress stream to its end; destroying it (abort) rejects. */
-function follow(res: IncomingMessage, progress: BuildProgress): Promise<BuildOutcome> {
-  return new Promise((resolve, reject) => {
-    const decoder = new StringDecoder('utf8');
-    res.on('data', (chunk: Buffer) => progress.push(decoder.write(chunk)));
-    res.once('end', () => {
-      progress.push(decoder.end());
-      resolve(progress.end());
-    });
-    res.once('error', reject);
-    res.once('close', () => {
-      if (!res.complete) reject(new Error('the engine closed the build stream early'));
-    });
-  });
 }
 
 /** The classic builder of a Docker engine; `docker` is the client it shares with the runtime (docker-engine.ts). */
@@ -73,7 +56,7 @@ export function createDockerBuilder(log: Logger, opts: DockerBuilderOptions = {}
         abortSignal: req.signal,
       })) as IncomingMessage;
       if (req.signal.aborted) res.destroy();
-      const outcome = await follow(res, new BuildProgress(req.onOutput));
+      const outcome = await followProgress(res, new BuildProgress(req.onOutput));
       if (outcome.error !== undefined || !outcome.imageId) throw new HiyError('build_failed', failureMessage(outcome));
     } catch (err) {
       if (err instanceof HiyError || req.signal.aborted) throw err;

@@ -5,6 +5,7 @@ import { containerCreateOptions, networkName } from './container-config.js';
 import { demuxToText } from './demux.js';
 import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
+import { dockerImages } from './docker-images.js';
 import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Runtime } from './runtime.js';
 
@@ -130,6 +131,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     },
     ...dockerStreams(docker),
     ...dockerOneOff(docker, ensureNetwork, extra),
+    ...dockerImages(docker, extra),
     ensureNetwork,
     inspect,
     run,

@@ -4,6 +4,7 @@
  * a second engine (or a cluster) is written against this interface alone. One real adapter:
  * docker-engine.ts (dockerode), which keeps what a container plays in its labels.
  */
+import type { Readable } from 'node:stream';
 import type { Slot } from '../slots.js';
 
 /**
@@ -122,6 +123,37 @@ export interface VolumeLocation {
   mountpoint: string;
 }
 
+/** What an image is built for (the engine's words: os linux, architecture amd64/arm64/arm, variant v7). */
+export interface ImagePlatform {
+  os: string;
+  architecture: string;
+  variant?: string | undefined;
+}
+
+/** A registry login for one engine call; the adapter hands it to the engine and to nothing else. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry host of the image (docker.io for Docker Hub). */
+  server: string;
+}
+
+/** What a registry holds under a reference, learnt without pulling it. */
+export interface RemoteImage {
+  /** The digest the registry names it by (for a multi-platform image, its index's digest). */
+  digest: string;
+  /** What it is built for: one entry, or one per image of a multi-platform index. */
+  platforms: ImagePlatform[];
+}
+
+/** A local image's configuration, as far as hiy uses it. */
+export interface ImageDetails {
+  id: string;
+  platform: ImagePlatform;
+  /** Ports the image declares (EXPOSE), e.g. "8080/tcp". */
+  exposedPorts: string[];
+}
+
 export interface Runtime {
   /** Resolves when the engine answers; rejects with HiyError('unavailable') and a hint when not. */
   ping(): Promise<void>;
@@ -176,4 +208,33 @@ export interface Runtime {
   containerEvents(onEvent: (e: ContainerEvent) => void): Promise<EngineStream>;
   /** Slow (seconds on a busy engine): sample rarely. */
   diskUsage(): Promise<EngineDiskUsage>;
+  /** The platform this engine runs containers for: images for another one are refused (registry/platform.ts). */
+  enginePlatform(): Promise<ImagePlatform>;
+  /**
+   * What a registry holds under `ref` (a tag or digest reference), asked through the engine
+   * without pulling. Rejects with HiyError 'unauthorized' (a login is missing or refused),
+   * 'not_found' (no such tag or repository) or 'unavailable' (the registry does not answer), with
+   * the engine's words.
+   */
+  resolveImage(ref: string, auth?: RegistryAuth): Promise<RemoteImage>;
+  /**
+   * Pulls `ref` (give a digest reference: what was checked is what arrives), passing one line per
+   * progress message to onLine. Rejects as resolveImage does, or with 'deploy_failed'.
+   */
+  pullImage(ref: string, opts: { auth?: RegistryAuth; onLine(line: string): void; signal: AbortSignal }): Promise<void>;
+  /**
+   * Loads the one image of a `docker save` archive, read as it streams, under `tag` and no other
+   * name: names inside the archive are not applied, so an upload can never replace another
+   * image. Rejects with 'invalid_input' for an archive that is not one saved image.
+   */
+  loadImage(archive: Readable, opts: { tag: string; onLine(line: string): void; signal: AbortSignal }): Promise<void>;
+  /** A local image's platform, id and declared ports; undefined when there is no such image. */
+  inspectImage(ref: string): Promise<ImageDetails | undefined>;
+  /** Gives a local image one more name (`hiy/<app>:<tag>`). */
+  tagImage(ref: string, tag: string): Promise<void>;
+  /**
+   * A regular file of an image's filesystem (an image's /app/Procfile), read without running the
+   * image; undefined when it is not there. Refused with 'invalid_input' past maxBytes.
+   */
+  readImageFile(ref: string, path: string, opts: { app: string; maxBytes: number }): Promise<Buffer | undefined>;
 }

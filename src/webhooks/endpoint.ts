@@ -1,12 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { APP_NAME_RE } from '../apps/names.js';
-import { findApp } from '../apps/repo.js';
+import { findApp, type App } from '../apps/repo.js';
 import { addressKey } from '../client-address.js';
 import { clientAddress, type TrustedProxies } from '../trusted-proxies.js';
-import { processDelivery, type DeliveryDeps } from './process-delivery.js';
+import { processDelivery, type DeliveryDeps, type Reply } from './process-delivery.js';
+import { MAX_NOTIFICATION_BYTES, processNotification, REGISTRY_HOOK_PREFIX } from './image-delivery.js';
 import { BodyBudget, ClientGone, readBody, TooLarge } from './read-body.js';
 import { getWebhookSecret } from './secrets.js';
 import { HOOK_PREFIX } from './settings.js';
+
+/** Every hook is under this path; each kind has its own prefix below it. */
+export const HOOKS_PREFIX = '/hooks/';
 /** GitHub caps payloads at 25 MB. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 /**
@@ -30,20 +34,31 @@ export interface WebhookDeps extends DeliveryDeps {
   trusted: TrustedProxies;
 }
 
+type Process = (d: DeliveryDeps, app: App, secret: string, body: Buffer, headers: IncomingHttpHeaders) => Promise<Reply>;
+
 /**
- * `POST /hooks/github/<app>`: a GitHub push deploys the app. The signature is checked over the
- * raw body before anything is parsed; the answer comes as soon as the deploy is queued (the
- * fetch and the build run in the queue), with the deploy id GitHub shows in its delivery log.
+ * The hooks under /hooks/: `POST /hooks/github/<app>` (a GitHub push deploys the app, or for an
+ * app whose source is a GHCR image, its registry_package event) and `POST /hooks/registry/<app>`
+ * (hiy's own signed notification of a new image, image-delivery.ts). Both are signed with the
+ * app's webhook secret and read with the same limits; the signature is checked over the raw body
+ * before anything is parsed; the answer comes as soon as the deploy is queued (the fetch, the
+ * build or the pull run in the queue), with the deploy id.
  */
 export function createWebhookHandler(d: WebhookDeps) {
-  const maxBody = d.maxBodyBytes ?? MAX_BODY_BYTES;
+  const kinds: { prefix: string; maxBody: number; process: Process }[] = [
+    { prefix: HOOK_PREFIX, maxBody: d.maxBodyBytes ?? MAX_BODY_BYTES, process: processDelivery },
+    { prefix: REGISTRY_HOOK_PREFIX, maxBody: MAX_NOTIFICATION_BYTES, process: processNotification },
+  ];
   const memory = new BodyBudget(BODY_MEMORY);
   const perClient = new Map<string, number>();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'http://hook');
-      const name = url.pathname.slice(HOOK_PREFIX.length);
+      const kind = kinds.find((k) => url.pathname.startsWith(k.prefix));
+      if (!kind) return answer(req, res, 404, { error: 'not found' });
+      const { maxBody } = kind;
+      const name = url.pathname.slice(kind.prefix.length);
       if (req.method !== 'POST') return answer(req, res, 405, { error: 'POST only' }, { allow: 'POST' });
       // Unknown app and app without a webhook look the same: no detail for a prober.
       const app = APP_NAME_RE.test(name) ? await findApp(d.db, name) : undefined;
@@ -69,7 +84,7 @@ export function createWebhookHandler(d: WebhookDeps) {
         if (left > 0) perClient.set(client, left);
         else perClient.delete(client);
       }
-      const reply = await processDelivery(d, app, secret, body, req.headers);
+      const reply = await kind.process(d, app, secret, body, req.headers);
       answer(req, res, reply.status, reply.body);
     } catch (err) {
       // A body cut for being too slow (http-server.ts) or abandoned by its client: nobody to answer.

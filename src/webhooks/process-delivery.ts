@@ -1,37 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
 import type { App } from '../apps/repo.js';
-import type { Database } from '../db/database.js';
 import type { Prepare } from '../deploy/pipeline.js';
 import type { QueuedDeploy } from '../deploy/queue.js';
-import type { DeployTrigger } from '../contract.js';
-import type { SecretBox } from '../env/secret-box.js';
-import type { Repos } from '../git/repos.js';
-import { isHiyError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { claimDelivery, finishDelivery, recordDelivery, type NewDelivery } from './deliveries.js';
-import type { RepoMirror } from './mirror.js';
+import { recordDelivery, type NewDelivery } from './deliveries.js';
+import { claimOnce } from './claim.js';
 import { decidePush } from './payload.js';
+import { sourceOf } from '../apps/source.js';
+import { actOnImageDecision } from './image-delivery.js';
+import type { DeliveryDeps, Reply } from './delivery-deps.js';
+import { decideRegistryPackage } from './image-payload.js';
 import { verifySignature } from './signature.js';
 
-export interface DeliveryDeps {
-  db: Kysely<Database>;
-  secrets: SecretBox;
-  log: Logger;
-  mirror: RepoMirror;
-  /** The app's bare repo, where the build's source is read once the commit was fetched. */
-  repos: Pick<Repos, 'archive'>;
-  enqueueBuild(app: string, sha: string, trigger: DeployTrigger, source: () => Readable, opts?: { prepare?: Prepare }): Promise<QueuedDeploy>;
-  /** Injected by tests to prove what is (not) hashed. */
-  verify?: typeof verifySignature;
-}
-
-export interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
+export type { DeliveryDeps, Reply } from './delivery-deps.js';
 
 const DELIVERY_RE = /^[A-Za-z0-9-]{1,100}$/;
 const EVENT_RE = /^[a-z_]{1,50}$/;
@@ -80,29 +61,22 @@ export async function processDelivery(d: DeliveryDeps, app: App, secret: string,
 }
 
 async function actOnEvent(d: DeliveryDeps, app: App, base: Base & { event: string }, payload: unknown, bodySha256: string): Promise<Reply> {
+  const source = sourceOf(app);
+  // An app that deploys images hears of new ones from GHCR's registry_package event; pushes do not deploy it.
+  if (source.kind === 'image') return actOnImageDecision(d, app, base, decideRegistryPackage(source, base.event, payload), bodySha256);
   const decision = decidePush(app, base.event, payload);
   const seen = decision.deploy ? { ref: decision.ref, afterSha: decision.sha } : { ref: decision.ref ?? null, afterSha: decision.sha ?? null };
-  const id = await claimDelivery(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
-  if (id === undefined) {
-    await recordDelivery(d.db, { ...base, ...seen, outcome: 'duplicate' });
-    return { status: 200, body: { ok: true, outcome: 'duplicate' } };
-  }
-  const done = async (status: number, outcome: string, deployId: number | null = null): Promise<Reply> => {
-    await finishDelivery(d.db, id, outcome, deployId);
-    return { status, body: { ok: status < 300, outcome, ...(deployId === null ? {} : { deploy_id: deployId }) } };
-  };
-  if (!decision.deploy) return done(decision.status, decision.outcome);
+  const claim = await claimOnce(d.db, { ...base, ...seen, outcome: 'received', bodySha256 });
+  if ('duplicate' in claim) return claim.duplicate;
+  if (!decision.deploy) return claim.done(decision.status, decision.outcome);
 
   const newer = decision.forced ? undefined : await d.mirror.isStale(app, decision.sha);
-  if (newer) return done(200, `ignored: older than ${app.branch} at ${newer.slice(0, 7)}`);
-  try {
+  if (newer) return claim.done(200, `ignored: older than ${app.branch} at ${newer.slice(0, 7)}`);
+  return claim.deploy(async () => {
     const q = await enqueue(d, app, decision.sha, decision.forced);
     d.log.info({ app: app.name, delivery: base.deliveryId, sha: decision.sha, deploy: q.deployId }, 'webhook push queued a deploy');
-    return done(202, `deployed #${q.deployId}`, q.deployId);
-  } catch (err) {
-    await finishDelivery(d.db, id, `error: ${isHiyError(err) ? err.message : 'internal error'}`);
-    throw err;
-  }
+    return q;
+  });
 }
 
 /** Queues the build; its first step fetches the commit (in queue order), then the build reads it from the bare repo. */

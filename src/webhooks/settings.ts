@@ -9,6 +9,9 @@ import type { WebhookView } from '../contract.js';
 import type { Database } from '../db/database.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { gitSecretsState, setWebhookSecret } from './secrets.js';
+import { sourceOf } from '../apps/source.js';
+import { familiar } from '../registry/reference.js';
+import { REGISTRY_HOOK_PREFIX } from './image-delivery.js';
 
 /** Where GitHub delivers: POST <public URL>/hooks/github/<app> (webhooks/endpoint.ts). */
 export const HOOK_PREFIX = '/hooks/github/';
@@ -22,11 +25,16 @@ export function githubHooksPage(repoUrl: string | null): string | null {
 /** What to enter on GitHub (Settings → Webhooks → Add webhook), and what is set on hiy's side. */
 export async function webhookView(d: { db: Kysely<Database>; publicUrl: string }, app: App): Promise<WebhookView> {
   const state = await gitSecretsState(d.db, app.name);
+  const source = sourceOf(app);
+  const image = source.kind === 'image' ? source : undefined;
   return {
     configured: state.webhook,
     payload_url: `${d.publicUrl}${HOOK_PREFIX}${app.name}`,
     content_type: 'application/json',
-    events: ['push'],
+    // An app that deploys a GHCR image hears of new versions from GitHub's registry_package event.
+    events: image ? (image.repository.registry === 'ghcr.io' ? ['registry_package'] : []) : ['push'],
+    registry_url: image ? `${d.publicUrl}${REGISTRY_HOOK_PREFIX}${app.name}` : null,
+    image: image ? familiar({ ...image.repository, tag: image.tag }) : null,
     repo_url: app.repo_url,
     branch: app.branch,
     github_settings_url: githubHooksPage(app.repo_url),
@@ -36,7 +44,7 @@ export async function webhookView(d: { db: Kysely<Database>; publicUrl: string }
 
 export type NewSecret =
   | { made: true; secret: string; rotated: boolean }
-  /** no_repo_url: the webhook deploys from repo_url, which is not set; exists: only `rotate` replaces a secret. */
+  /** no_repo_url: a git app's webhook deploys from repo_url, which is not set; exists: only `rotate` replaces a secret. */
   | { made: false; why: 'no_repo_url' | 'exists' };
 
 /**
@@ -44,7 +52,8 @@ export type NewSecret =
  * the answer that makes it, so an existing one is replaced only when asked to (`rotate`).
  */
 export async function makeWebhookSecret(d: { db: Kysely<Database>; secrets: SecretBox }, app: App, rotate: boolean): Promise<NewSecret> {
-  if (!app.repo_url) return { made: false, why: 'no_repo_url' };
+  // An app that deploys images needs no repo_url: its notifications name the image.
+  if (!app.repo_url && sourceOf(app).kind === 'git') return { made: false, why: 'no_repo_url' };
   const { webhook: exists } = await gitSecretsState(d.db, app.name);
   if (exists && !rotate) return { made: false, why: 'exists' };
   const secret = randomBytes(32).toString('hex');

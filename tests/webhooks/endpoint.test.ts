@@ -57,6 +57,11 @@ describe('POST /hooks/github/<app> before anything is queued', { timeout: 60_000
         const deployId = queued.length;
         return { deployId, app, output: new DeployOutput(opened.db, deployId), done: new Promise(() => {}) };
       },
+      async enqueuePull(app, reference): Promise<QueuedDeploy> {
+        queued.push(`${app}@${reference}`);
+        const deployId = queued.length;
+        return { deployId, app, output: new DeployOutput(opened.db, deployId), done: new Promise(() => {}) };
+      },
     });
     server = createServer((req, res) => void handler(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -28,20 +28,31 @@ export function AppPage(p: AppPageProps) {
           <div class="row">
             <form method="post" action={`/apps/${app.name}/deploy`} class="inline">
               <CsrfField token={ctx.csrf} />
-              <button type="submit">Deploy {app.branch}</button>
+              <button type="submit">Deploy {following(app)}</button>
             </form>
             <form method="post" action={`/apps/${app.name}/restart`} class="inline" data-confirm={`Restart ${app.name}? The new container takes over once it answers.`}>
               <CsrfField token={ctx.csrf} />
               <button type="submit" class="secondary" disabled={p.currentVersion === null}>Restart</button>
             </form>
           </div>
-          <p class="small muted">Deploy builds the head of <code>{app.branch}</code>{app.repo_url ? <> from <code>{app.repo_url}</code></> : null}; restart starts the current release again.</p>
+          <p class="small muted">{app.source === 'git'
+            ? <>Deploy builds the head of <code>{app.branch}</code>{app.repo_url ? <> from <code>{app.repo_url}</code></> : null}</>
+            : <>Deploy pulls <code>{following(app)}</code> from its registry</>}; restart starts the current release again.</p>
+          <form method="post" action={`/apps/${app.name}/deploy-image`} id="deploy-image">
+            <CsrfField token={ctx.csrf} />
+            <label for="image-ref">Deploy an image (tag or digest; private registries need <code>hiy registry:login</code>)</label>
+            <div class="row">
+              <input type="text" id="image-ref" name="image" required autocomplete="off" spellcheck={false} placeholder="ghcr.io/you/app:v2" />
+              <button type="submit" class="secondary">Deploy image</button>
+            </div>
+          </form>
         </Card>
         <Card title="Current release">
           {app.current_release ? (
-            <p id="current-release"><b>v{app.current_release.version}</b> · <span class="mono">{shortSha(app.current_release.sha)}</span> · <Time iso={app.current_release.created_at} /></p>
-          ) : <p class="muted" id="current-release">Not deployed yet: <code>git push hiy main</code></p>}
-          <p class="small"><label for="git-remote">Git remote</label><input type="text" id="git-remote" readonly value={app.git_remote} /></p>
+            <p id="current-release"><b>v{app.current_release.version}</b> · {app.current_release.image_ref ? <><span class="mono" title={app.current_release.image_ref}>{app.current_release.image_ref.replace(/@sha256:.*$/, '')}</span> · </> : null}<span class="mono" title={app.current_release.sha}>{shortSha(app.current_release.sha)}</span> · <Time iso={app.current_release.created_at} /></p>
+          ) : <p class="muted" id="current-release">Not deployed yet: {app.source === 'git' ? <code>git push hiy main</code> : <>deploy <code>{following(app)}</code></>}</p>}
+          <p class="small" id="app-source">Source: {app.source === 'git' ? 'git' : <><code>{app.source}</code>, following <code>{app.image_tag}</code></>}</p>
+          {app.source === 'git' ? <p class="small"><label for="git-remote">Git remote</label><input type="text" id="git-remote" readonly value={app.git_remote} /></p> : null}
         </Card>
         <Card title="Resources (last hour)">
           <Resources series={p.series} name={app.name} memoryMb={app.memory_mb} />
@@ -75,13 +86,13 @@ export function DeploysTable({ app, deploys }: { app: string; deploys: DeploySum
   if (deploys.length === 0) return <p class="muted">No deploys yet.</p>;
   return (
     <table class="stack" id="deploys">
-      <thead><tr><th>Deploy</th><th>Status</th><th>Commit</th><th>Triggered by</th><th>Started</th><th>Duration</th></tr></thead>
+      <thead><tr><th>Deploy</th><th>Status</th><th>Commit / digest</th><th>Triggered by</th><th>Started</th><th>Duration</th></tr></thead>
       <tbody>
         {deploys.map((d) => (
           <tr data-deploy={d.id}>
             <td data-label="Deploy"><a href={`/apps/${app}/deploys/${d.id}`}>#{d.id} log</a></td>
             <td data-label="Status"><Badge status={d.status} /></td>
-            <td data-label="Commit" class="mono">{shortSha(d.sha)}</td>
+            <td data-label="Commit / digest" class="mono" title={d.image_ref ?? d.sha}>{d.sha ? shortSha(d.sha) : d.image_ref}</td>
             <td data-label="Triggered by">{d.triggered_by}</td>
             <td data-label="Started"><Time iso={d.started_at ?? d.created_at} /></td>
             <td data-label="Duration">{duration(d.started_at, d.finished_at)}</td>
@@ -95,18 +106,21 @@ export function DeploysTable({ app, deploys }: { app: string; deploys: DeploySum
 /** hiy/<app>:<sha> shown as <sha7>; any other tag as it is. */
 const shortImage = (image: string): string => image.replace(/^hiy\/[^:]+:([0-9a-f]{7})[0-9a-f]*$/, '$1');
 
+/** What Deploy deploys: the branch, or the image tag the app follows. */
+const following = (app: AppView): string => (app.source === 'git' ? app.branch : `${app.source.slice('image:'.length)}:${app.image_tag ?? 'latest'}`);
+
 function ReleasesTable({ app, releases, current, csrf }: { app: string; releases: Release[]; current: number | null; csrf: string | undefined }) {
   if (releases.length === 0) return <p class="muted">No releases yet.</p>;
   return (
     <table class="stack" id="releases">
-      <thead><tr><th>Release</th><th>Commit</th><th>Made</th><th>Image</th><th></th></tr></thead>
+      <thead><tr><th>Release</th><th>Commit / digest</th><th>Made</th><th>Image</th><th></th></tr></thead>
       <tbody>
         {releases.map((r) => (
           <tr data-release={r.version}>
             <td data-label="Release"><b>v{r.version}</b></td>
-            <td data-label="Commit" class="mono">{shortSha(r.sha)}</td>
+            <td data-label="Commit / digest" class="mono" title={r.sha}>{shortSha(r.sha)}</td>
             <td data-label="Made"><Time iso={r.created_at} /></td>
-            <td data-label="Image" class="mono small" title={r.image}>{shortImage(r.image)}</td>
+            <td data-label="Image" class="mono small" title={r.image_ref ?? r.image}>{r.image_ref ? r.image_ref.replace(/@sha256:.*$/, '@…') : shortImage(r.image)}</td>
             <td>
               {r.version === current ? <Badge status="running" label="current" /> : (
                 <form method="post" action={`/apps/${app}/rollback`} class="inline" data-confirm={`Roll ${app} back to v${r.version}? It goes live once it answers.`}>

@@ -10,7 +10,8 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   return <time datetime={iso} title={iso}>{relativeTime(iso)}</time>;
 }
 
-export const shortSha = (sha: string): string => sha.slice(0, 7);
+/** A commit as its first 7 digits; an image digest as sha256: and its first 12. */
+export const shortSha = (sha: string): string => (sha.startsWith('sha256:') ? sha.slice(0, 19) : sha.slice(0, 7));
 
 /** An inline SVG line of the last hour; `label` is what a screen reader hears instead. */
 export function Sparkline({ values, label, max, wide, kind }: { values: number[]; label: string; max?: number; wide?: boolean; kind?: 'cpu' | 'mem' }) {

@@ -10,6 +10,11 @@ export interface WebhookState {
   payloadUrl: string;
   repoToken: boolean;
   githubSettingsUrl: string | null;
+  /** GitHub events to tick: push, or registry_package for an app that deploys a GHCR image. */
+  events: string[];
+  /** An app whose source is an image: where signed notifications go, and what they must name. */
+  registryUrl: string | null;
+  image: string | null;
   /** Present only in the answer that made it: shown once. */
   newSecret?: string;
   deliveries: { id: number; event: string | null; ref: string | null; outcome: string; received_at: string; deploy_id: number | null }[];
@@ -50,7 +55,7 @@ export function SettingsPage(p: SettingsPageProps) {
           <p><button type="submit">Save repository</button></p>
         </form>
         <h2>Webhook</h2>
-        <Webhook app={app.name} w={p.webhook} csrf={ctx.csrf} hasRepo={app.repo_url !== null} />
+        <Webhook app={app.name} w={p.webhook} csrf={ctx.csrf} canMake={app.repo_url !== null || app.source !== 'git'} />
       </Card>
       <Card title="Danger zone" class="danger-zone">
         <form method="post" action={`${base}/destroy`} id="destroy">
@@ -65,7 +70,7 @@ export function SettingsPage(p: SettingsPageProps) {
   );
 }
 
-function Webhook({ app, w, csrf, hasRepo }: { app: string; w: WebhookState; csrf: string | undefined; hasRepo: boolean }) {
+function Webhook({ app, w, csrf, canMake }: { app: string; w: WebhookState; csrf: string | undefined; canMake: boolean }) {
   return (
     <>
       {w.newSecret ? (
@@ -80,17 +85,29 @@ function Webhook({ app, w, csrf, hasRepo }: { app: string; w: WebhookState; csrf
           <tr><th scope="row">Payload URL</th><td class="mono">{w.payloadUrl}</td></tr>
           <tr><th scope="row">Content type</th><td class="mono">application/json</td></tr>
           <tr><th scope="row">Secret</th><td>{w.configured ? 'set (shown only when made)' : 'not set yet'}</td></tr>
-          <tr><th scope="row">Events</th><td>Just the push event</td></tr>
+          <tr><th scope="row">Events</th><td>{w.events.length === 0 ? 'none from GitHub (the image is not on ghcr.io): use the registry notification below' : w.events.includes('push') ? 'Just the push event' : `Let me select: ${w.events.join(', ')}`}</td></tr>
           <tr><th scope="row">Repo token</th><td>{w.repoToken ? 'set (private repository)' : 'none (public repository)'}</td></tr>
         </tbody>
       </table>
-      {hasRepo ? (
+      {w.registryUrl ? (
+        <>
+          <p class="small">Or notify hiy from CI after a push of {w.image ? <code>{w.image}</code> : 'the image'} (docs/image-deploys.md): POST JSON to</p>
+          <table class="kv" id="registry-hook">
+            <tbody>
+              <tr><th scope="row">Notification URL</th><td class="mono">{w.registryUrl}</td></tr>
+              <tr><th scope="row">Signature</th><td class="mono">X-Hiy-Signature-256: sha256=HMAC-SHA256(secret, body)</td></tr>
+              <tr><th scope="row">Body</th><td class="mono">{'{"repository": …, "tag": …, "digest": "sha256:…", "timestamp": <unix seconds>}'}</td></tr>
+            </tbody>
+          </table>
+        </>
+      ) : null}
+      {canMake ? (
         <form method="post" action={`/apps/${app}/webhook`} data-confirm={w.configured ? 'Make a new secret? GitHub deliveries fail until you paste it there.' : undefined}>
           <CsrfField token={csrf} />
           <input type="hidden" name="rotate" value={w.configured ? '1' : '0'} />
           <p><button type="submit" class="secondary">{w.configured ? 'Rotate secret' : 'Create secret'}</button></p>
         </form>
-      ) : <p class="small muted">Set the repository first.</p>}
+      ) : <p class="small muted">Set the repository (or an image source) first.</p>}
       {w.deliveries.length > 0 ? (
         <table class="stack" id="deliveries">
           <thead><tr><th>Received</th><th>Event</th><th>Ref</th><th>Outcome</th><th>Deploy</th></tr></thead>

@@ -6,6 +6,7 @@ import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
 import { parseIntParam, pathApp } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
+import { HiyError } from '../../errors.js';
 
 /** Who asked: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
 const trigger = (header: string | undefined): DeployTrigger => (header === 'cli' ? 'cli' : 'manual');
@@ -17,11 +18,15 @@ const trigger = (header: string | undefined): DeployTrigger => (header === 'cli'
 export function releaseRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
+  // {} deploys what the app follows (its branch head, or its image tag); {"image": ref} pulls that image.
   r.post('/:name/deploys', async (c) => {
     const app = (await pathApp(s.db, c)).name;
-    rejectUnknownFields(await readJsonObject(c), []);
-    const id = await s.deployer.deployBranchHead(app, trigger(c.req.header('x-hiy-client')));
-    return c.json({ deploy: { id, app, status: 'queued' } }, 202);
+    const body = await readJsonObject(c);
+    rejectUnknownFields(body, ['image']);
+    const who = trigger(c.req.header('x-hiy-client'));
+    if (body.image !== undefined && typeof body.image !== 'string') throw new HiyError('invalid_input', 'image must be an image reference such as ghcr.io/me/shop:v2');
+    const id = typeof body.image === 'string' ? await s.deployer.deployImage(app, body.image, who) : await s.deployer.deployBranchHead(app, who);
+    return c.json({ deploy: { id, app, status: 'queued', ...(typeof body.image === 'string' ? { image: body.image } : {}) } }, 202);
   });
 
   r.post('/:name/restart', async (c) => {

@@ -15,6 +15,8 @@ const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolea
   'health-timeout': { type: 'string', value: 'S', field: 'health_timeout_s', numeric: true, description: 'seconds a new release has to become healthy (default 60)' },
   drain: { type: 'string', value: 'S', field: 'drain_s', numeric: true, description: 'seconds the old release gets to finish requests (default 10)' },
   dockerfile: { type: 'string', value: 'PATH', field: 'dockerfile_path', description: 'Dockerfile to build, relative to the repo root (default: ./Dockerfile, else a detected strategy); "" clears it' },
+  source: { type: 'string', value: 'SRC', field: 'source', description: 'where releases come from: git (default) or image:<repository>, e.g. image:ghcr.io/me/shop' },
+  'image-tag': { type: 'string', value: 'TAG', field: 'image_tag', description: 'with an image source: the tag hiy deploy and notifications follow (default latest)' },
   'build-images': { type: 'string', value: 'JSON', field: 'build_images', json: true, description: 'base images for generated builds, e.g. \'{"node":"node:20-bookworm-slim"}\' (keys node, python, go, goRuntime, static)' },
 };
 
@@ -40,7 +42,8 @@ function appPairs(a: AppView): [string, string | number | null][] {
   return [
     ['name', a.name],
     ['url', a.url],
-    ['git remote', a.git_remote],
+    ['source', a.source === 'git' ? 'git' : `${a.source} (follows tag ${a.image_tag ?? 'latest'})`],
+    ['git remote', a.source === 'git' ? a.git_remote : null],
     ['repo', a.repo_url],
     ['branch', a.branch],
     ['port', a.port],
@@ -50,7 +53,7 @@ function appPairs(a: AppView): [string, string | number | null][] {
     ['dockerfile', a.dockerfile_path],
     ['build images', Object.keys(a.build_images ?? {}).length ? JSON.stringify(a.build_images) : null],
     ['volume', a.volume_path ? `hiy-${a.name}-data at ${a.volume_path}` : null],
-    ['release', a.current_release ? `v${a.current_release.version} ${shortSha(a.current_release.sha)} (${formatTime(a.current_release.created_at)})` : 'not deployed yet'],
+    ['release', a.current_release ? `v${a.current_release.version} ${a.current_release.image_ref ? `${a.current_release.image_ref} ` : ''}${shortSha(a.current_release.sha)} (${formatTime(a.current_release.created_at)})` : 'not deployed yet'],
     ['last deploy', a.last_deploy ? `#${a.last_deploy.id} ${a.last_deploy.status} ${shortSha(a.last_deploy.sha)} (${formatTime(a.last_deploy.created_at)})` : null],
     ['created', formatTime(a.created_at)],
   ];

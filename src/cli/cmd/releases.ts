@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ReleaseView } from '../../contract.js';
 import { seg } from '../client.js';
-import { arg, type CommandTable, type Ctx } from '../command.js';
+import { arg, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable, formatTime, shortSha } from '../format.js';
 
 const run = promisify(execFile);
 
-interface DeployAnswer { deploy: { id: number; app: string; status: string; rollback_to?: number } }
+export interface DeployAnswer { deploy: { id: number; app: string; status: string; rollback_to?: number; image?: string } }
 interface DeployDetail { deploy: { id: number; status: string; log: string; error: string | null } }
 
 const FINAL = new Set(['success', 'failed', 'superseded']);
@@ -33,6 +33,11 @@ async function follow(ctx: Ctx, app: string, id: number): Promise<void> {
 async function startAndFollow(ctx: Ctx, method: 'POST', path: string, body: unknown, what: string): Promise<void> {
   const app = arg(ctx, 0);
   const res = await ctx.api().request<DeployAnswer>(method, `/apps/${seg(app)}${path}`, body);
+  await followQueued(ctx, app, res, what);
+}
+
+/** Prints where a queued deploy is, then (unless --json or --no-wait) its log until it ends. */
+export async function followQueued(ctx: Ctx, app: string, res: DeployAnswer, what: string): Promise<void> {
   if (ctx.json || ctx.flags['no-wait'] === true) {
     return ctx.print(res, () => `${what} queued as deploy #${res.deploy.id} (hiy deploys:info ${app} ${res.deploy.id})\n`);
   }
@@ -44,11 +49,20 @@ const noWait = { 'no-wait': { type: 'boolean' as const, description: 'return onc
 
 export const releaseCommands: CommandTable = {
   deploy: {
-    usage: '<app> [--no-wait]',
-    summary: 'Rebuild and release the head of the app\'s branch',
-    flags: noWait,
+    usage: '<app> [--image REF] [--no-wait]',
+    summary: 'Release the head of the app\'s branch (built), its image tag, or the image --image names (pulled)',
+    details: 'Without --image: a git app builds the head of its branch; an app whose source is an image\n'
+      + 'pulls its image tag. --image pulls that image (a tag or a digest) from its registry and\n'
+      + 'releases it through the same health-gated switch; the release records its digest.\n'
+      + 'Private registries need a login first: hiy registry:login <host> --username <user>\n\n'
+      + 'Examples:\n  hiy deploy shop --image ghcr.io/me/shop:v2\n  hiy deploy shop --image ghcr.io/me/shop@sha256:…',
+    flags: { ...noWait, image: { type: 'string', value: 'REF', description: 'an image reference to pull and release (docs/image-deploys.md)' } },
     args: [1, 1],
-    run: (ctx) => startAndFollow(ctx, 'POST', '/deploys', {}, 'Deploy'),
+    run: (ctx) => {
+      const image = stringFlag(ctx, 'image');
+      if (image === '') throw new UsageError('--image needs an image reference, e.g. ghcr.io/me/shop:v2');
+      return startAndFollow(ctx, 'POST', '/deploys', image === undefined ? {} : { image }, image === undefined ? 'Deploy' : `Deploy of ${image}`);
+    },
   },
 
   restart: {
@@ -68,8 +82,8 @@ export const releaseCommands: CommandTable = {
         'GET', `/apps/${seg(arg(ctx, 0))}/releases`);
       ctx.print(res, () => (res.releases.length === 0
         ? `${res.app} has no releases yet.\n`
-        : formatTable(['', 'VERSION', 'SHA', 'DEPLOY', 'CREATED'], res.releases.map((r) => [
-          r.current ? '*' : '', `v${r.version}`, shortSha(r.sha), `#${r.deploy_id}`, formatTime(r.created_at),
+        : formatTable(['', 'VERSION', 'SHA / DIGEST', 'DEPLOY', 'CREATED', 'IMAGE'], res.releases.map((r) => [
+          r.current ? '*' : '', `v${r.version}`, shortSha(r.sha), `#${r.deploy_id}`, formatTime(r.created_at), r.image_ref,
         ]))));
     },
   },

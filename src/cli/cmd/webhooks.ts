@@ -6,6 +6,7 @@ import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
 
 function settingsText(app: string, w: WebhookView): string {
+  if (w.registry_url) return imageSettingsText(app, w);
   const pairs: [string, string | null][] = [
     ['Payload URL', w.payload_url],
     ['Content type', w.content_type],
@@ -16,6 +17,25 @@ function settingsText(app: string, w: WebhookView): string {
   ];
   const where = w.github_settings_url ?? 'your repository on GitHub: Settings → Webhooks → Add webhook';
   return `Add a webhook to ${where} with:\n\n${formatPairs(pairs)}`
+    + (w.secret ? `\nThe secret is shown this once; hiy keeps it encrypted. Deliveries: hiy webhook:deliveries ${app}\n` : '');
+}
+
+/** An app whose source is an image: the signed notification, and GitHub's registry_package for GHCR. */
+function imageSettingsText(app: string, w: WebhookView): string {
+  const secret = w.secret ?? `(set; shown only when it was made: hiy webhook ${app} --rotate for a new one)`;
+  const notify = formatPairs([
+    ['URL', w.registry_url],
+    ['Method', 'POST, Content-Type: application/json'],
+    ['Body', `{"repository": "${(w.image ?? '').replace(/:[^:/]*$/, '')}", "tag": "${(w.image ?? '').replace(/^.*:/, '')}", "digest": "sha256:…", "timestamp": <unix seconds>}`],
+    ['Signature', 'X-Hiy-Signature-256: sha256=<hex HMAC-SHA256 of the body with the secret>'],
+    ['Secret', secret],
+  ]);
+  const github = w.events.includes('registry_package')
+    ? `\nOr let GitHub tell hiy: add a webhook to the repository the package belongs to with:\n\n${formatPairs([
+      ['Payload URL', w.payload_url], ['Content type', w.content_type], ['Secret', '(the same secret)'], ['Events', 'Registry packages'],
+    ])}`
+    : '';
+  return `${app} deploys ${w.image}. After CI pushes a new image, notify hiy (docs/image-deploys.md):\n\n${notify}${github}`
     + (w.secret ? `\nThe secret is shown this once; hiy keeps it encrypted. Deliveries: hiy webhook:deliveries ${app}\n` : '');
 }
 
@@ -35,7 +55,7 @@ async function show(ctx: Ctx): Promise<void> {
 export const webhookCommands: CommandTable = {
   webhook: {
     usage: '<app> [--rotate]',
-    summary: 'Set up GitHub push-to-deploy: print the payload URL, secret and settings',
+    summary: 'Set up push-to-deploy: GitHub\'s webhook, or for an image app its registry notification',
     details: 'The first call makes the webhook secret and shows it once; later calls show the settings\n'
       + 'without it. --rotate makes a new secret (the old one stops working at once).\n'
       + 'The app needs a repo_url first: hiy update <app> --repo https://github.com/<owner>/<repo>.git',
