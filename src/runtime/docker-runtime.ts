@@ -5,6 +5,7 @@ import { containerCreateOptions, networkName } from './container-config.js';
 import { demuxToText } from './demux.js';
 import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
+import { dockerAttached } from './docker-attached.js';
 import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Runtime } from './runtime.js';
 
@@ -50,6 +51,7 @@ export function toContainerInfo(info: Docker.ContainerInspectInfo): ContainerInf
     exitCode: s.Running || s.Status === 'created' ? null : s.ExitCode,
     startedAt: s.StartedAt && !s.StartedAt.startsWith('0001-') ? s.StartedAt : null,
     hostPort: boundHostPort(info),
+    attached: info.Config.OpenStdin === true,
     ...roleOf(info.Config.Labels ?? {}),
   };
 }
@@ -130,6 +132,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     },
     ...dockerStreams(docker),
     ...dockerOneOff(docker, ensureNetwork, extra),
+    ...dockerAttached(docker, ensureNetwork, extra),
     ensureNetwork,
     inspect,
     run,
