@@ -30,6 +30,7 @@ import { webhookCommands } from './cmd/webhooks.js';
 import { opsCommands } from './cmd/ops.js';
 import { certCommands } from './cmd/certs.js';
 import { passwordCommands } from './cmd/password.js';
+import { runCommands } from './cmd/runs.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -43,6 +44,7 @@ export function commandTable(): CommandTable {
     ...domainCommands,
     ...logCommands,
     ...processCommands,
+    ...runCommands,
     ...tokenCommands,
     ...webhookCommands,
     ...certCommands,

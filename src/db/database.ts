@@ -7,6 +7,7 @@ import type { AlertsTable } from '../alerts/table.js';
 import type { AppLogsTable, LogCursorsTable } from '../logs/table.js';
 import type { AppMetricsTable, HostMetricsTable } from '../metrics/table.js';
 import type { AppGitSecretsTable, WebhookDeliveriesTable } from '../webhooks/table.js';
+import type { CronStateTable, RunsTable } from '../runs/table.js';
 
 /** The whole schema: each domain owns its table types, composed here. */
 export interface Database {
@@ -26,6 +27,8 @@ export interface Database {
   app_metrics: AppMetricsTable;
   host_metrics: HostMetricsTable;
   alerts: AlertsTable;
+  runs: RunsTable;
+  cron_state: CronStateTable;
 }
 
 export const nowIso = (): string => new Date().toISOString();

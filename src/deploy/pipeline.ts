@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { getApp, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import { imagesForApp } from '../base-images.js';
+import type { CronJob } from '../build/cron-jobs.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
 import type { Config } from '../config.js';
@@ -51,6 +52,8 @@ export interface DeployJob {
   image?: string;
   /** The Procfile process types of `image` (restart, rollback); builds read them from the source. */
   processes?: Processes;
+  /** app.json's scheduled jobs of `image` (restart, rollback); builds read them from the source. */
+  cron?: CronJob[];
   output: DeployOutput;
   signal?: AbortSignal;
 }
@@ -69,9 +72,10 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   job.output.setRedactor(createRedactor(Object.values(env)));
   await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
   const previous = await currentRelease(d.db, app.name);
-  const oldContainers = await d.runtime.list({ app: app.name });
+  // One-off runs (hiy run, consoles, cron) belong to no release: a deploy leaves them running.
+  const oldContainers = (await d.runtime.list({ app: app.name })).filter((c) => c.run === null);
 
-  const image: ReleaseImage = job.image ? { image: job.image, processes: job.processes ?? {} } : await build(d, app, job);
+  const image: ReleaseImage = job.image ? { image: job.image, processes: job.processes ?? {}, cron: job.cron ?? [] } : await build(d, app, job);
   const plan: DeployPlan = {
     app, release: image, env, slot: idleSlot(previous?.slot), deployId: job.deployId,
     formation: await formationOf(d.db, app.name, image.processes), output: job.output, signal: job.signal,
@@ -82,7 +86,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   await prepareVolume(d, plan);
   if (!job.image && image.processes.release) await releasePhase(d, plan);
   const web = await startWeb(d, plan, oldContainers, job.image ? 'release' : 'new release');
-  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes) });
+  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: job.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), cron: JSON.stringify(image.cron) });
   job.output.step(`Released v${release.version}`);
   await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, oldContainers.filter((c) => !web.some((w) => w.id === c.id)),
     () => job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`));
@@ -101,7 +105,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
   const engineRoot = await d.runtime.engineDataRoot();
   const disk = { reserveMb: d.config.diskReserveMb, paths: [d.config.dataDir, ...(engineRoot ? [engineRoot] : [])] };
-  const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
+  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
@@ -114,7 +118,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
     onStep: (line) => job.output.step(line),
     ...(job.signal ? { signal: job.signal } : {}),
   });
-  return { image, processes };
+  return { image, processes, cron };
 }
 
 /** The Procfile's release command (migrations), once per build, before anything new serves. */

@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import type { Deployer } from './deployer.js';
 import type { Prepare } from './pipeline.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
+import { parseCronColumn } from '../build/cron-jobs.js';
 import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
@@ -55,7 +56,7 @@ export class DeployService implements Deployer {
     const current = await currentRelease(this.s.db, app);
     if (!current) throw new HiyError('conflict', `"${app}" has no release to restart yet`);
     const deployId = await insertDeploy(this.s.db, { app, sha: current.sha, triggered_by: trigger });
-    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes) });
+    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes), cron: parseCronColumn(current.cron) });
     return deployId;
   }
 
@@ -68,7 +69,7 @@ export class DeployService implements Deployer {
       throw new HiyError('conflict', `the image of v${target.version} was pruned; only the last ${this.s.config.keepReleases} releases can be rolled back to`);
     }
     const deployId = await insertDeploy(this.s.db, { app, sha: target.sha, triggered_by: 'rollback', rollback_to: target.id });
-    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes) });
+    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes), cron: parseCronColumn(target.cron) });
     q.output.step(`Rolling back ${app} to v${target.version} (${target.sha.slice(0, 7)})`);
     return { ...q, targetVersion: target.version };
   }

@@ -18,10 +18,11 @@ export interface DeploysTable {
   finished_at: string | null;
 }
 
-/** The columns of a release (contract.ts), the id and processes filled in by SQLite. */
-export interface ReleasesTable extends Omit<Release, 'id' | 'processes'> {
+/** The columns of a release (contract.ts), the id, processes and cron filled in by SQLite. */
+export interface ReleasesTable extends Omit<Release, 'id' | 'processes' | 'cron'> {
   id: Generated<number>;
   processes: Generated<string | null>;
+  cron: Generated<string | null>;
 }
 
 /** Explicit scale of a process type (`hiy ps:scale`); a type without a row runs one container. */

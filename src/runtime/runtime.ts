@@ -209,7 +209,7 @@ export interface Runtime {
   imageUser(ref: string): Promise<string>;
   /**
    * Runs a one-off container to its end, passing each output line (stdout and stderr) to
-   * onLine, then removes it. Killed after timeoutSec or when the signal aborts.
+   * onLine, then removes it. Killed after timeoutSec (0: no limit) or when the signal aborts.
    */
   runOnce(spec: ContainerSpec, opts: { timeoutSec: number; onLine(line: string): void; signal?: AbortSignal }): Promise<OneOffResult>;
   /**

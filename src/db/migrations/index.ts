@@ -9,6 +9,7 @@ import * as webhookReplay from './20261129T1800-webhook-replay.js';
 import * as domains from './20261129T1900-domains.js';
 import * as liveMarkers from './20261129T2000-live-markers.js';
 import * as bootstrapTokens from './20261207T1300-bootstrap-tokens.js';
+import * as runsAndCron from './20261208T1000-runs-and-cron.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '20261129T1900-domains': domains,
   '20261129T2000-live-markers': liveMarkers,
   '20261207T1300-bootstrap-tokens': bootstrapTokens,
+  '20261208T1000-runs-and-cron': runsAndCron,
 };
