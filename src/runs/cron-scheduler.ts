@@ -33,6 +33,11 @@ export class CronScheduler {
   private readonly apps = new Map<string, Map<string, Scheduled>>();
   private cronOf: CronOf | undefined;
   private stopped = false;
+  /**
+   * Nothing is scheduled before start(): a timer that fired first would move a job's checked_at
+   * past the times missed while hiy was down, and they would go unrecorded.
+   */
+  private started = false;
   /** One sync per app at a time: a deploy's sync and the periodic one must not interleave. */
   private readonly syncing = new Map<string, Promise<void>>();
 
@@ -40,6 +45,7 @@ export class CronScheduler {
 
   /** At start: every app's jobs, with what was missed while hiy was down recorded first. */
   async start(): Promise<void> {
+    this.started = true;
     for (const app of await listApps(this.d.db)) {
       await this.recordMissed(app.name).catch((err: unknown) => this.d.log.warn({ err, app: app.name }, 'could not record missed cron runs'));
       await this.sync(app.name);
@@ -79,7 +85,7 @@ export class CronScheduler {
   }
 
   private async syncNow(app: string): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     const jobs = await this.jobsOf(app);
     const had = this.apps.get(app) ?? new Map<string, Scheduled>();
     const now = new Map<string, Scheduled>();
