@@ -17,6 +17,7 @@ import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import type { CronJobView, RunDetail } from '../../src/contract.js';
+import { until } from '../helpers/until.js';
 
 const APP = `cron-${randomBytes(3).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,15 +27,6 @@ const SLOW = { command: 'sh -c \'echo "tick $(cat /www/version.txt)"; sleep 4\''
 const FAST = { command: 'echo fast', schedule: '*/5 * * * * *' };
 const FAST_MS = 5000;
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 describe('cron jobs from app.json', { timeout: 600_000 }, () => {
   let hiy: HiyProcess;

@@ -18,20 +18,12 @@ import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
 import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
+import { until } from '../helpers/until.js';
 
 const APP = `run-${randomBytes(3).toString('hex')}`;
 const EMPTY = `run-${randomBytes(3).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('hiy run', { timeout: 600_000 }, () => {
   let hiy: HiyProcess;

@@ -19,23 +19,14 @@ import { ensureBusyboxImage } from '../../harness/images.js';
 import type { RunDetail, RunView } from '../../src/contract.js';
 import { launchChromium, shoot } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
+import { until } from '../helpers/until.js';
 
 const APP = `con-${randomBytes(3).toString('hex')}`;
 const PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
 // Never due within the test: the Cron tab shows it and runs it on request only.
 const JOB = { command: 'echo "cron says $(cat /www/version.txt)"', schedule: '0 0 1 1 *' };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** Opens the console's WebSocket as a script would; resolves with the HTTP status of a refusal, or 101. */
 function openSocket(url: string, headers: Record<string, string>): Promise<number> {
