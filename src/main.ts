@@ -71,7 +71,7 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
   await recovered;
   s.state.ready = true;
   s.observability.start();
-  const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer });
+  const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer, endRun: (run, reason) => s.runs.end(run, reason) });
   diskGuard.start();
   // Missed cron times are recorded, then every app's jobs are scheduled (src/runs/cron-scheduler.ts).
   await s.cron.start().catch((err: unknown) => log.error({ err }, 'could not start the cron scheduler'));

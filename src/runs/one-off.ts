@@ -97,6 +97,13 @@ export class OneOffRuns {
     return [...this.active.values()].filter((a) => a.app === app).length + (this.reserved.get(app) ?? 0);
   }
 
+  /** Ends run `id` now (killed, recorded with `reason`); false when it is not running here. */
+  end(id: number, reason: string): boolean {
+    const a = this.active.get(id);
+    a?.kill(reason);
+    return a !== undefined;
+  }
+
   /** The run of a cron job in progress, if any. */
   runningJob(app: string, job: string): { id: number; kill(reason: string): void; ended: Promise<RunEnd> } | undefined {
     for (const [id, a] of this.active) if (a.app === app && a.job === job) return { id, kill: a.kill, ended: a.ended };

@@ -169,7 +169,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
       // size=1 makes the engine measure each container's writable layer: only this instance's.
       const label = [`${LABEL_MANAGED}=1`, ...(opts.instance ? [`${LABEL_INSTANCE}=${opts.instance}`] : [])];
       const list = await docker.listContainers({ all: true, size: true, filters: { label } }).catch((err: unknown) => { throw engineError(err, 'measuring container sizes'); });
-      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
+      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', run: roleOf(c.Labels ?? {}).run, bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
     },
 
     async engineDataRoot() {

@@ -192,8 +192,8 @@ export interface Runtime {
   inspect(idOrName: string): Promise<ContainerInfo | undefined>;
   /** Changes the memory (no swap), CPU and pids limits of a container in place (running or not). */
   updateLimits(idOrName: string, limits: { memoryMb: number; cpus: number; pidsLimit: number }): Promise<void>;
-  /** Bytes each container of this instance wrote to its own filesystem (its writable layer). */
-  writableSizes(): Promise<{ id: string; app: string; bytes: number }[]>;
+  /** Bytes each container of this instance wrote to its own filesystem (its writable layer); `run`: a one-off's run record. */
+  writableSizes(): Promise<{ id: string; app: string; run: number | null; bytes: number }[]>;
   /** Where the engine keeps images and containers on this host (its disk is watched during builds); undefined when unknown. */
   engineDataRoot(): Promise<string | undefined>;
   /** hiy's containers (of every instance on the engine), optionally of one app, running or not. */

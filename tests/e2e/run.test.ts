@@ -52,7 +52,8 @@ describe('hiy run', { timeout: 600_000 }, () => {
   before(async () => {
     await ensureDocker();
     await ensureBusyboxImage();
-    hiy = await startHiy({ env: { HIY_RUN_LIMIT: '2' } });
+    // A small disk budget checked every 2 s: a one-off that writes past it is ended (last test).
+    hiy = await startHiy({ env: { HIY_RUN_LIMIT: '2', HIY_APP_DISK_MB: '64', HIY_DISK_CHECK_INTERVAL: '2' } });
     api = apiClient(hiy);
     wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
     assert.equal((await api('POST', '/apps', { name: APP, port: 8080, memory_mb: 96 })).status, 201);
@@ -252,6 +253,24 @@ describe('hiy run', { timeout: 600_000 }, () => {
     assert.match(shown.stdout, new RegExp(`run #${id} of ${APP} \\(run, detached\\) by token admin`));
     assert.match(shown.stdout, /exit 4/);
     assert.match(shown.stdout, /\| detached says \[redacted\]/);
+    assert.deepEqual(await containers(), []);
+  });
+  test('a one-off that writes past the app\'s disk budget is ended; the app\'s own containers are not restarted', async () => {
+    const webBefore = ((await api('GET', `/apps/${APP}/ps`)).body.processes as { container: string }[]).map((x) => x.container);
+    const deploysBefore = (await api('GET', `/apps/${APP}/deploys?limit=50`)).body.deploys.length as number;
+    const r = await cli(['run', APP, '--detach', '--json', '--', 'sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=100 2>/dev/null; echo written; sleep 120']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = JSON.parse(r.stdout).run.id as number;
+    const done = await until('the run to be ended by the disk guard', async () => {
+      const one = (await api('GET', `/apps/${APP}/runs/${id}`)).body.run;
+      return one.status !== 'running' ? one : undefined;
+    }, 60_000);
+    assert.equal(done.exit_code, 137, JSON.stringify(done));
+    assert.match(done.reason, /^stopped: the app's containers wrote \d+ MB to their file systems, more than HIY_APP_DISK_MB \(64 MB\)$/);
+    assert.equal(done.output, 'written\n');
+    await sleep(5000);
+    assert.equal((await api('GET', `/apps/${APP}/deploys?limit=50`)).body.deploys.length, deploysBefore, 'no restart of the app');
+    assert.deepEqual(((await api('GET', `/apps/${APP}/ps`)).body.processes as { container: string }[]).map((x) => x.container), webBefore);
     assert.deepEqual(await containers(), []);
   });
 });
