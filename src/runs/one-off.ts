@@ -89,12 +89,32 @@ export class OneOffRuns {
   /** Places taken between the checks and the record's insert (ids are not known yet). */
   private readonly reserved = new Map<string, number>();
   private stopping = false;
+  /** Apps being destroyed: nothing new starts for them (closeApp). */
+  private readonly closing = new Set<string>();
 
   constructor(private readonly d: RunsDeps) {}
 
   /** One-off containers of the app running (or starting) now. */
   count(app: string): number {
     return [...this.active.values()].filter((a) => a.app === app).length + (this.reserved.get(app) ?? 0);
+  }
+
+  /**
+   * Before an app's containers are removed (destroy): refuses new runs of it, waits for starts
+   * already past their checks, then ends every run of it and waits (bounded) until they are gone.
+   * Without this a cron time or a `hiy run` in the same moment could leave a container behind.
+   * reopenApp undoes it (the destroy failed, or a new app takes the name).
+   */
+  async closeApp(app: string, reason: string): Promise<void> {
+    this.closing.add(app);
+    for (let i = 0; i < 600 && (this.reserved.get(app) ?? 0) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const mine = [...this.active.values()].filter((a) => a.app === app);
+    for (const a of mine) a.kill(reason);
+    await Promise.race([Promise.allSettled(mine.map((a) => a.ended)), new Promise((r) => setTimeout(r, 15_000).unref())]);
+  }
+
+  reopenApp(app: string): void {
+    this.closing.delete(app);
   }
 
   /** Ends run `id` now (killed, recorded with `reason`); false when it is not running here. */
@@ -116,6 +136,7 @@ export class OneOffRuns {
    */
   async check(appName: string): Promise<{ app: App; release: Release }> {
     if (this.stopping) throw new HiyError('unavailable', 'hiy is shutting down');
+    if (this.closing.has(appName)) throw new HiyError('conflict', `${appName} is being destroyed`);
     const app = await getApp(this.d.db, appName);
     const release = await currentRelease(this.d.db, app.name);
     if (!release) throw new HiyError('conflict', `${app.name} has no release yet: deploy it first (git push hiy main)`);
@@ -208,6 +229,7 @@ export class OneOffRuns {
       const ended = started.ended.finally(() => this.active.delete(runId));
       this.active.set(id, { app: app.name, job: req.job, kill: started.kill, ended });
       if (this.stopping) started.kill('hiy shut down');
+      else if (this.closing.has(app.name)) started.kill('the app was destroyed');
       this.d.log.info({ app: app.name, run: id, kind: req.kind, by: req.actor.by, mode, release: release.version }, 'one-off run started');
       void ended.then((end) => this.d.log.info({ app: app.name, run: runId, code: end.code, reason: end.reason }, 'one-off run ended'));
       return { id, container: spec.name, release: release.version, ended, ...(started.session ? { session: started.session } : {}) };
