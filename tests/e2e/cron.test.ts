@@ -17,7 +17,7 @@ import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import type { CronJobView, RunDetail } from '../../src/contract.js';
-import { until } from '../helpers/until.js';
+import { waitFor as until } from '../helpers/observe.js';
 
 const APP = `cron-${randomBytes(3).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -18,7 +18,7 @@ import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
 import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
-import { until } from '../helpers/until.js';
+import { waitFor as until } from '../helpers/observe.js';
 
 const APP = `run-${randomBytes(3).toString('hex')}`;
 const EMPTY = `run-${randomBytes(3).toString('hex')}`;

@@ -19,7 +19,7 @@ import { ensureBusyboxImage } from '../../harness/images.js';
 import type { RunDetail, RunView } from '../../src/contract.js';
 import { launchChromium, shoot } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
-import { until } from '../helpers/until.js';
+import { waitFor as until } from '../helpers/observe.js';
 
 const APP = `con-${randomBytes(3).toString('hex')}`;
 const PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
