@@ -8,7 +8,7 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context } from 'hono';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 
 /** Largest message a client may send (a paste into a terminal, a resize): bigger ones close the connection. */
@@ -47,7 +47,10 @@ async function answer(socket: Duplex, res: Response): Promise<void> {
 
 /** Handles the server's upgrade requests with `app` (the same hono app that answers its requests). */
 export function acceptUpgrades(server: Server, app: { fetch(req: Request, env: unknown): Response | Promise<Response> }, log: Logger): Upgrades {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  // ws is loaded with the first channel, not by an idle hiy (decision 13).
+  let wss: Promise<WebSocketServer> | undefined;
+  let made: WebSocketServer | undefined;
+  const wsServer = () => (wss ??= import('ws').then((m) => (made = new m.WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false }))));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void (async () => {
@@ -65,13 +68,14 @@ export function acceptUpgrades(server: Server, app: { fetch(req: Request, env: u
       }
       if (!onOpen || res.status >= 300) return answer(socket, res);
       const open = onOpen;
-      wss.handleUpgrade(req, socket, head, (ws) => open(ws));
+      (await wsServer()).handleUpgrade(req, socket, head, (ws) => open(ws));
     })().catch(() => socket.destroy());
   });
   return {
     close() {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      if (!made) return;
+      for (const ws of made.clients) ws.terminate();
+      made.close();
     },
   };
 }
