@@ -64,6 +64,15 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.match(configError({ HIY_DISK_CHECK_INTERVAL: 'soon' }), /HIY_DISK_CHECK_INTERVAL/);
   });
 
+  it('reads the settings of one-off runs and cron jobs, and refuses bad ones', () => {
+    assert.deepEqual(loadConfig(base).runs, { timezone: undefined, maxPerApp: 3, attachedTimeoutSec: 0, detachedTimeoutSec: 3600 });
+    assert.deepEqual(loadConfig({ ...base, HIY_TZ: 'Europe/Berlin', HIY_RUN_LIMIT: '5', HIY_RUN_TIMEOUT: '600', HIY_JOB_TIMEOUT: '0' }).runs,
+      { timezone: 'Europe/Berlin', maxPerApp: 5, attachedTimeoutSec: 600, detachedTimeoutSec: 0 });
+    assert.match(configError({ HIY_TZ: 'Mars/Olympus' }), /HIY_TZ: "Mars\/Olympus" is not a time zone name/);
+    assert.match(configError({ HIY_RUN_LIMIT: '0' }), /HIY_RUN_LIMIT: 0 is out of range/);
+    assert.match(configError({ HIY_RUN_TIMEOUT: '1h' }), /HIY_RUN_TIMEOUT: "1h" is not a whole number/);
+  });
+
   it('uses automatic TLS for a public domain', () => {
     assert.equal(loadConfig({ ...base, HIY_DOMAIN: 'pi.example.com' }).tls, 'auto');
   });

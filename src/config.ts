@@ -78,6 +78,19 @@ export interface Config {
   dns: DnsSettings | undefined;
   /** CIDRs of proxies in front of Caddy whose forwarded client addresses are believed (HIY_TRUSTED_PROXIES). */
   trustedProxies: string[];
+  /** One-off runs, console sessions and cron jobs (docs/run-and-cron.md). */
+  runs: RunConfig;
+}
+
+export interface RunConfig {
+  /** Time zone cron schedules are read in (HIY_TZ, an IANA name); undefined: the host's. */
+  timezone: string | undefined;
+  /** One-off containers (runs, consoles, cron runs) one app may have at once (HIY_RUN_LIMIT). */
+  maxPerApp: number;
+  /** Wall-clock limit in seconds of attached runs and console sessions; 0: none (HIY_RUN_TIMEOUT). */
+  attachedTimeoutSec: number;
+  /** Wall-clock limit in seconds of detached runs and cron runs; 0: none (HIY_JOB_TIMEOUT). */
+  detachedTimeoutSec: number;
 }
 
 export type AlertFormat = 'json' | 'ntfy' | 'telegram';
@@ -218,6 +231,24 @@ export function loadConfig(env: Env): Config {
     acme: acmeFromEnv(env, fail, readableFile),
     dns: tlsRaw === 'dns' ? dnsFromEnv(env, fail, readableFile, parseHostPort) : undefined,
     trustedProxies: parseTrusted(env.HIY_TRUSTED_PROXIES ?? ''),
+    runs: loadRunConfig(env),
+  };
+}
+
+function loadRunConfig(env: Env): RunConfig {
+  const timezone = env.HIY_TZ === '' ? undefined : env.HIY_TZ;
+  if (timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: timezone });
+    } catch {
+      fail('HIY_TZ', `"${timezone}" is not a time zone name (for example Europe/Berlin or UTC)`);
+    }
+  }
+  return {
+    timezone,
+    maxPerApp: parseInteger('HIY_RUN_LIMIT', env.HIY_RUN_LIMIT, 3, 1, 50),
+    attachedTimeoutSec: parseInteger('HIY_RUN_TIMEOUT', env.HIY_RUN_TIMEOUT, 0, 0, 7 * 86_400),
+    detachedTimeoutSec: parseInteger('HIY_JOB_TIMEOUT', env.HIY_JOB_TIMEOUT, 3600, 0, 7 * 86_400),
   };
 }
 

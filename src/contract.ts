@@ -74,6 +74,8 @@ export interface Release {
   slot: Slot;
   /** The Procfile's process types as JSON ({} or null: the image's own command as web only). */
   processes: string | null;
+  /** app.json's scheduled jobs as JSON (null or []: none). */
+  cron: string | null;
   created_at: string;
 }
 
@@ -173,3 +175,79 @@ export interface RegistryLoginView {
   created_at: string;
   updated_at: string;
 }
+/** What a one-off container was started as: `hiy run`, a dashboard console, or a cron job. */
+export type RunKind = 'run' | 'console' | 'cron';
+/** tty: a terminal attached; pipe: input and output piped (no terminal); detached: nobody attached. */
+export type RunMode = 'tty' | 'pipe' | 'detached';
+/**
+ * running; exited (exit_code says how); failed (it could not start: reason); interrupted (hiy
+ * stopped or crashed meanwhile); skipped (a cron time while the job still ran, or at the run cap);
+ * missed (cron times that passed while hiy was down: reason says how many).
+ */
+export type RunStatus = 'running' | 'exited' | 'failed' | 'interrupted' | 'skipped' | 'missed';
+
+/** One run record (GET …/runs, …/cron/runs): the audit of who ran what, and cron history. */
+export interface RunView {
+  id: number;
+  app: string;
+  kind: RunKind;
+  /** The process type it is labelled with (`run`, `--type`, or `cron`). */
+  process: string;
+  /** The cron job's id, for cron runs. */
+  job: string | null;
+  command: string;
+  /** Who started it: `token <name>`, `dashboard`, or `cron`. */
+  by: string;
+  mode: RunMode;
+  /** The release whose image it ran. */
+  release: number | null;
+  container: string | null;
+  /** The time a cron run was due. */
+  scheduled_at: string | null;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  /** 128 + the signal when killed (137: SIGKILL, also after a wall-clock limit). */
+  exit_code: number | null;
+  /** Why it ended or did not run, for humans (time limit, client gone, token revoked, skipped, …). */
+  reason: string | null;
+}
+
+/** One run with the tail of its output (detached and cron runs only; redacted of env values). */
+export interface RunDetail extends RunView {
+  output: string | null;
+}
+
+/** A scheduled job of the current release (GET …/cron). */
+export interface CronJobView {
+  id: string;
+  command: string;
+  schedule: string;
+  concurrency: 'forbid' | 'replace';
+  maintenance: boolean;
+  /** The next time it runs (null in maintenance or without a schedule ahead). */
+  next_run: string | null;
+  /** The run record of the run in progress, if any. */
+  running: number | null;
+  last: RunView | null;
+}
+
+/**
+ * The run channel (`GET /api/v1/apps/:app/run` upgraded to a WebSocket; the dashboard console's
+ * is the same protocol). Binary frames carry bytes, their first byte the stream: 0 the program's
+ * input (client to server), 1 its stdout, 2 its stderr (server to client; with a TTY all is 1).
+ * Text frames carry one JSON control message each.
+ */
+export const RUN_STREAM = { stdin: 0, stdout: 1, stderr: 2 } as const;
+
+/** Client to server: the terminal's new size; no more input (end of file). */
+export type RunClientMessage = { type: 'resize'; cols: number; rows: number } | { type: 'eof' };
+
+/**
+ * Server to client: the run started (its record and what it runs); it ended (the exit code, and
+ * why when hiy ended it); it could not start or broke off (an API error's code and message).
+ */
+export type RunServerMessage =
+  | { type: 'started'; run: number; container: string; release: number | null; tty: boolean }
+  | { type: 'exit'; code: number; reason?: string }
+  | { type: 'error'; code: string; message: string };

@@ -9,6 +9,7 @@ import { loadConfig, parseEnvFile, type Config, type Env, type HostPort } from '
 import { openDatabase } from './db/open.js';
 import { DiskGuard } from './deploy/disk-guard.js';
 import { recoverAtStart, settleInterruptedDeploys } from './deploy/reconcile.js';
+import { settleInterruptedRuns } from './runs/repo.js';
 import { openSecretBox } from './env/secret-box.js';
 import { HiyError } from './errors.js';
 import { listen } from './http/server.js';
@@ -48,9 +49,12 @@ export async function startServer(config: Config, log: Logger, out: NodeJS.Writa
  * ready, and logs, metrics and alerts start.
  */
 async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServer> {
-  const { services: s, queue, dashboard, server } = w;
+  const { services: s, queue, dashboard, server, upgrades } = w;
   const { config, log } = s;
   const interrupted = await settleInterruptedDeploys(s);
+  // One-off containers do not outlive the hiy that started them (reconciliation removes them).
+  const runsCut = await settleInterruptedRuns(s.db);
+  if (runsCut > 0) log.warn({ count: runsCut }, 'marked one-off runs the previous hiy left running as interrupted');
   const address = await listen(server, config.listen);
   log.info({ listen: `${address.host}:${address.port}`, domain: config.domain, dataDir: config.dataDir }, 'hiy server listening');
 
@@ -67,14 +71,20 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
   await recovered;
   s.state.ready = true;
   s.observability.start();
-  const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer });
+  const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer, endRun: (run, reason) => s.runs.end(run, reason) });
   diskGuard.start();
+  // Missed cron times are recorded, then every app's jobs are scheduled (src/runs/cron-scheduler.ts).
+  await s.cron.start().catch((err: unknown) => log.error({ err }, 'could not start the cron scheduler'));
 
   return {
     services: s,
     address,
     async stop() {
       diskGuard.stop();
+      await s.cron.stop();
+      // Every one-off container is killed and recorded; the channels get their exit message.
+      await s.runs.stop();
+      upgrades.close();
       await queue.stop();
       await s.certificates.stop();
       await s.observability.stop();

@@ -11,6 +11,8 @@ import type { Builder } from './runtime/builder.js';
 import type { Observability } from './observability.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import type { Certificates } from './tls/certificates.js';
+import type { OneOffRuns } from './runs/one-off.js';
+import type { CronScheduler } from './runs/cron-scheduler.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
 export interface Services {
@@ -40,4 +42,8 @@ export interface Services {
   certificates: Certificates;
   /** HIY_TRUSTED_PROXIES: whose forwarded client addresses are believed (trusted-proxies.ts). */
   trustedProxies: TrustedProxies;
+  /** One-off containers: hiy run, console sessions, cron runs (src/runs). */
+  runs: OneOffRuns;
+  /** app.json's scheduled jobs of every app's current release (src/runs). */
+  cron: CronScheduler;
 }

@@ -20,9 +20,12 @@ import { createBareRepos } from './git/bare-repos.js';
 import { createGitRemote } from './http/git-remote.js';
 import { createPushEndpoint } from './http/push-endpoint.js';
 import { createHttpServer } from './http/server.js';
+import { acceptUpgrades, type Upgrades } from './http/upgrade.js';
 import type { Logger } from './log.js';
 import { Observability } from './observability.js';
 import { syncGatus } from './ops/gatus.js';
+import { CronScheduler } from './runs/cron-scheduler.js';
+import { OneOffRuns } from './runs/one-off.js';
 import { createCaddyProxy } from './proxy/caddy.js';
 import { trustedProxies } from './trusted-proxies.js';
 import type { Engine } from './runtime/docker-engine.js';
@@ -53,6 +56,8 @@ export interface Wired {
   dashboard: Dashboard;
   /** Not listening yet. */
   server: Server;
+  /** The WebSocket upgrades on `server` (the run channel). */
+  upgrades: Upgrades;
 }
 
 export function wireServer(o: Opened): Wired {
@@ -88,9 +93,16 @@ export function wireServer(o: Opened): Wired {
   const runtime = () => docker().then((e) => e.runtime);
   const builder = () => docker().then((e) => e.builder);
 
+  const runs = new OneOffRuns({ db, secrets, config, log, runtime });
+  const cron = new CronScheduler({ db, secrets, config, log, runtime }, runs);
   const queue = new DeployQueue(db, log, async (job) => {
-    const release = await deploy({ db, config, log, secrets, proxy, runtime: await runtime(), builder: await builder() }, job);
-    return { version: release.version };
+    try {
+      const release = await deploy({ db, config, log, secrets, proxy, runtime: await runtime(), builder: await builder() }, job);
+      return { version: release.version };
+    } finally {
+      // A new current release (or a rollback) may bring other cron jobs: the next time runs its image.
+      void cron.sync(job.app);
+    }
   });
   const mirror = new RepoMirror({ db, secrets, repos, log });
   const deployer = new DeployService({ db, config, log, secrets, repos, proxy, runtime }, queue, mirror);
@@ -110,14 +122,20 @@ export function wireServer(o: Opened): Wired {
   const services: Services = {
     config, log, db, secrets, repos, proxy, runtime, builder, deployer, observability, certificates, instanceId,
     trustedProxies: trustedProxies(config.trustedProxies),
-    appsChanged: () => syncGatus({ db, config, log }),
+    appsChanged: async () => {
+      await syncGatus({ db, config, log });
+      await cron.syncAll().catch((err: unknown) => log.error({ err }, 'could not bring the cron jobs in step with the apps'));
+    },
     state: { ready: false },
+    runs,
+    cron,
   };
 
   const api = createApi(services);
   const dashboard = createDashboard(services, { root: o.root, live: liveDeploys(queue), logs: observability.logs, sampler: observability.metrics });
   const gitRemote = createGitRemote(services);
-  const server = createHttpServer(withDashboard(api, dashboard.app), [
+  const root = withDashboard(api, dashboard.app);
+  const server = createHttpServer(root, [
     { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployer, o.hookTokenFile), streams: true },
     {
@@ -127,5 +145,6 @@ export function wireServer(o: Opened): Wired {
       bodyIdleMs: WEBHOOK_BODY_LIMITS.idleMs,
     },
   ], [IMAGE_UPLOAD_PATH]);
-  return { services, queue, dashboard, server };
+  const upgrades = acceptUpgrades(server, root, log);
+  return { services, queue, dashboard, server, upgrades };
 }

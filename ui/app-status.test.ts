@@ -4,7 +4,7 @@ import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../sr
 import { ContainerWatch } from './app-status.js';
 
 const ct = (id: string, app: string, over: Partial<ContainerInfo> = {}): ContainerInfo => ({
-  id, name: id, image: 'i', state: 'running', running: true, app: app, process: 'web', replica: 0, deployId: null, slot: null, instance: null, restartCount: 0, exitCode: null, startedAt: null, hostPort: null, ...over,
+  id, name: id, image: 'i', state: 'running', running: true, app: app, process: 'web', replica: 0, deployId: null, slot: null, run: null, attached: false, instance: null, restartCount: 0, exitCode: null, startedAt: null, hostPort: null, ...over,
 });
 
 /** An engine with containers, an event stream the test drives, and counters of what was asked. */

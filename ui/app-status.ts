@@ -32,7 +32,8 @@ export function appStatus(i: StatusInput): StatusView {
     return { status: 'new', label: 'not deployed' };
   }
   if (i.containers === undefined) return { status: 'unknown', label: 'unknown', note: 'Docker did not answer' };
-  const web = i.containers.filter((c) => c.process === 'web');
+  // A one-off run labelled web (hiy run --type web) says nothing about whether the app serves.
+  const web = i.containers.filter((c) => c.process === 'web' && c.run === null);
   const failedNote = i.lastDeploy?.status === 'failed' ? 'last deploy failed; the previous release is serving' : undefined;
   const running = web.filter((c) => c.state === 'running');
   if (running.length > 0) {

@@ -10,6 +10,7 @@ import { appRoutes } from './app-routes.js';
 import { ContainerWatch } from './app-status.js';
 import { loadAssets, serveAsset } from './assets.js';
 import { authRoutes, requireSession } from './auth-routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { deployRoutes } from './deploy-routes.js';
 import { envRoutes } from './env-routes.js';
 import { logRoutes } from './log-routes.js';
@@ -62,7 +63,8 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
   const app = new Hono<UiEnv>();
   app.use('*', async (c, next) => {
     await next();
-    c.header('content-security-policy', CSP);
+    const nonce = c.get('styleNonce');
+    c.header('content-security-policy', nonce ? CSP.replace("style-src 'self'", `style-src 'self' 'nonce-${nonce}'`) : CSP);
     c.header('x-frame-options', 'DENY');
     c.header('x-content-type-options', 'nosniff');
     c.header('referrer-policy', 'same-origin');
@@ -78,6 +80,7 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
   envRoutes(ui, app);
   deployRoutes(ui, app);
   logRoutes(ui, app);
+  consoleRoutes(ui, app);
   settingsRoutes(ui, app);
   systemRoutes(ui, app);
   app.notFound((c) => errorPage(ui, c, 404, `There is no page at ${c.req.path}.`));

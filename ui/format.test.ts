@@ -46,7 +46,7 @@ describe('dashboard formatting', { timeout: 10_000 }, () => {
 });
 
 const ct = (over: Partial<ContainerInfo>): ContainerInfo => ({
-  id: 'c', name: 'n', image: 'i', state: 'running', running: true, app: 'a', process: 'web', replica: 0, deployId: null, slot: null, instance: null, restartCount: 0, exitCode: 0, startedAt: null, hostPort: null, ...over,
+  id: 'c', name: 'n', image: 'i', state: 'running', running: true, app: 'a', process: 'web', replica: 0, deployId: null, slot: null, run: null, attached: false, instance: null, restartCount: 0, exitCode: 0, startedAt: null, hostPort: null, ...over,
 });
 
 describe('app status', { timeout: 10_000 }, () => {

@@ -80,7 +80,8 @@ export function logRoutes(ui: Ui, app: Hono<UiEnv>): void {
 async function dockerRecent(ui: Ui, app: string): Promise<{ html: string; count: number; error?: string }> {
   try {
     const runtime = await ui.s.runtime();
-    const running = (await runtime.list({ app })).filter((x) => x.running);
+    // What someone's terminal showed (hiy run, the console) is theirs, not the app's log.
+    const running = (await runtime.list({ app })).filter((x) => x.running && !x.attached);
     if (running.length === 0) return { html: '', count: 0, error: 'No container of this app is running.' };
     const parts: string[] = [];
     let count = 0;

@@ -23,7 +23,8 @@ export interface Ui {
   policy: SessionPolicy;
 }
 
-export type UiEnv = { Variables: { sessionId: string; csrf: string } };
+/** styleNonce: set by a page whose scripts add <style> elements (the console), allowed by the CSP with it. */
+export type UiEnv = { Variables: { sessionId: string; csrf: string; styleNonce?: string } };
 export type UiContext = Context<UiEnv>;
 
 export function pageCtx(ui: Ui, c: UiContext, title: string, nav?: PageCtx['nav']): PageCtx {

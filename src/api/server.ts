@@ -17,6 +17,8 @@ import { appMetricsRoutes, systemRoutes } from './routes/metrics.js';
 import { certRoutes } from './routes/certs.js';
 import { imageRoutes } from './routes/images.js';
 import { registryRoutes } from './routes/registries.js';
+import { runRoutes } from './routes/runs.js';
+import { cronRoutes } from './routes/cron.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -39,6 +41,8 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', logRoutes(s));
   api.route('/api/v1/apps', deployLogRoutes(s));
   api.route('/api/v1/apps', appMetricsRoutes(s));
+  api.route('/api/v1/apps', runRoutes(s));
+  api.route('/api/v1/apps', cronRoutes(s));
   api.route('/api/v1', systemRoutes(s));
   api.route('/api/v1/certs', certRoutes(s));
   api.route('/api/v1/apps', imageRoutes(s));

@@ -52,6 +52,10 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
     },
     runtime: async () => { if (fail.docker) throw new Error('connect ENOENT /var/run/docker.sock'); return runtime; },
     deployer: { forgetApp: async (app: string) => { calls.push(`forget ${app}`); } },
+    runs: {
+      closeApp: async (app: string) => { calls.push(`runs close ${app}`); },
+      reopenApp: (app: string) => { calls.push(`runs reopen ${app}`); },
+    },
     appsChanged: async () => undefined,
   } as unknown as Services;
   return { s, calls, logs: () => logs };
@@ -85,13 +89,13 @@ describe('app service', { timeout: 30_000 }, () => {
     assert.equal(await findApp(h.s.db, 'noroute'), undefined);
   });
 
-  it('destroys in order: queue, route, containers, images, network, repo, row', async () => {
+  it('destroys in order: queue, one-off runs, route, containers, images, network, repo, row', async () => {
     const h = harness();
     await createApp(h.s, { name: 'gone' });
     h.calls.length = 0;
     await destroyApp(h.s, 'gone');
-    assert.deepEqual(h.calls, ['forget gone', 'route remove gone', 'docker list gone', 'docker rm c1', 'docker rm c2',
-      'docker images gone', 'docker rmi hiy/gone:abc', 'docker rmi hiy/gone:def', 'docker network rm gone', 'repo remove gone']);
+    assert.deepEqual(h.calls, ['forget gone', 'runs close gone', 'route remove gone', 'docker list gone', 'docker rm c1', 'docker rm c2',
+      'docker images gone', 'docker rmi hiy/gone:abc', 'docker rmi hiy/gone:def', 'docker network rm gone', 'repo remove gone', 'runs reopen gone']);
     assert.equal(await findApp(h.s.db, 'gone'), undefined);
   });
 

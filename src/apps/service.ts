@@ -92,16 +92,23 @@ function wrap(cause: unknown, message: string): HiyError {
 export async function destroyApp(s: Services, name: string, opts: { volumes?: boolean } = {}): Promise<void> {
   await getApp(s.db, name);
   await s.deployer.forgetApp(name);
+  // Its one-off runs (hiy run, consoles, cron) end, and none starts until it is gone: a cron time
+  // in this moment must not leave a container behind (its jobs stop with appsChanged below).
+  await s.runs.closeApp(name, 'the app was destroyed');
   try {
-    await s.proxy.removeRoute(name);
-  } catch (err) {
-    s.log.warn({ err, app: name }, 'could not remove the proxy route of a destroyed app');
+    try {
+      await s.proxy.removeRoute(name);
+    } catch (err) {
+      s.log.warn({ err, app: name }, 'could not remove the proxy route of a destroyed app');
+    }
+    await removeDockerObjects(s, name, opts.volumes === true);
+    await s.repos.remove(name);
+    await deleteApp(s.db, name);
+    s.log.info({ app: name }, 'app destroyed');
+    await s.appsChanged();
+  } finally {
+    s.runs.reopenApp(name);
   }
-  await removeDockerObjects(s, name, opts.volumes === true);
-  await s.repos.remove(name);
-  await deleteApp(s.db, name);
-  s.log.info({ app: name }, 'app destroyed');
-  await s.appsChanged();
 }
 
 async function removeDockerObjects(s: Services, app: string, volumes: boolean): Promise<void> {

@@ -7,6 +7,7 @@ import { lowDisk, watchDisk, type LowDisk } from './disk-space.js';
 import type { Strategy } from './detect.js';
 import type { BuildImages } from '../base-images.js';
 import type { Processes } from './procfile.js';
+import type { CronJob } from './cron-jobs.js';
 
 /** One build of a release from its source archive. */
 export interface BuildRequest {
@@ -35,6 +36,8 @@ export interface BuildResult {
   strategy: Strategy;
   /** The Procfile's process types ({} without a Procfile). */
   processes: Processes;
+  /** app.json's scheduled jobs ([] without any). */
+  cron: CronJob[];
 }
 
 export interface BuildDeps {
@@ -89,7 +92,7 @@ export async function buildRelease(d: BuildDeps, req: BuildRequest): Promise<Bui
       }
       await d.builder.build({ tag, context: ctx.stream(), dockerfile: ctx.plan.dockerfilePath, memoryMb: req.memoryMb, onOutput: req.onOutput, signal: stop.signal });
       d.log.info({ app: req.app, deploy: req.deployId, image: tag, ms: Date.now() - started }, 'image built');
-      return { image: tag, strategy: ctx.plan.strategy, processes: ctx.plan.processes };
+      return { image: tag, strategy: ctx.plan.strategy, processes: ctx.plan.processes, cron: ctx.plan.cron };
     } finally {
       await ctx.dispose();
     }

@@ -10,9 +10,11 @@ import { HiyError } from '../errors.js';
 import { goBinaryName, goDockerfile, nodeDockerfile, pythonDockerfile, staticDockerfile } from './dockerfiles.js';
 import type { BuildImages } from '../base-images.js';
 import { parseProcfile, type Processes } from './procfile.js';
+import { parseAppJson } from './app-json.js';
+import type { CronJob } from './cron-jobs.js';
 
 /** Root files whose content detection reads (each at most ROOT_FILE_MAX bytes). */
-export const ROOT_FILES = ['Procfile', 'package.json', 'requirements.txt', 'go.mod'] as const;
+export const ROOT_FILES = ['Procfile', 'package.json', 'requirements.txt', 'go.mod', 'app.json'] as const;
 export const ROOT_FILE_MAX = 256 * 1024;
 
 /** Where the generated Dockerfile sits in the build context (never a path of the user's tree). */
@@ -37,6 +39,8 @@ export interface BuildPlan {
   generated?: string;
   /** Procfile process types (empty without a Procfile). */
   processes: Processes;
+  /** Scheduled jobs of app.json (empty without one). */
+  cron: CronJob[];
   /** Extra lines for the build output (what was chosen and why). */
   notes: string[];
 }
@@ -63,16 +67,19 @@ export function detect(tree: SourceTree, opts: DetectOptions): BuildPlan {
   const web = processes.web;
   const notes: string[] = [];
   if (procfile !== undefined) notes.push(`Procfile process types: ${Object.keys(processes).join(', ') || '(none)'}`);
+  const appJson = tree.files.get('app.json');
+  const { cron, notes: cronNotes } = appJson === undefined ? { cron: [], notes: [] } : parseAppJson(appJson);
+  notes.push(...cronNotes);
 
   if (opts.dockerfilePath !== null) {
     if (!tree.paths.has(opts.dockerfilePath)) throw fail(`the app's dockerfile_path is ${opts.dockerfilePath}, but the pushed tree has no such file`);
-    return { strategy: 'dockerfile', label: `Dockerfile (${opts.dockerfilePath})`, dockerfilePath: opts.dockerfilePath, processes, notes };
+    return { strategy: 'dockerfile', label: `Dockerfile (${opts.dockerfilePath})`, dockerfilePath: opts.dockerfilePath, processes, cron, notes };
   }
   for (const name of ['Dockerfile', 'dockerfile']) {
-    if (tree.paths.has(name)) return { strategy: 'dockerfile', label: 'Dockerfile', dockerfilePath: name, processes, notes };
+    if (tree.paths.has(name)) return { strategy: 'dockerfile', label: 'Dockerfile', dockerfilePath: name, processes, cron, notes };
   }
   const generated = (strategy: Strategy, label: string, dockerfile: string): BuildPlan =>
-    ({ strategy, label, dockerfilePath: GENERATED_DOCKERFILE, generated: dockerfile, processes, notes });
+    ({ strategy, label, dockerfilePath: GENERATED_DOCKERFILE, generated: dockerfile, processes, cron, notes });
 
   const pkg = tree.files.get('package.json');
   if (pkg !== undefined) {

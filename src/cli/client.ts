@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type WebSocket from 'ws';
 import { CliError } from './errors.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -11,6 +12,8 @@ export interface ApiClient {
   open(path: string, opts?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
   /** A POST of a stream (an image archive), sent as it is read; the JSON answer as for request(). */
   upload<T = any>(path: string, body: Readable, contentType: string): Promise<T>;
+  /** A WebSocket to an API route (the run channel), open; API errors throw as for request(). */
+  socket(path: string): Promise<WebSocket>;
 }
 
 const TIMEOUT_MS = 60_000;
@@ -101,7 +104,30 @@ export function createApiClient(url: string, token: string): ApiClient {
       }
       return res;
     },
+    socket: (path) => openSocket(base, token, path),
   };
+}
+
+/** Opens a WebSocket with the token; an HTTP answer instead of the upgrade becomes the API's error. */
+async function openSocket(base: string, token: string, path: string): Promise<WebSocket> {
+  // Loaded here: only `hiy run` needs it.
+  const { default: WebSocketClient } = await import('ws');
+  const url = `${base.replace(/^http/, 'ws')}/api/v1${path}`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocketClient(url, { headers: { authorization: `Bearer ${token}`, 'x-hiy-client': 'cli' }, perMessageDeflate: false, handshakeTimeout: TIMEOUT_MS });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString('utf8'); });
+      res.on('end', () => {
+        let parsed: unknown;
+        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+        reject(apiError(res.statusCode ?? 0, parsed));
+      });
+      res.on('error', () => reject(apiError(res.statusCode ?? 0, undefined)));
+    });
+    ws.once('error', (cause) => reject(new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause })));
+  });
 }
 
 function apiError(status: number, body: unknown): CliError {

@@ -31,6 +31,7 @@ import { opsCommands } from './cmd/ops.js';
 import { certCommands } from './cmd/certs.js';
 import { passwordCommands } from './cmd/password.js';
 import { registryCommands } from './cmd/registry.js';
+import { runCommands } from './cmd/runs.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -44,6 +45,7 @@ export function commandTable(): CommandTable {
     ...domainCommands,
     ...logCommands,
     ...processCommands,
+    ...runCommands,
     ...tokenCommands,
     ...webhookCommands,
     ...registryCommands,

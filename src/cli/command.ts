@@ -23,7 +23,13 @@ export interface Command {
   flags?: Record<string, FlagSpec>;
   /** How many positional arguments it takes: [min, max]; max Infinity for lists. */
   args: [number, number];
-  run(ctx: Ctx): Promise<void>;
+  /**
+   * A command line follows the positional arguments (hiy run <app> <command…>): everything after
+   * them, or after `--`, is passed on untouched in ctx.rest, flags included.
+   */
+  passThrough?: boolean;
+  /** Resolves the exit code when it is not 0 (hiy run passes the program's on). */
+  run(ctx: Ctx): Promise<void | number>;
 }
 
 export type CommandTable = Record<string, Command>;
@@ -32,6 +38,8 @@ export interface Ctx {
   /** The command name as typed (an alias stays an alias). */
   name: string;
   args: string[];
+  /** What follows the positionals of a passThrough command. */
+  rest: string[];
   flags: Record<string, string | boolean | undefined>;
   /** --json: print the API's answer as it came. */
   json: boolean;

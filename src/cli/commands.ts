@@ -27,7 +27,8 @@ export async function runCli(argv: string[], env: Env, io: Io = processIo()): Pr
         ? `the command comes first: hiy <command> ${name} (see hiy help)`
         : `unknown command "${name}" (see hiy help)`);
     }
-    const parsed = parseFlags(cmd, rest);
+    const [head, passed] = cmd.passThrough ? splitPassThrough(cmd, rest) : [rest, []];
+    const parsed = parseFlags(cmd, head);
     if (parsed.values.help === true) {
       io.stdout.write(commandHelp(table, name, cmd));
       return 0;
@@ -36,8 +37,8 @@ export async function runCli(argv: string[], env: Env, io: Io = processIo()): Pr
     const n = parsed.positionals.length;
     if (n < min) throw new UsageError(`missing argument${min - n > 1 ? 's' : ''}`);
     if (n > max) throw new UsageError(`too many arguments: ${parsed.positionals.slice(max).join(' ')}`);
-    await cmd.run(makeCtx(name, parsed.positionals, parsed.values as Ctx['flags'], env, io));
-    return 0;
+    const code = await cmd.run(makeCtx(name, parsed.positionals, passed, parsed.values as Ctx['flags'], env, io));
+    return typeof code === 'number' ? code : 0;
   } catch (err) {
     return report(err, io, cmd ? usageLine(name, cmd) : undefined);
   }
@@ -59,13 +60,36 @@ function parseFlags(cmd: Command, args: string[]) {
   }
 }
 
-function makeCtx(name: string, args: string[], flags: Ctx['flags'], env: Env, io: Io): Ctx {
+/**
+ * For `hiy run <app> [flags] [--] <command…>`: the command's own flags and the app come first; the
+ * first word after the positionals (or everything after `--`) starts the command line, which is
+ * passed on untouched (`hiy run app ls -la` runs `ls -la`).
+ */
+function splitPassThrough(cmd: Command, args: string[]): [string[], string[]] {
+  const positionals = cmd.args[0];
+  let seen = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return [args.slice(0, i), args.slice(i + 1)];
+    if (a.startsWith('-') && a !== '-') {
+      const name = a.replace(/^--?/, '').split('=')[0]!;
+      const spec = Object.entries(cmd.flags ?? {}).find(([flag, f]) => flag === name || f.short === name)?.[1];
+      if (spec?.type === 'string' && !a.includes('=')) i++;
+      continue;
+    }
+    if (seen++ >= positionals) return [args.slice(0, i), args.slice(i)];
+  }
+  return [args, []];
+}
+
+function makeCtx(name: string, args: string[], rest: string[], flags: Ctx['flags'], env: Env, io: Io): Ctx {
   let client: ApiClient | undefined;
   const json = flags.json === true;
   const out = (text: string) => { io.stdout.write(text); };
   return {
     name,
     args,
+    rest,
     flags,
     json,
     env,

@@ -8,6 +8,7 @@ import type { AppLogsTable, LogCursorsTable } from '../logs/table.js';
 import type { AppMetricsTable, HostMetricsTable } from '../metrics/table.js';
 import type { AppGitSecretsTable, WebhookDeliveriesTable } from '../webhooks/table.js';
 import type { RegistryLoginsTable } from '../registry/table.js';
+import type { CronStateTable, RunsTable } from '../runs/table.js';
 
 /** The whole schema: each domain owns its table types, composed here. */
 export interface Database {
@@ -28,6 +29,8 @@ export interface Database {
   host_metrics: HostMetricsTable;
   alerts: AlertsTable;
   registry_logins: RegistryLoginsTable;
+  runs: RunsTable;
+  cron_state: CronStateTable;
 }
 
 export const nowIso = (): string => new Date().toISOString();

@@ -6,6 +6,9 @@
  * and an app whose containers together hold more than HIY_APP_DISK_MB gets fresh containers
  * through the usual zero-downtime restart (the old ones, and what they wrote, are removed once
  * drained). Data meant to last belongs in the app's volume, which this does not touch.
+ * One-off containers (hiy run, consoles, cron runs) count towards their app's use too; a restart
+ * does not touch them, so an app over its budget first has the one-offs that wrote ended, and
+ * is restarted only when its long-running containers alone are over.
  */
 import type { Kysely } from 'kysely';
 import { listApps } from '../apps/repo.js';
@@ -25,6 +28,8 @@ export interface DiskGuardDeps {
   log: Logger;
   runtime(): Promise<Runtime>;
   deployer: Deployer;
+  /** Ends a one-off run now, recorded with `reason` (src/runs/one-off.ts); false when it is not running. */
+  endRun?(run: number, reason: string): boolean;
 }
 
 export class DiskGuard {
@@ -58,7 +63,11 @@ export class DiskGuard {
     const apps = await listApps(this.d.db);
     if (apps.length === 0) return [];
     const used = new Map<string, number>();
-    for (const c of await (await this.d.runtime()).writableSizes()) used.set(c.app, (used.get(c.app) ?? 0) + c.bytes);
+    const oneOffs = new Map<string, { run: number; bytes: number }[]>();
+    for (const c of await (await this.d.runtime()).writableSizes()) {
+      if (c.run !== null) oneOffs.set(c.app, [...(oneOffs.get(c.app) ?? []), { run: c.run, bytes: c.bytes }]);
+      else used.set(c.app, (used.get(c.app) ?? 0) + c.bytes);
+    }
     const budget = this.d.config.appDiskMb * MB;
     const restarted: string[] = [];
     for (const app of apps) {
@@ -69,6 +78,13 @@ export class DiskGuard {
         this.pending.delete(app.name);
       }
       const bytes = used.get(app.name) ?? 0;
+      const runs = (oneOffs.get(app.name) ?? []).filter((r) => r.bytes > 0);
+      const total = runs.reduce((sum, r) => sum + r.bytes, bytes);
+      if (total <= budget) continue;
+      for (const r of runs) {
+        const reason = `stopped: the app's containers wrote ${Math.round(total / MB)} MB to their file systems, more than HIY_APP_DISK_MB (${this.d.config.appDiskMb} MB)`;
+        if (this.d.endRun?.(r.run, reason)) this.d.log.warn({ event: 'disk_budget', app: app.name, run: r.run, mb: Math.round(r.bytes / MB) }, 'ended a one-off run of an app over its disk budget');
+      }
       if (bytes <= budget) continue;
       this.d.log.warn({ event: 'disk_budget', app: app.name, mb: Math.round(bytes / MB), budgetMb: this.d.config.appDiskMb },
         'an app\'s containers wrote more than HIY_APP_DISK_MB to their file systems: restarting it with fresh containers');

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { getApp, type App } from '../apps/repo.js';
 import { appUrl } from '../apps/urls.js';
 import { imagesForApp } from '../base-images.js';
+import type { CronJob } from '../build/cron-jobs.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
 import type { Config } from '../config.js';
@@ -59,6 +60,8 @@ export interface DeployJob {
   loaded?: string;
   /** The reference a released image came from: kept by restarts and rollbacks of image releases. */
   imageRef?: string | null;
+  /** app.json's scheduled jobs of `image` (restart, rollback); builds read them from the source. */
+  cron?: CronJob[];
   output: DeployOutput;
   signal?: AbortSignal;
 }
@@ -78,12 +81,13 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   job.output.setRedactor(createRedactor(secrets));
   await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
   const previous = await currentRelease(d.db, app.name);
-  const oldContainers = await d.runtime.list({ app: app.name });
+  // One-off runs (hiy run, consoles, cron) belong to no release: a deploy leaves them running.
+  const oldContainers = (await d.runtime.list({ app: app.name })).filter((c) => c.run === null);
 
   // A new image (built, pulled or uploaded) runs its release command; a released one again does not.
   const fresh = !job.image;
   const made = await releaseImage(d, app, job, secrets);
-  const image: ReleaseImage = { image: made.image, processes: made.processes };
+  const image: ReleaseImage = { image: made.image, processes: made.processes, cron: made.cron ?? [] };
   const plan: DeployPlan = {
     app, release: image, env, slot: idleSlot(previous?.slot), deployId: job.deployId,
     formation: await formationOf(d.db, app.name, image.processes), output: job.output, signal: job.signal,
@@ -94,7 +98,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   await prepareVolume(d, plan);
   if (fresh && image.processes.release) await releasePhase(d, plan);
   const web = await startWeb(d, plan, oldContainers, fresh ? 'new release' : 'release');
-  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef });
+  const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef, cron: JSON.stringify(image.cron) });
   job.output.step(`Released v${release.version}`);
   await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, oldContainers.filter((c) => !web.some((w) => w.id === c.id)),
     () => job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`));
@@ -104,9 +108,12 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   return release;
 }
 
-/** What the release runs: an image released again (restart, rollback), pulled, uploaded or built. */
-async function releaseImage(d: PipelineDeps, app: App, job: DeployJob, secrets: string[]): Promise<MadeImage> {
-  if (job.image) return { image: job.image, processes: job.processes ?? {}, sha: job.sha, imageRef: job.imageRef ?? null };
+/**
+ * What the release runs: an image released again (restart, rollback), pulled, uploaded or built.
+ * Scheduled jobs come from app.json in a pushed tree, so pulled and uploaded images have none.
+ */
+async function releaseImage(d: PipelineDeps, app: App, job: DeployJob, secrets: string[]): Promise<MadeImage & { cron?: CronJob[] }> {
+  if (job.image) return { image: job.image, processes: job.processes ?? {}, cron: job.cron ?? [], sha: job.sha, imageRef: job.imageRef ?? null };
   if (job.pull) {
     const protect = (secret: string) => job.output.setRedactor(createRedactor([...secrets, secret]));
     return pullRelease(d, app, { deployId: job.deployId, reference: job.pull, output: job.output, signal: job.signal, protect });
@@ -123,7 +130,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   const { buildRelease } = await import('../build/build.js');
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
   const disk = await diskReserveOf(d.config, d.runtime);
-  const { image, processes } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
+  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
@@ -136,7 +143,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
     onStep: (line) => job.output.step(line),
     ...(job.signal ? { signal: job.signal } : {}),
   });
-  return { image, processes };
+  return { image, processes, cron };
 }
 
 /** The Procfile's release command (migrations), once per build, before anything new serves. */

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { App } from '../apps/repo.js';
+import { parseCronColumn, type CronJob } from '../build/cron-jobs.js';
 import type { Processes } from '../build/procfile.js';
 import type { Database } from '../db/database.js';
 import { readEnv } from '../env/repo.js';
@@ -14,10 +15,11 @@ import type { DeployOutput } from './output.js';
 import { formationOf, parseProcesses } from './formation.js';
 import type { Release } from './releases.js';
 
-/** What a release runs: its image and the Procfile's process types. */
+/** What a release runs: its image, the Procfile's process types and app.json's scheduled jobs. */
 export interface ReleaseImage {
   image: string;
   processes: Processes;
+  cron: CronJob[];
 }
 
 export interface ReleasePlan {
@@ -39,7 +41,7 @@ export interface ReleasePlan {
 
 /** The plan of the app's current release (scaling, reconciliation): nobody watches, nothing aborts it. */
 export async function currentPlan(d: { db: Kysely<Database>; secrets: SecretBox }, app: App, release: Release): Promise<ReleasePlan> {
-  const image: ReleaseImage = { image: release.image, processes: parseProcesses(release.processes) };
+  const image: ReleaseImage = { image: release.image, processes: parseProcesses(release.processes), cron: parseCronColumn(release.cron) };
   return {
     app,
     release: image,

@@ -47,6 +47,15 @@ function spec(plan: ReleasePlan, role: Omit<ContainerRole, 'app'> & { process: s
   };
 }
 
+/**
+ * A one-off container of the plan's release (hiy run, a console, a cron job): the same image,
+ * env, limits, network and volume as the release's processes, its own command, no port, and the
+ * id of its run record (it belongs to no release: scaling and reconciliation leave it alone).
+ */
+export function oneOffSpec(plan: ReleasePlan, role: { process: string; run: number }, cmd: string[]): ContainerSpec {
+  return { ...spec(plan, { process: role.process }), name: `hiy-${plan.app.name}-run${role.run}-${randomBytes(3).toString('hex')}`, run: role.run, cmd, oneOff: true };
+}
+
 /** The host port web replica `replica` of the plan's release listens on. */
 export const webPort = (d: ProcessDeps, plan: ReleasePlan, replica: number): number => replicaPort(plan.app, d.config.slotPortBase, replica, plan.slot);
 

@@ -7,14 +7,14 @@ import type { Services } from '../services.js';
 import { formationOf, parseProcesses } from './formation.js';
 import { currentRelease, listReleases } from './releases.js';
 
-/** Every container of the app but one-off runs, by type and replica, with the release it belongs to. */
+/** Every container of the app but one-offs (the release command, runs: `hiy runs`), by type and replica, with its release. */
 export async function listProcesses(s: Pick<Services, 'db' | 'runtime'>, app: App): Promise<ProcessListing> {
   const release = await currentRelease(s.db, app.name);
   const processes = parseProcesses(release?.processes);
   const versions = new Map((await listReleases(s.db, app.name)).map((rel) => [rel.deploy_id, rel.version]));
   const runtime = await s.runtime().catch((cause: unknown): Runtime => { throw new HiyError('unavailable', 'Docker is not reachable', { cause }); });
   const list: ProcessView[] = (await runtime.list({ app: app.name }))
-    .filter((x) => x.process !== 'release')
+    .filter((x) => x.process !== 'release' && x.run === null)
     .map((x) => ({
       type: x.process,
       replica: x.replica,

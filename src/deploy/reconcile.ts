@@ -60,7 +60,8 @@ export async function reconcileContainers(s: Services, interruptedDeploys = 1): 
     const mine = all.filter((c) => c.app === app.name);
     const owned = release ? mine.filter((c) => c.deployId === release.deploy_id) : [];
     for (const c of mine.filter((c) => !owned.includes(c))) {
-      s.log.warn({ app: app.name, container: c.name }, 'removing a container no release owns (interrupted deploy)');
+      if (c.run !== null) s.log.warn({ app: app.name, container: c.name, run: c.run }, 'removing a one-off container the previous hiy left (runs end with the hiy that started them)');
+      else s.log.warn({ app: app.name, container: c.name }, 'removing a container no release owns (interrupted deploy)');
       await runtime.remove(c.id);
     }
     if (!release) continue;

@@ -40,7 +40,7 @@ export async function previousRelease(db: Kysely<Database>, app: string): Promis
 /** Records a release and makes it current in one transaction: the switch point in the database. */
 export async function recordRelease(
   db: Kysely<Database>,
-  r: { app: string; deploy_id: number; sha: string; image: string; slot: Slot; processes?: string | null; image_ref?: string | null },
+  r: { app: string; deploy_id: number; sha: string; image: string; slot: Slot; processes?: string | null; image_ref?: string | null; cron?: string | null },
 ): Promise<Release> {
   return db.transaction().execute(async (trx) => {
     const last = await trx.selectFrom('releases').select((eb) => eb.fn.max('version').as('v')).where('app', '=', r.app).executeTakeFirst();

@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import type { Deployer } from './deployer.js';
 import type { Prepare } from './pipeline.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
+import { parseCronColumn } from '../build/cron-jobs.js';
 import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
@@ -62,7 +63,7 @@ export class DeployService implements Deployer {
     const current = await currentRelease(this.s.db, app);
     if (!current) throw new HiyError('conflict', `"${app}" has no release to restart yet`);
     const deployId = await insertDeploy(this.s.db, { app, sha: current.sha, triggered_by: trigger, image_ref: current.image_ref });
-    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes), imageRef: current.image_ref });
+    this.queue.enqueue({ deployId, app, sha: current.sha, trigger, image: current.image, processes: parseProcesses(current.processes), imageRef: current.image_ref, cron: parseCronColumn(current.cron) });
     return deployId;
   }
 
@@ -99,7 +100,7 @@ export class DeployService implements Deployer {
       throw new HiyError('conflict', `the image of v${target.version} was pruned; only the last ${this.s.config.keepReleases} releases can be rolled back to`);
     }
     const deployId = await insertDeploy(this.s.db, { app, sha: target.sha, triggered_by: 'rollback', rollback_to: target.id, image_ref: target.image_ref });
-    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes), imageRef: target.image_ref });
+    const q = this.queue.enqueue({ deployId, app, sha: target.sha, trigger: 'rollback', image: target.image, processes: parseProcesses(target.processes), imageRef: target.image_ref, cron: parseCronColumn(target.cron) });
     q.output.step(`Rolling back ${app} to v${target.version} (${target.image_ref ? `${target.image_ref}, ${target.sha.slice(0, 19)}` : target.sha.slice(0, 7)})`);
     return { ...q, targetVersion: target.version };
   }

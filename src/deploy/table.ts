@@ -20,11 +20,12 @@ export interface DeploysTable {
   finished_at: string | null;
 }
 
-/** The columns of a release (contract.ts), the id and processes filled in by SQLite. */
-export interface ReleasesTable extends Omit<Release, 'id' | 'processes' | 'image_ref'> {
+/** The columns of a release (contract.ts), the id, processes, image_ref and cron filled in by SQLite. */
+export interface ReleasesTable extends Omit<Release, 'id' | 'processes' | 'image_ref' | 'cron'> {
   id: Generated<number>;
   processes: Generated<string | null>;
   image_ref: Generated<string | null>;
+  cron: Generated<string | null>;
 }
 
 /** Explicit scale of a process type (`hiy ps:scale`); a type without a row runs one container. */

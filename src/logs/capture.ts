@@ -87,8 +87,12 @@ export class LogCapture {
     await this.d.store.pruneCursors(new Set(all.map((c) => shortId(c.id))));
   }
 
+  /**
+   * A container of this hiy's apps whose output is the app's: not one someone is attached to (hiy
+   * run, the console), whose output went to their terminal and may hold what they typed.
+   */
   private ours(c: ContainerInfo, apps: Set<string>): boolean {
-    return c.instance === this.d.instanceId && apps.has(c.app);
+    return c.instance === this.d.instanceId && apps.has(c.app) && !c.attached;
   }
 
   private remember(c: ContainerInfo): WatchedContainer {

@@ -8,7 +8,7 @@ const MIB = 1024 * 1024;
 
 export const networkName = (app: string): string => `hiy-${app}`;
 
-function envList(env: Record<string, string>): string[] {
+export function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => {
     // The engine would split "A=B=C" at the first "=" and silently make a different variable.
     if (!k || k.includes('=') || k.includes('\0') || v.includes('\0')) throw new HiyError('invalid_input', `invalid environment variable name: ${JSON.stringify(k)}`);

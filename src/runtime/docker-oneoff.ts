@@ -38,7 +38,8 @@ export function dockerOneOff(docker: Docker, ensureNetwork: (app: string) => Pro
     }
     let timedOut = false;
     const kill = () => { void container.kill().catch(() => undefined); };
-    const timer = setTimeout(() => { timedOut = true; kill(); }, opts.timeoutSec * 1000);
+    // 0: no time limit (a detached run or cron job configured without one).
+    const timer = opts.timeoutSec > 0 ? setTimeout(() => { timedOut = true; kill(); }, opts.timeoutSec * 1000) : undefined;
     opts.signal?.addEventListener('abort', kill, { once: true });
     try {
       // Attached before the start, so not a line of output is missed.

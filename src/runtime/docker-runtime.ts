@@ -6,6 +6,7 @@ import { demuxToText } from './demux.js';
 import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
 import { dockerImages } from './docker-images.js';
+import { dockerAttached } from './docker-attached.js';
 import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Runtime } from './runtime.js';
 
@@ -51,6 +52,7 @@ export function toContainerInfo(info: Docker.ContainerInspectInfo): ContainerInf
     exitCode: s.Running || s.Status === 'created' ? null : s.ExitCode,
     startedAt: s.StartedAt && !s.StartedAt.startsWith('0001-') ? s.StartedAt : null,
     hostPort: boundHostPort(info),
+    attached: info.Config.OpenStdin === true,
     ...roleOf(info.Config.Labels ?? {}),
   };
 }
@@ -132,6 +134,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     ...dockerStreams(docker),
     ...dockerOneOff(docker, ensureNetwork, extra),
     ...dockerImages(docker, extra),
+    ...dockerAttached(docker, ensureNetwork, extra),
     ensureNetwork,
     inspect,
     run,
@@ -168,7 +171,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
       // size=1 makes the engine measure each container's writable layer: only this instance's.
       const label = [`${LABEL_MANAGED}=1`, ...(opts.instance ? [`${LABEL_INSTANCE}=${opts.instance}`] : [])];
       const list = await docker.listContainers({ all: true, size: true, filters: { label } }).catch((err: unknown) => { throw engineError(err, 'measuring container sizes'); });
-      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
+      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', run: roleOf(c.Labels ?? {}).run, bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
     },
 
     async engineDataRoot() {

@@ -11,6 +11,8 @@ export const LABEL_SLOT = 'hiy.slot';
 export const LABEL_PROCESS = 'hiy.process';
 /** Index of a container among the containers of its process type (web replica 0, 1, …). */
 export const LABEL_REPLICA = 'hiy.replica';
+/** The run record of a one-off container (hiy run, a console session, a cron job). */
+export const LABEL_RUN = 'hiy.run';
 /** Every object hiy creates carries this label, so reconciliation and tests can find them. */
 export const LABEL_MANAGED = 'hiy.managed';
 /** The data dir's instance id: which hiy owns the object. */
@@ -28,21 +30,24 @@ export function roleLabels(role: ContainerRole): Record<string, string> {
     ...(role.slot !== undefined ? { [LABEL_SLOT]: role.slot } : {}),
     ...(role.replica !== undefined ? { [LABEL_REPLICA]: String(role.replica) } : {}),
     ...(role.process !== undefined ? { [LABEL_PROCESS]: role.process } : {}),
+    ...(role.run !== undefined ? { [LABEL_RUN]: String(role.run) } : {}),
   };
 }
 
-type Role = Pick<ContainerInfo, 'app' | 'process' | 'replica' | 'deployId' | 'slot' | 'instance'>;
+type Role = Pick<ContainerInfo, 'app' | 'process' | 'replica' | 'deployId' | 'slot' | 'run' | 'instance'>;
 
 /** A container's role read back from its labels; what is missing takes the defaults (web, replica 0). */
 export function roleOf(labels: Record<string, string>): Role {
   const deploy = Number(labels[LABEL_DEPLOY]);
   const slot = labels[LABEL_SLOT];
+  const run = Number(labels[LABEL_RUN]);
   return {
     app: labels[LABEL_APP] ?? '',
     process: labels[LABEL_PROCESS] || 'web',
     replica: Number(labels[LABEL_REPLICA] ?? '0'),
     deployId: Number.isInteger(deploy) && deploy > 0 ? deploy : null,
     slot: slot === 'a' || slot === 'b' ? (slot satisfies Slot) : null,
+    run: Number.isInteger(run) && run > 0 ? run : null,
     instance: labels[LABEL_INSTANCE] ?? null,
   };
 }

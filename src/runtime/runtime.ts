@@ -21,6 +21,11 @@ export interface ContainerRole {
   deployId?: number;
   /** The slot of its release (web replicas listen on that slot's ports). */
   slot?: Slot;
+  /**
+   * A one-off run (hiy run, a console session, a cron job): the id of its record. Such a container
+   * belongs to no release: scaling, status and reconciliation leave it alone.
+   */
+  run?: number;
 }
 
 export interface ContainerSpec extends ContainerRole {
@@ -73,6 +78,13 @@ export interface ContainerInfo {
   replica: number;
   deployId: number | null;
   slot: Slot | null;
+  /** The run record of a one-off container (ContainerRole.run), or null. */
+  run: number | null;
+  /**
+   * Someone's input and output are attached to it (hiy run, a console): what it prints belongs to
+   * them, not to the app's log.
+   */
+  attached: boolean;
   /** The hiy (data dir) that made it: several may share one engine, each touches only its own. */
   instance: string | null;
 }
@@ -154,6 +166,47 @@ export interface ImageDetails {
   exposedPorts: string[];
 }
 
+/** How a program's input and output are relayed: through a terminal (TTY) or as plain pipes. */
+export interface AttachOptions {
+  tty: boolean;
+  /** The terminal's size (TTY only). */
+  cols?: number;
+  rows?: number;
+}
+
+/** A piece of an attached program's output; with a TTY everything is stdout. */
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+/**
+ * A program whose input and output hiy relays: a one-off container (hiy run, the console, see
+ * runAttached) or a command inside a running container (execAttached: an add-on's client).
+ */
+export interface AttachedProcess {
+  /**
+   * Its output in order, as OutputChunk objects; ends when the program's output ends. A consumer
+   * that reads slowly holds the program back (backpressure) instead of filling hiy's memory.
+   */
+  output: Readable;
+  write(data: Buffer): void;
+  /** No more input: the program reads end of file (what Ctrl-D is in a terminal). */
+  endInput(): void;
+  /** The terminal's new size (TTY only); the program gets SIGWINCH. */
+  resize(cols: number, rows: number): Promise<void>;
+  /**
+   * Settles with the exit code once the program ended and what it left is gone (a one-off
+   * container is removed by then); 128 + the signal when it was killed (137: SIGKILL).
+   */
+  exited: Promise<number>;
+  /**
+   * Ends it now: a one-off container is killed (SIGKILL, exit code 137); a program inside another
+   * container (the engine cannot signal those) has its terminal hung up and its input closed.
+   */
+  kill(): Promise<void>;
+}
+
 export interface Runtime {
   /** Resolves when the engine answers; rejects with HiyError('unavailable') and a hint when not. */
   ping(): Promise<void>;
@@ -170,8 +223,8 @@ export interface Runtime {
   inspect(idOrName: string): Promise<ContainerInfo | undefined>;
   /** Changes the memory (no swap), CPU and pids limits of a container in place (running or not). */
   updateLimits(idOrName: string, limits: { memoryMb: number; cpus: number; pidsLimit: number }): Promise<void>;
-  /** Bytes each container of this instance wrote to its own filesystem (its writable layer). */
-  writableSizes(): Promise<{ id: string; app: string; bytes: number }[]>;
+  /** Bytes each container of this instance wrote to its own filesystem (its writable layer); `run`: a one-off's run record. */
+  writableSizes(): Promise<{ id: string; app: string; run: number | null; bytes: number }[]>;
   /** Where the engine keeps images and containers on this host (its disk is watched during builds); undefined when unknown. */
   engineDataRoot(): Promise<string | undefined>;
   /** hiy's containers (of every instance on the engine), optionally of one app, running or not. */
@@ -187,9 +240,20 @@ export interface Runtime {
   imageUser(ref: string): Promise<string>;
   /**
    * Runs a one-off container to its end, passing each output line (stdout and stderr) to
-   * onLine, then removes it. Killed after timeoutSec or when the signal aborts.
+   * onLine, then removes it. Killed after timeoutSec (0: no limit) or when the signal aborts.
    */
   runOnce(spec: ContainerSpec, opts: { timeoutSec: number; onLine(line: string): void; signal?: AbortSignal }): Promise<OneOffResult>;
+  /**
+   * Creates and starts a one-off container, hardened like run()'s but without restart policy or
+   * published port, with its input and output attached (docker-attached.ts). It is removed once it
+   * exits or is killed, before `exited` settles.
+   */
+  runAttached(spec: ContainerSpec, io: AttachOptions): Promise<AttachedProcess>;
+  /**
+   * Runs a command inside a running container hiy manages (an add-on's own client, e.g. psql in
+   * the database's container), attached; nothing is left behind when it ends.
+   */
+  execAttached(container: string, cmd: string[], io: AttachOptions & { env?: Record<string, string>; user?: string }): Promise<AttachedProcess>;
   /** Creates a named volume with hiy's labels when missing. */
   ensureVolume(name: string, app: string): Promise<void>;
   /** Removes a named volume; a missing one is fine. */

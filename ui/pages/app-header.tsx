@@ -1,7 +1,7 @@
 import type { StatusView } from '../app-status.js';
 import { Badge } from './components.js';
 
-export type AppTab = 'overview' | 'env' | 'logs' | 'settings' | 'deploy';
+export type AppTab = 'overview' | 'env' | 'logs' | 'console' | 'cron' | 'settings' | 'deploy';
 
 /** Name, status, link and the tabs every app page shares. */
 export function AppHeader({ name, url, domain, status, tab }: { name: string; url: string; domain: string; status: StatusView; tab: AppTab }) {
@@ -21,6 +21,8 @@ export function AppHeader({ name, url, domain, status, tab }: { name: string; ur
         {t('overview', `/apps/${name}`, 'Overview')}
         {t('env', `/apps/${name}/env`, 'Env vars')}
         {t('logs', `/apps/${name}/logs`, 'Logs')}
+        {t('console', `/apps/${name}/console`, 'Console')}
+        {t('cron', `/apps/${name}/cron`, 'Cron')}
         {t('settings', `/apps/${name}/settings`, 'Settings')}
       </nav>
     </>

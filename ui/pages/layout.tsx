@@ -22,6 +22,8 @@ export function Layout(props: { ctx: PageCtx; children?: Child }) {
           <link rel="stylesheet" href={ctx.assets.css} />
           <script src={ctx.assets.htmx} defer></script>
           <script src={ctx.assets.js} defer></script>
+          {ctx.extra?.styles.map((href) => <link rel="stylesheet" href={href} />)}
+          {ctx.extra?.scripts.map((s) => <script src={s.src} nonce={s.nonce} defer></script>)}
         </head>
         <body hx-headers={headers}>
           {ctx.csrf ? <TopBar ctx={ctx} /> : null}

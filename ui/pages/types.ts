@@ -14,4 +14,6 @@ export interface PageCtx {
   assets: { css: string; js: string; htmx: string };
   nav?: 'apps' | 'system';
   flash?: Flash | undefined;
+  /** Scripts and stylesheets of one page only (the console's terminal), after the common ones. */
+  extra?: { scripts: { src: string; nonce?: string }[]; styles: string[] };
 }
