@@ -23,6 +23,8 @@ import type { Logger } from './log.js';
 import { Observability } from './observability.js';
 import { syncGatus } from './ops/gatus.js';
 import { createCaddyProxy } from './proxy/caddy.js';
+import { TLS_ASK_PATH } from './proxy/caddy-config.js';
+import { createTlsAsk } from './http/tls-ask.js';
 import { trustedProxies } from './trusted-proxies.js';
 import type { Engine } from './runtime/docker-engine.js';
 import type { Services } from './services.js';
@@ -72,6 +74,7 @@ export function wireServer(o: Opened): Wired {
     controlPlane: config.listen,
     dataDir: config.dataDir,
     liveDir: join(config.runDir, 'live'),
+    slotPortBase: config.slotPortBase,
     caddyBin: config.caddyBin,
     log,
     pathEnv: config.pathEnv,
@@ -119,6 +122,7 @@ export function wireServer(o: Opened): Wired {
   const gitRemote = createGitRemote(services);
   const server = createHttpServer(withDashboard(api, dashboard.app), [
     { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
+    { prefix: TLS_ASK_PATH, handler: createTlsAsk(services) },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployer, o.hookTokenFile), streams: true },
     {
       prefix: HOOK_PREFIX,

@@ -1,17 +1,14 @@
 /**
  * The Proxy adapter: hiy owns one Caddy through its admin API.
  *
- * Every change is one `POST /load` of the whole config, built from the routes kept here. Caddy
- * 2.6 reloads everything on any admin change anyway (a PATCH of one route path costs the same
- * reload), a full load cannot leave a duplicate `@id` behind (Caddy accepts those silently), and
- * it heals a Caddy that lost hiy's config. Caddy skips the reload when the loaded config equals
- * the running one, so re-sending unchanged routes disturbs nobody.
- *
- * Measured cost of a real change (bench/zero-downtime-proxy.ts): a reload closes idle keep-alive
- * connections of ALL apps (20 keep-alive clients saw ~10 ECONNRESET per reload). Caddy 2.6 offers
- * no way to add a host route without a reload, so app creation and deletion reset keep-alive
- * connections; deploys and scaling never do: they move traffic with a live marker (live.ts),
- * a file Caddy stats per request, and read in-flight counts from GET /reverse_proxy/upstreams.
+ * Caddy 2.6 reloads everything on any admin change, a path-level POST/PUT/DELETE of one route as
+ * much as a POST /load (measured: bench/zero-downtime-proxy.ts), and a reload closes idle
+ * keep-alive connections of ALL apps. So the config does not name apps at all: it holds route
+ * slots (caddy-config.ts), and apps come and go as host files (host-files.ts), deploys and
+ * scaling as live markers (live.ts), files Caddy stats per request. The config changes only when
+ * the route slots run out (every ROUTE_SLOT_STEP apps), with the wildcard certificate (dns), or
+ * when Caddy lost it; each change is one `POST /load` of the whole config, which cannot leave a
+ * duplicate `@id` behind (Caddy accepts those silently) and is skipped by Caddy when unchanged.
  */
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -22,9 +19,10 @@ import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
 import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
-import { adminLabel, buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, parseLegacyAppRoutes, routeSlotsFor, routeSlotsOf, slotDial, type CaddyConfigOptions } from './caddy-config.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
+import { createHostFiles } from './host-files.js';
 import { createLiveMarkers, liveMarkerName } from './live.js';
 import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
@@ -39,8 +37,10 @@ export interface CaddyProxyOptions {
   controlPlane: HostPort;
   /** hiy's data dir; a child Caddy keeps its storage in <dataDir>/caddy. */
   dataDir: string;
-  /** Where the live markers go (live.ts); Caddy must be able to stat files there. */
+  /** Where the live markers and host files go (live.ts, host-files.ts); Caddy must be able to stat files there. */
   liveDir: string;
+  /** HIY_SLOT_PORT_BASE: the ports of each route slot (slots.ts). */
+  slotPortBase: number;
   caddyBin: string;
   log: Logger;
   /** PATH for a child Caddy. */
@@ -82,12 +82,16 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     domain: opts.domain,
     controlPlane: opts.controlPlane,
     liveDir: opts.liveDir,
+    slotPortBase: opts.slotPortBase,
     acmeIssuer: opts.acmeIssuer,
     trustedProxies: opts.trustedProxies ?? [],
     certificates: [],
   };
   const live = createLiveMarkers(opts.liveDir);
+  const hostFiles = createHostFiles(opts.liveDir);
   const routes = new Map<string, AppRoute>();
+  /** Route slots in the config Caddy runs (0 = none loaded yet). */
+  let routeSlots = 0;
   let child: CaddyChild | undefined;
   let base: JsonObject | undefined;
   let started = false;
@@ -150,18 +154,52 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   /** The certificates of the last config Caddy accepted (JSON), so an equal set is not loaded twice. */
   let loadedCertificates: string | undefined;
 
+  /** Route slots enough for every app, never fewer than Caddy runs (shrinking would be a reload for nothing). */
+  function wantedRouteSlots(): number {
+    return Math.max(routeSlots, routeSlotsFor(Math.max(-1, ...[...routes.values()].map((r) => r.slotIndex))));
+  }
+
   async function push(): Promise<void> {
     base ??= await readBaseConfig(opts.baseConfigFile ?? defaultBaseConfigFile());
     const certificates = JSON.stringify(configOpts.certificates ?? []);
-    await admin.load(buildCaddyConfig(base, configOpts, [...routes.values()]));
+    const slots = wantedRouteSlots();
+    await admin.load(buildCaddyConfig(base, configOpts, slots));
     loadedCertificates = certificates;
+    routeSlots = slots;
   }
 
-  /** Routes of a Caddy that already runs hiy's config (hiy restarted): keeping them makes the start a no-op for Caddy. */
-  async function adoptRunningRoutes(): Promise<void> {
+  /** A new app's slot index past the route slots Caddy has: the one case where an app costs a reload. */
+  async function growIfNeeded(): Promise<void> {
+    if (!started || wantedRouteSlots() <= routeSlots) return;
+    log.warn({ routeSlots, wanted: wantedRouteSlots() }, 'more apps than route slots: Caddy reloads once to add route slots (idle keep-alive connections are closed)');
+    await push();
+  }
+
+  async function writeHosts(route: AppRoute): Promise<void> {
+    await hostFiles.set(String(route.slotIndex), [appHost(route.app, opts.domain), ...(route.extraHosts ?? [])]);
+  }
+
+  /**
+   * hiy restarted against a running Caddy: its route slots are kept (an equal config is no reload),
+   * and the app routes of an older hiy's config become host files before hiy's own config replaces
+   * them, so no app answers 404 meanwhile.
+   */
+  async function adoptRunningConfig(): Promise<void> {
     // The whole config, not a sub-path: a missing path makes Caddy log an error for nothing.
-    for (const r of parseAppRoutes(hiyRoutesOf(await admin.get('/config/')))) routes.set(r.app, r);
-    if (routes.size > 0) log.debug({ apps: [...routes.keys()] }, 'kept the app routes Caddy already serves');
+    const running = hiyRoutesOf(await admin.get('/config/'));
+    routeSlots = routeSlotsOf(running);
+    if (routes.size > 0) return;
+    for (const r of parseLegacyAppRoutes(running, opts.slotPortBase)) {
+      routes.set(r.app, r);
+      await writeHosts(r);
+    }
+    if (routes.size > 0) log.info({ apps: [...routes.keys()] }, 'kept the app routes of the older config Caddy runs as host files');
+  }
+
+  function indexOf(app: string): number {
+    const route = routes.get(app);
+    if (!route) throw new HiyError('internal', `the proxy has no route for app ${app}`);
+    return route.slotIndex;
   }
 
   function watch(): void {
@@ -202,7 +240,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     start: () => serial(async () => {
       if (started) return;
       await ensureCaddy();
-      if (routes.size === 0) await adoptRunningRoutes();
+      await adoptRunningConfig();
       await push();
       started = true;
       log.info({ tls: opts.tls, domain: opts.domain, http: opts.httpPort, https: opts.httpsPort, apps: routes.size }, 'Caddy serves hiy\'s config');
@@ -211,30 +249,30 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     syncRoutes: (list) => serial(async () => {
       const next = new Map<string, AppRoute>();
+      const indexes = new Set<number>();
       for (const r of list) {
         if (next.has(r.app)) throw new HiyError('internal', `two routes for app ${r.app}`);
+        if (indexes.has(r.slotIndex)) throw new HiyError('internal', `two apps on slot index ${r.slotIndex}`);
         next.set(r.app, copyRoute(r));
+        indexes.add(r.slotIndex);
       }
-      const prev = new Map(routes);
-      const replace = (m: Map<string, AppRoute>) => { routes.clear(); for (const [app, r] of m) routes.set(app, r); };
-      replace(next);
-      await live.prune(new Set(next.keys()));
-      if (!started) return;
-      try {
-        await push();
-      } catch (err) {
-        replace(prev);
-        throw err;
-      }
+      routes.clear();
+      for (const [app, r] of next) routes.set(app, r);
+      await live.prune(new Set([...indexes].map(String)));
+      for (const r of next.values()) await writeHosts(r);
+      await growIfNeeded();
     }),
 
     setRoute: (route) => serial(async () => {
       const prev = routes.get(route.app);
       if (prev && sameRoute(prev, route)) return;
+      const taken = [...routes.values()].find((r) => r.slotIndex === route.slotIndex && r.app !== route.app);
+      if (taken) throw new HiyError('internal', `slot index ${route.slotIndex} is routed to ${taken.app} already`);
       routes.set(route.app, copyRoute(route));
-      if (!started) return;
       try {
-        await push();
+        await growIfNeeded();
+        if (prev && prev.slotIndex !== route.slotIndex) await live.remove(String(prev.slotIndex));
+        await writeHosts(route);
       } catch (err) {
         if (prev) routes.set(route.app, prev);
         else routes.delete(route.app);
@@ -243,9 +281,10 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     }),
 
     removeRoute: (app) => serial(async () => {
-      await live.clear(app);
-      if (!routes.delete(app) || !started) return;
-      await push();
+      const route = routes.get(app);
+      if (!route) return;
+      await live.remove(String(route.slotIndex));
+      routes.delete(app);
     }),
 
     setCertificates: (certs) => serial(async () => {
@@ -258,8 +297,9 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     // Not serialised with config loads: a marker is independent of them and must never wait for one.
     setLive: async (app, state) => {
-      if (state) await live.set(app, state);
-      else await live.clear(app);
+      const key = String(indexOf(app));
+      if (state) await live.set(key, state);
+      else await live.clear(key);
       log.debug({ app, live: state ? liveMarkerName(state) : null }, 'live slot');
     },
 
@@ -308,12 +348,12 @@ async function warnIfOpen(address: CaddyAdminAddress, log: Logger): Promise<void
 }
 
 function copyRoute(r: AppRoute): AppRoute {
-  return { ...r, slotPorts: [...r.slotPorts], ...(r.extraHosts ? { extraHosts: [...r.extraHosts] } : {}) };
+  return { ...r, ...(r.extraHosts ? { extraHosts: [...r.extraHosts] } : {}) };
 }
 
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
-  const list = (x: readonly (string | number)[] | undefined) => (x ?? []).join(',');
-  return a.app === b.app && list(a.slotPorts) === list(b.slotPorts) && list(a.extraHosts) === list(b.extraHosts);
+  const list = (x: readonly string[] | undefined) => (x ?? []).join(',');
+  return a.app === b.app && a.slotIndex === b.slotIndex && list(a.extraHosts) === list(b.extraHosts);
 }
 
 async function readBaseConfig(file: string): Promise<JsonObject> {
