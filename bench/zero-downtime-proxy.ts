@@ -44,7 +44,7 @@ interface Row {
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hiy-bench-proxy-'));
   const [adminPort, httpPort, httpsPort, cpPort] = await freePorts(4);
-  const slotPortBase = await freeSlotPortBase(8);
+  const slotPortBase = await freeSlotPortBase(9);
   ports = (i) => allSlotPorts({ slot_index: i }, slotPortBase).slice(0, 2) as [number, number];
   const proxy = createCaddyProxy({
     adminAddress: { host: '127.0.0.1', port: adminPort! },
@@ -152,7 +152,7 @@ async function underLoad(proxy: CaddyProxy, httpPort: number, app: string, slotI
 
 /** An app that was created but never deployed: nothing listens on either slot. */
 async function noServerScenario(proxy: CaddyProxy, httpPort: number): Promise<Row> {
-  await proxy.setRoute({ app: 'empty', slotIndex: 3 });
+  await proxy.setRoute({ app: 'empty', slotIndex: 8 });
   const t0 = performance.now();
   const res = await get(httpPort, 'empty.localhost', { timeoutMs: 30_000 });
   const ms = performance.now() - t0;
