@@ -95,7 +95,7 @@ describe('kill -9 of hiy at any moment leaves one serving release', { timeout: 9
   });
 
   test('right after the switch: the new release serves and the old one is gone', async () => {
-    const id = await crashDuring(/Switched traffic/, STUBBORN(), 'after switch\n');
+    const id = await crashDuring(/Draining the old release/, STUBBORN(), 'after switch\n');
     await assertConsistent('after switch\n');
     const d = (await api()('GET', `/apps/${APP}/deploys/${id}`)).body.deploy;
     assert.equal(d.status, 'success', 'its release went live, so the deploy counts as a success');
