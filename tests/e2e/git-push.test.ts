@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
 import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
@@ -31,16 +31,7 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
   let wc: WorkingCopy;
   let api: ReturnType<typeof apiClient>;
 
-  /** The newest deploy of the app once it is over: `git push` answers when the release serves, before the old one is stopped. */
-  async function settled(app = APP): Promise<{ status: string; log: string }> {
-    for (let i = 0; i < 300; i++) {
-      const list = (await api('GET', `/apps/${app}/deploys?limit=1`)).body.deploys;
-      const d = (await api('GET', `/apps/${app}/deploys/${list[0].id}`)).body.deploy;
-      if (d.status !== 'queued' && d.status !== 'building') return d;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the deploy did not end within 30 s');
-  }
+  const settled = () => deployEnded(api, APP);
 
   before(async () => {
     await ensureDocker();

@@ -88,8 +88,8 @@ test('an app that exits at once on SIGTERM: a slow request in flight across the 
     assert.ok(switchedAt > 0, 'v1 went live');
     assert.ok(switchedAt < answer.at, `the switch (${switchedAt - slowStarted} ms) came while the slow request was in flight (answered after ${answer.at - slowStarted} ms)`);
     assert.equal(answer.body, 'slow v0', `the slow request got its whole answer from the old release (curl exit ${answer.code}, status ${answer.status})`);
-    assert.match(output, /draining the old one/);
-    assert.match(second, /draining the old one/);
+    assert.match(output, /Draining the old release/);
+    assert.match(second, /Draining the old release/);
     assert.ok(report.sent > 100, `enough POSTs were sent (${report.sent})`);
     assert.equal(report.errors, 0, `POST connection errors: ${report.errorSamples.join('; ')}`);
     assert.equal(report.non2xx, 0, `POST non-2xx answers: ${report.errorSamples.join('; ')}`);
