@@ -19,7 +19,8 @@ import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
 import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
-import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, parseLegacyAppRoutes, routeSlotsFor, routeSlotsOf, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, routeSlotsFor, routeSlotsOf, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { oldLayoutRoutes, sameApartFromApps, sameRoutes } from './old-layout.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
 import { createHostFiles } from './host-files.js';
@@ -92,6 +93,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const routes = new Map<string, AppRoute>();
   /** Route slots in the config Caddy runs (0 = none loaded yet). */
   let routeSlots = 0;
+  /** The per-app routes of an older hiy's config while Caddy still runs it (old-layout.ts). */
+  let oldLayout: AppRoute[] | undefined;
   let child: CaddyChild | undefined;
   let base: JsonObject | undefined;
   let started = false;
@@ -159,13 +162,34 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     return Math.max(routeSlots, routeSlotsFor(Math.max(-1, ...[...routes.values()].map((r) => r.slotIndex))));
   }
 
-  async function push(): Promise<void> {
+  async function generated(): Promise<JsonObject> {
     base ??= await readBaseConfig(opts.baseConfigFile ?? defaultBaseConfigFile());
+    return buildCaddyConfig(base, configOpts, wantedRouteSlots());
+  }
+
+  async function push(): Promise<void> {
     const certificates = JSON.stringify(configOpts.certificates ?? []);
     const slots = wantedRouteSlots();
-    await admin.load(buildCaddyConfig(base, configOpts, slots));
+    await admin.load(await generated());
     loadedCertificates = certificates;
     routeSlots = slots;
+    if (oldLayout) {
+      log.info('Caddy runs hiy\'s route slots now (the older hiy\'s per-app routes are gone)');
+      oldLayout = undefined;
+      await live.prune(keptKeys());
+    }
+  }
+
+  /** Route slot folders in use, and while the old layout runs its per-app marker folders (old-layout.ts). */
+  function keptKeys(): Set<string> {
+    return new Set([...[...routes.values()].map((r) => String(r.slotIndex)), ...(oldLayout ?? []).map((r) => r.app)]);
+  }
+
+  /** A route change: the old layout (old-layout.ts) is replaced now, else only new route slots cost a load. */
+  async function routesChanged(): Promise<void> {
+    if (!started) return;
+    if (!oldLayout) await growIfNeeded();
+    else if (!sameRoutes(oldLayout, [...routes.values()])) await push();
   }
 
   /** A new app's slot index past the route slots Caddy has: the one case where an app costs a reload. */
@@ -180,20 +204,23 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   }
 
   /**
-   * hiy restarted against a running Caddy: its route slots are kept (an equal config is no reload),
-   * and the app routes of an older hiy's config become host files before hiy's own config replaces
-   * them, so no app answers 404 meanwhile.
+   * hiy restarted against a running Caddy: its route slots are kept (an equal config is no reload).
+   * The per-app routes of an older hiy's config become host files, and that config keeps running
+   * until the first change if it serves what hiy would (old-layout.ts): an upgrade reloads nothing.
    */
-  async function adoptRunningConfig(): Promise<void> {
+  async function adoptRunningConfig(): Promise<boolean> {
     // The whole config, not a sub-path: a missing path makes Caddy log an error for nothing.
-    const running = hiyRoutesOf(await admin.get('/config/'));
-    routeSlots = routeSlotsOf(running);
-    if (routes.size > 0) return;
-    for (const r of parseLegacyAppRoutes(running, opts.slotPortBase)) {
-      routes.set(r.app, r);
-      await writeHosts(r);
-    }
-    if (routes.size > 0) log.info({ apps: [...routes.keys()] }, 'kept the app routes of the older config Caddy runs as host files');
+    const running = await admin.get('/config/');
+    routeSlots = routeSlotsOf(hiyRoutesOf(running));
+    const old = oldLayoutRoutes(running, opts.slotPortBase);
+    if (!old) return false;
+    if (routes.size === 0) for (const r of old) routes.set(r.app, r);
+    for (const r of routes.values()) await writeHosts(r);
+    if (!sameRoutes(old, [...routes.values()]) || !sameApartFromApps(running, await generated())) return false;
+    oldLayout = old;
+    loadedCertificates = JSON.stringify(configOpts.certificates ?? []);
+    log.info({ apps: old.map((r) => r.app) }, 'Caddy keeps the older hiy\'s per-app routes until the first app or domain change (no reload during the upgrade)');
+    return true;
   }
 
   function indexOf(app: string): number {
@@ -240,8 +267,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     start: () => serial(async () => {
       if (started) return;
       await ensureCaddy();
-      await adoptRunningConfig();
-      await push();
+      if (!(await adoptRunningConfig())) await push();
       started = true;
       log.info({ tls: opts.tls, domain: opts.domain, http: opts.httpPort, https: opts.httpsPort, apps: routes.size }, 'Caddy serves hiy\'s config');
       watch();
@@ -258,9 +284,9 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       }
       routes.clear();
       for (const [app, r] of next) routes.set(app, r);
-      await live.prune(new Set([...indexes].map(String)));
+      await live.prune(keptKeys());
       for (const r of next.values()) await writeHosts(r);
-      await growIfNeeded();
+      await routesChanged();
     }),
 
     setRoute: (route) => serial(async () => {
@@ -270,12 +296,14 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       if (taken) throw new HiyError('internal', `slot index ${route.slotIndex} is routed to ${taken.app} already`);
       routes.set(route.app, copyRoute(route));
       try {
-        await growIfNeeded();
         if (prev && prev.slotIndex !== route.slotIndex) await live.remove(String(prev.slotIndex));
+        // Hosts first: a config loaded next (new route slots, the old layout replaced) finds them.
         await writeHosts(route);
+        await routesChanged();
       } catch (err) {
         if (prev) routes.set(route.app, prev);
         else routes.delete(route.app);
+        await (prev ? writeHosts(prev) : live.remove(String(route.slotIndex))).catch(() => undefined);
         throw err;
       }
     }),
@@ -283,8 +311,10 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     removeRoute: (app) => serial(async () => {
       const route = routes.get(app);
       if (!route) return;
-      await live.remove(String(route.slotIndex));
       routes.delete(app);
+      // The old layout routes the app by its host until the new one is loaded.
+      if (oldLayout) await routesChanged();
+      await live.remove(String(route.slotIndex));
     }),
 
     setCertificates: (certs) => serial(async () => {
@@ -297,9 +327,11 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     // Not serialised with config loads: a marker is independent of them and must never wait for one.
     setLive: async (app, state) => {
-      const key = String(indexOf(app));
-      if (state) await live.set(key, state);
-      else await live.clear(key);
+      const keys = [String(indexOf(app)), ...(oldLayout?.some((r) => r.app === app) ? [app] : [])];
+      for (const key of keys) {
+        if (state) await live.set(key, state);
+        else await live.clear(key);
+      }
       log.debug({ app, live: state ? liveMarkerName(state) : null }, 'live slot');
     },
 
