@@ -10,14 +10,13 @@
  * when Caddy lost it; each change is one `POST /load` of the whole config, which cannot leave a
  * duplicate `@id` behind (Caddy accepts those silently) and is skipped by Caddy when unchanged.
  */
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CaddyAdminAddress, HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
+import { defaultBaseConfigFile, readBaseConfig } from './caddy-base-config.js';
 import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
 import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, routeSlotsFor, routeSlotsOf, slotDial, type CaddyConfigOptions } from './caddy-config.js';
 import { oldLayoutRoutes, sameApartFromApps, sameRoutes } from './old-layout.js';
@@ -386,28 +385,4 @@ function copyRoute(r: AppRoute): AppRoute {
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
   const list = (x: readonly string[] | undefined) => (x ?? []).join(',');
   return a.app === b.app && a.slotIndex === b.slotIndex && list(a.extraHosts) === list(b.extraHosts);
-}
-
-async function readBaseConfig(file: string): Promise<JsonObject> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new HiyError('config', `cannot read the Caddy base config ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HiyError('config', `the Caddy base config ${file} must be a JSON object`);
-  }
-  return parsed as JsonObject;
-}
-
-/** proxy/base.json of this installation: the folder above this file that holds package.json. */
-function defaultBaseConfigFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'proxy', 'base.json'))) return join(dir, 'proxy', 'base.json');
-    const up = dirname(dir);
-    if (up === dir) throw new HiyError('config', 'proxy/base.json not found above the hiy installation');
-    dir = up;
-  }
 }
