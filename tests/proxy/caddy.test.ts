@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import { createServer, Agent, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
 import { allSlotPorts } from '../../src/slots.js';
-import { get, startLoad, startSlotServer, switchReleases, type SlotServer } from '../../harness/caddy.js';
+import { get, getReused, startLoad, startSlotServer, switchReleases, type SlotServer } from '../../harness/caddy.js';
 import { repoRoot } from '../../harness/paths.js';
 import { freePorts, freeSlotPortBase } from '../../harness/ports.js';
 
@@ -278,20 +278,6 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     assert.equal(await createCaddyAdmin(opts.adminAddress).probe(), 'none');
   });
 });
-
-/** A GET through a keep-alive agent; `reused` says whether it rode an existing connection. */
-function getReused(port: number, host: string, agent: Agent): Promise<{ status: number; body: string; reused: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 // localhost as in the brief; pi.test proves the internal-issuer policy itself (Caddy would pick its
 // local CA for *.localhost even without one, and would try ACME for pi.test).

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +18,7 @@ import type { JsonObject } from '../../src/proxy/caddy-json.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
 import { liveMarkerName } from '../../src/proxy/live.js';
 import { allSlotPorts, portsOfSlot } from '../../src/slots.js';
-import { startSlotServer, type SlotServer } from '../../harness/caddy.js';
+import { getReused, startSlotServer, type SlotServer } from '../../harness/caddy.js';
 import { repoRoot } from '../../harness/paths.js';
 import { freePorts, freeSlotPortBase } from '../../harness/ports.js';
 
@@ -32,19 +32,6 @@ function oldAppRoute(app: string, ports: number[], hosts: string[], liveDir: str
   }
   inner.push({ handle: [appProxyHandler(ports)], terminal: true });
   return { '@id': `hiy-app-${app}`, match: [{ host: hosts }], handle: [{ handler: 'subroute', routes: inner }], terminal: true };
-}
-
-function getOn(port: number, host: string, agent: Agent): Promise<{ status: number; body: string; reused: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 describe('upgrading from the per-app route layout reloads nothing until the first app change', { timeout: 60_000 }, () => {
@@ -91,9 +78,9 @@ describe('upgrading from the per-app route layout reloads nothing until the firs
     await upgraded.start();
     await upgraded.syncRoutes([{ app: 'shop', slotIndex: 1, extraHosts: ['shop.example.com'] }]);
     await upgraded.setLive('shop', { slot: 'a', replicas: 1 });
-    assert.deepEqual(await getOn(opts.httpPort, 'shop.localhost', agent).then((r) => [r.status, r.body]), [200, 'shop on a']);
+    assert.deepEqual(await getReused(opts.httpPort, 'shop.localhost', agent).then((r) => [r.status, r.body]), [200, 'shop on a']);
     await upgraded.setLive('shop', { slot: 'b', replicas: 1 }); // a deploy
-    const onB = await getOn(opts.httpPort, 'shop.localhost', agent);
+    const onB = await getReused(opts.httpPort, 'shop.localhost', agent);
     assert.deepEqual([onB.body, onB.reused], ['shop on b', true], 'the marker steers the older routes');
     assert.equal(JSON.stringify(await admin.get('/config/')), before, 'no config change so far');
     assert.ok(existsSync(join(opts.liveDir, 'shop', 'b1')) && existsSync(join(opts.liveDir, '1', 'b1')), 'markers in both layouts');
@@ -102,8 +89,8 @@ describe('upgrading from the per-app route layout reloads nothing until the firs
     await upgraded.setRoute({ app: 'blog', slotIndex: 0 });
     const ids = ((await admin.get('/config/apps/http/servers/hiy/routes')) as JsonObject[]).map((r) => String(r['@id']));
     assert.ok(ids.includes('hiy-slot-1') && !ids.some((id) => id.startsWith('hiy-app-')), ids.join(', '));
-    assert.equal((await getOn(opts.httpPort, 'shop.localhost', new Agent())).body, 'shop on b');
-    assert.equal((await getOn(opts.httpPort, 'shop.example.com', new Agent())).body, 'shop on b');
+    assert.equal((await getReused(opts.httpPort, 'shop.localhost', new Agent())).body, 'shop on b');
+    assert.equal((await getReused(opts.httpPort, 'shop.example.com', new Agent())).body, 'shop on b');
     assert.equal(existsSync(join(opts.liveDir, 'shop')), false, 'the older marker folder is gone');
     agent.destroy();
   });
