@@ -9,8 +9,11 @@
  *   health checks kept Caddy away from a dying slot), and
  * - hiy's switch: the live marker moves to the new slot, the old one drains (Caddy proxies
  *   nothing to it any more), then closes.
- * Then: what a config reload (another app added) costs keep-alive clients, and how fast an app
- * without any running release answers. Usage: node dist/bench/zero-downtime-proxy.js [--switches N] [--pause-ms N]
+ * Then what other apps coming and going cost keep-alive clients of this app: hiy's way (3 apps
+ * created, a custom domain added and removed, the 3 apps destroyed: host files, no config change)
+ * next to one path-level admin API change (PUT of one route, what any config change costs in
+ * Caddy 2.6: a reload), and how fast an app without any running release answers.
+ * Usage: node dist/bench/zero-downtime-proxy.js [--switches N] [--pause-ms N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +22,8 @@ import { createLogger } from '../src/log.js';
 import { createCaddyProxy, type CaddyProxy } from '../src/proxy/caddy.js';
 import { repoRoot } from '../harness/paths.js';
 import { get, startLoad, startSlotServer, switchReleases, type LoadStats } from '../harness/caddy.js';
-import { freePorts } from '../harness/ports.js';
+import { freePorts, freeSlotPortBase } from '../harness/ports.js';
+import { allSlotPorts } from '../src/slots.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number): number => {
@@ -40,6 +44,8 @@ interface Row {
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hiy-bench-proxy-'));
   const [adminPort, httpPort, httpsPort, cpPort] = await freePorts(4);
+  const slotPortBase = await freeSlotPortBase(9);
+  ports = (i) => allSlotPorts({ slot_index: i }, slotPortBase).slice(0, 2) as [number, number];
   const proxy = createCaddyProxy({
     adminAddress: { host: '127.0.0.1', port: adminPort! },
     listenHost: '127.0.0.1',
@@ -50,6 +56,7 @@ async function main(): Promise<void> {
     controlPlane: { host: '127.0.0.1', port: cpPort! },
     dataDir,
     liveDir: join(dataDir, 'run', 'live'),
+    slotPortBase,
     caddyBin: process.env.HIY_CADDY_BIN ?? '/usr/bin/caddy',
     // Caddy logs every cut-off answer of the first scenario as an error: the table counts them.
     log: createLogger('fatal', process.stderr),
@@ -64,10 +71,11 @@ async function main(): Promise<void> {
     process.once(signal, () => void proxy.stop().finally(() => process.exit(130)));
   }
   try {
-    rows.push(await switchScenario(proxy, httpPort!, 'old release closed while still routed', false, 200));
-    rows.push(await switchScenario(proxy, httpPort!, 'live marker moved, old release drained, then closed', true, 200));
-    rows.push(await switchScenario(proxy, httpPort!, 'same, app answering 404', true, 404));
-    rows.push(await reloadScenario(proxy, httpPort!));
+    rows.push(await switchScenario(proxy, httpPort!, 'old release closed while still routed', false, 200, 0));
+    rows.push(await switchScenario(proxy, httpPort!, 'live marker moved, old release drained, then closed', true, 200, 1));
+    rows.push(await switchScenario(proxy, httpPort!, 'same, app answering 404', true, 404, 2));
+    rows.push(await appsScenario(proxy, httpPort!));
+    rows.push(await pathLevelScenario(proxy, httpPort!, adminPort!));
     rows.push(await noServerScenario(proxy, httpPort!));
   } finally {
     await proxy.stop();
@@ -76,10 +84,13 @@ async function main(): Promise<void> {
   printTable(rows);
 }
 
-async function switchScenario(proxy: CaddyProxy, httpPort: number, scenario: string, marker: boolean, status: number): Promise<Row> {
-  const [a, b] = await freePorts(2) as [number, number];
+/** Slot a and b of web replica 0 of slot index i. */
+let ports: (i: number) => [number, number];
+
+async function switchScenario(proxy: CaddyProxy, httpPort: number, scenario: string, marker: boolean, status: number, slotIndex: number): Promise<Row> {
+  const [a, b] = ports(slotIndex);
   const app = `bench${marker ? 'm' : 'n'}${status}`;
-  await proxy.setRoute({ app, slotPorts: [a, b] });
+  await proxy.setRoute({ app, slotIndex });
   const first = await startSlotServer(a, 'v1', status, { bodyDelayMs: BODY_DELAY_MS });
   if (marker) await proxy.setLive(app, { slot: 'a', replicas: 1 });
   const load = startLoad({ port: httpPort, host: `${app}.localhost`, keepAlive: 20, fresh: 2, expectStatus: status });
@@ -97,27 +108,51 @@ async function switchScenario(proxy: CaddyProxy, httpPort: number, scenario: str
   return { scenario, stats, note: `${SWITCHES} switches, app answers ${status}; last answers from ${run.current.body}: ${lastOk ? 'all loops' : 'NOT all loops'}` };
 }
 
-/** Another app's route added three times while keep-alive clients of this app keep going. */
-async function reloadScenario(proxy: CaddyProxy, httpPort: number): Promise<Row> {
-  const [a, b, c, d] = await freePorts(4) as [number, number, number, number];
-  await proxy.setRoute({ app: 'benchr', slotPorts: [a, b] });
-  await proxy.setLive('benchr', { slot: 'a', replicas: 1 });
-  const server = await startSlotServer(a, 'v1');
-  const load = startLoad({ port: httpPort, host: 'benchr.localhost', keepAlive: 20, fresh: 2 });
+/** This app under load while three other apps are created, one gets a custom domain and loses it, all three are destroyed. */
+async function appsScenario(proxy: CaddyProxy, httpPort: number): Promise<Row> {
+  return underLoad(proxy, httpPort, 'benchr', 3, async (step) => {
+    for (let i = 0; i < 3; i++) await step(() => proxy.setRoute({ app: `other${i}`, slotIndex: 4 + i }));
+    await step(() => proxy.setRoute({ app: 'other0', slotIndex: 4, extraHosts: ['shop.example.com'] }));
+    await step(() => proxy.setRoute({ app: 'other0', slotIndex: 4 }));
+    for (let i = 0; i < 3; i++) await step(() => proxy.removeRoute(`other${i}`));
+  }).then((stats) => ({ scenario: '3 other apps created, a domain added + removed, 3 apps destroyed', stats, note: '8 changes through hiy\'s proxy adapter (host files)' }));
+}
+
+/** The same load while one route is added and deleted by path through the admin API (what the issue asked to try). */
+async function pathLevelScenario(proxy: CaddyProxy, httpPort: number, adminPort: number): Promise<Row> {
+  // Straight to the admin API: hiy's adapter never changes the config by path.
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  };
+  const stats = await underLoad(proxy, httpPort, 'benchp', 7, async (step) => {
+    for (let i = 0; i < 3; i++) {
+      const route = { '@id': `bench-path-${i}`, match: [{ host: [`path${i}.localhost`] }], handle: [{ handler: 'static_response', body: 'x' }] };
+      await step(() => admin('PUT', '/config/apps/http/servers/hiy/routes/0', route));
+      await step(() => admin('DELETE', `/id/bench-path-${i}`));
+    }
+  });
+  return { scenario: 'path-level admin API: PUT .../routes/0, DELETE /id/<id> (3 each)', stats, note: 'Caddy 2.6 reloads on every config change, also by path' };
+}
+
+async function underLoad(proxy: CaddyProxy, httpPort: number, app: string, slotIndex: number, act: (step: (fn: () => Promise<unknown>) => Promise<void>) => Promise<void>): Promise<LoadStats> {
+  await proxy.setRoute({ app, slotIndex });
+  await proxy.setLive(app, { slot: 'a', replicas: 1 });
+  const server = await startSlotServer(ports(slotIndex)[0], 'v1');
+  const load = startLoad({ port: httpPort, host: `${app}.localhost`, keepAlive: 20, fresh: 2 });
   await sleep(1_000);
-  for (let i = 0; i < 3; i++) {
-    await proxy.setRoute({ app: `other${i}`, slotPorts: [c, d] });
-    await sleep(1_000);
-  }
+  await act(async (fn) => {
+    await fn();
+    await sleep(700);
+  });
   const stats = await load.stop();
   await server.close('abrupt');
-  return { scenario: '3 routes of other apps added', stats, note: 'each add = one config reload (app create/delete, domains)' };
+  return stats;
 }
 
 /** An app that was created but never deployed: nothing listens on either slot. */
 async function noServerScenario(proxy: CaddyProxy, httpPort: number): Promise<Row> {
-  const [a, b] = await freePorts(2) as [number, number];
-  await proxy.setRoute({ app: 'empty', slotPorts: [a, b] });
+  await proxy.setRoute({ app: 'empty', slotIndex: 8 });
   const t0 = performance.now();
   const res = await get(httpPort, 'empty.localhost', { timeoutMs: 30_000 });
   const ms = performance.now() - t0;

@@ -231,3 +231,17 @@ export async function switchReleases(opts: {
   }
   return { current, switches: opts.switches };
 }
+
+/** A GET through a keep-alive agent; `reused` says whether it rode an existing connection. */
+export function getReused(port: number, host: string, agent: Agent): Promise<{ status: number; body: string; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -20,3 +20,27 @@ export async function freePorts(n: number): Promise<number[]> {
   while (out.size < n) out.add(await freePort());
   return [...out];
 }
+
+/** Whether nothing listens on 127.0.0.1:<port> right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A HIY_SLOT_PORT_BASE for a proxy test or bench: `apps` slot indexes (8 ports each, slots.ts)
+ * free right now, below the kernel's ephemeral ports and apart from the ranges test servers use
+ * (harness/server.ts: 20100-32000).
+ */
+export async function freeSlotPortBase(apps: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * 90) * 100;
+    const ports = Array.from({ length: apps * 8 }, (_, i) => base + i);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no free block of ${apps * 8} ports found`);
+}

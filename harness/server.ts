@@ -198,3 +198,20 @@ export function apiClient(base: { url: string; token: string }) {
     return { status: res.status, body: parsed };
   };
 }
+
+export interface EndedDeploy { id: number; status: string; log: string; [field: string]: unknown }
+
+/**
+ * Waits until deploy `id` (default: the app's newest) is over and returns it. `git push` answers
+ * when the new release serves; the old release's drain, workers and pruning end the deploy later.
+ */
+export async function deployEnded(api: ReturnType<typeof apiClient>, app: string, id?: number, timeoutMs = 60_000): Promise<EndedDeploy> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const which = id ?? (await api('GET', `/apps/${app}/deploys?limit=1`)).body.deploys[0].id;
+    const d = (await api('GET', `/apps/${app}/deploys/${which}`)).body.deploy as EndedDeploy;
+    if (d.status !== 'queued' && d.status !== 'building') return d;
+    if (Date.now() > deadline) throw new Error(`deploy ${which} of ${app} did not end within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

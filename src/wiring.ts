@@ -27,6 +27,8 @@ import { syncGatus } from './ops/gatus.js';
 import { CronScheduler } from './runs/cron-scheduler.js';
 import { OneOffRuns } from './runs/one-off.js';
 import { createCaddyProxy } from './proxy/caddy.js';
+import { TLS_ASK_PATH } from './proxy/caddy-config.js';
+import { createTlsAsk } from './http/tls-ask.js';
 import { trustedProxies } from './trusted-proxies.js';
 import type { Engine } from './runtime/docker-engine.js';
 import type { Services } from './services.js';
@@ -77,6 +79,7 @@ export function wireServer(o: Opened): Wired {
     controlPlane: config.listen,
     dataDir: config.dataDir,
     liveDir: join(config.runDir, 'live'),
+    slotPortBase: config.slotPortBase,
     caddyBin: config.caddyBin,
     log,
     pathEnv: config.pathEnv,
@@ -137,6 +140,7 @@ export function wireServer(o: Opened): Wired {
   const root = withDashboard(api, dashboard.app);
   const server = createHttpServer(root, [
     { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
+    { prefix: TLS_ASK_PATH, handler: createTlsAsk(services) },
     { prefix: '/internal/', handler: createPushEndpoint(services, deployer, o.hookTokenFile), streams: true },
     {
       prefix: HOOKS_PREFIX,

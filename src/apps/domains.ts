@@ -54,24 +54,24 @@ export async function removeDomain(db: Kysely<Database>, app: string, host: stri
 }
 
 /** The app's complete Caddy route: slot ports and every hostname it answers on. */
-export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'slot_index'>, slotPortBase: number): Promise<AppRoute> {
+export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'slot_index'>): Promise<AppRoute> {
   const hosts = (await listDomains(db, app.name)).map((d) => d.host);
-  return { ...appRouteOf(app, slotPortBase), ...(hosts.length ? { extraHosts: hosts } : {}) };
+  return { ...appRouteOf(app), ...(hosts.length ? { extraHosts: hosts } : {}) };
 }
 
-export async function routeForName(db: Kysely<Database>, name: string, slotPortBase: number): Promise<AppRoute> {
-  return routeFor(db, await getApp(db, name), slotPortBase);
+export async function routeForName(db: Kysely<Database>, name: string): Promise<AppRoute> {
+  return routeFor(db, await getApp(db, name));
 }
 
 /**
- * A custom hostname for the app: recorded, then the app's Caddy route is rewritten (a reload:
- * idle keep-alive connections are reset once; deploys never change routes). A route the proxy
- * refuses takes the hostname back out, so the table never lists one that is not served.
+ * A custom hostname for the app: recorded, then the app's route gets it (a host file, no reload
+ * of Caddy: no connection of any app is reset). A route the proxy refuses takes the hostname back
+ * out, so the table never lists one that is not served.
  */
 export async function attachDomain(s: Pick<Services, 'db' | 'proxy' | 'config'>, app: string, host: string): Promise<void> {
   await addDomain(s.db, app, host);
   try {
-    await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+    await s.proxy.setRoute(await routeForName(s.db, app));
   } catch (err) {
     await removeDomain(s.db, app, host);
     throw err;
@@ -80,7 +80,7 @@ export async function attachDomain(s: Pick<Services, 'db' | 'proxy' | 'config'>,
 
 export async function detachDomain(s: Pick<Services, 'db' | 'proxy' | 'config'>, app: string, host: string): Promise<void> {
   await removeDomain(s.db, app, host);
-  await s.proxy.setRoute(await routeForName(s.db, app, s.config.slotPortBase));
+  await s.proxy.setRoute(await routeForName(s.db, app));
 }
 
 /** hiy.<domain>, every <app>.<domain> and every custom domain: the hosts Caddy serves for hiy (src/tls). */

@@ -4,7 +4,6 @@ import { nowIso } from '../db/database.js';
 import type { AppsTable } from './table.js';
 import { HiyError, notFound } from '../errors.js';
 import type { AppRoute } from '../proxy/proxy.js';
-import { allSlotPorts } from '../slots.js';
 
 export type App = Selectable<AppsTable>;
 export type AppUpdate = Pick<Updateable<AppsTable>, 'repo_url' | 'branch' | 'port' | 'memory_mb' | 'cpus' | 'health_path' | 'health_timeout_s' | 'drain_s' | 'dockerfile_path' | 'build_images' | 'volume_path' | 'source' | 'image_tag'>;
@@ -52,7 +51,7 @@ export async function deleteApp(db: Kysely<Database>, name: string): Promise<voi
   if (Number(res.numDeletedRows) === 0) throw notFound(`app "${name}"`);
 }
 
-/** The app's Caddy route: the slot ports of every web replica (slots.ts). */
-export function appRouteOf(app: Pick<App, 'name' | 'slot_index'>, slotPortBase: number): AppRoute {
-  return { app: app.name, slotPorts: allSlotPorts(app, slotPortBase) };
+/** The app's Caddy route: its slot index names its route slot and its ports (slots.ts). */
+export function appRouteOf(app: Pick<App, 'name' | 'slot_index'>): AppRoute {
+  return { app: app.name, slotIndex: app.slot_index };
 }

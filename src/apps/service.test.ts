@@ -44,8 +44,8 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
       remove: async (app: string) => { calls.push(`repo remove ${app}`); },
     },
     proxy: {
-      setRoute: async (r: { app: string; slotPorts: [number, number] }) => {
-        calls.push(`route set ${r.app} ${r.slotPorts.join(',')}`);
+      setRoute: async (r: { app: string; slotIndex: number }) => {
+        calls.push(`route set ${r.app} ${r.slotIndex}`);
         if (fail.proxy) throw new HiyError('unavailable', 'caddy is down');
       },
       removeRoute: async (app: string) => { calls.push(`route remove ${app}`); if (fail.proxy) throw new Error('caddy is down'); },
@@ -62,12 +62,10 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
 }
 
 describe('app service', { timeout: 30_000 }, () => {
-  it('creates the row, the repo and the route on the app\'s slot ports', async () => {
+  it('creates the row, the repo and the route on the app\'s slot index', async () => {
     const h = harness();
     const app = await createApp(h.s, { name: 'blog', port: 8080 });
-    const base = h.s.config.slotPortBase + app.slot_index * 8;
-    // Two slots (a, b) per web replica index, all listed from the start: replica 0 has the first two.
-    assert.deepEqual(h.calls, ['repo create blog', `route set blog ${Array.from({ length: 8 }, (_, i) => base + i).join(',')}`]);
+    assert.deepEqual(h.calls, ['repo create blog', `route set blog ${app.slot_index}`]);
     const view = await appView(h.s, app);
     assert.equal(view.domain, 'blog.pi.example.com');
     assert.equal(view.url, 'https://blog.pi.example.com:8443');

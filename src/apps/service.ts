@@ -54,7 +54,7 @@ export async function createApp(s: Services, input: CreateAppInput): Promise<App
     throw wrap(cause, `the git repository of "${app.name}" could not be created`);
   }
   try {
-    await s.proxy.setRoute(appRouteOf(app, s.config.slotPortBase));
+    await s.proxy.setRoute(appRouteOf(app));
   } catch (cause) {
     await undo(s, app.name, true);
     throw wrap(cause, `the proxy did not accept the route of "${app.name}"`);

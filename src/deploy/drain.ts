@@ -25,14 +25,13 @@ const BLIND_WAIT_MS = 1_000;
  * The switch: the live marker moves, so Caddy sends every new request to `live` (one rename, no
  * config change, no connection closed); then what served before finishes the requests it has
  * and stops (drainAndStop). Never the other way round: a release Caddy may still pick is never
- * stopped (decision 10). `draining` is told before the wait, when there is anything to drain.
+ * stopped (decision 10). `switched` is told right after the marker moved, before any wait.
  */
 export async function switchTraffic(
-  d: { proxy: Pick<Proxy, 'setLive' | 'inFlight'>; runtime: DrainDeps['runtime'] }, app: Pick<App, 'name' | 'drain_s'>, live: LiveSlot, old: ContainerInfo[], draining?: () => void,
+  d: { proxy: Pick<Proxy, 'setLive' | 'inFlight'>; runtime: DrainDeps['runtime'] }, app: Pick<App, 'name' | 'drain_s'>, live: LiveSlot, old: ContainerInfo[], switched?: () => void,
 ): Promise<void> {
   await d.proxy.setLive(app.name, live);
-  if (old.length === 0) return;
-  draining?.();
+  switched?.();
   await drainAndStop(d, app, old);
 }
 

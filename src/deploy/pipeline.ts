@@ -64,6 +64,8 @@ export interface DeployJob {
   cron?: CronJob[];
   output: DeployOutput;
   signal?: AbortSignal;
+  /** Told once the new release serves (git push gets its answer then); the queue sets it. */
+  live?: (version: number) => void;
 }
 
 /** A release plan inside a deploy: someone watches its output. */
@@ -71,8 +73,10 @@ type DeployPlan = ReleasePlan & { output: DeployOutput };
 
 /**
  * The story of one deploy: prepare → build (or pull) → release command → start web → wait healthy → record →
- * switch and drain (drain.ts) → start the other process types → prune.
- * Anything that fails before `record` leaves the running release untouched and serving.
+ * switch (live: the pusher gets its answer) → drain and stop the old release (drain.ts) → start
+ * the other process types → prune. Anything that fails before `record` leaves the running release
+ * untouched and serving; what follows the switch is logged in the deploy log, and the queue runs
+ * the next deploy only after it.
  */
 export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> {
   const app = await getApp(d.db, job.app);
@@ -100,11 +104,15 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const web = await startWeb(d, plan, oldContainers, fresh ? 'new release' : 'release');
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef, cron: JSON.stringify(image.cron) });
   job.output.step(`Released v${release.version}`);
-  await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, oldContainers.filter((c) => !web.some((w) => w.id === c.id)),
-    () => job.output.step(`Switched traffic to the new release; draining the old one (up to ${app.drain_s} s)`));
+  const old = oldContainers.filter((c) => !web.some((w) => w.id === c.id));
+  await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, old, () => {
+    job.output.step(`Live at ${appUrl(d.config, app.name)}`);
+    job.live?.(release.version);
+    if (old.length > 0) job.output.step(`Draining the old release (up to ${app.drain_s} s), then stopping it`);
+  });
+  if (old.length > 0) job.output.detail('old release stopped');
   await startOtherProcesses(d, plan);
   await prune(d, app, job.output);
-  job.output.step(`Live at ${appUrl(d.config, app.name)}`);
   return release;
 }
 

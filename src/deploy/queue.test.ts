@@ -78,6 +78,34 @@ describe('DeployQueue', () => {
     assert.equal((await status(older.deployId)).status, 'superseded');
   });
 
+  test('the pusher\'s answer comes when the release is live; the deploy, and the next one, wait for what follows', async () => {
+    let finishTail!: () => void;
+    const tail = new Promise<void>((r) => { finishTail = r; });
+    const events: string[] = [];
+    const q = new DeployQueue(opened.db, createLogger('silent'), async (job) => {
+      events.push(`start ${job.app}`);
+      if (job.app === 'two') throw new HiyError('build_failed', 'no Dockerfile');
+      job.output.step('Live at https://one.pi.example');
+      job.live?.(7);
+      await tail;
+      job.output.detail('old release stopped');
+      events.push(`end ${job.app}`);
+      return { version: 7 };
+    });
+    const first = q.enqueue({ deployId: await newDeploy('one'), app: 'one', sha: 'a'.repeat(40), trigger: 'git' });
+    const second = q.enqueue({ deployId: await newDeploy('two'), app: 'two', sha: 'b'.repeat(40), trigger: 'git' });
+    assert.deepEqual(await first.answer, { ok: true, version: 7 });
+    assert.equal((await status(first.deployId)).status, 'building', 'still draining');
+    assert.deepEqual(events, ['start one'], 'the next deploy waits for the drain');
+    finishTail();
+    assert.deepEqual(await first.done, { ok: true, version: 7 });
+    const row = await status(first.deployId);
+    assert.equal(row.status, 'success');
+    assert.match(row.log, /Live at[^]*old release stopped/, 'what followed the answer is in the deploy log');
+    assert.deepEqual(await second.answer, { ok: false, status: 'failed', error: 'no Dockerfile' }, 'a deploy that never went live answers with its failure');
+    assert.deepEqual(events, ['start one', 'end one', 'start two']);
+  });
+
   test('a crash of the runner is recorded as a failure with a generic message, not the internals', async () => {
     const q = new DeployQueue(opened.db, createLogger('silent'), async () => { throw new Error('ENOENT /var/lib/secret/path'); });
     const d = q.enqueue({ deployId: await newDeploy('one'), app: 'one', sha: 'a'.repeat(40), trigger: 'git' });

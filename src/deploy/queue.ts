@@ -13,6 +13,12 @@ export interface QueuedDeploy {
   deployId: number;
   app: string;
   output: DeployOutput;
+  /**
+   * The pusher's answer: ok as soon as the new release serves (the pipeline calls job.live), or the
+   * failure. The old release's drain and stop, new workers and pruning go on after it (done).
+   */
+  answer: Promise<DeployResult>;
+  /** The whole deploy is over, recorded in the deploys table; the next deploy starts after it. */
   done: Promise<DeployResult>;
 }
 
@@ -21,6 +27,7 @@ type Runner = (job: DeployJob) => Promise<{ version: number }>;
 interface Entry {
   job: DeployJob;
   resolve(r: DeployResult): void;
+  answer(r: DeployResult): void;
   cleanup?: () => void;
 }
 
@@ -45,18 +52,20 @@ export class DeployQueue extends EventEmitter {
   /** Queues a job; its output object is the job's. `cleanup` runs when the job ends, whatever happens. */
   enqueue(job: Omit<DeployJob, 'output'> & { output?: DeployOutput }, cleanup?: () => void): QueuedDeploy {
     const output = job.output ?? new DeployOutput(this.db, job.deployId);
-    const full: DeployJob = { ...job, output };
     let resolve!: (r: DeployResult) => void;
     const done = new Promise<DeployResult>((r) => { resolve = r; });
+    let answer!: (r: DeployResult) => void;
+    const answered = new Promise<DeployResult>((r) => { answer = r; });
+    const full: DeployJob = { ...job, output, live: (version) => answer({ ok: true, version }) };
     for (const older of this.waiting.filter((e) => e.job.app === job.app)) {
       this.waiting.splice(this.waiting.indexOf(older), 1);
       void this.supersede(older, job.deployId);
     }
-    const entry: Entry = { job: full, resolve, ...(cleanup ? { cleanup } : {}) };
+    const entry: Entry = { job: full, resolve, answer, ...(cleanup ? { cleanup } : {}) };
     this.waiting.push(entry);
     this.announcePositions();
     this.kick();
-    return { deployId: job.deployId, app: job.app, output, done };
+    return { deployId: job.deployId, app: job.app, output, answer: answered, done };
   }
 
   /** No deploy starts until `until` settles (start-up reconciliation must not race a deploy). */
@@ -165,6 +174,9 @@ export class DeployQueue extends EventEmitter {
       this.log.error({ err, deploy: job.deployId }, 'could not record the end of a deploy');
     } finally {
       try { entry.cleanup?.(); } catch { /* best effort */ }
+      // A deploy that never went live answers now (a promise keeps its first value: a release that
+      // went live and then failed a later step has answered ok already; the log tells the rest).
+      entry.answer(result);
       entry.resolve(result);
       this.emit('finished', job.deployId, result);
     }

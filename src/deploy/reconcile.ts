@@ -32,7 +32,7 @@ export async function settleInterruptedDeploys(s: Pick<Services, 'db' | 'log' | 
  */
 export async function recoverAtStart(s: Services, interruptedDeploys = 1): Promise<void> {
   const apps = await listApps(s.db);
-  await s.proxy.syncRoutes(await Promise.all(apps.map((a) => routeFor(s.db, a, s.config.slotPortBase))));
+  await s.proxy.syncRoutes(await Promise.all(apps.map((a) => routeFor(s.db, a))));
   for (const app of apps) {
     const release = await currentRelease(s.db, app.name);
     const web = release ? (await formationOf(s.db, app.name, parseProcesses(release.processes))).web ?? 1 : 0;

@@ -94,9 +94,10 @@ export function createPushEndpoint(s: Services, deploys: DeployService, tokenFil
     let clientGone = false;
     res.on('close', () => { clientGone = true; });
     const q = await deploys.enqueueBuild(app, sha, 'git', () => createReadStream(file), { cleanup: () => void rm(file, { force: true }) });
-    // The deploy goes on when the pusher disconnects (Ctrl-C): only the listener goes away.
+    // The deploy goes on when the pusher disconnects (Ctrl-C): only the listener goes away. The
+    // answer comes once the new release serves: draining the old one goes on in the deploy log.
     const unsubscribe = q.output.subscribe((line) => { if (!clientGone) res.write(`${line}\n`); });
-    const result = await q.done;
+    const result = await q.answer;
     unsubscribe();
     if (!clientGone) res.end(`${RESULT_PREFIX}${result.ok ? 'ok' : `failed ${result.error}`}\n`);
   }

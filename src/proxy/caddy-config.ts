@@ -2,19 +2,20 @@
  * Pure functions that build hiy's Caddy 2.6 JSON config. No I/O: caddy.ts sends the result
  * through the admin API, the unit tests inspect it.
  *
- * The one rule that shapes everything here: an app's route never changes during a deploy.
- * Every admin-API change is a full reload, and a reload closes idle keep-alive connections
- * (DESIGN.md, "Facts measured"). So each app's route lists fixed host ports (slot a and b for
- * each web replica) and a deploy is container lifecycle on those ports plus one renamed marker
- * file that tells Caddy, per request, which slot takes new requests (appRoute, live.ts).
+ * The one rule that shapes everything here: the config does not change when apps come and go.
+ * Every admin-API change is a full reload, also a path-level one, and a reload closes idle
+ * keep-alive connections of every app (DESIGN.md, "Facts measured"; decision 31). So the config
+ * holds a fixed number of route slots, one per app slot index, each listing that index's fixed
+ * host ports. Which hosts a route slot serves, and which of its slots takes new requests, are
+ * files Caddy stats per request (host-files.ts, live.ts). Hosts reach the TLS app through
+ * on-demand certificates, asked of hiy, instead of a host list in the config.
  */
 import type { CaddyAdminAddress, HostPort } from '../config.js';
-import { portsOfSlot } from '../slots.js';
+import { allSlotPorts, portsOfSlot } from '../slots.js';
 import type { Json, JsonObject } from './caddy-json.js';
 import { skippedCertificates, tlsApp, type TlsOptions } from './caddy-tls.js';
 import { liveMarkerName } from './live.js';
 import type { AppRoute } from './proxy.js';
-
 
 /** Name of hiy's one HTTP server in apps.http.servers; every route lives in its route list. */
 export const SERVER_NAME = 'hiy';
@@ -22,6 +23,9 @@ export const REDIRECT_SERVER_NAME = 'hiy-redirect';
 export const CONTROL_PLANE_ID = 'hiy-control-plane';
 export const FALLBACK_ID = 'hiy-fallback';
 const APP_ID_PREFIX = 'hiy-app-';
+const SLOT_ID_PREFIX = 'hiy-slot-';
+/** Route slots come in steps of this many: the config grows (one reload) only when an app's slot index passes them. */
+export const ROUTE_SLOT_STEP = 16;
 
 export interface CaddyConfigOptions extends TlsOptions {
   adminAddress: CaddyAdminAddress;
@@ -30,8 +34,10 @@ export interface CaddyConfigOptions extends TlsOptions {
   httpPort: number;
   httpsPort: number;
   controlPlane: HostPort;
-  /** Where the live markers are (src/proxy/live.ts): <liveDir>/<app>/<slot><replicas>. */
+  /** Where the live markers and host files are: <liveDir>/<index>/<slot><replicas>, <liveDir>/<index>/hosts/<host>. */
   liveDir: string;
+  /** HIY_SLOT_PORT_BASE: route slot i proxies to the ports of slot index i (slots.ts). */
+  slotPortBase: number;
   /** CIDRs whose X-Forwarded-For Caddy keeps (HIY_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
 }
@@ -45,8 +51,13 @@ export const UPSTREAM_TUNING = {
   dialTimeout: '2s',
 } as const;
 
-export function appRouteId(app: string): string {
-  return `${APP_ID_PREFIX}${app}`;
+export function slotRouteId(index: number): string {
+  return `${SLOT_ID_PREFIX}${index}`;
+}
+
+/** Route slots for apps up to slot index `maxIndex` (-1: none yet): whole steps, at least one. */
+export function routeSlotsFor(maxIndex: number): number {
+  return Math.max(1, Math.ceil((maxIndex + 1) / ROUTE_SLOT_STEP)) * ROUTE_SLOT_STEP;
 }
 
 export function appHost(app: string, domain: string): string {
@@ -102,32 +113,33 @@ function trusted(ranges: readonly string[]): JsonObject {
 }
 
 /**
- * One app: its hosts, then one inner route per live state (slot a or b with 1..N web replicas),
- * each chosen by Caddy's file matcher when hiy's marker <liveDir>/<app>/<state> exists, and
- * proxying to exactly that slot's running replicas. Caddy stats the marker on every request, so
- * hiy moves traffic by renaming one file: no admin change, no reload, no connection closed, and
- * a release that is starting or draining is never picked. Without a marker (never deployed, or
- * the run dir was lost) every slot port is listed and passive checks skip the empty ones.
+ * Route slot `index` (the app with that slot index, whichever it is): matched when Caddy finds the
+ * request's host among the slot's host files, then one inner route per live state (slot a or b
+ * with 1..N web replicas), each chosen by Caddy's file matcher when hiy's marker
+ * <liveDir>/<index>/<state> exists, proxying to exactly that slot's running replicas. Caddy stats
+ * both per request, so hiy adds a host or moves traffic with one file operation: no admin change,
+ * no reload, no connection closed, and a release that is starting or draining is never picked.
+ * Without a marker (never deployed, or the run dir was lost) every slot port is listed and
+ * passive checks skip the empty ones.
  */
-export function appRoute(route: AppRoute, domain: string, liveDir: string, trustedProxies: readonly string[] = []): JsonObject {
-  const dup = route.slotPorts.find((p, i) => route.slotPorts.indexOf(p) !== i);
-  if (route.slotPorts.length < 2 || route.slotPorts.length % 2 !== 0 || dup !== undefined) {
-    throw new Error(`app ${route.app}: slots must be pairs of distinct ports (${dup === undefined ? `${route.slotPorts.length} given` : `port ${dup} twice`})`);
-  }
+export function slotRoute(index: number, slotPortBase: number, liveDir: string, trustedProxies: readonly string[] = []): JsonObject {
+  const ports = allSlotPorts({ slot_index: index }, slotPortBase);
+  const dir = `${liveDir}/${index}`;
   const inner: JsonObject[] = [];
   for (const slot of ['a', 'b'] as const) {
-    for (let n = 1; n <= route.slotPorts.length / 2; n++) {
+    for (let n = 1; n <= ports.length / 2; n++) {
       inner.push({
-        match: [{ file: { root: `${liveDir}/${route.app}`, try_files: [`/${liveMarkerName({ slot, replicas: n })}`] } }],
-        handle: [appProxyHandler(portsOfSlot(route.slotPorts, slot, n), trustedProxies)],
+        match: [{ file: { root: dir, try_files: [`/${liveMarkerName({ slot, replicas: n })}`] } }],
+        handle: [appProxyHandler(portsOfSlot(ports, slot, n), trustedProxies)],
         terminal: true,
       });
     }
   }
-  inner.push({ handle: [appProxyHandler(route.slotPorts, trustedProxies)], terminal: true });
+  inner.push({ handle: [appProxyHandler(ports, trustedProxies)], terminal: true });
   return {
-    '@id': appRouteId(route.app),
-    match: [{ host: [appHost(route.app, domain), ...(route.extraHosts ?? [])] }],
+    '@id': slotRouteId(index),
+    // {http.request.host} has no port; the file matcher keeps the lookup inside root.
+    match: [{ file: { root: `${dir}/hosts`, try_files: ['/{http.request.host}'] } }],
     handle: [{ handler: 'subroute', routes: inner }],
     terminal: true,
   };
@@ -157,19 +169,17 @@ export function fallbackRoute(): JsonObject {
   };
 }
 
-/** All routes in order: control plane, apps (host-matched, so their order is irrelevant), fallback. */
-export function allRoutes(opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject[] {
-  const seen = new Set<string>();
-  for (const r of routes) {
-    if (seen.has(r.app)) throw new Error(`duplicate route for app ${r.app}`);
-    seen.add(r.app);
-  }
-  const sorted = [...routes].sort((x, y) => x.app.localeCompare(y.app));
-  return [controlPlaneRoute(opts), ...sorted.map((r) => appRoute(r, opts.domain, opts.liveDir, opts.trustedProxies)), fallbackRoute()];
+/**
+ * All routes in order: control plane, the route slots (low indexes first: apps get the lowest free
+ * index, so a request stats as few host files as there are apps before its own), fallback.
+ */
+export function allRoutes(opts: CaddyConfigOptions, routeSlots: number): JsonObject[] {
+  const slots = Array.from({ length: routeSlots }, (_, i) => slotRoute(i, opts.slotPortBase, opts.liveDir, opts.trustedProxies));
+  return [controlPlaneRoute(opts), ...slots, fallbackRoute()];
 }
 
-function httpServer(opts: CaddyConfigOptions, appRoutes: AppRoute[]): JsonObject {
-  const routes = allRoutes(opts, appRoutes);
+function httpServer(opts: CaddyConfigOptions, routeSlots: number): JsonObject {
+  const routes = allRoutes(opts, routeSlots);
   const port = opts.tls === 'off' ? opts.httpPort : opts.httpsPort;
   const server: JsonObject = {
     listen: [joinHostPort(opts.listenHost, port)],
@@ -190,7 +200,8 @@ function httpServer(opts: CaddyConfigOptions, appRoutes: AppRoute[]): JsonObject
   // the port out of its redirect whenever https_port is set (it assumes a port forward from 443),
   // which sends browsers to the wrong port when HIY_HTTPS_PORT is not 443.
   server.automatic_https = opts.tls === 'off' ? { disable: true } : { disable_redirects: true };
-  const skip = skippedCertificates(opts, allHosts(opts, appRoutes));
+  // Only hiy.<domain> is in a host matcher (app hosts are files), so only it could be ordered ahead.
+  const skip = skippedCertificates(opts, [controlPlaneHost(opts.domain)]);
   if (skip) (server.automatic_https as JsonObject).skip_certificates = skip;
   return server;
 }
@@ -210,25 +221,20 @@ function redirectServer(opts: CaddyConfigOptions): JsonObject {
   };
 }
 
-/** Every host hiy routes: hiy.<domain>, <app>.<domain>, custom domains (sorted). */
-export function allHosts(opts: Pick<CaddyConfigOptions, 'domain'>, routes: AppRoute[]): string[] {
-  return [controlPlaneHost(opts.domain), ...routes.flatMap((r) => [appHost(r.app, opts.domain), ...(r.extraHosts ?? [])])].sort();
-}
-
 /**
  * The whole config hiy loads with one POST /load. `base` (proxy/base.json) holds the static
  * parts (logging, server timeouts, the local CA never touching the system trust store); the
- * generated parts win where both set a key.
+ * generated parts win where both set a key. Apps are not in it: only how many route slots exist.
  */
-export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, routes: AppRoute[]): JsonObject {
+export function buildCaddyConfig(base: JsonObject, opts: CaddyConfigOptions, routeSlots: number): JsonObject {
   const http: JsonObject = {
     http_port: opts.httpPort,
     https_port: opts.httpsPort,
-    servers: { [SERVER_NAME]: httpServer(opts, routes) },
+    servers: { [SERVER_NAME]: httpServer(opts, routeSlots) },
   };
   if (opts.tls !== 'off') (http.servers as JsonObject)[REDIRECT_SERVER_NAME] = redirectServer(opts);
   const apps: JsonObject = { http };
-  const tls = tlsApp(opts, controlPlaneHost(opts.domain), routes.flatMap((r) => r.extraHosts ?? []).sort());
+  const tls = tlsApp(opts, controlPlaneHost(opts.domain), tlsAskUrl(opts.controlPlane));
   if (tls) apps.tls = tls;
   const generated: JsonObject = {
     // A /load replaces the admin block too: without it the admin API would move to TCP :2019,
@@ -253,6 +259,18 @@ function isObject(v: Json | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Where Caddy asks whether it may get a certificate for a host on demand (src/http, tls-ask). */
+export const TLS_ASK_PATH = '/internal/tls-ask';
+
+export function tlsAskUrl(controlPlane: HostPort): string {
+  return `http://${joinHostPort(controlPlane.host, controlPlane.port)}${TLS_ASK_PATH}`;
+}
+
+/** How many route slots a running config has (0: not hiy's current layout). */
+export function routeSlotsOf(routes: Json[] | undefined): number {
+  return (routes ?? []).filter((r) => isObject(r) && typeof r['@id'] === 'string' && r['@id'].startsWith(SLOT_ID_PREFIX)).length;
+}
+
 /** The config the child Caddy boots with: only the admin endpoint, so hiy can load the rest. */
 export function bootConfig(adminAddress: CaddyAdminAddress): JsonObject {
   return { admin: { listen: adminListen(adminAddress) } };
@@ -270,10 +288,11 @@ export function hiyRoutesOf(config: Json | undefined): Json[] | undefined {
 }
 
 /**
- * The app routes in a running config's route list (the inverse of appRoute): lets hiy restart
- * against a running Caddy without changing its config. Anything not shaped like ours is skipped.
+ * The app routes of a Caddy that still runs the config of an older hiy (one host-matched route per
+ * app): an upgraded hiy writes their host files before it loads its own config, so no app answers
+ * 404 in between. Anything not shaped like those routes is skipped.
  */
-export function parseAppRoutes(routes: Json | undefined): AppRoute[] {
+export function parseLegacyAppRoutes(routes: Json | undefined, slotPortBase: number): AppRoute[] {
   if (!Array.isArray(routes)) return [];
   const out: AppRoute[] = [];
   for (const r of routes) {
@@ -291,9 +310,12 @@ export function parseAppRoutes(routes: Json | undefined): AppRoute[] {
     if (ports.length < 2 || ports.length % 2 !== 0 || ports.some((p) => p === undefined)) continue;
     const matchHosts = Array.isArray(r.match) && isObject(r.match[0]) && Array.isArray(r.match[0].host) ? r.match[0].host : [];
     const extraHosts = matchHosts.slice(1).filter((h): h is string => typeof h === 'string');
+    const slotIndex = (Number(ports[0]) - slotPortBase) / ports.length;
+    const expected = Number.isInteger(slotIndex) && slotIndex >= 0 ? allSlotPorts({ slot_index: slotIndex }, slotPortBase) : [];
+    if (expected.join(',') !== ports.join(',')) continue;
     out.push({
       app: id.slice(APP_ID_PREFIX.length),
-      slotPorts: ports.map(Number),
+      slotIndex,
       ...(extraHosts.length ? { extraHosts } : {}),
     });
   }

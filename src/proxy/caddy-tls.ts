@@ -46,26 +46,36 @@ function acmePolicies(opts: TlsOptions): JsonObject[] {
   return [{ issuers: [issuer] }];
 }
 
-/** apps.tls: Caddy's issuers, hiy's wildcard (dns) or the local CA (internal); undefined = Caddy's defaults. */
-export function tlsApp(opts: TlsOptions, hiyHost: string, customHosts: string[]): JsonObject | undefined {
-  if (opts.tls === 'auto' || opts.tls === 'dns') {
-    const app: JsonObject = {};
-    const policies = acmePolicies(opts);
-    if (policies.length > 0) app.automation = { policies };
-    if (opts.tls === 'dns' && opts.certificates?.length) {
-      app.certificates = { load_pem: opts.certificates.map((c) => ({ certificate: c.certificate, key: c.key, tags: ['hiy-wildcard'] })) };
-    }
-    return Object.keys(app).length > 0 ? app : undefined;
+/**
+ * apps.tls: Caddy's issuers, hiy's wildcard (dns) or the local CA (internal); undefined = no TLS.
+ * App hosts and custom domains are in no host matcher (they are files, caddy-config.ts), so Caddy
+ * gets their certificates on demand, at the first handshake for a name, and only for names hiy
+ * confirms at `askUrl`: a name nobody routed there gets no certificate. hiy.<domain> is in a host
+ * matcher and is ordered ahead as before (auto), or comes with hiy's wildcard (dns).
+ */
+export function tlsApp(opts: TlsOptions, hiyHost: string, askUrl: string): JsonObject | undefined {
+  if (opts.tls === 'off') return undefined;
+  const onDemand = { on_demand: { ask: askUrl } };
+  if (opts.tls === 'internal') {
+    return {
+      automation: {
+        policies: [{
+          issuers: [{ module: 'internal' }],
+          on_demand: true,
+          // The local CA runs no OCSP responder: stapling would only log a warning per certificate.
+          disable_ocsp_stapling: true,
+        }],
+        ...onDemand,
+      },
+    };
   }
-  if (opts.tls !== 'internal') return undefined;
-  return {
-    automation: {
-      policies: [{
-        subjects: [hiyHost, `*.${opts.domain}`, ...customHosts],
-        issuers: [{ module: 'internal' }],
-        // The local CA runs no OCSP responder: stapling would only log a warning per certificate.
-        disable_ocsp_stapling: true,
-      }],
-    },
-  };
+  const issuers = acmePolicies(opts)[0] ?? {};
+  const policies: JsonObject[] = [];
+  if (opts.tls === 'auto') policies.push({ subjects: [hiyHost], ...issuers });
+  policies.push({ ...issuers, on_demand: true });
+  const app: JsonObject = { automation: { policies, ...onDemand } };
+  if (opts.tls === 'dns' && opts.certificates?.length) {
+    app.certificates = { load_pem: opts.certificates.map((c) => ({ certificate: c.certificate, key: c.key, tags: ['hiy-wildcard'] })) };
+  }
+  return app;
 }

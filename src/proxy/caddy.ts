@@ -1,30 +1,28 @@
 /**
  * The Proxy adapter: hiy owns one Caddy through its admin API.
  *
- * Every change is one `POST /load` of the whole config, built from the routes kept here. Caddy
- * 2.6 reloads everything on any admin change anyway (a PATCH of one route path costs the same
- * reload), a full load cannot leave a duplicate `@id` behind (Caddy accepts those silently), and
- * it heals a Caddy that lost hiy's config. Caddy skips the reload when the loaded config equals
- * the running one, so re-sending unchanged routes disturbs nobody.
- *
- * Measured cost of a real change (bench/zero-downtime-proxy.ts): a reload closes idle keep-alive
- * connections of ALL apps (20 keep-alive clients saw ~10 ECONNRESET per reload). Caddy 2.6 offers
- * no way to add a host route without a reload, so app creation and deletion reset keep-alive
- * connections; deploys and scaling never do: they move traffic with a live marker (live.ts),
- * a file Caddy stats per request, and read in-flight counts from GET /reverse_proxy/upstreams.
+ * Caddy 2.6 reloads everything on any admin change, a path-level POST/PUT/DELETE of one route as
+ * much as a POST /load (measured: bench/zero-downtime-proxy.ts), and a reload closes idle
+ * keep-alive connections of ALL apps. So the config does not name apps at all: it holds route
+ * slots (caddy-config.ts), and apps come and go as host files (host-files.ts), deploys and
+ * scaling as live markers (live.ts), files Caddy stats per request. The config changes only when
+ * the route slots run out (every ROUTE_SLOT_STEP apps), with the wildcard certificate (dns), or
+ * when Caddy lost it; each change is one `POST /load` of the whole config, which cannot leave a
+ * duplicate `@id` behind (Caddy accepts those silently) and is skipped by Caddy when unchanged.
  */
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CaddyAdminAddress, HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
+import { defaultBaseConfigFile, readBaseConfig } from './caddy-base-config.js';
 import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
-import { adminLabel, buildCaddyConfig, hiyRoutesOf, parseAppRoutes, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, routeSlotsFor, routeSlotsOf, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { oldLayoutRoutes, sameApartFromApps, sameRoutes } from './old-layout.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
+import { createHostFiles } from './host-files.js';
 import { createLiveMarkers, liveMarkerName } from './live.js';
 import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
@@ -39,8 +37,10 @@ export interface CaddyProxyOptions {
   controlPlane: HostPort;
   /** hiy's data dir; a child Caddy keeps its storage in <dataDir>/caddy. */
   dataDir: string;
-  /** Where the live markers go (live.ts); Caddy must be able to stat files there. */
+  /** Where the live markers and host files go (live.ts, host-files.ts); Caddy must be able to stat files there. */
   liveDir: string;
+  /** HIY_SLOT_PORT_BASE: the ports of each route slot (slots.ts). */
+  slotPortBase: number;
   caddyBin: string;
   log: Logger;
   /** PATH for a child Caddy. */
@@ -82,12 +82,18 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     domain: opts.domain,
     controlPlane: opts.controlPlane,
     liveDir: opts.liveDir,
+    slotPortBase: opts.slotPortBase,
     acmeIssuer: opts.acmeIssuer,
     trustedProxies: opts.trustedProxies ?? [],
     certificates: [],
   };
   const live = createLiveMarkers(opts.liveDir);
+  const hostFiles = createHostFiles(opts.liveDir);
   const routes = new Map<string, AppRoute>();
+  /** Route slots in the config Caddy runs (0 = none loaded yet). */
+  let routeSlots = 0;
+  /** The per-app routes of an older hiy's config while Caddy still runs it (old-layout.ts). */
+  let oldLayout: AppRoute[] | undefined;
   let child: CaddyChild | undefined;
   let base: JsonObject | undefined;
   let started = false;
@@ -150,18 +156,76 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   /** The certificates of the last config Caddy accepted (JSON), so an equal set is not loaded twice. */
   let loadedCertificates: string | undefined;
 
-  async function push(): Promise<void> {
-    base ??= await readBaseConfig(opts.baseConfigFile ?? defaultBaseConfigFile());
-    const certificates = JSON.stringify(configOpts.certificates ?? []);
-    await admin.load(buildCaddyConfig(base, configOpts, [...routes.values()]));
-    loadedCertificates = certificates;
+  /** Route slots enough for every app, never fewer than Caddy runs (shrinking would be a reload for nothing). */
+  function wantedRouteSlots(): number {
+    return Math.max(routeSlots, routeSlotsFor(Math.max(-1, ...[...routes.values()].map((r) => r.slotIndex))));
   }
 
-  /** Routes of a Caddy that already runs hiy's config (hiy restarted): keeping them makes the start a no-op for Caddy. */
-  async function adoptRunningRoutes(): Promise<void> {
+  async function generated(): Promise<JsonObject> {
+    base ??= await readBaseConfig(opts.baseConfigFile ?? defaultBaseConfigFile());
+    return buildCaddyConfig(base, configOpts, wantedRouteSlots());
+  }
+
+  async function push(): Promise<void> {
+    const certificates = JSON.stringify(configOpts.certificates ?? []);
+    const slots = wantedRouteSlots();
+    await admin.load(await generated());
+    loadedCertificates = certificates;
+    routeSlots = slots;
+    if (oldLayout) {
+      log.info('Caddy runs hiy\'s route slots now (the older hiy\'s per-app routes are gone)');
+      oldLayout = undefined;
+      await live.prune(keptKeys());
+    }
+  }
+
+  /** Route slot folders in use, and while the old layout runs its per-app marker folders (old-layout.ts). */
+  function keptKeys(): Set<string> {
+    return new Set([...[...routes.values()].map((r) => String(r.slotIndex)), ...(oldLayout ?? []).map((r) => r.app)]);
+  }
+
+  /** A route change: the old layout (old-layout.ts) is replaced now, else only new route slots cost a load. */
+  async function routesChanged(): Promise<void> {
+    if (!started) return;
+    if (!oldLayout) await growIfNeeded();
+    else if (!sameRoutes(oldLayout, [...routes.values()])) await push();
+  }
+
+  /** A new app's slot index past the route slots Caddy has: the one case where an app costs a reload. */
+  async function growIfNeeded(): Promise<void> {
+    if (!started || wantedRouteSlots() <= routeSlots) return;
+    log.warn({ routeSlots, wanted: wantedRouteSlots() }, 'more apps than route slots: Caddy reloads once to add route slots (idle keep-alive connections are closed)');
+    await push();
+  }
+
+  async function writeHosts(route: AppRoute): Promise<void> {
+    await hostFiles.set(String(route.slotIndex), [appHost(route.app, opts.domain), ...(route.extraHosts ?? [])]);
+  }
+
+  /**
+   * hiy restarted against a running Caddy: its route slots are kept (an equal config is no reload).
+   * The per-app routes of an older hiy's config become host files, and that config keeps running
+   * until the first change if it serves what hiy would (old-layout.ts): an upgrade reloads nothing.
+   */
+  async function adoptRunningConfig(): Promise<boolean> {
     // The whole config, not a sub-path: a missing path makes Caddy log an error for nothing.
-    for (const r of parseAppRoutes(hiyRoutesOf(await admin.get('/config/')))) routes.set(r.app, r);
-    if (routes.size > 0) log.debug({ apps: [...routes.keys()] }, 'kept the app routes Caddy already serves');
+    const running = await admin.get('/config/');
+    routeSlots = routeSlotsOf(hiyRoutesOf(running));
+    const old = oldLayoutRoutes(running, opts.slotPortBase);
+    if (!old) return false;
+    if (routes.size === 0) for (const r of old) routes.set(r.app, r);
+    for (const r of routes.values()) await writeHosts(r);
+    if (!sameRoutes(old, [...routes.values()]) || !sameApartFromApps(running, await generated())) return false;
+    oldLayout = old;
+    loadedCertificates = JSON.stringify(configOpts.certificates ?? []);
+    log.info({ apps: old.map((r) => r.app) }, 'Caddy keeps the older hiy\'s per-app routes until the first app or domain change (no reload during the upgrade)');
+    return true;
+  }
+
+  function indexOf(app: string): number {
+    const route = routes.get(app);
+    if (!route) throw new HiyError('internal', `the proxy has no route for app ${app}`);
+    return route.slotIndex;
   }
 
   function watch(): void {
@@ -202,8 +266,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     start: () => serial(async () => {
       if (started) return;
       await ensureCaddy();
-      if (routes.size === 0) await adoptRunningRoutes();
-      await push();
+      if (!(await adoptRunningConfig())) await push();
       started = true;
       log.info({ tls: opts.tls, domain: opts.domain, http: opts.httpPort, https: opts.httpsPort, apps: routes.size }, 'Caddy serves hiy\'s config');
       watch();
@@ -211,41 +274,46 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     syncRoutes: (list) => serial(async () => {
       const next = new Map<string, AppRoute>();
+      const indexes = new Set<number>();
       for (const r of list) {
         if (next.has(r.app)) throw new HiyError('internal', `two routes for app ${r.app}`);
+        if (indexes.has(r.slotIndex)) throw new HiyError('internal', `two apps on slot index ${r.slotIndex}`);
         next.set(r.app, copyRoute(r));
+        indexes.add(r.slotIndex);
       }
-      const prev = new Map(routes);
-      const replace = (m: Map<string, AppRoute>) => { routes.clear(); for (const [app, r] of m) routes.set(app, r); };
-      replace(next);
-      await live.prune(new Set(next.keys()));
-      if (!started) return;
-      try {
-        await push();
-      } catch (err) {
-        replace(prev);
-        throw err;
-      }
+      routes.clear();
+      for (const [app, r] of next) routes.set(app, r);
+      await live.prune(keptKeys());
+      for (const r of next.values()) await writeHosts(r);
+      await routesChanged();
     }),
 
     setRoute: (route) => serial(async () => {
       const prev = routes.get(route.app);
       if (prev && sameRoute(prev, route)) return;
+      const taken = [...routes.values()].find((r) => r.slotIndex === route.slotIndex && r.app !== route.app);
+      if (taken) throw new HiyError('internal', `slot index ${route.slotIndex} is routed to ${taken.app} already`);
       routes.set(route.app, copyRoute(route));
-      if (!started) return;
       try {
-        await push();
+        if (prev && prev.slotIndex !== route.slotIndex) await live.remove(String(prev.slotIndex));
+        // Hosts first: a config loaded next (new route slots, the old layout replaced) finds them.
+        await writeHosts(route);
+        await routesChanged();
       } catch (err) {
         if (prev) routes.set(route.app, prev);
         else routes.delete(route.app);
+        await (prev ? writeHosts(prev) : live.remove(String(route.slotIndex))).catch(() => undefined);
         throw err;
       }
     }),
 
     removeRoute: (app) => serial(async () => {
-      await live.clear(app);
-      if (!routes.delete(app) || !started) return;
-      await push();
+      const route = routes.get(app);
+      if (!route) return;
+      routes.delete(app);
+      // The old layout routes the app by its host until the new one is loaded.
+      if (oldLayout) await routesChanged();
+      await live.remove(String(route.slotIndex));
     }),
 
     setCertificates: (certs) => serial(async () => {
@@ -258,8 +326,11 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     // Not serialised with config loads: a marker is independent of them and must never wait for one.
     setLive: async (app, state) => {
-      if (state) await live.set(app, state);
-      else await live.clear(app);
+      const keys = [String(indexOf(app)), ...(oldLayout?.some((r) => r.app === app) ? [app] : [])];
+      for (const key of keys) {
+        if (state) await live.set(key, state);
+        else await live.clear(key);
+      }
       log.debug({ app, live: state ? liveMarkerName(state) : null }, 'live slot');
     },
 
@@ -308,34 +379,10 @@ async function warnIfOpen(address: CaddyAdminAddress, log: Logger): Promise<void
 }
 
 function copyRoute(r: AppRoute): AppRoute {
-  return { ...r, slotPorts: [...r.slotPorts], ...(r.extraHosts ? { extraHosts: [...r.extraHosts] } : {}) };
+  return { ...r, ...(r.extraHosts ? { extraHosts: [...r.extraHosts] } : {}) };
 }
 
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
-  const list = (x: readonly (string | number)[] | undefined) => (x ?? []).join(',');
-  return a.app === b.app && list(a.slotPorts) === list(b.slotPorts) && list(a.extraHosts) === list(b.extraHosts);
-}
-
-async function readBaseConfig(file: string): Promise<JsonObject> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new HiyError('config', `cannot read the Caddy base config ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new HiyError('config', `the Caddy base config ${file} must be a JSON object`);
-  }
-  return parsed as JsonObject;
-}
-
-/** proxy/base.json of this installation: the folder above this file that holds package.json. */
-function defaultBaseConfigFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'proxy', 'base.json'))) return join(dir, 'proxy', 'base.json');
-    const up = dirname(dir);
-    if (up === dir) throw new HiyError('config', 'proxy/base.json not found above the hiy installation');
-    dir = up;
-  }
+  const list = (x: readonly string[] | undefined) => (x ?? []).join(',');
+  return a.app === b.app && a.slotIndex === b.slotIndex && list(a.extraHosts) === list(b.extraHosts);
 }

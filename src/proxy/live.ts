@@ -1,15 +1,16 @@
 /**
  * Live markers: which slot of an app takes new requests, told to Caddy without touching its config.
  *
- * Each app's Caddy route has one inner route per state (slot a or b, 1..N web replicas) guarded by
- * Caddy's file matcher on <liveDir>/<app>/<state> (caddy-config.ts, appRoute). Caddy stats the
- * marker on every request, so moving traffic is one rename(2): atomic, no admin API call, no
- * reload, no keep-alive connection closed. A deploy renames a1 → b1 once the new release answers,
- * then waits for the old slot's in-flight requests before stopping it.
+ * Each route slot of Caddy's config (one per app slot index, caddy-config.ts slotRoute) has one
+ * inner route per state (slot a or b, 1..N web replicas) guarded by Caddy's file matcher on
+ * <liveDir>/<index>/<state>. Caddy stats the marker on every request, so moving traffic is one
+ * rename(2): atomic, no admin API call, no reload, no keep-alive connection closed. A deploy
+ * renames a1 → b1 once the new release answers, then waits for the old slot's in-flight requests
+ * before stopping it. The same folder holds the route slot's host files (host-files.ts).
  *
- * At most one marker exists per app. Files are empty (0644). A system Caddy runs as its own user
- * and must be able to stat them: dirs are 0711, searchable but not listable, so other local users
- * cannot read the app names there.
+ * At most one marker exists per route slot. Files are empty (0644). A system Caddy runs as its
+ * own user and must be able to stat them: dirs are 0711, searchable but not listable, so other
+ * local users cannot read the host names there.
  */
 import { accessSync, chmodSync, constants, mkdirSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -47,49 +48,57 @@ export function prepareRunDir(runDir: string): string {
   return liveDir;
 }
 
+/** Keys are route slots (an app's slot index as a string): the folder <liveDir>/<key>. */
 export interface LiveMarkers {
-  /** Points new requests of `app` at `live` (atomically when a marker exists already). */
-  set(app: string, live: LiveSlot): Promise<void>;
-  /** No marker: Caddy falls back to every slot port of the app. */
-  clear(app: string): Promise<void>;
-  /** Removes the markers of apps not in `keep` (deleted while hiy was down). */
+  /** Points new requests of the route slot at `live` (atomically when a marker exists already). */
+  set(key: string, live: LiveSlot): Promise<void>;
+  /** No marker: Caddy falls back to every slot port of the route slot. Its host files stay. */
+  clear(key: string): Promise<void>;
+  /** The route slot's folder with its marker and host files (app destroyed). */
+  remove(key: string): Promise<void>;
+  /** Removes the folders of route slots not in `keep` (apps deleted while hiy was down, older layouts). */
   prune(keep: Set<string>): Promise<void>;
 }
 
+/** Makes `dir` (and its parents) and lets Caddy's user traverse it. */
+export async function ensureTraversable(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  // mkdir's mode is reduced by the umask (hiy.service sets 0077); the proxy's user must traverse.
+  await chmod(dir, 0o711);
+}
+
 export function createLiveMarkers(liveDir: string): LiveMarkers {
-  const appDir = (app: string) => join(liveDir, app);
-  const markersOf = async (app: string): Promise<string[]> => {
+  const appDir = (key: string) => join(liveDir, key);
+  const markersOf = async (key: string): Promise<string[]> => {
     try {
-      return (await readdir(appDir(app))).filter((n) => MARKER_RE.test(n));
+      return (await readdir(appDir(key))).filter((n) => MARKER_RE.test(n));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
   };
-  const ensureDir = async (dir: string) => {
-    await mkdir(dir, { recursive: true });
-    // mkdir's mode is reduced by the umask (hiy.service sets 0077); the proxy's user must traverse.
-    await chmod(dir, 0o711);
-  };
 
   return {
-    async set(app, live) {
+    async set(key, live) {
       const name = liveMarkerName(live);
-      const existing = await markersOf(app);
+      const existing = await markersOf(key);
       if (existing.length === 1 && existing[0] === name) return;
-      await ensureDir(liveDir);
-      await ensureDir(appDir(app));
+      await ensureTraversable(liveDir);
+      await ensureTraversable(appDir(key));
       const from = existing.find((n) => n !== name);
       if (from) {
-        await rename(join(appDir(app), from), join(appDir(app), name));
+        await rename(join(appDir(key), from), join(appDir(key), name));
       } else if (!existing.includes(name)) {
-        await writeFile(join(appDir(app), name), '', { mode: 0o644 });
-        await chmod(join(appDir(app), name), 0o644);
+        await writeFile(join(appDir(key), name), '', { mode: 0o644 });
+        await chmod(join(appDir(key), name), 0o644);
       }
-      for (const n of existing) if (n !== name && n !== from) await rm(join(appDir(app), n), { force: true });
+      for (const n of existing) if (n !== name && n !== from) await rm(join(appDir(key), n), { force: true });
     },
-    async clear(app) {
-      await rm(appDir(app), { recursive: true, force: true });
+    async clear(key) {
+      for (const n of await markersOf(key)) await rm(join(appDir(key), n), { force: true });
+    },
+    async remove(key) {
+      await rm(appDir(key), { recursive: true, force: true });
     },
     async prune(keep) {
       let apps: string[];
@@ -99,7 +108,7 @@ export function createLiveMarkers(liveDir: string): LiveMarkers {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw err;
       }
-      for (const app of apps) if (!keep.has(app)) await rm(appDir(app), { recursive: true, force: true });
+      for (const key of apps) if (!keep.has(key)) await rm(appDir(key), { recursive: true, force: true });
     },
   };
 }

@@ -4,10 +4,10 @@ import type { LiveSlot } from './live.js';
 export interface AppRoute {
   app: string;
   /**
-   * The app's fixed upstream slots (127.0.0.1:<port>): two per web replica index (a0, b0, a1, b1, …,
-   * see slots.ts allSlotPorts). The list never changes during a deploy or a scale.
+   * The app's slot index: its route slot in Caddy's config and its fixed upstream ports (two per
+   * web replica index from HIY_SLOT_PORT_BASE, slots.ts allSlotPorts). Never changes for an app.
    */
-  slotPorts: number[];
+  slotIndex: number;
   /** Custom hostnames routed to the app besides <app>.<domain> (hiy domains:add). */
   extraHosts?: string[];
 }
@@ -17,7 +17,7 @@ export interface Proxy {
   start(): Promise<void>;
   /** Replaces every app route at once (at start, after reconciliation). */
   syncRoutes(routes: AppRoute[]): Promise<void>;
-  /** Adds or replaces one app's route (app created). */
+  /** Adds or replaces one app's route (app created, domains changed): no reload of the proxy. */
   setRoute(route: AppRoute): Promise<void>;
   removeRoute(app: string): Promise<void>;
   /**

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
 import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
@@ -30,6 +30,8 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
   let hiy: HiyProcess;
   let wc: WorkingCopy;
   let api: ReturnType<typeof apiClient>;
+
+  const settled = () => deployEnded(api, APP);
 
   before(async () => {
     await ensureDocker();
@@ -62,8 +64,7 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
     assert.equal(res.status, '200', `curl: ${JSON.stringify(res)}`);
     assert.equal(res.body, 'hello from v1\n');
 
-    const deploys = await api('GET', `/apps/${APP}/deploys`);
-    assert.equal(deploys.body.deploys?.[0]?.status ?? deploys.body[0]?.status, 'success');
+    assert.equal((await settled()).status, 'success');
   });
 
   test('a pushed change replaces the body', async () => {
@@ -152,20 +153,51 @@ describe('git push deploys through Docker and Caddy', { timeout: 900_000 }, () =
     second.remove();
     assert.equal(queued.code, 0, queued.stderr);
     assert.match(queued.stderr, /remote: -----> Queued: 1 deploy ahead of this one/);
-    let last: { status: string; log: string } | undefined;
-    for (let i = 0; i < 300; i++) {
-      const list = (await api('GET', `/apps/${APP}/deploys?limit=1`)).body.deploys;
-      last = (await api('GET', `/apps/${APP}/deploys/${list[0].id}`)).body.deploy;
-      if (last && last.status !== 'queued' && last.status !== 'building') break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(last?.status, 'success', last?.log);
+    const last = await settled();
+    assert.equal(last.status, 'success', last.log);
     assert.equal((await curlApp(hiy, APP)).body, 'survived ctrl-c\n');
     wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n');
     wc.write('www/index.html', 'hello from v2\n');
     await wc.commit('back to v2');
     const back = await wc.push(remoteUrl(hiy.url, APP, hiy.token), 'main', ['--force']);
     assert.equal(back.code, 0, back.stderr);
+    await settled();
+  });
+
+  test('git push returns once the new release serves; the old release drains and stops after it, in the deploy log', async () => {
+    // A release that ignores SIGTERM: stopping it takes the whole drain time (then SIGKILL).
+    const stubborn = 'FROM hiy-test/busybox:1\nCOPY www /www\nCMD ["sh", "-c", "trap \'\' TERM; exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n';
+    assert.equal((await api('PATCH', `/apps/${APP}`, { drain_s: 6 })).status, 200);
+    wc.write('Dockerfile', stubborn);
+    wc.write('www/index.html', 'stubborn v1\n');
+    await wc.commit('stubborn v1');
+    assert.equal((await wc.push(remoteUrl(hiy.url, APP, hiy.token))).code, 0);
+    await settled();
+    wc.write('www/index.html', 'stubborn v2\n');
+    await wc.commit('stubborn v2');
+    const t0 = Date.now();
+    const push = await wc.push(remoteUrl(hiy.url, APP, hiy.token));
+    const pushMs = Date.now() - t0;
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /remote: -----> Live at https:\/\/[^]*remote: -----> Draining the old release \(up to 6 s\), then stopping it/);
+    assert.equal((await curlApp(hiy, APP)).body, 'stubborn v2\n', 'the new release serves when the push returns');
+    const running = (await run('docker', ['ps', '-q', '--filter', `label=hiy.app=${APP}`])).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(running.length, 2, 'the old release is still being stopped');
+    const t1 = Date.now();
+    const d = await settled();
+    const afterMs = Date.now() - t1;
+    assert.equal(d.status, 'success', d.log);
+    assert.match(d.log, /Draining the old release[^]*old release stopped/);
+    assert.ok(afterMs > 3_000, `the old release took ${afterMs} ms to stop after the push returned (${pushMs} ms)`);
+    const left = (await run('docker', ['ps', '-q', '--filter', `label=hiy.app=${APP}`])).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(left.length, 1);
+    // Back to the plain release the next test inspects.
+    assert.equal((await api('PATCH', `/apps/${APP}`, { drain_s: 10 })).status, 200);
+    wc.write('Dockerfile', 'FROM hiy-test/busybox:1\nCOPY www /www\nCMD ["sh", "-c", "exec busybox httpd -f -p \\"$PORT\\" -h /www"]\n');
+    wc.write('www/index.html', 'hello from v2\n');
+    await wc.commit('plain again');
+    assert.equal((await wc.push(remoteUrl(hiy.url, APP, hiy.token))).code, 0);
+    await settled();
   });
 
   test('the running container is hardened', async () => {

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
 import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
@@ -82,12 +82,7 @@ describe('health-gated releases, rollback and image retention', { timeout: 900_0
     const rb = await api('POST', `/apps/${APP}/rollback`, {});
     assert.equal(rb.status, 202, JSON.stringify(rb.body));
     assert.equal(rb.body.deploy.rollback_to, 1);
-    let deploy;
-    for (let i = 0; i < 100; i++) {
-      deploy = (await api('GET', `/apps/${APP}/deploys/${rb.body.deploy.id}`)).body.deploy;
-      if (deploy.status !== 'queued' && deploy.status !== 'building') break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const deploy = await deployEnded(api, APP, rb.body.deploy.id, 20_000);
     assert.equal(deploy.status, 'success', deploy.log);
     assert.equal(deploy.triggered_by, 'rollback');
     assert.doesNotMatch(deploy.log, /Step 1\//, 'nothing was built');
@@ -109,6 +104,8 @@ describe('health-gated releases, rollback and image retention', { timeout: 900_0
   test('after five more deploys only the current image and the two before it remain', async () => {
     for (let i = 3; i <= 7; i++) await deployBody(`v${i}\n`);
     assert.equal((await curlApp(hiy, APP)).body, 'v7\n');
+    // Pruning follows the push's answer.
+    await deployEnded(api, APP);
     const left = await images(APP);
     assert.equal(left.length, 3, `images left: ${left.join(', ')}`);
     assert.equal((await containers(APP)).length, 1);

@@ -3,9 +3,9 @@
  * ports, plain HTTP for most cases, one HTTPS case with the local CA.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import { createServer, Agent, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +14,10 @@ import type { HostPort } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
-import { parseAppRoutes } from '../../src/proxy/caddy-config.js';
-import { get, startLoad, startSlotServer, switchReleases, type SlotServer } from '../../harness/caddy.js';
+import { allSlotPorts } from '../../src/slots.js';
+import { get, getReused, startLoad, startSlotServer, switchReleases, type SlotServer } from '../../harness/caddy.js';
 import { repoRoot } from '../../harness/paths.js';
-import { freePorts } from '../../harness/ports.js';
+import { freePorts, freeSlotPortBase } from '../../harness/ports.js';
 
 const CADDY = '/usr/bin/caddy';
 const log = createLogger('warn', process.stderr);
@@ -58,6 +58,7 @@ async function proxyOptions(dataDir: string, tls: CaddyProxyOptions['tls'], cont
     controlPlane: { host: '127.0.0.1', port: controlPlanePort },
     dataDir,
     liveDir: join(dataDir, 'live'),
+    slotPortBase: await freeSlotPortBase(6),
     caddyBin: CADDY,
     log,
     pathEnv: '/usr/local/bin:/usr/bin:/bin',
@@ -110,9 +111,12 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     assert.match(unknown.body, /no app is served at nobody\.localhost/);
   });
 
+  /** Slot a and b of web replica 0 of the app with slot index `i`. */
+  const ports = (i: number) => allSlotPorts({ slot_index: i }, opts.slotPortBase).slice(0, 2) as [number, number];
+
   it('routes an app to whichever slot runs, including an app whose answers are 404', async () => {
-    const [a, b] = await freePorts(2) as [number, number];
-    await proxy.setRoute({ app: 'myapp', slotPorts: [a, b] });
+    const [a, b] = ports(0);
+    await proxy.setRoute({ app: 'myapp', slotIndex: 0 });
     const onB = await startSlotServer(b, 'v1 on B', 404);
     slots.push(onB);
     let res = await get(opts.httpPort, 'myapp.localhost');
@@ -125,21 +129,38 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     assert.deepEqual([res.status, res.body], [200, 'v2 on A']);
   });
 
-  it('replaces a route in place: one route per app, never a duplicate @id', async () => {
-    const [c, d] = await freePorts(2) as [number, number];
-    await proxy.setRoute({ app: 'myapp', slotPorts: [c, d] });
-    await proxy.setRoute({ app: 'myapp', slotPorts: [c, d] }); // unchanged: no reload
-    const routes = await createCaddyAdmin(opts.adminAddress).get('/config/apps/http/servers/hiy/routes');
-    const ids = (routes as { '@id'?: string }[]).map((r) => r['@id']);
-    assert.deepEqual(ids, ['hiy-control-plane', 'hiy-app-myapp', 'hiy-fallback']);
-    const s = await startSlotServer(d, 'moved');
+  it('adds and removes apps and custom domains without a reload: an idle keep-alive connection of another app survives', async () => {
+    const admin = createCaddyAdmin(opts.adminAddress);
+    const before = JSON.stringify(await admin.get('/config/'));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    assert.equal((await getReused(opts.httpPort, 'myapp.localhost', agent)).body, 'v2 on A');
+    await proxy.setRoute({ app: 'myapp', slotIndex: 0, extraHosts: ['shop.example.com'] });
+    await proxy.setRoute({ app: 'myapp', slotIndex: 0, extraHosts: ['shop.example.com'] }); // unchanged
+    assert.equal((await get(opts.httpPort, 'shop.example.com')).body, 'v2 on A');
+    await proxy.setRoute({ app: 'newapp', slotIndex: 5 });
+    const s = await startSlotServer(ports(5)[0], 'new app');
     slots.push(s);
-    assert.equal((await get(opts.httpPort, 'myapp.localhost')).body, 'moved');
+    assert.equal((await get(opts.httpPort, 'newapp.localhost')).body, 'new app');
+    await proxy.removeRoute('newapp');
+    await proxy.setRoute({ app: 'myapp', slotIndex: 0 });
+    assert.equal((await get(opts.httpPort, 'shop.example.com')).status, 404);
+    assert.equal((await get(opts.httpPort, 'newapp.localhost')).status, 404);
+    const again = await getReused(opts.httpPort, 'myapp.localhost', agent);
+    assert.deepEqual([again.body, again.reused], ['v2 on A', true], 'a reload would have closed this connection');
+    assert.equal(JSON.stringify(await admin.get('/config/')), before, 'Caddy\'s config did not change');
+    await assert.rejects(proxy.setRoute({ app: 'thief', slotIndex: 0 }), /slot index 0 is routed to myapp/);
+    agent.destroy();
+  });
+
+  it('hosts are looked up as names only: nothing outside a route slot\'s host files matches', async () => {
+    for (const host of ['..', '.', 'hosts', '%2e%2e', '*']) {
+      const res = await get(opts.httpPort, host);
+      assert.equal(res.status, 404, `${host}: ${res.body}`);
+    }
   });
 
   it('answers 502 within the retry window when no release runs on either slot', async () => {
-    const [e, f] = await freePorts(2) as [number, number];
-    await proxy.setRoute({ app: 'empty', slotPorts: [e, f] });
+    await proxy.setRoute({ app: 'empty', slotIndex: 1 });
     const t0 = Date.now();
     const res = await get(opts.httpPort, 'empty.localhost', { timeoutMs: 20_000 });
     const ms = Date.now() - t0;
@@ -157,10 +178,9 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
   });
 
   it('syncRoutes replaces every app route at once', async () => {
-    const [g, h] = await freePorts(2) as [number, number];
-    const s = await startSlotServer(g, 'other app');
+    const s = await startSlotServer(ports(2)[0], 'other app');
     slots.push(s);
-    await proxy.syncRoutes([{ app: 'other', slotPorts: [g, h] }]);
+    await proxy.syncRoutes([{ app: 'other', slotIndex: 2 }]);
     assert.equal((await get(opts.httpPort, 'other.localhost')).body, 'other app');
     assert.equal((await get(opts.httpPort, 'myapp.localhost')).status, 404);
   });
@@ -172,7 +192,7 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     const second = createCaddyProxy({ ...opts, watchIntervalMs: 0 });
     await second.start();
     assert.equal(second.childPid(), undefined, 'no second child');
-    await second.syncRoutes([{ app: 'other', slotPorts: (await currentSlots('other'))! }]);
+    await second.syncRoutes([{ app: 'other', slotIndex: 2 }]);
     // A reload would have closed this idle keep-alive connection.
     const again = await getReused(opts.httpPort, 'other.localhost', agent);
     assert.deepEqual([again.status, again.reused], [200, true]);
@@ -193,8 +213,8 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
   });
 
   it('a live marker moves new requests between slots with no reload, and in-flight requests are counted', async () => {
-    const [a, b] = await freePorts(2) as [number, number];
-    await proxy.setRoute({ app: 'live', slotPorts: [a, b] });
+    const [a, b] = ports(3);
+    await proxy.setRoute({ app: 'live', slotIndex: 3 });
     const onA = await startSlotServer(a, 'on A', 200, { bodyDelayMs: 600 });
     const onB = await startSlotServer(b, 'on B');
     slots.push(onA, onB);
@@ -215,13 +235,13 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     assert.equal(await proxy.inFlight([a, b]), 0);
     assert.equal(await proxy.inFlight([65000]), 0, 'a port Caddy never proxied to has nothing in flight');
     await proxy.setLive('live', undefined);
-    assert.equal(existsSync(join(opts.liveDir, 'live')), false, 'no marker left');
+    assert.deepEqual(readdirSync(join(opts.liveDir, '3')), ['hosts'], 'no marker left, the host files stay');
     agent.destroy();
   });
 
   it('switching releases between the slots fails no request (20 keep-alive + 2 fresh loops, 6 switches, old releases cut off mid-answer)', async () => {
-    const [a, b] = await freePorts(2) as [number, number];
-    await proxy.setRoute({ app: 'zdt', slotPorts: [a, b] });
+    const [a, b] = ports(4);
+    await proxy.setRoute({ app: 'zdt', slotIndex: 4 });
     // Every answer's body comes 20 ms after its headers: closing a release that still gets
     // requests would cut some in half, which Caddy cannot retry.
     const first = await startSlotServer(a, 'v1', 200, { bodyDelayMs: 20 });
@@ -241,6 +261,15 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     assert.ok(last.every((body) => body === 'v7'), `traffic ends on the newest release: ${last.join(',')}`);
   });
 
+  it('an app past the route slots Caddy has adds a step of them (the one case of a reload)', async () => {
+    const count = async () => ((await createCaddyAdmin(opts.adminAddress).get('/config/apps/http/servers/hiy/routes')) as unknown[]).length;
+    assert.equal(await count(), 16 + 2);
+    await proxy.setRoute({ app: 'many', slotIndex: 16 });
+    assert.equal(await count(), 32 + 2);
+    await proxy.removeRoute('many');
+    assert.equal(await count(), 32 + 2, 'never shrinks: that would be a reload for nothing');
+  });
+
   it('stop() ends the child Caddy', async () => {
     const pid = proxy.childPid()!;
     await proxy.stop();
@@ -248,27 +277,7 @@ describe('Caddy proxy adapter (plain HTTP)', { timeout: 120_000 }, () => {
     assert.equal(proxy.childPid(), undefined);
     assert.equal(await createCaddyAdmin(opts.adminAddress).probe(), 'none');
   });
-
-  async function currentSlots(app: string): Promise<[number, number] | undefined> {
-    const route = await createCaddyAdmin(opts.adminAddress).get(`/id/hiy-app-${app}`);
-    const [parsed] = parseAppRoutes([route ?? null]);
-    return parsed ? [parsed.slotPorts[0]!, parsed.slotPorts[1]!] : undefined;
-  }
 });
-
-/** A GET through a keep-alive agent; `reused` says whether it rode an existing connection. */
-function getReused(port: number, host: string, agent: Agent): Promise<{ status: number; body: string; reused: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 // localhost as in the brief; pi.test proves the internal-issuer policy itself (Caddy would pick its
 // local CA for *.localhost even without one, and would try ACME for pi.test).
@@ -282,12 +291,12 @@ for (const domain of ['localhost', 'pi.test']) {
 
     before(async () => {
       dataDir = await mkdtemp(join(tmpdir(), 'hiy-test-caddy-tls-'));
-      const [cp, a, b] = await freePorts(3);
+      const [cp] = await freePorts(1);
       controlPlane = await startControlPlane(cp!);
       opts = { ...(await proxyOptions(dataDir, 'internal', cp!)), domain };
       proxy = createCaddyProxy(opts);
-      slot = await startSlotServer(b!, 'secure app');
-      await proxy.syncRoutes([{ app: 'app', slotPorts: [a!, b!] }]);
+      slot = await startSlotServer(allSlotPorts({ slot_index: 0 }, opts.slotPortBase)[1]!, 'secure app');
+      await proxy.syncRoutes([{ app: 'app', slotIndex: 0 }]);
     });
 
     after(async () => {

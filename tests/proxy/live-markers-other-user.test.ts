@@ -1,7 +1,8 @@
 /**
- * Production Caddy is Debian's caddy.service, running as its own user: the live markers hiy
- * writes as root (umask 0077 under systemd) must still steer it. If they could not be stat'ed,
- * Caddy would silently fall back to every slot port and drained releases would get requests.
+ * Production Caddy is Debian's caddy.service, running as its own user: the host files and live
+ * markers hiy writes as root (umask 0077 under systemd) must still steer it. If a marker could not
+ * be stat'ed, Caddy would silently fall back to every slot port and drained releases would get
+ * requests; if a host file could not, the app would answer 404.
  * Here a real Caddy runs as `nobody` and must follow the marker.
  */
 import assert from 'node:assert/strict';
@@ -11,9 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCaddyConfig } from '../../src/proxy/caddy-config.js';
+import { createHostFiles } from '../../src/proxy/host-files.js';
 import { createLiveMarkers, prepareRunDir } from '../../src/proxy/live.js';
+import { allSlotPorts } from '../../src/slots.js';
 import { get, startSlotServer, waitUntilAnswers, type SlotServer } from '../../harness/caddy.js';
-import { freePorts } from '../../harness/ports.js';
+import { freePorts, freeSlotPortBase } from '../../harness/ports.js';
 
 const NOBODY = 65534;
 const runsAsRoot = process.getuid?.() === 0;
@@ -31,17 +34,20 @@ describe(`live markers steer a Caddy that runs as another user${runsAsRoot ? '' 
     const umask = process.umask(0o077); // what hiy.service sets
     try {
       liveDir = prepareRunDir(join(root, 'run'));
-      await createLiveMarkers(liveDir).set('shop', { slot: 'a', replicas: 1 });
+      await createHostFiles(liveDir).set('0', ['shop.localhost']);
+      await createLiveMarkers(liveDir).set('0', { slot: 'a', replicas: 1 });
     } finally {
       process.umask(umask);
     }
-    const [admin, http, https, a, b] = await freePorts(5) as [number, number, number, number, number];
+    const [admin, http, https] = await freePorts(3) as [number, number, number];
+    const slotPortBase = await freeSlotPortBase(1);
+    const [a, b] = allSlotPorts({ slot_index: 0 }, slotPortBase) as [number, number];
     httpPort = http;
     servers.push(await startSlotServer(a, 'from slot a'), await startSlotServer(b, 'from slot b'));
     const config = buildCaddyConfig({}, {
       adminAddress: { host: '127.0.0.1', port: admin }, listenHost: '127.0.0.1', httpPort: http, httpsPort: https,
-      tls: 'off', domain: 'localhost', controlPlane: { host: '127.0.0.1', port: admin }, liveDir,
-    }, [{ app: 'shop', slotPorts: [a, b] }]);
+      tls: 'off', domain: 'localhost', controlPlane: { host: '127.0.0.1', port: admin }, liveDir, slotPortBase,
+    }, 16);
     const stateDir = mkdtempSync(join(root, 'state-'));
     writeFileSync(join(stateDir, 'caddy.json'), JSON.stringify(config));
     chownSync(stateDir, NOBODY, NOBODY);
@@ -63,7 +69,7 @@ describe(`live markers steer a Caddy that runs as another user${runsAsRoot ? '' 
     for (let i = 0; i < 4; i++) assert.equal((await get(httpPort, 'shop.localhost')).body, 'from slot a');
     const umask = process.umask(0o077);
     try {
-      await createLiveMarkers(liveDir).set('shop', { slot: 'b', replicas: 1 });
+      await createLiveMarkers(liveDir).set('0', { slot: 'b', replicas: 1 });
     } finally {
       process.umask(umask);
     }

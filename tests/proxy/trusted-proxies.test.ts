@@ -7,7 +7,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { appRouteOf, getApp } from '../../src/apps/repo.js';
+import { getApp } from '../../src/apps/repo.js';
+import { allSlotPorts } from '../../src/slots.js';
 import { apiClient, startInProcess, type InProcessHiy } from '../../harness/server.js';
 
 function viaCaddy(port: number, host: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -30,8 +31,8 @@ function failedIps(hiy: InProcessHiy): string[] {
 
 async function echoApp(hiy: InProcessHiy): Promise<Server[]> {
   assert.equal((await apiClient(hiy)('POST', '/apps', { name: 'echo' })).status, 201);
-  const route = appRouteOf(await getApp(hiy.running.services.db, 'echo'), hiy.running.services.config.slotPortBase);
-  return Promise.all(route.slotPorts.map((port) => new Promise<Server>((resolve) => {
+  const route = await getApp(hiy.running.services.db, 'echo');
+  return Promise.all(allSlotPorts(route, hiy.running.services.config.slotPortBase).map((port) => new Promise<Server>((resolve) => {
     const s = createServer((req, res) => res.end(String(req.headers['x-forwarded-for'] ?? '')));
     s.listen(port, '127.0.0.1', () => resolve(s));
   })));

@@ -1,7 +1,8 @@
 /** Shared steps of the TLS tests. */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { appRouteOf, getApp } from '../../src/apps/repo.js';
+import { getApp } from '../../src/apps/repo.js';
+import { allSlotPorts } from '../../src/slots.js';
 import { startSlotServer, type SlotServer } from '../../harness/caddy.js';
 import { apiClient, type InProcessHiy } from '../../harness/server.js';
 import { until } from '../helpers/tls-client.js';
@@ -19,8 +20,8 @@ export async function firstWildcard(hiy: InProcessHiy, timeoutMs = 60_000): Prom
 /** Creates an app and plays its release with plain HTTP servers on every slot port (no Docker needed). */
 export async function appOnSlots(hiy: InProcessHiy, name: string, body: string): Promise<SlotServer[]> {
   assert.equal((await apiClient(hiy)('POST', '/apps', { name })).status, 201);
-  const route = appRouteOf(await getApp(hiy.running.services.db, name), hiy.running.services.config.slotPortBase);
-  return Promise.all(route.slotPorts.map((port) => startSlotServer(port, body)));
+  const route = await getApp(hiy.running.services.db, name);
+  return Promise.all(allSlotPorts(route, hiy.running.services.config.slotPortBase).map((port) => startSlotServer(port, body)));
 }
 
 /** HIY_ACME_CA and its root for a pebble. */

@@ -55,7 +55,7 @@ describe('POST /hooks/github/<app> before anything is queued', { timeout: 60_000
       async enqueueBuild(app, sha): Promise<QueuedDeploy> {
         queued.push(`${app}@${sha}`);
         const deployId = queued.length;
-        return { deployId, app, output: new DeployOutput(opened.db, deployId), done: new Promise(() => {}) };
+        return { deployId, app, output: new DeployOutput(opened.db, deployId), answer: new Promise(() => {}), done: new Promise(() => {}) };
       },
       async enqueuePull(app, reference): Promise<QueuedDeploy> {
         queued.push(`${app}@${reference}`);
