@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, run, WorkingCopy } from '../../harness/git.js';
 import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, ensureDocker, httpGet } from '../../harness/docker.js';
@@ -72,7 +72,11 @@ describe('build strategies: Dockerfile-less apps deploy by git push', { timeout:
     assert.match(r.stderr, /Procfile process types: web, worker, release/);
     assert.match(r.stderr, /Step \d+\/\d+ : RUN npm ci --omit=dev/);
     assert.equal(r.stderr.match(/release command ran for: hello v1/g)?.length, 1, 'the release command ran exactly once');
-    assert.match(r.stderr, /-----> Starting 1 worker process/);
+    // git push answers once the web release serves; workers start after the switch (decision 32),
+    // which the deploy's log shows.
+    const ended = await deployEnded(api, APPS.node);
+    assert.equal(ended.status, 'success', ended.log);
+    assert.match(ended.log, /-----> Starting 1 worker process/);
 
     const { direct, caddy } = await answer(APPS.node);
     assert.match(direct.body, /^hello v1 from [0-9a-f]{12}\n$/);
@@ -101,6 +105,7 @@ describe('build strategies: Dockerfile-less apps deploy by git push', { timeout:
     assert.ok(install >= 0, r.stderr);
     assert.match(lines[install + 1] ?? '', /Using cache/, `the install step came from the cache:\n${lines.slice(install, install + 3).join('\n')}`);
     assert.match((await answer(APPS.node)).caddy.body, /^hello v2 from /);
+    assert.equal((await deployEnded(api, APPS.node)).status, 'success');
     const workerAfter = await containers(APPS.node, 'worker');
     assert.equal(workerAfter.length, 1);
     assert.notEqual(workerAfter[0], workerBefore[0], 'a new worker container runs the new release');

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, WorkingCopy } from '../../harness/git.js';
 import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker, removeAppImages } from '../../harness/docker.js';
@@ -87,6 +87,8 @@ describe('an app cannot exceed its budget', { timeout: 900_000 }, () => {
     const pushed = await wc4.push(remoteUrl(hiy.url, four, hiy.token));
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.match(pushed.stderr, /4 containers share 256 MB: 64 MB, 0\.25 CPU and 128 processes each/);
+    // The push answers once web serves; the workers start after the switch (decision 32).
+    assert.equal((await deployEnded(api, four)).status, 'success');
     let limits = await limitsOf(four);
     assert.equal(limits.length, 4);
     for (const l of limits) assert.deepEqual([l.memory, l.pids, l.nanoCpus], [64 * MB, 128, 0.25e9], l.name);
