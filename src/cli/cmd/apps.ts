@@ -4,6 +4,7 @@ import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec
 import { CliError, UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
+import { openInBrowser } from '../open.js';
 
 const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean; json?: boolean }> = {
   repo: { type: 'string', value: 'URL', field: 'repo_url', description: 'https:// git URL to deploy from (webhooks, hiy deploy); "" clears it' },
@@ -101,6 +102,17 @@ export const appCommands: CommandTable = {
     },
   },
 
+  open: {
+    usage: '<app>',
+    summary: 'Open the app\'s URL in the browser (and print it)',
+    args: [1, 1],
+    async run(ctx) {
+      const res = await ctx.api().request<{ app: AppView }>('GET', `/apps/${seg(arg(ctx, 0))}`);
+      ctx.print({ url: res.app.url }, () => `${res.app.url}\n`);
+      if (!ctx.json) await openInBrowser(res.app.url);
+    },
+  },
+
   update: {
     usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
     summary: 'Change an app\'s settings (they apply at the next deploy)',
@@ -142,3 +154,10 @@ export const appCommands: CommandTable = {
     },
   },
 };
+
+// Heroku's apps:* names for the same commands.
+appCommands['apps:create'] = appCommands.create!;
+appCommands['apps:info'] = appCommands.info!;
+appCommands['apps:open'] = appCommands.open!;
+appCommands['apps:update'] = appCommands.update!;
+appCommands['apps:destroy'] = appCommands.destroy!;
