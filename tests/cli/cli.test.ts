@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { freePort } from '../../harness/ports.js';
+import { findRootCert } from '../../harness/app-http.js';
 import { startHiy, type HiyProcess } from '../../harness/server.js';
 
 // The CLI as a user runs it: a separate process, talking to a real server over HTTP.
@@ -50,7 +51,7 @@ async function fails(args: string[], code: number, stderr: RegExp, opts?: Parame
 
 const json = async (args: string[]) => JSON.parse(await ok([...args, '--json']));
 
-describe('hiy CLI', { timeout: 180_000 }, () => {
+describe('hiy CLI', { timeout: 300_000 }, () => {
   it('shows help for everything', async () => {
     const general = await ok(['--help']);
     for (const c of ['login', 'apps', 'create', 'info', 'update', 'destroy', 'env:set', 'env:get', 'env:unset', 'deploys', 'deploys:info', 'tokens', 'tokens:create', 'tokens:revoke']) {
@@ -62,6 +63,8 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
     const create = await ok(['create', '--help']);
     assert.match(create, /^Usage: hiy create <app> \[--repo URL\]/);
     assert.match(create, /--memory MB/);
+    // The usage line lists every settings flag, not half of them.
+    assert.match(create.split('\n')[0]!, /\[--health-path PATH\] \[--health-timeout S\] \[--drain S\] \[--dockerfile PATH\] \[--build-images JSON\]$/);
     assert.match(create, /--json/);
     assert.equal(await ok(['help', 'create']), create);
     assert.match(await ok(['config:set', '-h']), /^Usage: hiy config:set <app> KEY=value/);
@@ -141,6 +144,15 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
     assert.match(await ok(['open', 'hone-blog'], { env: { PATH: '/nonexistent' } }), /^https:\/\/hone-blog\.localhost:\d+\n$/);
     assert.match(await ok(['update', 'hone-blog', '--port', '9000', '--health-path', '/up']), /^port\s+9000$/m);
     assert.equal((await json(['info', 'hone-blog'])).app.health_path, '/up');
+  });
+
+  it('prints the root of hiy\'s own CA (HIY_TLS=internal), the one Caddy signs with', async () => {
+    const pem = await ok(['ca']);
+    assert.match(pem, /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+    const file = findRootCert(h.dataDir);
+    assert.ok(file, 'the child Caddy keeps its CA under the data dir');
+    assert.equal(pem.trim(), readFileSync(file, 'utf8').trim());
+    assert.equal((await json(['ca'])).tls, 'internal');
   });
 
   it('passes API errors through with exit 1', async () => {

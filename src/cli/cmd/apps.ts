@@ -61,6 +61,8 @@ function appPairs(a: AppView): [string, string | number | null][] {
 }
 
 const settingsHelp = 'Settings are checked by the server; a bad value is refused with what is allowed.';
+/** Every settings flag in the usage line, not half of them. */
+const settingsUsage = Object.entries(SETTING_FLAGS).map(([f, spec]) => `[--${f} ${spec.value ?? 'VALUE'}]`).join(' ');
 
 export const appCommands: CommandTable = {
   apps: {
@@ -80,7 +82,7 @@ export const appCommands: CommandTable = {
   },
 
   create: {
-    usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
+    usage: `<app> ${settingsUsage}`,
     summary: 'Create an app (its git remote, domain and route)',
     details: `App names: 1-30 lowercase letters, digits and "-", starting with a letter.\n${settingsHelp}\n\nExamples:\n  hiy create blog --port 8080\n  hiy create shop --repo https://github.com/me/shop.git --branch production`,
     flags: SETTING_FLAGS,
@@ -114,7 +116,7 @@ export const appCommands: CommandTable = {
   },
 
   update: {
-    usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
+    usage: `<app> ${settingsUsage}`,
     summary: 'Change an app\'s settings (they apply at the next deploy)',
     details: settingsHelp,
     flags: SETTING_FLAGS,
