@@ -79,8 +79,10 @@ export interface Release {
   created_at: string;
 }
 
-/** A release in GET …/releases, the current one marked. */
-export interface ReleaseView extends Release {
+/** A release in GET …/releases, the current one marked, its process types as an object. */
+export interface ReleaseView extends Omit<Release, 'processes'> {
+  /** The Procfile's process types ({} or null: the image's own command as web only). */
+  processes: Record<string, string> | null;
   current: boolean;
 }
 

@@ -39,7 +39,12 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
   r.get('/:name/releases', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const current = await currentRelease(s.db, app);
-    const releases = (await listReleases(s.db, app)).map((rel): ReleaseView => ({ ...rel, current: rel.id === current?.id }));
+    const releases = (await listReleases(s.db, app)).map((rel): ReleaseView => ({
+      ...rel,
+      // Stored as JSON text; the API answers with the object, never a string to parse twice.
+      processes: rel.processes === null ? null : JSON.parse(rel.processes) as Record<string, string>,
+      current: rel.id === current?.id,
+    }));
     return c.json({ app, current: current?.version ?? null, releases });
   });
 
