@@ -254,7 +254,7 @@ describe('hiy CLI', { timeout: 300_000 }, () => {
     assert.equal((await json(['info', 'hone-shop'])).app.name, 'hone-shop', 'still there');
     assert.equal(await ok(['destroy', 'hone-shop', '--confirm', 'hone-shop']), 'Destroyed hone-shop\n');
     await fails(['info', 'hone-shop'], 1, /app "hone-shop" not found/);
-    assert.deepEqual(await json(['destroy', 'hone-blog', '--confirm', 'hone-blog']), { destroyed: 'hone-blog', volumes_removed: false });
+    assert.deepEqual(await json(['destroy', 'hone-blog', '--confirm', 'hone-blog']), { destroyed: 'hone-blog', volumes_removed: [] });
     assert.match(await ok(['apps']), /No apps yet/);
   });
 });

@@ -151,8 +151,8 @@ export const appCommands: CommandTable = {
         throw stringFlag(ctx, 'confirm') === undefined ? new CliError(msg) : new UsageError(msg);
       }
       const volumes = ctx.flags.volumes === true;
-      const res = await ctx.api().request('DELETE', `/apps/${seg(app)}${volumes ? '?volumes=true' : ''}`);
-      ctx.print(res, () => `Destroyed ${app}${volumes ? ' and its volume' : ''}\n`);
+      const res = await ctx.api().request<{ destroyed: string; volumes_removed: string[] }>('DELETE', `/apps/${seg(app)}${volumes ? '?volumes=true' : ''}`);
+      ctx.print(res, () => `Destroyed ${app}${res.volumes_removed.length ? ` and its volume${res.volumes_removed.length > 1 ? 's' : ''} ${res.volumes_removed.join(', ')}` : volumes ? ' (it had no volume)' : ''}\n`);
     },
   },
 };
