@@ -7,7 +7,7 @@ import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js'
 import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { pathApp } from '../body.js';
+import { clientTrigger, pathApp } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
@@ -47,7 +47,7 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path === path) return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, restarted: false });
     await updateApp(s.db, app.name, { volume_path: path });
     s.log.info({ app: app.name, path }, 'volume added');
-    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...restartAnswer(await restartToApply(s, app.name, 'the volume')) }, 201);
+    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...restartAnswer(await restartToApply(s, app.name, 'the volume', undefined, clientTrigger(c))) }, 201);
   });
 
   r.delete('/:name/volumes', async (c) => {
@@ -58,7 +58,7 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path !== path) throw new HiyError('not_found', `${app.name} has no volume mounted at ${path}`);
     await updateApp(s.db, app.name, { volume_path: null });
     s.log.info({ app: app.name, path }, 'volume unmounted (data kept)');
-    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...restartAnswer(await restartToApply(s, app.name, 'the volume')) });
+    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...restartAnswer(await restartToApply(s, app.name, 'the volume', undefined, clientTrigger(c))) });
   });
 
   return r;
