@@ -50,6 +50,17 @@ describe('API answers', { timeout: 60_000 }, () => {
     assert.equal(list.body.deploys.find((d: { id: number }) => d.id !== rollbackDeploy).rollback_to, null);
   });
 
+  it('a volume is unmounted by a DELETE without a body; a second one is 404', async () => {
+    assert.equal((await api('POST', '/apps/two/volumes', { path: '/var/lib/app' })).status, 201);
+    const res = await api('DELETE', '/apps/two/volumes/var/lib/app');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { app: 'two', unmounted: '/var/lib/app', data_kept_in: 'hiy-two-data', restarted: false });
+    assert.equal((await api('DELETE', '/apps/two/volumes/var/lib/app')).status, 404);
+    // The older form, with the path in a body, still works.
+    assert.equal((await api('POST', '/apps/two/volumes', { path: '/data' })).status, 201);
+    assert.equal((await api('DELETE', '/apps/two/volumes', { path: '/data' })).body.unmounted, '/data');
+  });
+
   it('health says which server and API version answer, and every API answer carries the API version', async () => {
     const health = await api('GET', '/health', undefined, { token: null });
     assert.deepEqual(health.body, { ok: true, ready: true, version: '0.1.0', api_version: 1 });

@@ -144,6 +144,8 @@ describe('hiy CLI', { timeout: 300_000 }, () => {
     assert.match(await ok(['open', 'hone-blog'], { env: { PATH: '/nonexistent' } }), /^https:\/\/hone-blog\.localhost:\d+\n$/);
     assert.match(await ok(['update', 'hone-blog', '--port', '9000', '--health-path', '/up']), /^port\s+9000$/m);
     assert.equal((await json(['info', 'hone-blog'])).app.health_path, '/up');
+    assert.match(await ok(['volumes:add', 'hone-blog', '/data']), /^Mounted hiy-hone-blog-data at \/data\n$/);
+    assert.equal(await ok(['volumes:remove', 'hone-blog', '/data']), 'Unmounted /data; the data stays in hiy-hone-blog-data\n');
   });
 
   it('prints the root of hiy\'s own CA (HIY_TLS=internal), the one Caddy signs with', async () => {
