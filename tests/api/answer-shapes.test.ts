@@ -59,6 +59,10 @@ describe('API answers', { timeout: 60_000 }, () => {
     // The older form, with the path in a body, still works.
     assert.equal((await api('POST', '/apps/two/volumes', { path: '/data' })).status, 201);
     assert.equal((await api('DELETE', '/apps/two/volumes', { path: '/data' })).body.unmounted, '/data');
+    // One rule for every DELETE of something that is not there.
+    for (const path of ['/apps/two/repo-token', '/apps/two/env/NOPE', '/apps/two/domains/nope.example.com', '/tokens/99999', '/apps/nope']) {
+      assert.equal((await api('DELETE', path)).status, 404, path);
+    }
   });
 
   it('health says which server and API version answer, and every API answer carries the API version', async () => {

@@ -268,6 +268,7 @@ describe('GitHub webhook deliveries deploy the app', { timeout: 300_000 }, () =>
       assert.ok(!bytes.includes(token) && !bytes.includes(secret), `${file} holds neither in plaintext`);
     }
     assert.equal((await api('DELETE', `/apps/${APP}/repo-token`)).body.repo_token, false);
+    assert.equal((await api('DELETE', `/apps/${APP}/repo-token`)).status, 404, 'a DELETE of something gone is 404, as everywhere');
   });
 
   test('a malicious repo_url that reached the database is refused at fetch time', async () => {
