@@ -88,7 +88,7 @@ describe('hiy CLI', { timeout: 300_000 }, () => {
 
   it('exits 2 on usage errors with the usage', async () => {
     await fails(['frobnicate'], 2, /unknown command "frobnicate" \(see hiy help\)/);
-    await fails(['apps', '--colour'], 2, /^hiy: hiy apps has no option --colour \(hiy apps --help lists them; a value starting with "-" goes after "--"\)\nUsage: hiy apps\n$/);
+    await fails(['apps', '--colour'], 2, /^hiy: unknown option --colour for hiy apps \(hiy apps --help lists its options; a value starting with "-" goes after "--"\)\nUsage: hiy apps\n$/);
     await fails(['create', 'x', '--port'], 2, /--port needs a value\nUsage: hiy create <app>/);
     await fails(['info'], 2, /missing <app>: pass it, or -a <app>, or run this in a repository with a "hiy" git remote \(hiy git:remote <app>\)\nUsage: hiy info <app>/);
     await fails(['env:set', 'myapp'], 2, /missing argument\nUsage: hiy env:set <app> KEY=value/);
