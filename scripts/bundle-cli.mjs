@@ -5,6 +5,7 @@
 // has type-checked the same sources; esbuild only strips types and joins the files.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -30,7 +31,9 @@ const result = await build({
   metafile: true,
 });
 const optional = new Set(['bufferutil', 'utf-8-validate']);
-const outside = Object.values(result.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external && !i.path.startsWith('node:') && !optional.has(i.path));
+// Node's own modules, with or without node: (ws asks for 'events', 'http', …).
+const builtin = (p) => p.startsWith('node:') || builtinModules.includes(p);
+const outside = Object.values(result.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external && !builtin(i.path) && !optional.has(i.path));
 if (outside.length) {
   console.error(`bundle-cli: the laptop CLI would need ${outside.map((i) => i.path).join(', ')} at run time`);
   process.exit(1);

@@ -41,6 +41,8 @@ describe('API answers', { timeout: 60_000 }, () => {
       [2, { web: 'node server.js', worker: 'node worker.js' }],
       [1, {}],
     ]);
+    // app.json's jobs likewise: a value, not JSON text (none here).
+    assert.deepEqual(res.body.releases.map((r: { cron: unknown }) => r.cron), [null, null]);
   });
 
   it('a rollback deploy names its target by version, in the listing and alone', async () => {

@@ -40,6 +40,7 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
       ...rel,
       // Stored as JSON text; the API answers with the object, never a string to parse twice.
       processes: rel.processes === null ? null : JSON.parse(rel.processes) as Record<string, string>,
+      cron: rel.cron === null ? null : JSON.parse(rel.cron) as unknown[],
       current: rel.id === current?.id,
     }));
     return c.json({ app, current: current?.version ?? null, releases });
