@@ -60,7 +60,7 @@ describe('POST /hooks/github/<app> before anything is queued', { timeout: 60_000
       async enqueuePull(app, reference): Promise<QueuedDeploy> {
         queued.push(`${app}@${reference}`);
         const deployId = queued.length;
-        return { deployId, app, output: new DeployOutput(opened.db, deployId), done: new Promise(() => {}) };
+        return { deployId, app, output: new DeployOutput(opened.db, deployId), answer: new Promise(() => {}), done: new Promise(() => {}) };
       },
     });
     server = createServer((req, res) => void handler(req, res));
