@@ -17,8 +17,17 @@ upgrades, Docker log and build cache limits; installs the daily backup timer.
 Safe to run again: a second run changes nothing.
 
 Options:
-  --domain D     domain apps are served under (<app>.D, dashboard hiy.D);
-                 only used when /etc/hiy/hiy.env is created. Default: $HIY_DOMAIN or localhost
+  --domain D     domain apps are served under (<app>.D, dashboard hiy.D). Written to
+                 /etc/hiy/hiy.env; on a later run a different D replaces the one there
+                 (with a warning: app URLs change). Default: $HIY_DOMAIN or localhost
+  --keep-backup-key
+                 keep the backup key made on the first run in /etc/hiy/backup-identity.txt
+                 (0600) instead of only printing it once; without a terminal the key is
+                 only made when this is given
+  --enable-memory-cgroup
+                 where the kernel boots with memory cgroups off (stock Raspberry Pi OS),
+                 add cgroup_enable=memory cgroup_memory=1 to the boot command line; takes
+                 effect after a reboot
   --production   skip what only the test suite needs (chromium, busybox-static, rclone,
                  debootstrap, systemd-container, pebble, knot, bind9-dnsutils,
                  docker-registry, apache2-utils)
@@ -55,15 +64,27 @@ CADDY_ADMIN_JSON=/etc/hiy/caddy-admin.json
 # has nothing to restart.
 RUN_STAMP=/var/lib/hiy/.install-stamp
 
-DRY=0 PRODUCTION=0 NO_START=0 NO_FIREWALL=0 NO_FAIL2BAN=0 NO_UPGRADES=0
+DRY=0 PRODUCTION=0 NO_START=0 NO_FIREWALL=0 NO_FAIL2BAN=0 NO_UPGRADES=0 KEEP_BACKUP_KEY=0 ENABLE_MEMORY_CGROUP=0
 DOMAIN="${HIY_DOMAIN:-localhost}"
 DOMAIN_GIVEN=0
 [ -n "${HIY_DOMAIN:-}" ] && DOMAIN_GIVEN=1
 FIRST_RUN=0
+# What the operator must see at the end, not only where it scrolled past.
+LATER=()
+BACKUP_IDENTITY=''
+BACKUP_IDENTITY_FILE=/etc/hiy/backup-identity.txt
+# Where the kernel says what it booted with and which cgroup controllers it has (tests point
+# these at files of their own).
+PROC_CMDLINE="${HIY_INSTALL_PROC_CMDLINE:-/proc/cmdline}"
+PROC_CGROUPS="${HIY_INSTALL_PROC_CGROUPS:-/proc/cgroups}"
+CGROUP_ROOT="${HIY_INSTALL_CGROUP_ROOT:-/sys/fs/cgroup}"
+BOOT_CMDLINE="${HIY_INSTALL_BOOT_CMDLINE:-}"
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+# A warning that is also repeated at the end, next to the URLs.
+warn_later() { warn "$*"; LATER+=("$*"); }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 usage_error() { printf 'install.sh: %s (see --help)\n' "$*" >&2; exit 2; }
 
@@ -109,6 +130,8 @@ while [ $# -gt 0 ]; do
     --no-firewall) NO_FIREWALL=1 ;;
     --no-fail2ban) NO_FAIL2BAN=1 ;;
     --no-upgrades) NO_UPGRADES=1 ;;
+    --keep-backup-key) KEEP_BACKUP_KEY=1 ;;
+    --enable-memory-cgroup) ENABLE_MEMORY_CGROUP=1 ;;
     --domain) [ $# -ge 2 ] || usage_error '--domain needs a value'; DOMAIN="$2" DOMAIN_GIVEN=1; shift ;;
     --domain=*) DOMAIN="${1#--domain=}" DOMAIN_GIVEN=1 ;;
     *) usage_error "unknown option: $1" ;;
@@ -154,15 +177,71 @@ ensure_node() {
       apt_install nodejs
     else
       die "hiy needs Node.js 20 or newer; found: $(node --version 2>/dev/null || echo none), and apt offers: ${candidate:-none}.
-  Debian 12 ships Node 18. Install Node 20+ from NodeSource (https://github.com/nodesource/distributions:
-  add their apt repository for node_20.x or node_22.x, then apt-get install nodejs), or use a Debian
-  release that packages Node 20+ (Debian 13: apt-get install nodejs npm). Then run this script again."
+  Debian 12 (bookworm) and Raspberry Pi OS bookworm ship Node 18. Install Node 22 from NodeSource:
+    curl -fsSL https://deb.nodesource.com/setup_22.x -o /tmp/nodesource_setup.sh
+    sudo bash /tmp/nodesource_setup.sh
+    sudo apt-get install -y nodejs
+  (NodeSource's nodejs includes npm.) Debian 13 (trixie) and Raspberry Pi OS trixie ship Node 20:
+  there this script installs it itself. Then run this script again."
     fi
   fi
   if ! command -v npm >/dev/null; then
     apt_install npm
     [ "$DRY" = 1 ] || command -v npm >/dev/null || die 'npm is missing and could not be installed'
   fi
+}
+
+# The firmware's kernel command line on a Raspberry Pi (one line); elsewhere there is none.
+boot_cmdline_file() {
+  if [ -n "$BOOT_CMDLINE" ]; then printf '%s' "$BOOT_CMDLINE"; return 0; fi
+  local f
+  for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do [ -f "$f" ] && { printf '%s' "$f"; return 0; }; done
+  return 0
+}
+
+# True when the kernel has the memory cgroup controller on: without it Docker accepts memory
+# limits and enforces none, so an app or a build can take the whole box.
+memory_cgroup_on() {
+  if [ -f "$CGROUP_ROOT/cgroup.controllers" ]; then
+    grep -qw memory "$CGROUP_ROOT/cgroup.controllers"
+    return
+  fi
+  # cgroup v1: /proc/cgroups has "memory <hierarchy> <cgroups> <enabled>".
+  awk '$1 == "memory" { found = 1; on = ($4 == 1) } END { exit (found && on) ? 0 : 1 }' "$PROC_CGROUPS" 2>/dev/null
+}
+
+# Stock Raspberry Pi OS boots with cgroup_disable=memory: app and build memory limits then do
+# nothing. Said, with the fix; --enable-memory-cgroup applies it (a reboot makes it count).
+check_memory_cgroup() {
+  say 'memory cgroups (app and build memory limits)'
+  if memory_cgroup_on; then note 'on'; return 0; fi
+  local file why='' line
+  file="$(boot_cmdline_file)"
+  grep -qw 'cgroup_disable=memory' "$PROC_CMDLINE" 2>/dev/null && why=' (the kernel was booted with cgroup_disable=memory)'
+  if [ -z "$file" ]; then
+    warn_later "memory cgroups are off$why: app and build memory limits do nothing. Boot the kernel with cgroup_enable=memory cgroup_memory=1 (your boot loader's kernel command line), then reboot"
+    return 0
+  fi
+  line="$(head -n 1 "$file")"
+  line="${line%"${line##*[![:space:]]}"}"
+  if [[ " $line " == *' cgroup_enable=memory '* && " $line " == *' cgroup_memory=1 '* ]]; then
+    warn_later "memory cgroups are off$why, but $file already turns them on: reboot (sudo reboot) for it to count"
+    return 0
+  fi
+  if [ "$ENABLE_MEMORY_CGROUP" = 1 ]; then
+    # In place, not through put_file: the firmware partition is FAT (no modes, no chmod); the
+    # previous line stays next to it.
+    if [ "$DRY" = 1 ]; then
+      note "would append cgroup_enable=memory cgroup_memory=1 to $file (the previous one kept as $file.before-hiy)"
+    else
+      cp -f "$file" "$file.before-hiy"
+      printf '%s cgroup_enable=memory cgroup_memory=1\n' "$line" >"$file"
+      note "appended cgroup_enable=memory cgroup_memory=1 to $file (the previous one: $file.before-hiy)"
+    fi
+    warn_later "memory cgroups are off$why: $file now turns them on; reboot (sudo reboot) for app and build memory limits to work"
+    return 0
+  fi
+  warn_later "memory cgroups are off$why: app and build memory limits do nothing, so one app or build can take the whole box. Fix: sudo $ROOT/infra/install.sh --enable-memory-cgroup (adds cgroup_enable=memory cgroup_memory=1 to the one line of $file), then sudo reboot"
 }
 
 ensure_packages() {
@@ -362,6 +441,36 @@ as_owner() {
     run runuser -u "$REPO_OWNER" -- env HOME="$(getent passwd "$REPO_OWNER" | cut -d: -f6)" "$@"
   fi
 }
+# as_owner, but a failure is returned to the caller instead of ending the install.
+as_owner_try() {
+  if [ "$REPO_OWNER" = root ] || [ "$(id -u)" != 0 ]; then
+    "$@"
+  else
+    runuser -u "$REPO_OWNER" -- env HOME="$(getent passwd "$REPO_OWNER" | cut -d: -f6)" "$@"
+  fi
+}
+
+compilers_missing() {
+  local t missing=()
+  for t in g++ make python3; do command -v "$t" >/dev/null || missing+=("$t"); done
+  printf '%s' "${missing[*]}"
+}
+
+# better-sqlite3 is a native module: npm downloads a prebuilt binary for this Node and machine
+# when there is one, and compiles it otherwise, which needs g++, make and python3. They are not
+# installed up front (--production stays lean, and a Pi usually gets the prebuilt binary): when
+# npm ci fails without them, they are installed and npm ci runs once more.
+npm_ci() {
+  if [ "$DRY" = 1 ]; then as_owner npm ci --no-audit --no-fund; return 0; fi
+  local missing rc=0
+  missing="$(compilers_missing)"
+  if [ -z "$missing" ]; then as_owner npm ci --no-audit --no-fund; return 0; fi
+  as_owner_try npm ci --no-audit --no-fund || rc=$?
+  [ "$rc" = 0 ] && return 0
+  warn "npm ci failed (exit $rc) and $missing missing: a native module (better-sqlite3) has to be compiled when no prebuilt binary for node $(node --version 2>/dev/null) on $(uname -m) can be downloaded. Installing g++ make python3 and trying once more"
+  apt_install g++ make python3
+  as_owner npm ci --no-audit --no-fund
+}
 
 build_hiy() {
   say "Node dependencies and build in $ROOT"
@@ -372,7 +481,7 @@ build_hiy() {
   if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
     note 'node_modules matches package-lock.json'
   else
-    as_owner npm ci --no-audit --no-fund
+    npm_ci
     [ "$DRY" = 1 ] || printf '%s\n' "$stamp" >"$stamp_file"
   fi
   as_owner npm run build
@@ -388,14 +497,30 @@ env_get() {
   return 0
 }
 
+# A later --domain D moves hiy to D: the HIY_DOMAIN line is replaced (or added), nothing else in
+# the file changes, and hiy restarts with it below (its configuration changed).
+change_domain() {
+  local old="$1" text line out='' replaced=0
+  text="$(cat "$ENV_FILE"; printf x)"
+  text="${text%x}"
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [ "$replaced" = 0 ] && [[ "$line" == HIY_DOMAIN=* ]]; then line="HIY_DOMAIN=$DOMAIN"; replaced=1; fi
+    out+="$line"$'\n'
+  done <<<"${text%$'\n'}"
+  [ "$replaced" = 1 ] || out+="HIY_DOMAIN=$DOMAIN"$'\n'
+  printf '%s' "$out" | put_file "$ENV_FILE" 0600 || true
+  warn_later "HIY_DOMAIN changes from $old to $DOMAIN: apps move to https://<app>.$DOMAIN and the dashboard to https://hiy.$DOMAIN (point *.$DOMAIN and $DOMAIN at this box; certificates for the new names are requested as they are first used); git remotes and HIY_URL that name the old domain need the new one"
+}
+
 ensure_env_file() {
   say "configuration $ENV_FILE"
   if [ -f "$ENV_FILE" ]; then
-    note 'exists, left unchanged'
     local have
     have="$(env_get HIY_DOMAIN)"
     if [ "$DOMAIN_GIVEN" = 1 ] && [ "${have:-localhost}" != "$DOMAIN" ]; then
-      warn "HIY_DOMAIN in $ENV_FILE is \"${have:-localhost}\", not \"$DOMAIN\": edit that file to change it, then rerun"
+      change_domain "${have:-localhost}"
+    else
+      note 'exists, left unchanged'
     fi
     return 0
   fi
@@ -407,6 +532,16 @@ ensure_env_file() {
   local token tmp
   token="hiy_$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')"
   [[ "$token" =~ ^hiy_[A-Za-z0-9_-]{43}$ ]] || die 'could not generate an admin token'
+  local recipient=''
+  # A backup key pair, so the daily backup works from day one. Its identity is shown once on a
+  # terminal and kept nowhere (--keep-backup-key keeps it in a root-only file); without a
+  # terminal and without that flag no pair is made, so no key ever lands in a log.
+  if [ -t 1 ] || [ "$KEEP_BACKUP_KEY" = 1 ]; then
+    local keys
+    keys="$(node "$ROOT/infra/backup-key.mjs")" || die 'could not make a backup key pair (infra/backup-key.mjs)'
+    BACKUP_IDENTITY="${keys%%$'\n'*}" recipient="${keys##*$'\n'}"
+    [[ "$BACKUP_IDENTITY" =~ ^AGE-SECRET-KEY-1[0-9A-Z]+$ && "$recipient" =~ ^age1[0-9a-z]+$ ]] || die 'could not make a backup key pair'
+  fi
   install -d -m 0755 "$(dirname "$ENV_FILE")"
   tmp="$(mktemp "$ENV_FILE.XXXXXX")" # mktemp creates it 0600 before the token is written
   {
@@ -415,11 +550,19 @@ ensure_env_file() {
     printf '#HIY_LISTEN=127.0.0.1:3000\n#HIY_CADDY_ADMIN=unix:/run/hiy/caddy-admin/admin.sock   # host:port = TCP, open to every local user\n#HIY_HTTP_PORT=80\n#HIY_HTTPS_PORT=443\n'
     printf '#HIY_TLS=auto   # auto | internal | off; internal is the default for localhost\n'
     printf '# Backups (docs/backup.md): the public key (age1...) of a key pair kept OFF this box.\n'
-    printf '#HIY_BACKUP_RECIPIENT=age1...\n#HIY_BACKUP_DIR=/var/backups/hiy\n#HIY_BACKUP_KEEP_DAYS=30\n#HIY_BACKUP_RCLONE=remote:hiy-backups\n'
+    if [ -n "$recipient" ]; then printf 'HIY_BACKUP_RECIPIENT=%s\n' "$recipient"; else printf '#HIY_BACKUP_RECIPIENT=age1...\n'; fi
+    printf '#HIY_BACKUP_DIR=/var/backups/hiy\n#HIY_BACKUP_KEEP_DAYS=30\n#HIY_BACKUP_RCLONE=remote:hiy-backups\n'
   } >"$tmp"
   chmod 0600 "$tmp"
   mv -f "$tmp" "$ENV_FILE"
-  note 'created (mode 0600) with a new admin token'
+  note "created (mode 0600) with a new admin token${recipient:+ and a backup key pair (HIY_BACKUP_RECIPIENT)}"
+  if [ -n "$recipient" ] && [ "$KEEP_BACKUP_KEY" = 1 ]; then
+    tmp="$(mktemp "$BACKUP_IDENTITY_FILE.XXXXXX")"
+    printf '# hiy backup key (age identity): restore needs it. Keep a copy OFF this box.\n%s\n' "$BACKUP_IDENTITY" >"$tmp"
+    chmod 0600 "$tmp"
+    mv -f "$tmp" "$BACKUP_IDENTITY_FILE"
+    note "backup key kept in $BACKUP_IDENTITY_FILE (--keep-backup-key)"
+  fi
 }
 
 ensure_dirs_and_link() {
@@ -699,14 +842,16 @@ ensure_backup_timer() {
     if [ "$changed" = 1 ]; then run systemctl daemon-reload; fi
     run systemctl enable --now hiy-backup.timer
   fi
-  if [ -z "$(env_get HIY_BACKUP_RECIPIENT)" ]; then
-    note "HIY_BACKUP_RECIPIENT is not set in $ENV_FILE: backups fail until it is (docs/backup.md)"
+  if [ -z "$(env_get HIY_BACKUP_RECIPIENT)" ] && [ "$DRY" = 0 ]; then
+    warn_later "HIY_BACKUP_RECIPIENT is not set in $ENV_FILE: backups fail until it is (docs/backup.md: age-keygen, or rerun on a fresh box from a terminal)"
   fi
 }
 
 summary() {
   local domain scheme=https port default=443 token
   domain="$(env_get HIY_DOMAIN)"; domain="${domain:-$DOMAIN}"
+  # A dry run did not write the new domain; a real run wrote exactly this.
+  [ "$DOMAIN_GIVEN" = 1 ] && domain="$DOMAIN"
   port="$(env_get HIY_HTTPS_PORT)"
   if [ "$(env_get HIY_TLS)" = off ]; then scheme=http port="$(env_get HIY_HTTP_PORT)" default=80; fi
   if [ -z "$port" ] || [ "$port" = "$default" ]; then port=''; else port=":$port"; fi
@@ -723,10 +868,24 @@ summary() {
   else
     printf '  Token:      sudo grep HIY_ADMIN_TOKEN %s\n\n' "$ENV_FILE"
   fi
+  if [ -n "$BACKUP_IDENTITY" ] && [ -t 1 ]; then
+    printf '  Backup key: the daily backup is encrypted to HIY_BACKUP_RECIPIENT in %s. Restoring needs\n' "$ENV_FILE"
+    printf '  this key. Store it OFFLINE now (a password manager, paper); it is shown this once%s:\n\n    %s\n\n' \
+      "$([ "$KEEP_BACKUP_KEY" = 1 ] && printf ' (a copy is in %s)' "$BACKUP_IDENTITY_FILE" || printf ' and not kept on this box')" "$BACKUP_IDENTITY"
+  fi
+  if [ ${#LATER[@]} -gt 0 ]; then
+    local w
+    printf '  Before your first app:\n'
+    for w in "${LATER[@]}"; do printf '    - %s\n' "$w"; done
+    printf '\n'
+  fi
+  printf '  Laptop CLI: %s://hiy.%s%s/cli/hiy (one file, Node 20+; docs/cli.md)\n' "$scheme" "$domain" "$port"
+  printf '  Next:       docs/setup.md (DNS, the first app), docs/add-app.md\n\n'
 }
 
 check_checkout_owner
 ensure_node
+check_memory_cgroup
 ensure_packages
 ensure_docker_config
 ensure_docker

@@ -79,8 +79,12 @@ export interface Release {
   created_at: string;
 }
 
-/** A release in GET …/releases, the current one marked. */
-export interface ReleaseView extends Release {
+/** A release in GET …/releases, the current one marked, its process types and jobs as JSON values. */
+export interface ReleaseView extends Omit<Release, 'processes' | 'cron'> {
+  /** The Procfile's process types ({} or null: the image's own command as web only). */
+  processes: Record<string, string> | null;
+  /** app.json's scheduled jobs (null or []: none). */
+  cron: unknown[] | null;
   current: boolean;
 }
 

@@ -7,6 +7,7 @@
 import type { Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
+import { Hono } from 'hono';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
 import { servedHosts } from './apps/domains.js';
@@ -21,6 +22,7 @@ import { createGitRemote } from './http/git-remote.js';
 import { createPushEndpoint } from './http/push-endpoint.js';
 import { createHttpServer } from './http/server.js';
 import { acceptUpgrades, type Upgrades } from './http/upgrade.js';
+import { cliDownloadRoutes } from './http/cli-download.js';
 import type { Logger } from './log.js';
 import { Observability } from './observability.js';
 import { syncGatus } from './ops/gatus.js';
@@ -137,7 +139,7 @@ export function wireServer(o: Opened): Wired {
   const api = createApi(services);
   const dashboard = createDashboard(services, { root: o.root, live: liveDeploys(queue), logs: observability.logs, sampler: observability.metrics });
   const gitRemote = createGitRemote(services);
-  const root = withDashboard(api, dashboard.app);
+  const root = withCliDownload(cliDownloadRoutes(), withDashboard(api, dashboard.app));
   const server = createHttpServer(root, [
     { prefix: '/git/', handler: (req, res) => void gitRemote(req, res), streams: true },
     { prefix: TLS_ASK_PATH, handler: createTlsAsk(services) },
@@ -151,4 +153,11 @@ export function wireServer(o: Opened): Wired {
   ], [IMAGE_UPLOAD_PATH]);
   const upgrades = acceptUpgrades(server, root, log);
   return { services, queue, dashboard, server, upgrades };
+}
+
+/** /cli/* (the laptop CLI, public) before the API and the dashboard, whose auth it must not meet. */
+function withCliDownload(cli: Hono, rest: Hono): Hono {
+  const root = new Hono();
+  root.all('*', (c) => (c.req.path.startsWith('/cli/') ? cli.fetch(c.req.raw, c.env) : rest.fetch(c.req.raw, c.env)));
+  return root;
 }

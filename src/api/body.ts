@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { validateAppName } from '../apps/names.js';
 import { getApp, type App } from '../apps/repo.js';
 import type { Database } from '../db/database.js';
+import type { DeployTrigger } from '../contract.js';
 import { HiyError } from '../errors.js';
 
 export function optionalBoolean(body: Record<string, unknown>, key: string): boolean | undefined {
@@ -33,3 +34,6 @@ export function parseIntParam(name: string, raw: string | undefined, min: number
 export async function pathApp(db: Kysely<Database>, c: Context): Promise<App> {
   return getApp(db, validateAppName(c.req.param('name')));
 }
+
+/** Who asked for a deploy or restart: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
+export const clientTrigger = (c: Context): DeployTrigger => (c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'manual');

@@ -19,6 +19,7 @@ import { imageRoutes } from './routes/images.js';
 import { registryRoutes } from './routes/registries.js';
 import { runRoutes } from './routes/runs.js';
 import { cronRoutes } from './routes/cron.js';
+import { API_VERSION, API_VERSION_HEADER, HIY_VERSION } from '../version.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -26,8 +27,10 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.onError(onApiError(s.log));
   api.notFound(apiNotFound);
 
+  // Every answer says which API it speaks, so a CLI of another version refuses to misread it.
+  api.use('/api/v1/*', async (c, next) => { c.header(API_VERSION_HEADER, String(API_VERSION)); await next(); });
   // `ready` turns true once start-up reconciliation is done; `ok` means the process answers.
-  api.get('/api/v1/health', (c) => c.json({ ok: true, ready: s.state.ready, version: '0.1.0' }));
+  api.get('/api/v1/health', (c) => c.json({ ok: true, ready: s.state.ready, version: HIY_VERSION, api_version: API_VERSION }));
   api.use('/api/v1/*', requireToken(s));
   api.route('/api/v1/apps', appRoutes(s));
   api.route('/api/v1/apps', envRoutes(s));

@@ -89,7 +89,10 @@ function wrap(cause: unknown, message: string): HiyError {
  * Stops and removes everything of an app, the row last: if a step fails, the app is still listed
  * and `destroy` can be run again. Docker and the proxy being down must not make an app undeletable.
  */
-export async function destroyApp(s: Services, name: string, opts: { volumes?: boolean } = {}): Promise<void> {
+/** What destroy removed beyond the app itself: the names of the volumes actually deleted. */
+export interface Destroyed { volumesRemoved: string[] }
+
+export async function destroyApp(s: Services, name: string, opts: { volumes?: boolean } = {}): Promise<Destroyed> {
   await getApp(s.db, name);
   await s.deployer.forgetApp(name);
   // Its one-off runs (hiy run, consoles, cron) end, and none starts until it is gone: a cron time
@@ -101,24 +104,26 @@ export async function destroyApp(s: Services, name: string, opts: { volumes?: bo
     } catch (err) {
       s.log.warn({ err, app: name }, 'could not remove the proxy route of a destroyed app');
     }
-    await removeDockerObjects(s, name, opts.volumes === true);
+    const volumesRemoved = await removeDockerObjects(s, name, opts.volumes === true);
     await s.repos.remove(name);
     await deleteApp(s.db, name);
-    s.log.info({ app: name }, 'app destroyed');
+    s.log.info({ app: name, volumesRemoved }, 'app destroyed');
     await s.appsChanged();
+    return { volumesRemoved };
   } finally {
     s.runs.reopenApp(name);
   }
 }
 
-async function removeDockerObjects(s: Services, app: string, volumes: boolean): Promise<void> {
+async function removeDockerObjects(s: Services, app: string, volumes: boolean): Promise<string[]> {
   let runtime;
   try {
     runtime = await s.runtime();
   } catch (err) {
     s.log.warn({ err, app }, 'docker is not available: containers and images of the destroyed app were not removed');
-    return;
+    return [];
   }
+  const removed: string[] = [];
   // Each kind on its own: one stuck container must not keep the images and network around.
   const steps: [string, () => Promise<void>][] = [
     ['containers', async () => { for (const c of await runtime.list({ app })) await runtime.remove(c.id); }],
@@ -130,8 +135,12 @@ async function removeDockerObjects(s: Services, app: string, volumes: boolean): 
   // The app's data outlives everything else unless the operator asks for it explicitly.
   if (volumes) {
     steps.push(['volumes', async () => {
-      const names = new Set([volumeName(app), ...(await runtime.listVolumes({ app })).map((v) => v.name)]);
-      for (const v of names) await runtime.removeVolume(v);
+      // Only what exists is reported removed: the engine answers a missing volume like a removed one.
+      for (const v of new Set((await runtime.listVolumes({ app })).map((x) => x.name))) {
+        await runtime.removeVolume(v);
+        removed.push(v);
+      }
+      await runtime.removeVolume(volumeName(app));
     }]);
   }
   for (const [what, step] of steps) {
@@ -141,4 +150,5 @@ async function removeDockerObjects(s: Services, app: string, volumes: boolean): 
       s.log.warn({ err, app }, `could not remove the ${what} of a destroyed app`);
     }
   }
+  return removed;
 }

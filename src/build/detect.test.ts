@@ -75,7 +75,11 @@ describe('build strategy detection', { timeout: 10_000 }, () => {
     const p = plan(tree({ 'package.json': '{}', Procfile: 'web: node web.js\nworker: node worker.js\nrelease: node migrate.js' }));
     assert.match(p.generated ?? '', /^CMD \["\/bin\/sh","-c","exec node web\.js"\]$/m);
     assert.deepEqual(workerTypes(p.processes), ['worker']);
-    failsWith(() => plan(tree({ 'package.json': '{"name":"x"}' })), /add a "start" script to package\.json or a Procfile with a web: line/);
+    failsWith(() => plan(tree({ 'package.json': '{"name":"x"}' })), /add a "start" script to package\.json, a server\.js \(what npm start runs without one\), or a Procfile with a web: line/);
+    // Heroku's default: npm start runs node server.js when there is no start script.
+    const bare = plan(tree({ 'package.json': '{"name":"x"}', 'server.js': '' }));
+    assert.equal(stages(bare.generated ?? '').at(-1)?.at(-1), 'CMD ["npm","start","--silent"]');
+    assert.ok(bare.notes.includes('no "start" script: npm start runs node server.js'));
     failsWith(() => plan(tree({ 'package.json': '{nope' })), /package\.json is not valid JSON/);
   });
 

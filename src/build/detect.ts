@@ -86,8 +86,12 @@ export function detect(tree: SourceTree, opts: DetectOptions): BuildPlan {
     const scripts = packageScripts(pkg);
     const lockfile = ['package-lock.json', 'npm-shrinkwrap.json'].find((f) => tree.paths.has(f));
     if (!lockfile) notes.push('no package-lock.json: dependencies are resolved with npm install (commit a lockfile for repeatable builds)');
+    // As Heroku does, and `npm start` itself: without a start script, npm runs `node server.js`.
     if (!web && scripts.start === undefined) {
-      throw fail('Node.js app without a way to start it: add a "start" script to package.json or a Procfile with a web: line');
+      if (!tree.paths.has('server.js')) {
+        throw fail('Node.js app without a way to start it: add a "start" script to package.json, a server.js (what npm start runs without one), or a Procfile with a web: line');
+      }
+      notes.push('no "start" script: npm start runs node server.js');
     }
     return generated('node', 'Node.js app', nodeDockerfile({ image: opts.images.node, lockfile, hasBuild: scripts.build !== undefined, web }));
   }

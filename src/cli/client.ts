@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type WebSocket from 'ws';
 import { CliError } from './errors.js';
+import { API_VERSION, API_VERSION_HEADER } from '../version.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -51,8 +52,9 @@ export function createApiClient(url: string, token: string): ApiClient {
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
       } catch (cause) {
-        throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
+        throw unreachable(base, cause);
       }
+      checkApiVersion(base, res);
       const text = await res.text();
       let parsed: unknown;
       try {
@@ -94,8 +96,9 @@ export function createApiClient(url: string, token: string): ApiClient {
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
       } catch (cause) {
-        throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
+        throw unreachable(base, cause);
       }
+      checkApiVersion(base, res);
       if (!res.ok) {
         const text = await res.text();
         let parsed: unknown;
@@ -126,8 +129,43 @@ async function openSocket(base: string, token: string, path: string): Promise<We
       });
       res.on('error', () => reject(apiError(res.statusCode ?? 0, undefined)));
     });
-    ws.once('error', (cause) => reject(new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause })));
+    ws.once('error', (cause) => reject(unreachable(base, cause)));
   });
+}
+
+/** What to check, after what went wrong: the URL, the server, a proxy or TLS in between. */
+function unreachable(base: string, cause: unknown): CliError {
+  const why = reason(cause);
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(why)
+    ? ' The server\'s certificate is not trusted here: with HIY_TLS=internal, trust hiy\'s root (hiy ca; NODE_EXTRA_CA_CERTS=<file>).'
+    : '';
+  return new CliError(`cannot reach hiy at ${base}: ${why}. Check the URL (HIY_URL, or hiy login --url), `
+    + `that hiy runs there (on the box: systemctl status hiy, or curl ${base}/api/v1/health) and that this machine can reach it.${tls}`,
+  { cause, code: 'unreachable' });
+}
+
+/**
+ * A server that speaks another API version would misread this CLI's requests, or this CLI its
+ * answers: refuse, and say where the matching CLI is. Servers before the header are let through.
+ */
+function checkApiVersion(base: string, res: Response): void {
+  const theirs = res.headers.get(API_VERSION_HEADER);
+  if (theirs === null || theirs === String(API_VERSION)) return;
+  throw new CliError(`the server at ${base} speaks API version ${theirs}, this hiy CLI version ${API_VERSION}: `
+    + `get the matching CLI from ${base}/cli/hiy (docs/cli.md)`, { code: 'api_version' });
+}
+
+/** GET /api/v1/health, which needs no token: the server's version, for `hiy version`. */
+export async function serverHealth(url: string): Promise<{ ok: boolean; ready: boolean; version: string; api_version: number }> {
+  const base = normalizeServerUrl(url);
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/v1/health`, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
+  } catch (cause) {
+    throw unreachable(base, cause);
+  }
+  if (!res.ok) throw new CliError(`${base}/api/v1/health answered HTTP ${res.status}: is HIY_URL the hiy server?`);
+  return await res.json() as { ok: boolean; ready: boolean; version: string; api_version: number };
 }
 
 function apiError(status: number, body: unknown): CliError {

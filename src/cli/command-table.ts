@@ -27,15 +27,20 @@ import { envCommands } from './cmd/env.js';
 import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
 import { webhookCommands } from './cmd/webhooks.js';
-import { opsCommands } from './cmd/ops.js';
 import { certCommands } from './cmd/certs.js';
 import { passwordCommands } from './cmd/password.js';
 import { registryCommands } from './cmd/registry.js';
 import { runCommands } from './cmd/runs.js';
+import { versionCommands } from './cmd/version.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
-export function commandTable(): CommandTable {
+/**
+ * Every command that talks to the API, plus `local`: the commands only the checkout on the box
+ * has (`server`, `backup`, `restore`: main.ts), or their laptop stand-ins (laptop.ts). They are
+ * passed in so the laptop bundle never pulls the server's modules in.
+ */
+export function commandTable(local: CommandTable = {}): CommandTable {
   const table: CommandTable = {
     ...loginCommands,
     ...appCommands,
@@ -50,8 +55,9 @@ export function commandTable(): CommandTable {
     ...webhookCommands,
     ...registryCommands,
     ...certCommands,
-    ...opsCommands,
     ...passwordCommands,
+    ...versionCommands,
+    ...local,
   };
   const help: Command = {
     usage: '[command]',

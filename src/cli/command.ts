@@ -6,6 +6,8 @@ import type { Io } from './io.js';
 export interface FlagSpec {
   type: 'string' | 'boolean';
   short?: string;
+  /** Another one-letter spelling, e.g. Heroku's `logs -t` next to `-f`. */
+  alsoShort?: string;
   /** Placeholder in help, e.g. "URL". */
   value?: string;
   description: string;
@@ -28,6 +30,11 @@ export interface Command {
    * them, or after `--`, is passed on untouched in ctx.rest, flags included.
    */
   passThrough?: boolean;
+  /**
+   * For a command whose usage starts with `<app>`: a first argument matching this is what comes
+   * after the app (`rollback v3`), and the app comes from the git remote (app-arg.ts).
+   */
+  notApp?: RegExp;
   /** Resolves the exit code when it is not 0 (hiy run passes the program's on). */
   run(ctx: Ctx): Promise<void | number>;
 }

@@ -1,4 +1,5 @@
 import type { Command, CommandTable } from './command.js';
+import { APP_REMOTE, takesApp } from './app-arg.js';
 
 const COMMON_FLAGS: [string, string][] = [
   ['--json', 'print the API\'s JSON answer instead of text'],
@@ -29,6 +30,7 @@ export function generalHelp(table: CommandTable): string {
     ...rows.map(([n, s]) => `  ${n.padEnd(width)}  ${s}`),
     '',
     'The server and token come from HIY_URL and HIY_TOKEN, or from what "hiy login" saved.',
+    `<app> may be left out in a repository with a "${APP_REMOTE}" git remote (hiy git:remote <app>), or given as -a <app>.`,
     'Run "hiy help <command>" or "hiy <command> --help" for details.',
     '',
   ].join('\n');
@@ -43,7 +45,8 @@ export function commandHelp(table: CommandTable, name: string, cmd: Command): st
     `${spec.short ? `-${spec.short}, ` : ''}--${f}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`,
     spec.description,
   ]);
-  const all = [...flags, ...COMMON_FLAGS];
+  const appFlag: [string, string][] = takesApp(cmd) ? [['-a, --app APP', `the app (default: the one the "${APP_REMOTE}" git remote of this repository points to)`]] : [];
+  const all = [...flags, ...appFlag, ...COMMON_FLAGS];
   const width = Math.max(...all.map(([f]) => f.length));
   const aliases = namesOf(table, cmd).filter((n) => n !== name);
   return [

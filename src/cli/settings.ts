@@ -59,3 +59,13 @@ export function resolveServer(env: Env): { url: string; token: string } {
   if (!token) throw new CliError('no API token: run "hiy login" or set HIY_TOKEN');
   return { url, token };
 }
+
+/** The server URL alone (HIY_URL, else the saved one), or undefined: for commands that need no token. */
+export function resolveServerUrl(env: Env): string | undefined {
+  if (env.HIY_URL) return env.HIY_URL;
+  try {
+    return readSaved(env).url;
+  } catch {
+    return undefined;
+  }
+}

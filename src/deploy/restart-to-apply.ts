@@ -7,6 +7,7 @@
 import { getApp } from '../apps/repo.js';
 import { isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { DeployTrigger } from '../contract.js';
 
 export type RestartOutcome =
   | { restarted: true; deployId: number }
@@ -14,11 +15,11 @@ export type RestartOutcome =
   | { restarted: false; why: 'unavailable'; reason: string };
 
 /** `restart: false` skips it (`hiy env:set --no-restart`); any other error than an unavailable engine is thrown. */
-export async function restartToApply(s: Pick<Services, 'db' | 'log' | 'deployer'>, app: string, what: string, restart?: boolean): Promise<RestartOutcome> {
+export async function restartToApply(s: Pick<Services, 'db' | 'log' | 'deployer'>, app: string, what: string, restart?: boolean, trigger: DeployTrigger = 'manual'): Promise<RestartOutcome> {
   if (restart === false) return { restarted: false, why: 'not_asked' };
   if ((await getApp(s.db, app)).current_release_id === null) return { restarted: false, why: 'no_release' };
   try {
-    return { restarted: true, deployId: await s.deployer.restart(app, 'manual') };
+    return { restarted: true, deployId: await s.deployer.restart(app, trigger) };
   } catch (err) {
     if (!isHiyError(err) || err.code !== 'unavailable') throw err;
     s.log.warn({ app, reason: err.message }, `${what} changed but the app could not be restarted`);

@@ -352,6 +352,14 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       }
     },
 
+    async localRoot() {
+      // Caddy's own CA (`tls internal`), made the first time Caddy needs it; its admin API hands
+      // out the root, so hiy need not know where a child Caddy or caddy.service keeps its files.
+      const ca = await admin.get('/pki/ca/local');
+      const pem = typeof ca === 'object' && ca !== null && !Array.isArray(ca) ? ca.root_certificate : undefined;
+      return typeof pem === 'string' && pem.includes('BEGIN CERTIFICATE') ? pem : undefined;
+    },
+
     stop: () => serial(async () => {
       started = false;
       if (watchTimer) clearTimeout(watchTimer);

@@ -30,6 +30,12 @@ export interface Proxy {
    * given before. Part of the config from then on: a change reloads Caddy, an equal one does not.
    */
   setCertificates(certs: { certificate: string; key: string }[]): Promise<void>;
+  /**
+   * The root certificate (PEM) of the proxy's own CA, which signs every certificate with
+   * HIY_TLS=internal (LAN-only boxes); undefined when it has none yet. What browsers, git and the
+   * CLI are told to trust (hiy ca).
+   */
+  localRoot(): Promise<string | undefined>;
   /** Requests Caddy is proxying to these upstream ports right now; undefined when it cannot tell. */
   inFlight(ports: number[]): Promise<number | undefined>;
   /** Stops the child Caddy if hiy started it. */

@@ -95,8 +95,25 @@ export function createWebhookHandler(d: WebhookDeps) {
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
-  const text = `${JSON.stringify(body)}\n`;
+/** Codes of the API's error shape for the statuses a delivery can get (errors.ts has the rest). */
+const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed',
+  409: 'conflict', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests', 503: 'unavailable',
+};
+
+/**
+ * A refusal in the API's error shape, {"error":{"code","message"}}, so one parser reads every
+ * error hiy sends; `outcome` (what the deliveries list records) stays next to it.
+ */
+export function deliveryBody(status: number, body: Record<string, unknown>): Record<string, unknown> {
+  if (status < 400) return body;
+  const { ok: _ok, error, ...rest } = body;
+  const message = typeof error === 'string' ? error : typeof rest.outcome === 'string' ? rest.outcome : 'refused';
+  return { error: { code: ERROR_CODES[status] ?? 'internal', message }, ...rest };
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(deliveryBody(status, body))}\n`;
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
   if (!req.readableEnded) discardRest(req);

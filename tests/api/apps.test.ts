@@ -73,7 +73,7 @@ describe('apps API', { timeout: 60_000 }, () => {
     assert.equal((await api('PATCH', '/apps/hone-blog/env', { vars: { A: '1' } })).status, 200);
     const res = await api('DELETE', '/apps/hone-blog');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { destroyed: 'hone-blog', volumes_removed: false });
+    assert.deepEqual(res.body, { destroyed: 'hone-blog', volumes_removed: [] });
     assert.equal((await api('GET', '/apps/hone-blog')).status, 404);
     assert.ok(!existsSync(join(h.dataDir, 'repos', 'hone-blog.git')), 'repo removed');
     assert.deepEqual((await api('GET', '/apps')).body.apps.map((a: { name: string }) => a.name), ['hone-shop']);

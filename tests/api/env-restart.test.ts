@@ -10,6 +10,7 @@ import { apiClient, startInProcess, type InProcessHiy } from '../../harness/serv
 let h: InProcessHiy;
 let api: ReturnType<typeof apiClient>;
 const restarts: string[] = [];
+const triggers: string[] = [];
 let restartFails: Error | undefined;
 
 before(async () => {
@@ -17,7 +18,7 @@ before(async () => {
   api = apiClient(h);
   const fake = {
     deployBranchHead: async () => 0,
-    restart: async (app: string) => { if (restartFails) throw restartFails; restarts.push(app); return 77; },
+    restart: async (app: string, trigger: string) => { if (restartFails) throw restartFails; restarts.push(app); triggers.push(trigger); return 77; },
     rollback: async () => ({ deployId: 0, targetVersion: 0 }),
     forgetApp: async () => {},
   };
@@ -40,6 +41,18 @@ describe('env change restarts', { timeout: 60_000 }, () => {
     const unset = await api('DELETE', '/apps/live/env', { keys: ['A'] });
     assert.equal(unset.body.restarted, true);
     assert.deepEqual(restarts, ['live', 'live']);
+  });
+
+  it('record who asked: the CLI\'s restarts as "cli", others as "manual"', async () => {
+    triggers.length = 0;
+    const patch = (headers: Record<string, string>) => fetch(`${h.url}/api/v1/apps/live/env`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ vars: { T: '1' } }),
+    });
+    assert.equal((await patch({ 'x-hiy-client': 'cli' })).status, 200);
+    assert.equal((await patch({})).status, 200);
+    const del = await fetch(`${h.url}/api/v1/apps/live/env/T`, { method: 'DELETE', headers: { authorization: `Bearer ${h.token}`, 'x-hiy-client': 'cli' } });
+    assert.equal(del.status, 200);
+    assert.deepEqual(triggers, ['cli', 'manual', 'cli']);
   });
 
   it('do not restart with restart:false, without a release, or when nothing was unset', async () => {

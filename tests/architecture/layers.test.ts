@@ -36,7 +36,7 @@ const LAYERS: { name: string; paths: RegExp[] }[] = [
     paths: [/^src\/[a-z-]+\.ts$/, /^src\/[a-z-]+\/([a-z-]+-)?table\.ts$/],
   },
 ];
-const CLI_MAY_IMPORT = /^src\/(cli\/|contract\.ts$|config\.ts$|errors\.ts$|terminal-safe\.ts$)/;
+const CLI_MAY_IMPORT = /^src\/(cli\/|contract\.ts$|version\.ts$|config\.ts$|errors\.ts$|terminal-safe\.ts$)/;
 
 interface Import { from: string; to: string; spec: string; typeOnly: boolean; dynamic: boolean }
 

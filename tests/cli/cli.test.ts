@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { hiyEntry } from '../../harness/paths.js';
+import { hiyEntry, repoRoot } from '../../harness/paths.js';
 import { freePort } from '../../harness/ports.js';
+import { findRootCert } from '../../harness/app-http.js';
 import { startHiy, type HiyProcess } from '../../harness/server.js';
 
 // The CLI as a user runs it: a separate process, talking to a real server over HTTP.
@@ -21,7 +22,7 @@ interface Run { code: number | null; stdout: string; stderr: string }
 function hiy(args: string[], opts: { env?: Record<string, string>; input?: string; auth?: boolean } = {}): Promise<Run> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, ...(opts.auth === false ? {} : { HIY_URL: h.url, HIY_TOKEN: h.token }), ...opts.env };
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [hiyEntry(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [hiyEntry(), ...args], { env, cwd: home, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -50,7 +51,7 @@ async function fails(args: string[], code: number, stderr: RegExp, opts?: Parame
 
 const json = async (args: string[]) => JSON.parse(await ok([...args, '--json']));
 
-describe('hiy CLI', { timeout: 180_000 }, () => {
+describe('hiy CLI', { timeout: 300_000 }, () => {
   it('shows help for everything', async () => {
     const general = await ok(['--help']);
     for (const c of ['login', 'apps', 'create', 'info', 'update', 'destroy', 'env:set', 'env:get', 'env:unset', 'deploys', 'deploys:info', 'tokens', 'tokens:create', 'tokens:revoke']) {
@@ -62,26 +63,61 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
     const create = await ok(['create', '--help']);
     assert.match(create, /^Usage: hiy create <app> \[--repo URL\]/);
     assert.match(create, /--memory MB/);
+    // The usage line lists every settings flag, not half of them.
+    const usageLine = create.split('\n')[0]!;
+    for (const flag of [...create.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]!).filter((f) => f !== '--app' && f !== '--json' && f !== '--help')) {
+      assert.ok(usageLine.includes(`[${flag} `), `${flag} is in the usage line: ${usageLine}`);
+    }
+    assert.match(usageLine, /\[--health-path PATH\]/);
     assert.match(create, /--json/);
     assert.equal(await ok(['help', 'create']), create);
     assert.match(await ok(['config:set', '-h']), /^Usage: hiy config:set <app> KEY=value/);
     await fails(['help', 'nope'], 2, /unknown command "nope"/);
+    // The box's own commands are listed too; `server --help` prints help instead of starting one.
+    for (const c of ['server', 'backup', 'restore', 'version']) assert.match(general, new RegExp(`^  ${c} `, 'm'), c);
+    assert.match(await ok(['server', '--help']), /^Usage: hiy server \[--env-file FILE\]\n/);
+    assert.match(await ok(['logs', '--help']), /-a, --app APP\s+the app \(default: the one the "hiy" git remote/);
+    assert.match(await ok(['logs', '--help']), /-f, --tail\s+keep following new lines \(Ctrl-C stops; -t as in Heroku\)/);
+  });
+
+  it('reports its version, the same as package.json\'s', async () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
+    assert.equal(await ok(['--version'], { auth: false }), `hiy ${pkg.version} (API 1)\n`);
+    const both = await json(['version']);
+    assert.deepEqual(both, { client: { version: pkg.version, api_version: 1 }, server: { url: h.url, version: pkg.version, api_version: 1 } });
+    const health = await (await fetch(`${h.url}/api/v1/health`)).json();
+    assert.equal(health.version, pkg.version);
+    assert.equal(health.api_version, 1);
   });
 
   it('exits 2 on usage errors with the usage', async () => {
     await fails(['frobnicate'], 2, /unknown command "frobnicate" \(see hiy help\)/);
-    await fails(['apps', '--colour'], 2, /Unknown option '--colour'/);
-    await fails(['info'], 2, /missing argument\nUsage: hiy info <app>/);
+    await fails(['apps', '--colour'], 2, /^hiy: unknown option --colour for hiy apps \(hiy apps --help lists its options; a value starting with "-" goes after "--"\)\nUsage: hiy apps\n$/);
+    await fails(['create', 'x', '--port'], 2, /--port needs a value\nUsage: hiy create <app>/);
+    await fails(['info'], 2, /missing <app>: pass it, or -a <app>, or run this in a repository with a "hiy" git remote \(hiy git:remote <app>\)\nUsage: hiy info <app>/);
+    await fails(['env:set', 'myapp'], 2, /missing argument\nUsage: hiy env:set <app> KEY=value/);
     await fails(['info', 'a', 'b'], 2, /too many arguments: b/);
     await fails(['create', 'x', '--port', 'abc'], 2, /--port must be a number/);
     await fails(['env:set', 'x', 'NOEQUALS'], 2, /"NOEQUALS" is not KEY=value/);
     await fails(['update', 'x'], 2, /nothing to change/);
-    await fails(['--json'], 2, /the command comes first/);
+    const r = await hiy(['--json']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /the command comes first/);
+  });
+
+  it('answers --json errors in JSON on stdout, with the same exit codes', async () => {
+    const usage = await hiy(['info', 'a', 'b', '--json']);
+    assert.equal(usage.code, 2);
+    assert.deepEqual(JSON.parse(usage.stdout), { error: { code: 'usage', message: 'too many arguments: b' } });
+    const api = await hiy(['info', 'nope', '--json']);
+    assert.equal(api.code, 1);
+    assert.deepEqual(JSON.parse(api.stdout), { error: { code: 'not_found', message: 'app "nope" not found' } });
+    assert.match(api.stderr, /^hiy: app "nope" not found\n$/, 'and in words on stderr');
   });
 
   it('says when no server is configured or reachable', async () => {
     await fails(['apps'], 1, /no hiy server configured: run "hiy login --url <server>" or set HIY_URL/, { auth: false });
-    await fails(['apps'], 1, /cannot reach hiy at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/, { env: { HIY_URL: `http://127.0.0.1:${await freePort()}` } });
+    await fails(['apps'], 1, /cannot reach hiy at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\. Check the URL \(HIY_URL, or hiy login --url\), that hiy runs there \(on the box: systemctl status hiy, or curl http:\/\/127\.0\.0\.1:\d+\/api\/v1\/health\)/, { env: { HIY_URL: `http://127.0.0.1:${await freePort()}` } });
     await fails(['apps'], 1, /invalid or revoked API token \(run "hiy login" or set HIY_TOKEN\)/, { env: { HIY_TOKEN: 'hiy_wrong-token-wrong-token' } });
   });
 
@@ -107,8 +143,22 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
     assert.match(info, /^release\s+not deployed yet$/m);
     assert.equal((await json(['info', 'hone-blog'])).app.port, 8080);
 
+    assert.equal(await ok(['apps:info', 'hone-blog']), info, 'Heroku\'s apps:* names');
+    // No opener on this PATH (a server over SSH): the URL is printed, and that is no error.
+    assert.match(await ok(['open', 'hone-blog'], { env: { PATH: '/nonexistent' } }), /^https:\/\/hone-blog\.localhost:\d+\n$/);
     assert.match(await ok(['update', 'hone-blog', '--port', '9000', '--health-path', '/up']), /^port\s+9000$/m);
     assert.equal((await json(['info', 'hone-blog'])).app.health_path, '/up');
+    assert.match(await ok(['volumes:add', 'hone-blog', '/data']), /^Mounted hiy-hone-blog-data at \/data\n$/);
+    assert.equal(await ok(['volumes:remove', 'hone-blog', '/data']), 'Unmounted /data; the data stays in hiy-hone-blog-data\n');
+  });
+
+  it('prints the root of hiy\'s own CA (HIY_TLS=internal), the one Caddy signs with', async () => {
+    const pem = await ok(['ca']);
+    assert.match(pem, /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+    const file = findRootCert(h.dataDir);
+    assert.ok(file, 'the child Caddy keeps its CA under the data dir');
+    assert.equal(pem.trim(), readFileSync(file, 'utf8').trim());
+    assert.equal((await json(['ca'])).tls, 'internal');
   });
 
   it('passes API errors through with exit 1', async () => {
@@ -128,7 +178,9 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
     assert.doesNotMatch(masked, /postgres/);
     assert.match(await ok(['config', 'hone-blog', '--reveal']), /^DATABASE_URL:\s+postgres:\/\/u:p@db\/x\?a=b$/m);
     assert.equal(await ok(['env:get', 'hone-blog', 'DATABASE_URL', '--reveal']), 'postgres://u:p@db/x?a=b\n');
-    assert.equal(await ok(['config:get', 'hone-blog', 'DEBUG']), '****\n');
+    const masked1 = await hiy(['config:get', 'hone-blog', 'DEBUG']);
+    assert.equal(masked1.stdout, '****\n');
+    assert.equal(masked1.stderr, 'hiy: DEBUG is masked; add --reveal for its value\n', 'a script reading stdout is told why it got ****');
     assert.deepEqual((await json(['config:get', 'hone-blog', '--reveal'])).env, { DATABASE_URL: 'postgres://u:p@db/x?a=b', DEBUG: '0', EMPTY: '' });
     assert.match(await ok(['config:set', 'hone-blog', 'DEBUG=1', '--no-restart']), /Not restarted \(--no-restart\)/);
     assert.equal(await ok(['env:get', 'hone-blog', 'DEBUG', '--reveal']), '1\n');
@@ -208,7 +260,7 @@ describe('hiy CLI', { timeout: 180_000 }, () => {
     assert.equal((await json(['info', 'hone-shop'])).app.name, 'hone-shop', 'still there');
     assert.equal(await ok(['destroy', 'hone-shop', '--confirm', 'hone-shop']), 'Destroyed hone-shop\n');
     await fails(['info', 'hone-shop'], 1, /app "hone-shop" not found/);
-    assert.deepEqual(await json(['destroy', 'hone-blog', '--confirm', 'hone-blog']), { destroyed: 'hone-blog', volumes_removed: false });
+    assert.deepEqual(await json(['destroy', 'hone-blog', '--confirm', 'hone-blog']), { destroyed: 'hone-blog', volumes_removed: [] });
     assert.match(await ok(['apps']), /No apps yet/);
   });
 });

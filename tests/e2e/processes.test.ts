@@ -174,7 +174,7 @@ describe('process formation and volumes', { timeout: 600_000 }, () => {
     assert.deepEqual(ps?.processes.map((p) => [p.type, p.running]), [['web', true], ['worker', true]]);
     assert.equal(await count(), 5, 'and the data is still there');
 
-    assert.match(await cliOk('destroy', APP, '--confirm', APP, '--volumes'), /Destroyed .* and its volume/);
+    assert.match(await cliOk('destroy', APP, '--confirm', APP, '--volumes'), new RegExp(`^Destroyed ${APP} and its volume hiy-${APP}-data\n$`));
     assert.notEqual((await docker(['volume', 'inspect', VOLUME])).code, 0, 'the volume is gone');
   });
 });

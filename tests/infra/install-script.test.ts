@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +143,83 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
     assert.match(res.stdout, /nothing was changed/);
     assert.match(res.stdout, /Direct: +http:\/\/127\.0\.0\.1:\d+/);
     assert.doesNotMatch(res.stdout + res.stderr, /hiy_[A-Za-z0-9_-]{43}/, 'a dry run never shows a token');
+  });
+});
+
+describe('install.sh checks what silently breaks a Pi', { timeout: 120_000 }, () => {
+  let dir = '';
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'hiy-install-checks-')); });
+  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+  it('memory cgroups off (stock Raspberry Pi OS): said, with the fix, and again at the end', () => {
+    // A cgroup v2 root without the memory controller, as a kernel booted with cgroup_disable=memory has.
+    mkdirSync(join(dir, 'cgroup'));
+    writeFileSync(join(dir, 'cgroup', 'cgroup.controllers'), 'cpuset cpu io pids\n');
+    writeFileSync(join(dir, 'proc-cmdline'), 'console=tty1 root=PARTUUID=1 rootwait cgroup_disable=memory\n');
+    writeFileSync(join(dir, 'cmdline.txt'), 'console=serial0,115200 console=tty1 root=PARTUUID=1 rootfstype=ext4 fsck.repair=yes rootwait\n');
+    const env = cleanEnv({ HIY_INSTALL_CGROUP_ROOT: join(dir, 'cgroup'), HIY_INSTALL_PROC_CMDLINE: join(dir, 'proc-cmdline'), HIY_INSTALL_BOOT_CMDLINE: join(dir, 'cmdline.txt') });
+    const res = runScript(['--dry-run'], env);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stderr, /warning: memory cgroups are off \(the kernel was booted with cgroup_disable=memory\): app and build memory limits do nothing/);
+    assert.match(res.stderr, /Fix: sudo \S+\/infra\/install\.sh --enable-memory-cgroup \(adds cgroup_enable=memory cgroup_memory=1 to the one line of \S+cmdline\.txt\), then sudo reboot/);
+    assert.match(res.stdout, /Before your first app:\n    - memory cgroups are off/);
+    const fix = runScript(['--dry-run', '--enable-memory-cgroup'], env);
+    assert.equal(fix.status, 0, fix.stderr);
+    assert.match(fix.stdout, /would append cgroup_enable=memory cgroup_memory=1 to \S+cmdline\.txt/);
+    assert.match(readFileSync(join(dir, 'cmdline.txt'), 'utf8'), /rootwait\n$/, 'a dry run leaves it alone');
+    // Already on the command line but not booted with it yet: only the reboot is missing.
+    writeFileSync(join(dir, 'cmdline.txt'), 'root=PARTUUID=1 rootwait cgroup_enable=memory cgroup_memory=1\n');
+    assert.match(runScript(['--dry-run'], env).stderr, /already turns them on: reboot/);
+    // With the controller on, nothing is said.
+    writeFileSync(join(dir, 'cgroup', 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    const fine = runScript(['--dry-run'], env);
+    assert.doesNotMatch(fine.stderr, /memory cgroups are off/);
+    assert.match(fine.stdout, /==> memory cgroups \(app and build memory limits\)\n    on\n/);
+  });
+
+  it('Node older than 20: stops before changing anything, with the exact commands to get 22', () => {
+    const bin = join(dir, 'old-node');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'node'), '#!/bin/sh\ncase "$1" in -p) echo 18 ;; --version) echo v18.19.0 ;; *) exit 1 ;; esac\n');
+    writeFileSync(join(bin, 'apt-cache'), '#!/bin/sh\nprintf "nodejs:\\n  Installed: 18.19.0+dfsg-6~deb12u2\\n  Candidate: 18.19.0+dfsg-6~deb12u2\\n"\n');
+    chmodSync(join(bin, 'node'), 0o755);
+    chmodSync(join(bin, 'apt-cache'), 0o755);
+    const res = runScript(['--dry-run'], cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }));
+    assert.equal(res.status, 1, res.stdout);
+    assert.match(res.stderr, /hiy needs Node\.js 20 or newer; found: v18\.19\.0, and apt offers: 18\./);
+    assert.match(res.stderr, /curl -fsSL https:\/\/deb\.nodesource\.com\/setup_22\.x -o \/tmp\/nodesource_setup\.sh\n +sudo bash \/tmp\/nodesource_setup\.sh\n +sudo apt-get install -y nodejs/);
+    assert.match(res.stderr, /Debian 13 \(trixie\) and Raspberry Pi OS trixie ship Node 20/);
+    assert.doesNotMatch(res.stdout, /==> system packages/, 'nothing after the Node check ran');
+  });
+
+  it('a later --domain replaces the one in hiy.env (a dry run says so and writes nothing)', { skip: !existsSync('/etc/hiy/hiy.env') && 'hiy is not installed here' }, () => {
+    const have = /^HIY_DOMAIN=(.*)$/m.exec(readFileSync('/etc/hiy/hiy.env', 'utf8'))?.[1] ?? 'localhost';
+    const other = have === 'pi.example.com' ? 'pi2.example.com' : 'pi.example.com';
+    const before = readFileSync('/etc/hiy/hiy.env', 'utf8');
+    const res = runScript(['--dry-run', '--domain', other]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stderr, new RegExp(`warning: HIY_DOMAIN changes from ${have.replace(/\./g, '\\.')} to ${other.replace(/\./g, '\\.')}: apps move to https://<app>\\.`));
+    assert.match(res.stdout, /would write \/etc\/hiy\/hiy\.env/);
+    assert.match(res.stdout, new RegExp(`Dashboard: +https?://hiy\\.${other.replace(/\./g, '\\.')}`));
+    assert.equal(readFileSync('/etc/hiy/hiy.env', 'utf8'), before);
+    // The same domain again: nothing to change.
+    const same = runScript(['--dry-run', '--domain', have]);
+    assert.doesNotMatch(same.stderr, /HIY_DOMAIN changes/);
+  });
+
+  it('infra/backup-key.mjs makes a working age key pair (the first run\'s backup key)', async () => {
+    const res = spawnSync(process.execPath, [join(root, 'infra', 'backup-key.mjs')], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(res.status, 0, res.stderr);
+    const [identity, recipient, rest] = res.stdout.split('\n');
+    assert.match(identity ?? '', /^AGE-SECRET-KEY-1[0-9A-Z]+$/);
+    assert.match(recipient ?? '', /^age1[0-9a-z]+$/);
+    assert.equal(rest, '');
+    const age = await import('age-encryption');
+    const e = new age.Encrypter();
+    e.addRecipient(recipient!);
+    const d = new age.Decrypter();
+    d.addIdentity(identity!);
+    assert.equal(new TextDecoder().decode(await d.decrypt(await e.encrypt('backup'))), 'backup');
   });
 });
 

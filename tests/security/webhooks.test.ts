@@ -59,7 +59,8 @@ describe('webhook signatures and replays', { timeout: 180_000 }, () => {
     for (const [name, headers, payload] of cases) {
       const res = await deliver(hook, payload, headers);
       assert.equal(res.status, 401, `${name}: ${JSON.stringify(res.body)}`);
-      assert.match(res.body.error, /signature/i, name);
+      assert.equal(res.body.error.code, 'unauthorized', name);
+      assert.match(res.body.error.message, /signature/i, name);
     }
     assert.equal(await deploys(), 0);
   });
@@ -96,6 +97,7 @@ describe('webhook signatures and replays', { timeout: 180_000 }, () => {
     const headers = { ...githubHeaders(secret, '{}', 'push'), 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(big).digest('hex')}` };
     const res = await deliver(hook, big, headers);
     assert.equal(res.status, 413);
-    assert.match(res.body.error, /larger than/);
+    assert.deepEqual(res.body.error.code, 'payload_too_large');
+    assert.match(res.body.error.message, /larger than/);
   });
 });

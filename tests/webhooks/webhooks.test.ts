@@ -208,6 +208,7 @@ describe('GitHub webhook deliveries deploy the app', { timeout: 300_000 }, () =>
       const res = await answer;
       assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
       assert.match(res.body.outcome, outcome, what);
+      if (status >= 400) assert.equal(res.body.error.code, 'forbidden', `${what}: refusals in the API's error shape`);
     }
     assert.equal(await deployCount(), before);
     assert.equal(await served(), 'hello from v1\n');
@@ -267,6 +268,7 @@ describe('GitHub webhook deliveries deploy the app', { timeout: 300_000 }, () =>
       assert.ok(!bytes.includes(token) && !bytes.includes(secret), `${file} holds neither in plaintext`);
     }
     assert.equal((await api('DELETE', `/apps/${APP}/repo-token`)).body.repo_token, false);
+    assert.equal((await api('DELETE', `/apps/${APP}/repo-token`)).status, 404, 'a DELETE of something gone is 404, as everywhere');
   });
 
   test('a malicious repo_url that reached the database is refused at fetch time', async () => {

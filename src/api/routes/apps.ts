@@ -40,8 +40,8 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
     const name = validateAppName(c.req.param('name'));
     // The volume (the app's data) goes only when asked for: DELETE /apps/<name>?volumes=true.
     const volumes = queryFlag(c, 'volumes') ?? false;
-    await destroyApp(s, name, { volumes });
-    return c.json({ destroyed: name, volumes_removed: volumes });
+    const { volumesRemoved } = await destroyApp(s, name, { volumes });
+    return c.json({ destroyed: name, volumes_removed: volumesRemoved });
   });
 
   return r;

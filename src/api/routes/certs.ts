@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Services } from '../../services.js';
 import type { WildcardStatus } from '../../tls/wildcard.js';
 import type { ApiEnv } from '../auth.js';
+import { HiyError } from '../../errors.js';
 
 /** GET /certs (every certificate Caddy serves, hiy's wildcard state) and POST /certs/renew. */
 export function certRoutes(s: Services): Hono<ApiEnv> {
@@ -10,6 +11,13 @@ export function certRoutes(s: Services): Hono<ApiEnv> {
   r.get('/', async (c) => {
     const listing = await s.certificates.list();
     return c.json({ ...listing, wildcard: wildcardJson(listing.wildcard) });
+  });
+
+  // The root of Caddy's own CA (HIY_TLS=internal), for browsers, git and the CLI to trust (hiy ca).
+  r.get('/ca', async (c) => {
+    const root = await s.proxy.localRoot();
+    if (!root) throw new HiyError('not_found', 'Caddy has no local CA yet: it makes one the first time it serves a host with HIY_TLS=internal');
+    return c.json({ tls: s.config.tls, root_certificate: root });
   });
 
   // Waits for the order (seconds to a minute with Let's Encrypt); a failure answers 503 with the reason.

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { getDeploy, listDeploys } from '../../deploy/repo.js';
+import { listReleases } from '../../deploy/releases.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { parseIntParam, pathApp } from '../body.js';
@@ -15,14 +16,25 @@ export function deployRoutes(s: Services): Hono<ApiEnv> {
     const app = (await pathApp(s.db, c)).name;
     const rawLimit = c.req.query('limit');
     const limit = rawLimit === undefined ? 20 : parseIntParam('limit', rawLimit, 1, 200);
-    return c.json({ app, deploys: await listDeploys(s.db, app, limit) });
+    const versions = await releaseVersions(s, app);
+    return c.json({ app, deploys: (await listDeploys(s.db, app, limit)).map((d) => withVersion(d, versions)) });
   });
 
   r.get('/:name/deploys/:id', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const id = parseIntParam('deploy id', c.req.param('id'), 1, Number.MAX_SAFE_INTEGER);
-    return c.json({ deploy: await getDeploy(s.db, app, id) });
+    return c.json({ deploy: withVersion(await getDeploy(s.db, app, id), await releaseVersions(s, app)) });
   });
 
   return r;
+}
+
+/** Release id → version: the API names releases by version (v3), as the rollback route takes them. */
+async function releaseVersions(s: Services, app: string): Promise<Map<number, number>> {
+  return new Map((await listReleases(s.db, app)).map((rel) => [rel.id, rel.version]));
+}
+
+/** A deploy as the API shows it: `rollback_to` is the target's version, as in POST …/rollback's answer. */
+function withVersion<T extends { rollback_to: number | null }>(d: T, versions: Map<number, number>): T {
+  return { ...d, rollback_to: d.rollback_to === null ? null : versions.get(d.rollback_to) ?? null };
 }

@@ -5,8 +5,9 @@ import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js'
 import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../../env/repo.js';
 import { HiyError, notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
+import type { DeployTrigger } from '../../contract.js';
 import type { ApiEnv } from '../auth.js';
-import { optionalBoolean, pathApp, queryFlag } from '../body.js';
+import { clientTrigger, optionalBoolean, pathApp, queryFlag } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
@@ -50,7 +51,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
     }
     const set = await setEnv(s.db, s.secrets, app, body.vars as Record<string, unknown>);
     s.log.info({ app, keys: set }, 'env vars set');
-    return c.json({ app, set, ...restartAnswer(await restartToApply(s, app, 'env', restart)) });
+    return c.json({ app, set, ...restartAnswer(await restartToApply(s, app, 'env', restart, clientTrigger(c))) });
   });
 
   r.delete('/:name/env', async (c) => {
@@ -60,7 +61,7 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
     const restart = optionalBoolean(body, 'restart');
     if (!Array.isArray(body.keys)) throw new HiyError('invalid_input', 'keys must be an array of env var names');
     const unset = await unsetEnv(s.db, app, body.keys.map(validateEnvKey));
-    return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart)) });
+    return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart, clientTrigger(c))) });
   });
 
   r.delete('/:name/env/:key', async (c) => {
@@ -69,14 +70,14 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
     const restart = queryFlag(c, 'restart');
     const unset = await unsetEnv(s.db, app, [key]);
     if (unset.length === 0) throw notFound(`env var ${key} of app "${app}"`);
-    return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart)) });
+    return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart, clientTrigger(c))) });
   });
 
   return r;
 }
 
-async function afterUnset(s: Services, app: string, unset: string[], restart: boolean | undefined): Promise<RestartAnswer> {
+async function afterUnset(s: Services, app: string, unset: string[], restart: boolean | undefined, trigger: DeployTrigger): Promise<RestartAnswer> {
   if (unset.length === 0) return { restarted: false };
   s.log.info({ app, keys: unset }, 'env vars unset');
-  return restartAnswer(await restartToApply(s, app, 'env', restart));
+  return restartAnswer(await restartToApply(s, app, 'env', restart, trigger));
 }

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { validateRepoPath } from '../../apps/input.js';
 import { updateApp } from '../../apps/repo.js';
 import { volumeName } from '../../deploy/processes.js';
@@ -7,7 +7,7 @@ import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js'
 import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { pathApp } from '../body.js';
+import { clientTrigger, pathApp } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 
@@ -47,19 +47,26 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (app.volume_path === path) return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, restarted: false });
     await updateApp(s.db, app.name, { volume_path: path });
     s.log.info({ app: app.name, path }, 'volume added');
-    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...restartAnswer(await restartToApply(s, app.name, 'the volume')) }, 201);
+    return c.json({ app: app.name, volume: { name: volumeName(app.name), path }, ...restartAnswer(await restartToApply(s, app.name, 'the volume', undefined, clientTrigger(c))) }, 201);
   });
 
+  // DELETE …/volumes/data unmounts /data: no body on a DELETE (proxies and clients may drop it).
+  // The older form with {"path"} in the body stays for clients made before.
+  r.delete('/:name/volumes/:path{.+}', async (c) => unmount(c, `/${c.req.param('path')}`));
   r.delete('/:name/volumes', async (c) => {
-    const app = await pathApp(s.db, c);
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['path']);
-    const path = validateRepoPath('path', body.path, true);
+    return unmount(c, body.path);
+  });
+
+  async function unmount(c: Context<ApiEnv>, rawPath: unknown): Promise<Response> {
+    const app = await pathApp(s.db, c);
+    const path = validateRepoPath('path', rawPath, true);
     if (app.volume_path !== path) throw new HiyError('not_found', `${app.name} has no volume mounted at ${path}`);
     await updateApp(s.db, app.name, { volume_path: null });
     s.log.info({ app: app.name, path }, 'volume unmounted (data kept)');
-    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...restartAnswer(await restartToApply(s, app.name, 'the volume')) });
-  });
+    return c.json({ app: app.name, unmounted: path, data_kept_in: volumeName(app.name), ...restartAnswer(await restartToApply(s, app.name, 'the volume', undefined, clientTrigger(c))) });
+  }
 
   return r;
 }

@@ -1,15 +1,12 @@
 import { Hono } from 'hono';
 import { currentRelease, listReleases } from '../../deploy/releases.js';
-import type { DeployTrigger, ReleaseView } from '../../contract.js';
+import type { ReleaseView } from '../../contract.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { parseIntParam, pathApp } from '../body.js';
+import { clientTrigger, parseIntParam, pathApp } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { HiyError } from '../../errors.js';
-
-/** Who asked: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
-const trigger = (header: string | undefined): DeployTrigger => (header === 'cli' ? 'cli' : 'manual');
 
 /**
  * The routes that drive the deploy pipeline: trigger a deploy of the branch head, restart,
@@ -23,7 +20,7 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
     const app = (await pathApp(s.db, c)).name;
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['image']);
-    const who = trigger(c.req.header('x-hiy-client'));
+    const who = clientTrigger(c);
     if (body.image !== undefined && typeof body.image !== 'string') throw new HiyError('invalid_input', 'image must be an image reference such as ghcr.io/me/shop:v2');
     const id = typeof body.image === 'string' ? await s.deployer.deployImage(app, body.image, who) : await s.deployer.deployBranchHead(app, who);
     return c.json({ deploy: { id, app, status: 'queued', ...(typeof body.image === 'string' ? { image: body.image } : {}) } }, 202);
@@ -32,14 +29,20 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
   r.post('/:name/restart', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     rejectUnknownFields(await readJsonObject(c), []);
-    const id = await s.deployer.restart(app, trigger(c.req.header('x-hiy-client')));
+    const id = await s.deployer.restart(app, clientTrigger(c));
     return c.json({ deploy: { id, app, status: 'queued' } }, 202);
   });
 
   r.get('/:name/releases', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const current = await currentRelease(s.db, app);
-    const releases = (await listReleases(s.db, app)).map((rel): ReleaseView => ({ ...rel, current: rel.id === current?.id }));
+    const releases = (await listReleases(s.db, app)).map((rel): ReleaseView => ({
+      ...rel,
+      // Stored as JSON text; the API answers with the object, never a string to parse twice.
+      processes: rel.processes === null ? null : JSON.parse(rel.processes) as Record<string, string>,
+      cron: rel.cron === null ? null : JSON.parse(rel.cron) as unknown[],
+      current: rel.id === current?.id,
+    }));
     return c.json({ app, current: current?.version ?? null, releases });
   });
 

@@ -3,7 +3,7 @@ import type { DeliveryView } from '../../contract.js';
 import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { listDeliveries } from '../../webhooks/deliveries.js';
-import { setRepoToken } from '../../webhooks/secrets.js';
+import { gitSecretsState, setRepoToken } from '../../webhooks/secrets.js';
 import { makeWebhookSecret, webhookView } from '../../webhooks/settings.js';
 import type { ApiEnv } from '../auth.js';
 import { optionalBoolean, parseIntParam, pathApp } from '../body.js';
@@ -69,6 +69,8 @@ export function webhookRoutes(s: Services): Hono<ApiEnv> {
 
   r.delete('/:name/repo-token', async (c) => {
     const app = await pathApp(s.db, c);
+    // One rule for every DELETE: what is not there is 404 (docs/api.md, conventions).
+    if (!(await gitSecretsState(s.db, app.name)).repoToken) throw new HiyError('not_found', `${app.name} has no repo token`);
     await setRepoToken(s.db, s.secrets, app.name, null);
     s.log.info({ app: app.name }, 'repo token removed');
     return c.json({ app: app.name, repo_token: false });

@@ -4,6 +4,7 @@ import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec
 import { CliError, UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
+import { openInBrowser } from '../open.js';
 
 const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean; json?: boolean }> = {
   repo: { type: 'string', value: 'URL', field: 'repo_url', description: 'https:// git URL to deploy from (webhooks, hiy deploy); "" clears it' },
@@ -60,6 +61,8 @@ function appPairs(a: AppView): [string, string | number | null][] {
 }
 
 const settingsHelp = 'Settings are checked by the server; a bad value is refused with what is allowed.';
+/** Every settings flag in the usage line, not half of them. */
+const settingsUsage = Object.entries(SETTING_FLAGS).map(([f, spec]) => `[--${f} ${spec.value ?? 'VALUE'}]`).join(' ');
 
 export const appCommands: CommandTable = {
   apps: {
@@ -79,7 +82,7 @@ export const appCommands: CommandTable = {
   },
 
   create: {
-    usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
+    usage: `<app> ${settingsUsage}`,
     summary: 'Create an app (its git remote, domain and route)',
     details: `App names: 1-30 lowercase letters, digits and "-", starting with a letter.\n${settingsHelp}\n\nExamples:\n  hiy create blog --port 8080\n  hiy create shop --repo https://github.com/me/shop.git --branch production`,
     flags: SETTING_FLAGS,
@@ -101,8 +104,19 @@ export const appCommands: CommandTable = {
     },
   },
 
+  open: {
+    usage: '<app>',
+    summary: 'Open the app\'s URL in the browser (and print it)',
+    args: [1, 1],
+    async run(ctx) {
+      const res = await ctx.api().request<{ app: AppView }>('GET', `/apps/${seg(arg(ctx, 0))}`);
+      ctx.print({ url: res.app.url }, () => `${res.app.url}\n`);
+      if (!ctx.json) await openInBrowser(res.app.url);
+    },
+  },
+
   update: {
-    usage: '<app> [--repo URL] [--branch B] [--port N] [--memory MB] [--cpus N]',
+    usage: `<app> ${settingsUsage}`,
     summary: 'Change an app\'s settings (they apply at the next deploy)',
     details: settingsHelp,
     flags: SETTING_FLAGS,
@@ -137,8 +151,15 @@ export const appCommands: CommandTable = {
         throw stringFlag(ctx, 'confirm') === undefined ? new CliError(msg) : new UsageError(msg);
       }
       const volumes = ctx.flags.volumes === true;
-      const res = await ctx.api().request('DELETE', `/apps/${seg(app)}${volumes ? '?volumes=true' : ''}`);
-      ctx.print(res, () => `Destroyed ${app}${volumes ? ' and its volume' : ''}\n`);
+      const res = await ctx.api().request<{ destroyed: string; volumes_removed: string[] }>('DELETE', `/apps/${seg(app)}${volumes ? '?volumes=true' : ''}`);
+      ctx.print(res, () => `Destroyed ${app}${res.volumes_removed.length ? ` and its volume${res.volumes_removed.length > 1 ? 's' : ''} ${res.volumes_removed.join(', ')}` : volumes ? ' (it had no volume)' : ''}\n`);
     },
   },
 };
+
+// Heroku's apps:* names for the same commands.
+appCommands['apps:create'] = appCommands.create!;
+appCommands['apps:info'] = appCommands.info!;
+appCommands['apps:open'] = appCommands.open!;
+appCommands['apps:update'] = appCommands.update!;
+appCommands['apps:destroy'] = appCommands.destroy!;

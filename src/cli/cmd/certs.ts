@@ -71,6 +71,22 @@ export const certCommands: CommandTable = {
     },
   },
 
+  ca: {
+    usage: '',
+    summary: 'Print the root certificate of hiy\'s own CA (HIY_TLS=internal), to trust on a LAN',
+    details: 'With HIY_TLS=internal Caddy signs every certificate with its own CA. Trust its root once:\n'
+      + '  hiy ca > hiy-root.crt\n'
+      + '  git config --global http.https://hiy.<domain>/.sslCAInfo $PWD/hiy-root.crt   # git push\n'
+      + '  export NODE_EXTRA_CA_CERTS=$PWD/hiy-root.crt                                 # this CLI\n'
+      + 'and import it into the browser as a certificate authority. On the box itself, where the\n'
+      + 'CLI talks to http://127.0.0.1:3000, no trust is needed yet (docs/setup.md, "LAN only").',
+    args: [0, 0],
+    async run(ctx) {
+      const res = await ctx.api().request<{ tls: string; root_certificate: string }>('GET', '/certs/ca');
+      ctx.print(res, () => res.root_certificate.endsWith('\n') ? res.root_certificate : `${res.root_certificate}\n`);
+    },
+  },
+
   'certs:renew': {
     usage: '',
     summary: 'Renew the wildcard certificate now (HIY_TLS=dns), whatever its schedule',

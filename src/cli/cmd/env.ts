@@ -52,7 +52,9 @@ const get: Command = {
   async run(ctx) {
     if (ctx.args.length === 1) return list.run(ctx);
     const reveal = ctx.flags.reveal === true;
-    const res = await ctx.api().request<{ value: string }>('GET', `/apps/${seg(arg(ctx, 0))}/env/${seg(arg(ctx, 1))}${reveal ? '?reveal=true' : ''}`);
+    const res = await ctx.api().request<{ value: string; revealed: boolean }>('GET', `/apps/${seg(arg(ctx, 0))}/env/${seg(arg(ctx, 1))}${reveal ? '?reveal=true' : ''}`);
+    // A script reading `$(hiy config:get app KEY)` would silently get the mask: say so, apart from stdout.
+    if (!res.revealed) ctx.io.stderr.write(`hiy: ${arg(ctx, 1)} is masked; add --reveal for its value\n`);
     ctx.print(res, () => `${res.value}\n`);
   },
 };

@@ -3,6 +3,7 @@ import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { readSse } from '../sse.js';
+import { followBuild } from '../follow.js';
 import { terminalSafe, terminalSafeLine } from '../../terminal-safe.js';
 
 const RECONNECT_MS = 1000;
@@ -45,21 +46,6 @@ async function followLogs(ctx: Ctx, app: string, query: URLSearchParams): Promis
   }
 }
 
-async function followBuild(ctx: Ctx, app: string, id: number): Promise<void> {
-  const res = await ctx.api().open(`/apps/${seg(app)}/deploys/${id}/log/stream`);
-  if (!res.body) throw new CliError('the server sent no stream');
-  for await (const e of readSse(res.body)) {
-    if (e.event === 'end') {
-      const end = JSON.parse(e.data) as { status: string; error: string | null };
-      if (ctx.json) ctx.out(`${e.data}\n`);
-      if (end.status !== 'success') throw new CliError(`deploy #${id} ${end.status}${end.error ? `: ${end.error}` : ''}`);
-      return;
-    }
-    ctx.out(ctx.json ? `${JSON.stringify({ line: e.data })}\n` : `${terminalSafeLine(e.data)}\n`);
-  }
-  throw new CliError('the log stream ended before the deploy did (is hiy restarting?)');
-}
-
 export const logCommands: CommandTable = {
   logs: {
     usage: '<app> [-n N] [-f] [--ps TYPE]',
@@ -69,7 +55,7 @@ export const logCommands: CommandTable = {
       + 'Examples:\n  hiy logs blog -n 500\n  hiy logs blog -f --ps worker',
     flags: {
       num: { type: 'string', short: 'n', value: 'N', description: 'how many recent lines (default 100)' },
-      tail: { type: 'boolean', short: 'f', description: 'keep following new lines (Ctrl-C stops)' },
+      tail: { type: 'boolean', short: 'f', alsoShort: 't', description: 'keep following new lines (Ctrl-C stops; -t as in Heroku)' },
       ps: { type: 'string', value: 'TYPE', description: 'only this process type (web, worker, ...)' },
     },
     args: [1, 1],

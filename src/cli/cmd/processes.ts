@@ -88,7 +88,7 @@ export const processCommands: CommandTable = {
     args: [2, 2],
     async run(ctx) {
       const res = await ctx.api().request<{ app: string; unmounted: string; data_kept_in: string; restarted?: boolean; deploy_id?: number }>(
-        'DELETE', `/apps/${seg(arg(ctx, 0))}/volumes`, { path: arg(ctx, 1) });
+        'DELETE', `/apps/${seg(arg(ctx, 0))}/volumes/${arg(ctx, 1).replace(/^\/+/, '').split('/').map(seg).join('/')}`);
       ctx.print(res, () => `Unmounted ${res.unmounted}; the data stays in ${res.data_kept_in}${restartNote(res)}\n`);
     },
   },

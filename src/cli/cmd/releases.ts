@@ -5,30 +5,11 @@ import { seg } from '../client.js';
 import { arg, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable, formatTime, shortSha } from '../format.js';
+import { followBuild } from '../follow.js';
 
 const run = promisify(execFile);
 
 export interface DeployAnswer { deploy: { id: number; app: string; status: string; rollback_to?: number; image?: string } }
-interface DeployDetail { deploy: { id: number; status: string; log: string; error: string | null } }
-
-const FINAL = new Set(['success', 'failed', 'superseded']);
-
-/** Prints a deploy's log as it grows until the deploy ends; fails when the deploy did. */
-async function follow(ctx: Ctx, app: string, id: number): Promise<void> {
-  let printed = 0;
-  for (;;) {
-    const { deploy } = await ctx.api().request<DeployDetail>('GET', `/apps/${seg(app)}/deploys/${id}`);
-    if (deploy.log.length > printed) {
-      ctx.out(deploy.log.slice(printed));
-      printed = deploy.log.length;
-    }
-    if (FINAL.has(deploy.status)) {
-      if (deploy.status !== 'success') throw new CliError(`deploy #${id} ${deploy.status}${deploy.error ? `: ${deploy.error}` : ''}`);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function startAndFollow(ctx: Ctx, method: 'POST', path: string, body: unknown, what: string): Promise<void> {
   const app = arg(ctx, 0);
@@ -36,13 +17,14 @@ async function startAndFollow(ctx: Ctx, method: 'POST', path: string, body: unkn
   await followQueued(ctx, app, res, what);
 }
 
-/** Prints where a queued deploy is, then (unless --json or --no-wait) its log until it ends. */
+/** Prints where a queued deploy is, then (unless --no-wait) its log until it ends. */
 export async function followQueued(ctx: Ctx, app: string, res: DeployAnswer, what: string): Promise<void> {
-  if (ctx.json || ctx.flags['no-wait'] === true) {
+  if (ctx.flags['no-wait'] === true) {
     return ctx.print(res, () => `${what} queued as deploy #${res.deploy.id} (hiy deploys:info ${app} ${res.deploy.id})\n`);
   }
-  ctx.out(`${what} queued as deploy #${res.deploy.id}\n`);
-  await follow(ctx, app, res.deploy.id);
+  // --json changes the form, never what happens: the answer, then the followed log as JSON lines.
+  ctx.out(ctx.json ? `${JSON.stringify(res)}\n` : `${what} queued as deploy #${res.deploy.id}\n`);
+  await followBuild(ctx, app, res.deploy.id);
 }
 
 const noWait = { 'no-wait': { type: 'boolean' as const, description: 'return once queued instead of following the log' } };
@@ -93,6 +75,7 @@ export const releaseCommands: CommandTable = {
     summary: 'Release the previous (or the named, e.g. v3) release again, without building',
     flags: noWait,
     args: [1, 2],
+    notApp: /^v?\d+$/,
     async run(ctx) {
       const v = ctx.args[1];
       if (v !== undefined && !/^v?\d+$/.test(v)) throw new UsageError(`release must look like v3 or 3, not "${v}"`);
