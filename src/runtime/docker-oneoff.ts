@@ -8,7 +8,7 @@ import type { ContainerSpec, OneOffResult, Runtime } from './runtime.js';
 type OneOff = Pick<Runtime, 'runOnce' | 'ensureVolume' | 'removeVolume' | 'listVolumes' | 'volumeLocation' | 'imageUser'>;
 
 /** Splits a byte stream into lines (the last partial line is passed on at end()). */
-function lineSink(onLine: (line: string) => void): Writable & { flushRest(): void } {
+export function lineSink(onLine: (line: string) => void): Writable & { flushRest(): void } {
   let rest = '';
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
