@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
+import { RESTORE_PATH_RE } from './api/routes/addons.js';
 import { servedHosts } from './apps/domains.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
@@ -148,7 +149,7 @@ export function wireServer(o: Opened): Wired {
       bodyDeadlineMs: WEBHOOK_BODY_LIMITS.deadlineMs,
       bodyIdleMs: WEBHOOK_BODY_LIMITS.idleMs,
     },
-  ], [IMAGE_UPLOAD_PATH]);
+  ], [IMAGE_UPLOAD_PATH, RESTORE_PATH_RE]);
   const upgrades = acceptUpgrades(server, root, log);
   return { services, queue, dashboard, server, upgrades };
 }

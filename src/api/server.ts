@@ -19,6 +19,7 @@ import { imageRoutes } from './routes/images.js';
 import { registryRoutes } from './routes/registries.js';
 import { runRoutes } from './routes/runs.js';
 import { cronRoutes } from './routes/cron.js';
+import { addonRoutes, appAddonRoutes } from './routes/addons.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -47,5 +48,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/certs', certRoutes(s));
   api.route('/api/v1/apps', imageRoutes(s));
   api.route('/api/v1/registries', registryRoutes(s));
+  api.route('/api/v1/addons', addonRoutes(s));
+  api.route('/api/v1/apps', appAddonRoutes(s));
   return api;
 }

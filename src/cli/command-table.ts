@@ -32,6 +32,7 @@ import { certCommands } from './cmd/certs.js';
 import { passwordCommands } from './cmd/password.js';
 import { registryCommands } from './cmd/registry.js';
 import { runCommands } from './cmd/runs.js';
+import { addonCommands } from './cmd/addons.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -46,6 +47,7 @@ export function commandTable(): CommandTable {
     ...logCommands,
     ...processCommands,
     ...runCommands,
+    ...addonCommands,
     ...tokenCommands,
     ...webhookCommands,
     ...registryCommands,
