@@ -4,7 +4,7 @@
  * leaves half of it behind (pg_restore in one transaction; Redis's files replaced only once the
  * new ones are complete).
  */
-import { Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { HiyError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { addonSpec, waitReady } from './containers.js';
@@ -119,3 +119,35 @@ async function restoreRedis(runtime: Runtime, row: Addon, k: KindContract, strea
   const keys = lines.find((l) => l.startsWith('keys: '))?.slice(6);
   return { addon: row.name, kind: k.kind, detail: `restored ${keys ?? 'the'} key(s) from the RDB file` };
 }
+
+export interface StartedDump {
+  /** The dump as it is being written; it errors (is cut short) if the dump fails later. */
+  stream: Readable;
+  filename: string;
+}
+
+/**
+ * Starts a dump for an HTTP answer: resolves once its first bytes are there, so a dump that fails
+ * at once (a stopped server) becomes an error answer rather than a cut-off download.
+ */
+export async function startDump(runtime: Runtime, row: Pick<Addon, 'name' | 'kind'>, signal: AbortSignal, onFailure: (err: unknown) => void): Promise<StartedDump> {
+  const c = await runtime.addonContainer(row.name);
+  if (!c?.running) throw new HiyError('conflict', `${row.name} is not running, so it cannot be dumped now (hiy addons:restart ${row.name})`);
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const done = dumpAddon(runtime, row, out, signal).then(() => { out.end(); }, (err: unknown) => {
+    onFailure(err);
+    out.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  });
+  await Promise.race([new Promise((resolve) => out.once('readable', resolve)), done]);
+  done.catch(() => undefined);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return { stream: out, filename: `${row.name}-${stamp}.${kindOf(row.kind).dumpExt}` };
+}
+
+/** The headers of a dump download. */
+export const dumpHeaders = (filename: string): Record<string, string> => ({
+  'content-type': 'application/octet-stream',
+  'content-disposition': `attachment; filename="${filename}"`,
+  'cache-control': 'no-store',
+});

@@ -23,6 +23,7 @@ import { stampOf } from './backup-files.js';
 import { checkIntegrity, sampleCiphertext } from './db-snapshot.js';
 import { runningServer } from './server-running.js';
 import { engine, importVolume } from './volumes.js';
+import { restoreAddons } from './addon-backup.js';
 
 export interface KeyFile {
   path: string;
@@ -74,6 +75,7 @@ export async function runRestore(cfg: Config, file: string, opts: RestoreOptions
     const movedAside = await commit(cfg, staging, manifest, chosen.identity, opts.keepInstance);
     if (movedAside) log(`the previous state of ${cfg.dataDir} was moved to ${movedAside}`);
     const notes = await restoreVolumes(cfg, staging, manifest, log);
+    notes.push(...await restoreAddons(cfg.dataDir, staging, manifest.addons ?? [], chosen.identity, log));
     return { manifest, movedAside, identity: chosen.how, notes: signed ? notes : [`the backup's signature was not checked (--unsigned)`, ...notes] };
   } finally {
     await rm(staging, { recursive: true, force: true });

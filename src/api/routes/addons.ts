@@ -1,16 +1,16 @@
 import { Hono } from 'hono';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { validateAddonName } from '../../addons/names.js';
 import { getAddon } from '../../addons/repo.js';
 import { attachAddon, createAddon, destroyAddon, detachAddon, restartAddon, type AttachOutcome } from '../../addons/service.js';
-import { dumpAddon, restoreAddon } from '../../addons/transfer.js';
+import { dumpHeaders, restoreAddon, startDump } from '../../addons/transfer.js';
 import { upgradeAddon } from '../../addons/upgrade.js';
 import { addonInfo, addonViews } from '../../addons/views.js';
-import { kindOf } from '../../addons/kinds.js';
 import { validateAppName } from '../../apps/names.js';
 import { getApp } from '../../apps/repo.js';
 import { restartAnswer } from '../../deploy/restart-to-apply.js';
 import { HiyError } from '../../errors.js';
+import { addonSeries, intervalOf, parseRange } from '../../metrics/series.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { pathApp, queryFlag } from '../body.js';
@@ -67,6 +67,20 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
     return c.json(attachAnswer(await detachAddon(s, row.name, app)));
   });
 
+  r.get('/:addon/metrics', async (c) => {
+    const row = await named(c.req.param('addon'));
+    const range = parseRange(c.req.query('range'));
+    const now = s.observability.metrics.addons.get(row.name);
+    return c.json({
+      addon: row.name,
+      range,
+      interval_s: intervalOf(range, s.config.metricsIntervalSec),
+      limits: { cpu_pct: 100, memory_bytes: row.memory_mb * 1024 * 1024 },
+      current: now ? { t: now.t, cpu_pct: Math.round(now.cpuPct * 10) / 10, memory_bytes: now.memoryBytes } : null,
+      series: await addonSeries(s.db, row.name, range),
+    });
+  });
+
   r.post('/:addon/restart', async (c) => {
     const row = await named(c.req.param('addon'));
     await restartAddon(s, row.name);
@@ -78,32 +92,13 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
     return c.json(await upgradeAddon(s, row.name));
   });
 
-  // The dump streams as the server writes it. Until its first bytes arrive a failure is a proper
-  // error answer; after that it can only cut the response short (the client sees it incomplete).
+  // The dump streams as the server writes it; a failure after its first bytes cuts the answer short.
   r.get('/:addon/dump', async (c) => {
     const row = await named(c.req.param('addon'));
-    const k = kindOf(row.kind);
-    const runtime = await s.runtime();
-    const container = await runtime.addonContainer(row.name);
-    if (!container?.running) throw new HiyError('conflict', `${row.name} is not running; start it first (hiy addons:restart ${row.name})`);
-    const out = new PassThrough({ highWaterMark: 1 << 20 });
     const abort = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const done = dumpAddon(runtime, row, out, abort.signal).then(() => out.end(), (err: unknown) => {
-      s.log.warn({ err, addon: row.name }, 'add-on dump failed');
-      out.destroy(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    });
-    await Promise.race([new Promise((resolve) => out.once('readable', resolve)), done]);
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    done.catch(() => undefined);
-    return new Response(Readable.toWeb(out) as unknown as ReadableStream, {
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-disposition': `attachment; filename="${row.name}-${stamp}.${k.dumpExt}"`,
-        'cache-control': 'no-store',
-      },
-    });
+    const dump = await startDump(await s.runtime(), row, abort.signal, (err) => s.log.warn({ err, addon: row.name }, 'add-on dump failed'));
+    return new Response(Readable.toWeb(dump.stream) as unknown as ReadableStream, { headers: dumpHeaders(dump.filename) });
   });
 
   r.post('/:addon/restore', async (c) => {
