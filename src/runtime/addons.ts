@@ -88,8 +88,9 @@ export interface AddonRuntime {
   execAddon(addon: string, opts: ExecOptions): Promise<ExecResult>;
   /**
    * Runs a one-off container of `spec` on the add-on's volume, without any network and without a
-   * restart policy, to its end (output lines to onLine), then removes it. For work on the data
-   * files while the add-on's own container is stopped.
+   * restart policy, to its end (output lines to onLine), then removes it: `cmd` itself, not
+   * through the image's entrypoint. For work on the data files while the add-on's own container
+   * is stopped, and for asking an image which version it runs.
    */
   runAddonOnce(spec: AddonContainerSpec, opts: { timeoutSec: number; onLine(line: string): void }): Promise<{ exitCode: number; timedOut: boolean }>;
   /** The id of the image a reference names on this engine, or undefined when it is not there. */

@@ -35,7 +35,8 @@ export function addonCreateOptions(spec: AddonContainerSpec, labels: Record<stri
     name: oneOff?.name ?? name,
     Image: spec.image,
     Env: envList(spec.env),
-    Cmd: spec.cmd,
+    // A one-off runs exactly its command: the image's entrypoint (its first-start set-up) is for the server.
+    ...(oneOff ? { Entrypoint: spec.cmd.slice(0, 1), Cmd: spec.cmd.slice(1) } : { Cmd: spec.cmd }),
     User: spec.user,
     Labels: { ...labels, [LABEL_MANAGED]: '1', [LABEL_ADDON]: spec.addon },
     StopTimeout: spec.stopTimeoutSec,
