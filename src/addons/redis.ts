@@ -35,6 +35,9 @@ export const REDIS: KindContract = {
     '--save', '',
     '--maxmemory', `${Math.floor(memoryMb / 2)}mb`,
     '--maxmemory-policy', 'noeviction',
+    // A dump (redis-cli --rdb) is a replica's sync: without this the server first waits 5 s for
+    // more replicas to share the snapshot, and an add-on never has any.
+    '--repl-diskless-sync-delay', '0',
   ],
   url: (addon, password) => `redis://:${encodeURIComponent(password)}@${addon}:6379`,
   database: () => null,
