@@ -106,12 +106,7 @@ export function createApiClient(url: string, token: string): ApiClient {
       } catch (cause) {
         throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
       }
-      if (!res.ok) {
-        const text = await res.text();
-        let parsed: unknown;
-        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-        throw apiError(res.status, parsed);
-      }
+      if (!res.ok) throw await failure(res);
       return res;
     },
     async open(path, opts = {}) {
@@ -125,12 +120,7 @@ export function createApiClient(url: string, token: string): ApiClient {
       } catch (cause) {
         throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
       }
-      if (!res.ok) {
-        const text = await res.text();
-        let parsed: unknown;
-        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-        throw apiError(res.status, parsed);
-      }
+      if (!res.ok) throw await failure(res);
       return res;
     },
     socket: (path) => openSocket(base, token, path),
@@ -157,6 +147,14 @@ async function openSocket(base: string, token: string, path: string): Promise<We
     });
     ws.once('error', (cause) => reject(new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause })));
   });
+}
+
+/** The error of a streamed request's answer that is not a success (its body is JSON then, or not). */
+async function failure(res: Response): Promise<CliError> {
+  const text = await res.text();
+  let parsed: unknown;
+  try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+  return apiError(res.status, parsed);
 }
 
 function apiError(status: number, body: unknown): CliError {

@@ -11,7 +11,7 @@ import type { AddonContainerInfo, AddonContainerSpec, AddonRuntime } from './add
 import { engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
 import { networkName } from './container-config.js';
 import { execIn } from './docker-exec.js';
-import { lineSink } from './docker-oneoff.js';
+import { runToEnd } from './docker-oneoff.js';
 import { LABEL_ADDON, LABEL_INSTANCE, LABEL_MANAGED } from './labels.js';
 
 const MIB = 1024 * 1024;
@@ -209,22 +209,7 @@ export function dockerAddons(docker: Docker, ensureNetwork: (app: string) => Pro
     async runAddonOnce(spec, opts) {
       const name = `${addonObjectName(spec.addon)}.${Date.now().toString(36)}`;
       const container = await create(addonCreateOptions(spec, extraLabels, { name }), spec.image);
-      let timedOut = false;
-      const timer = setTimeout(() => { timedOut = true; void container.kill().catch(() => undefined); }, opts.timeoutSec * 1000);
-      try {
-        const stream = await container.attach({ stream: true, stdout: true, stderr: true }) as NodeJS.ReadableStream;
-        const out = lineSink(opts.onLine);
-        const ended = new Promise<void>((resolve) => { for (const e of ['end', 'close', 'error']) stream.once(e, () => resolve()); });
-        docker.modem.demuxStream(stream, out, out);
-        await container.start().catch((err: unknown) => { throw engineError(err, `starting a one-off container of add-on ${spec.addon}`); });
-        const res = await container.wait() as { StatusCode?: number };
-        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
-        out.flushRest();
-        return { exitCode: typeof res.StatusCode === 'number' ? res.StatusCode : -1, timedOut };
-      } finally {
-        clearTimeout(timer);
-        await container.remove({ force: true }).catch(() => undefined);
-      }
+      return runToEnd(docker, container, { ...opts, what: `a one-off container of add-on ${spec.addon}`, startError: 'internal' });
     },
 
     async imageId(ref) {

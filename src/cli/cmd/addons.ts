@@ -9,7 +9,7 @@ import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime } from '../format.js';
-import { readLine } from '../io.js';
+import { confirmByName } from '../confirm.js';
 
 interface AttachAnswer { addon: string; app: string; as: string; var: string; restarted: boolean; deploy_id?: number }
 
@@ -116,16 +116,7 @@ export const addonCommands: CommandTable = {
     args: [1, 1],
     async run(ctx) {
       const addon = arg(ctx, 0);
-      let confirm = stringFlag(ctx, 'confirm');
-      if (confirm === undefined) {
-        if (ctx.io.stdin.isTTY !== true) throw new UsageError(`refusing to destroy ${addon} without confirmation: pass --confirm ${addon}`);
-        ctx.io.stderr.write(`This deletes ${addon} and all of its data.\n`);
-        confirm = await readLine(ctx.io, `Type the add-on's name (${addon}) to confirm: `);
-      }
-      if (confirm !== addon) {
-        const msg = `confirmation "${confirm ?? ''}" does not match ${addon}: nothing destroyed`;
-        throw stringFlag(ctx, 'confirm') === undefined ? new CliError(msg) : new UsageError(msg);
-      }
+      await confirmByName(ctx, addon, { kind: 'add-on\'s name', warning: `This deletes ${addon} and all of its data.` });
       const res = await ctx.api().request<{ detached: string[] }>('DELETE', `/addons/${seg(addon)}${ctx.flags.detach === true ? '?detach=true' : ''}`, undefined, { timeoutMs: LONG_MS });
       ctx.print(res, () => `Destroyed ${addon} and its data${res.detached.length ? ` (detached from ${res.detached.join(', ')})` : ''}\n`);
     },
