@@ -12,6 +12,7 @@ import { finished } from 'node:stream/promises';
 import SQLite from 'better-sqlite3';
 import { startAddonContainer, waitReady } from '../addons/containers.js';
 import { kindOf } from '../addons/kinds.js';
+import { validateAddonName } from '../addons/names.js';
 import type { Addon } from '../addons/repo.js';
 import { ensureImage, READY_TIMEOUT_SEC } from '../addons/service.js';
 import { dumpAddon, restoreAddon } from '../addons/transfer.js';
@@ -26,6 +27,19 @@ export interface BackedUpAddon {
   kind: AddonKind;
   /** Its dump in the archive: addons/<name>.<pgdump|rdb>. */
   file: string;
+}
+
+/** An entry of a manifest as hiy writes it: a valid add-on name, its kind, its dump's own file name (each becomes part of a path). */
+export function isBackedUpAddon(a: unknown): a is BackedUpAddon {
+  if (typeof a !== 'object' || a === null) return false;
+  const { name, kind, file } = a as Record<string, unknown>;
+  if (typeof name !== 'string' || (kind !== 'postgres' && kind !== 'redis')) return false;
+  try {
+    validateAddonName(name);
+  } catch {
+    return false;
+  }
+  return file === `addons/${name}.${kindOf(kind).dumpExt}`;
 }
 
 /** The add-ons in a database file (older databases have none). */

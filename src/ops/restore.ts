@@ -23,7 +23,7 @@ import { stampOf } from './backup-files.js';
 import { checkIntegrity, sampleCiphertext } from './db-snapshot.js';
 import { runningServer } from './server-running.js';
 import { engine, importVolume } from './volumes.js';
-import { restoreAddons } from './addon-backup.js';
+import { isBackedUpAddon, restoreAddons } from './addon-backup.js';
 
 export interface KeyFile {
   path: string;
@@ -114,6 +114,10 @@ function validateManifest(m: Manifest, file: string): void {
   if (m.volumes !== null && m.volumes !== undefined) {
     if (!Array.isArray(m.volumes)) throw bad('volume list', m.volumes);
     for (const v of m.volumes) if (typeof v !== 'string' || !m.apps.some((a) => v === `hiy-${a}-data`)) throw bad('volume name', v);
+  }
+  if (m.addons !== null && m.addons !== undefined) {
+    if (!Array.isArray(m.addons)) throw bad('add-on list', m.addons);
+    for (const a of m.addons) if (!isBackedUpAddon(a)) throw bad('add-on entry', a);
   }
   if (m.instance_id !== null && m.instance_id !== undefined && (typeof m.instance_id !== 'string' || !/^[0-9a-f]{16}$/.test(m.instance_id))) throw bad('instance id', m.instance_id);
   if (typeof m.db_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.db_sha256)) throw bad('database checksum', m.db_sha256);

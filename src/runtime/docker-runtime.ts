@@ -173,7 +173,8 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
       // size=1 makes the engine measure each container's writable layer: only this instance's.
       const label = [`${LABEL_MANAGED}=1`, ...(opts.instance ? [`${LABEL_INSTANCE}=${opts.instance}`] : [])];
       const list = await docker.listContainers({ all: true, size: true, filters: { label } }).catch((err: unknown) => { throw engineError(err, 'measuring container sizes'); });
-      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', run: roleOf(c.Labels ?? {}).run, bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
+      // Add-ons write to their volumes under a read-only root, and belong to no app's budget.
+      return list.filter((c) => !c.Labels?.[LABEL_ADDON]).map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', run: roleOf(c.Labels ?? {}).run, bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
     },
 
     async engineDataRoot() {

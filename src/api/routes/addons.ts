@@ -12,7 +12,7 @@ import { restartAnswer } from '../../deploy/restart-to-apply.js';
 import { HiyError } from '../../errors.js';
 import { addonSeries, intervalOf, parseRange } from '../../metrics/series.js';
 import type { Services } from '../../services.js';
-import type { ApiEnv } from '../auth.js';
+import { guardApiStream, type ApiEnv } from '../auth.js';
 import { pathApp, queryFlag } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
@@ -97,7 +97,10 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
     const row = await named(c.req.param('addon'));
     const abort = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => abort.abort(), { once: true });
-    const dump = await startDump(await s.runtime(), row, abort.signal, (err) => s.log.warn({ err, addon: row.name }, 'add-on dump failed'));
+    // A dump of a large database streams for long: it ends (cut short) once its token is revoked.
+    const unguard = guardApiStream(s, c, () => abort.abort());
+    const dump = await startDump(await s.runtime(), row, abort.signal, (err) => s.log.warn({ err, addon: row.name }, 'add-on dump failed')).catch((err: unknown) => { unguard(); throw err; });
+    dump.stream.once('close', unguard);
     return new Response(Readable.toWeb(dump.stream) as unknown as ReadableStream, { headers: dumpHeaders(dump.filename) });
   });
 
