@@ -64,3 +64,19 @@ export async function serverVersion(runtime: AddonRuntime, addon: string, k: Kin
   const out = await runtime.execAddon(addon, { cmd: k.versionCmd, timeoutSec: 20 }).catch(() => undefined);
   return out && out.exitCode === 0 ? k.parseVersion(out.stdout) : undefined;
 }
+
+/** The id of the image a reference names on this engine, or undefined when it is not there. */
+export async function imageIdOf(runtime: Runtime, ref: string): Promise<string | undefined> {
+  return (await runtime.inspectImage(ref))?.id;
+}
+
+/** Pulls an add-on's image from its registry (the engine's own pull, as image deploys use), within `timeoutSec`. */
+export async function pullAddonImage(runtime: Runtime, ref: string, timeoutSec: number): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutSec * 1000);
+  try {
+    await runtime.pullImage(ref, { onLine: () => undefined, signal });
+  } catch (err) {
+    if (signal.aborted) throw new HiyError('unavailable', `pulling ${ref} took longer than ${timeoutSec} s`, { cause: err });
+    throw err;
+  }
+}

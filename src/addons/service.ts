@@ -10,7 +10,7 @@ import { restartToApply, type RestartOutcome } from '../deploy/restart-to-apply.
 import { HiyError, isHiyError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
-import { serverVersion, startAddonContainer, waitReady } from './containers.js';
+import { imageIdOf, pullAddonImage, serverVersion, startAddonContainer, waitReady } from './containers.js';
 import type { KindContract } from './kind.js';
 import { kindOf } from './kinds.js';
 import { managedVars } from './managed.js';
@@ -58,10 +58,10 @@ async function defaultName(s: AddonServices, kind: AddonKind, app: string | unde
 
 /** Makes sure the image is on the engine: pulled from its registry when it is not. */
 export async function ensureImage(runtime: Runtime, image: string): Promise<string> {
-  const id = await runtime.imageId(image);
+  const id = await imageIdOf(runtime, image);
   if (id) return id;
-  await runtime.pullImage(image, { timeoutSec: PULL_TIMEOUT_SEC });
-  const pulled = await runtime.imageId(image);
+  await pullAddonImage(runtime, image, PULL_TIMEOUT_SEC);
+  const pulled = await imageIdOf(runtime, image);
   if (!pulled) throw new HiyError('unavailable', `image ${image} is not on this engine after pulling it`);
   return pulled;
 }

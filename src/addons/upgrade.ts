@@ -6,7 +6,7 @@
  */
 import { HiyError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { addonSpec, startAddonContainer, waitReady } from './containers.js';
+import { addonSpec, imageIdOf, pullAddonImage, startAddonContainer, waitReady } from './containers.js';
 import type { KindContract } from './kind.js';
 import { majorOf } from './kind.js';
 import { kindOf } from './kinds.js';
@@ -63,12 +63,12 @@ export async function upgradeAddon(s: AddonServices, addon: string): Promise<Upg
   const image = s.config.addonImages[k.kind];
   let pullNote = '';
   try {
-    await runtime.pullImage(image, { timeoutSec: 1800 });
+    await pullAddonImage(runtime, image, 1800);
   } catch (err) {
-    if (!(await runtime.imageId(image))) throw err;
+    if (!(await imageIdOf(runtime, image))) throw err;
     pullNote = ` (${image} could not be pulled, the copy on this engine is used: ${(err as Error).message})`;
   }
-  const imageId = await runtime.imageId(image);
+  const imageId = await imageIdOf(runtime, image);
   const current = await runtime.addonContainer(row.name);
   const toVersion = k.parseVersion(await once(runtime, row, image, k.versionCmd));
   if (!toVersion) throw new HiyError('internal', `${image} does not say which ${k.label} version it runs`);

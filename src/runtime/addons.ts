@@ -93,8 +93,4 @@ export interface AddonRuntime {
    * is stopped, and for asking an image which version it runs.
    */
   runAddonOnce(spec: AddonContainerSpec, opts: { timeoutSec: number; onLine(line: string): void }): Promise<{ exitCode: number; timedOut: boolean }>;
-  /** The id of the image a reference names on this engine, or undefined when it is not there. */
-  imageId(ref: string): Promise<string | undefined>;
-  /** Pulls an image from its registry. */
-  pullImage(ref: string, opts: { timeoutSec: number }): Promise<void>;
 }

@@ -211,33 +211,5 @@ export function dockerAddons(docker: Docker, ensureNetwork: (app: string) => Pro
       const container = await create(addonCreateOptions(spec, extraLabels, { name }), spec.image);
       return runToEnd(docker, container, { ...opts, what: `a one-off container of add-on ${spec.addon}`, startError: 'internal' });
     },
-
-    async imageId(ref) {
-      try {
-        return (await docker.getImage(ref).inspect()).Id;
-      } catch (err) {
-        if (statusOf(err) === 404) return undefined;
-        throw engineError(err, `inspecting image ${ref}`);
-      }
-    },
-
-    async pullImage(ref, opts) {
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await docker.pull(ref) as NodeJS.ReadableStream;
-      } catch (err) {
-        throw new HiyError('unavailable', `pulling ${ref} failed: ${engineMessage(err)}`, { cause: err });
-      }
-      // Like a build, a failed pull can end its progress stream normally: the error is an event.
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => { (stream as unknown as { destroy?(): void }).destroy?.(); reject(new HiyError('unavailable', `pulling ${ref} took longer than ${opts.timeoutSec} s`)); }, opts.timeoutSec * 1000);
-        docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[]) => {
-          clearTimeout(timer);
-          const failed = err?.message ?? events.find((e) => e.error)?.error;
-          if (failed) reject(new HiyError('unavailable', `pulling ${ref} failed: ${failed}`));
-          else resolve();
-        });
-      });
-    },
   };
 }
