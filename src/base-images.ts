@@ -79,3 +79,24 @@ export function imagesForApp(global: BuildImages, stored: string | null): BuildI
     return global;
   }
 }
+
+/** Images of data services (src/addons): the official ones by default, any image keeping their documented contract. */
+export interface AddonImages {
+  postgres: string;
+  redis: string;
+}
+
+export const DEFAULT_ADDON_IMAGES: AddonImages = { postgres: 'postgres:17-bookworm', redis: 'redis:7-bookworm' };
+export const ADDON_IMAGE_ENV: Record<keyof AddonImages, string> = { postgres: 'HIY_IMAGE_POSTGRES', redis: 'HIY_IMAGE_REDIS' };
+
+/** Reads HIY_IMAGE_POSTGRES / HIY_IMAGE_REDIS (fail() throws the config error). */
+export function addonImagesFromEnv(env: Record<string, string | undefined>, fail: (name: string, message: string) => never): AddonImages {
+  const out = { ...DEFAULT_ADDON_IMAGES };
+  for (const key of ['postgres', 'redis'] as const) {
+    const raw = env[ADDON_IMAGE_ENV[key]];
+    if (raw === undefined || raw === '') continue;
+    if (!isImageRef(raw)) fail(ADDON_IMAGE_ENV[key], `"${raw}" is not an image reference (for example ${DEFAULT_ADDON_IMAGES[key]})`);
+    out[key] = raw;
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HiyError } from './errors.js';
-import { buildImagesFromEnv, type BuildImages } from './base-images.js';
+import { addonImagesFromEnv, buildImagesFromEnv, type AddonImages, type BuildImages } from './base-images.js';
 import { acmeFromEnv, dnsFromEnv, readableFileChecker, type AcmeSettings, type DnsSettings } from './tls-settings.js';
 import { parseTrustedProxies } from './trusted-proxies.js';
 
@@ -67,6 +67,8 @@ export interface Config {
   pathEnv: string;
   /** Base images of generated Dockerfiles (HIY_IMAGE_NODE, HIY_IMAGE_PYTHON, HIY_IMAGE_GO, HIY_IMAGE_GO_RUNTIME, HIY_IMAGE_STATIC). */
   buildImages: BuildImages;
+  /** Images of add-ons (HIY_IMAGE_POSTGRES, HIY_IMAGE_REDIS): new add-ons and upgrades run these. */
+  addonImages: AddonImages;
   /** Lines of app output kept per app (a ring buffer in SQLite). */
   logLines: number;
   /** Seconds between two samples of app and host CPU/memory. */
@@ -225,6 +227,7 @@ export function loadConfig(env: Env): Config {
     runDir: resolve(runDir),
     pathEnv: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     buildImages: buildImagesFromEnv(env, fail),
+    addonImages: addonImagesFromEnv(env, fail),
     logLines: parseInteger('HIY_LOG_LINES', env.HIY_LOG_LINES, 10_000, 10, 1_000_000),
     metricsIntervalSec: parseInteger('HIY_METRICS_INTERVAL', env.HIY_METRICS_INTERVAL, 10, 1, 300),
     alerts: loadAlertConfig(env),

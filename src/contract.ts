@@ -255,3 +255,52 @@ export type RunServerMessage =
   | { type: 'started'; run: number; container: string; release: number | null; tty: boolean }
   | { type: 'exit'; code: number; reason?: string }
   | { type: 'error'; code: string; message: string };
+
+/** The two kinds of data service (src/addons). */
+export type AddonKind = 'postgres' | 'redis';
+
+/** An add-on attached to an app: the app gets `var` (`<as>_URL`). */
+export interface AddonAttachmentView {
+  app: string;
+  as: string;
+  var: string;
+  created_at: string;
+}
+
+/**
+ * running: its server answers; starting: its container runs, the server does not answer yet;
+ * restarting: the engine is restarting it after a crash; stopped: its container is not running;
+ * missing: it has no container; unknown: the engine could not be asked.
+ */
+export type AddonStatus = 'running' | 'starting' | 'restarting' | 'stopped' | 'missing' | 'unknown';
+
+/** An add-on in listings (GET /addons). */
+export interface AddonView {
+  name: string;
+  kind: AddonKind;
+  image: string;
+  /** The server's version as it last reported it (17.2, 7.4.1). */
+  version: string | null;
+  status: AddonStatus;
+  memory_mb: number;
+  /** Bytes its data takes on disk (its volume), when the server could be asked. */
+  disk_bytes: number | null;
+  /** Where attached apps reach it (their network only). */
+  host: string;
+  port: number;
+  attachments: AddonAttachmentView[];
+  created_at: string;
+}
+
+/** One add-on with its connection (GET /addons/:name); the URL is masked unless revealed. */
+export interface AddonInfo extends AddonView {
+  revealed: boolean;
+  url: string;
+  /** Postgres: the database and user the URL names. */
+  database: string | null;
+  user: string | null;
+  /** Memory it uses now (its container's working set), when known. */
+  memory_bytes: number | null;
+  restart_count: number;
+  started_at: string | null;
+}

@@ -10,6 +10,10 @@ import type { Logger } from './log.js';
 import { LogCapture } from './logs/capture.js';
 import { LogStore } from './logs/store.js';
 import { MetricsSampler } from './metrics/sampler.js';
+import { probeAddons, type AddonHealth } from './addons/health.js';
+import { managedSecrets } from './addons/env.js';
+import { createRedactor } from './build/redact.js';
+import type { SecretBox } from './env/secret-box.js';
 import type { Runtime } from './runtime/runtime.js';
 
 export interface ObservabilityDeps {
@@ -18,6 +22,8 @@ export interface ObservabilityDeps {
   db: Kysely<Database>;
   runtime(): Promise<Runtime>;
   instanceId: string;
+  /** Decrypts add-ons' passwords, to hide them in app output. */
+  secrets: SecretBox;
   /** Live build output of waiting and running deploys. */
   queue: Pick<DeployQueue, 'outputOf' | 'on' | 'off'>;
 }
@@ -46,6 +52,8 @@ export class Observability {
   private gate: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
   private stopped = false;
+  /** What the last add-on check found (the sampler reads the containers' memory from it). */
+  private addonHealth: AddonHealth[] = [];
 
   constructor(private readonly d: ObservabilityDeps) {
     const { config, log, db } = d;
@@ -58,6 +66,7 @@ export class Observability {
       notifier: config.alerts.webhook ? webhookNotifier(config.alerts.format, config.alerts.webhook) : undefined,
       probe: (port, path) => probe(port, path),
       containers: () => this.capture?.known() ?? [],
+      addons: async () => (this.addonHealth = await probeAddons(db, () => this.d.runtime())),
     });
     this.metrics = new MetricsSampler({
       db,
@@ -65,6 +74,7 @@ export class Observability {
       dataDir: config.dataDir,
       intervalSec: config.metricsIntervalSec,
       containers: () => this.capture?.containers() ?? [],
+      addonContainers: () => this.addonHealth.flatMap((a) => (a.containerId ? [{ id: a.containerId, addon: a.name }] : [])),
       runtime: () => this.runtime,
       onHostSample: (s) => this.alerts.onHostSample(s),
     });
@@ -125,6 +135,7 @@ export class Observability {
         log: this.d.log.child({ part: 'logs' }),
         instanceId: this.d.instanceId,
         knownApps: async () => new Set((await this.d.db.selectFrom('apps').select('name').execute()).map((r) => r.name)),
+        redactorFor: async (app) => createRedactor(await managedSecrets(this.d.db, this.d.secrets, app)),
       });
       try {
         await capture.start();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
+import { RESTORE_PATH_RE } from './api/routes/addons.js';
 import { servedHosts } from './apps/domains.js';
 import type { Config } from './config.js';
 import type { Database } from './db/database.js';
@@ -111,7 +112,7 @@ export function wireServer(o: Opened): Wired {
   });
   const mirror = new RepoMirror({ db, secrets, repos, log });
   const deployer = new DeployService({ db, config, log, secrets, repos, proxy, runtime }, queue, mirror);
-  const observability = new Observability({ config, log, db, runtime, instanceId, queue });
+  const observability = new Observability({ config, log, db, runtime, instanceId, queue, secrets });
   const { alerts } = observability;
   const certificates = new Certificates({
     config,
@@ -150,7 +151,7 @@ export function wireServer(o: Opened): Wired {
       bodyDeadlineMs: WEBHOOK_BODY_LIMITS.deadlineMs,
       bodyIdleMs: WEBHOOK_BODY_LIMITS.idleMs,
     },
-  ], [IMAGE_UPLOAD_PATH]);
+  ], [IMAGE_UPLOAD_PATH, RESTORE_PATH_RE]);
   const upgrades = acceptUpgrades(server, root, log);
   return { services, queue, dashboard, server, upgrades };
 }

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { appView, destroyApp } from '../src/apps/service.js';
+import { addonViews } from '../src/addons/views.js';
 import { listDeploys } from '../src/deploy/repo.js';
 import { currentRelease, listReleases } from '../src/deploy/releases.js';
 import { isHiyError } from '../src/errors.js';
@@ -25,15 +26,16 @@ export function appRoutes(ui: Ui, app: Hono<UiEnv>): void {
 
   app.get('/apps/:name', async (c) => {
     const row = await appFromPath(ui, c.req.param('name'));
-    const [view, status, deploys, releases, current, series] = await Promise.all([
+    const [view, status, deploys, releases, current, series, addons] = await Promise.all([
       appView(ui.s, row),
       statusOfApp(ui, row),
       listDeploys(ui.s.db, row.name, 20),
       listReleases(ui.s.db, row.name),
       currentRelease(ui.s.db, row.name),
       ui.metrics.appSeries([row.name], 3600).then((m) => m.get(row.name)).catch(() => undefined),
+      addonViews(ui.s, { app: row.name }),
     ]);
-    return sendPage(c, AppPage({ ctx: pageCtx(ui, c, row.name, 'apps'), app: view, status, deploys, releases: releases.slice(0, 20), currentVersion: current?.version ?? null, series }));
+    return sendPage(c, AppPage({ ctx: pageCtx(ui, c, row.name, 'apps'), app: view, status, deploys, releases: releases.slice(0, 20), currentVersion: current?.version ?? null, series, addons }));
   });
 
   app.post('/apps/:name/deploy', async (c) => {

@@ -7,6 +7,7 @@ import { isHiyError } from '../src/errors.js';
 import type { Services } from '../src/services.js';
 import { ErrorPage } from './pages/error.js';
 import { appRoutes } from './app-routes.js';
+import { addonRoutes } from './addon-routes.js';
 import { ContainerWatch } from './app-status.js';
 import { loadAssets, serveAsset } from './assets.js';
 import { authRoutes, requireSession } from './auth-routes.js';
@@ -78,6 +79,7 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
   app.use('*', requireSession(ui));
   appRoutes(ui, app);
   envRoutes(ui, app);
+  addonRoutes(ui, app);
   deployRoutes(ui, app);
   logRoutes(ui, app);
   consoleRoutes(ui, app);

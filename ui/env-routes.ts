@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { validateEnvKey } from '../src/apps/names.js';
 import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../src/env/repo.js';
+import { managedVars } from '../src/addons/managed.js';
 import { restartToApply, type RestartOutcome } from '../src/deploy/restart-to-apply.js';
 import { isHiyError } from '../src/errors.js';
 import { EnvPage } from './pages/env.js';
@@ -52,8 +53,8 @@ export function envRoutes(ui: Ui, app: Hono<UiEnv>): void {
 
 async function showEnv(ui: Ui, c: UiContext, revealed: Record<string, string>): Promise<Response> {
   const row = await appFromPath(ui, c.req.param('name') ?? '');
-  const [vars, status] = await Promise.all([listEnvKeys(ui.s.db, row.name), statusOfApp(ui, row)]);
-  return sendPage(c, EnvPage({ ctx: pageCtx(ui, c, `${row.name} env`, 'apps'), app: appHead(ui, row), status, vars, revealed, hasRelease: row.current_release_id !== null }));
+  const [vars, status, managed] = await Promise.all([listEnvKeys(ui.s.db, row.name), statusOfApp(ui, row), managedVars(ui.s.db, row.name)]);
+  return sendPage(c, EnvPage({ ctx: pageCtx(ui, c, `${row.name} env`, 'apps'), app: appHead(ui, row), status, vars, revealed, hasRelease: row.current_release_id !== null, managed }));
 }
 
 /** Applies a change, restarts the app to apply it (restart-to-apply.ts), and says what happened. */

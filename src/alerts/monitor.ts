@@ -19,6 +19,8 @@ export interface AlertMonitorDeps {
   probe(port: number, path: string): Promise<number | undefined>;
   /** Every known container of the apps (running or not), with restart counts; empty before capture runs. */
   containers(): { id: string; app: string; restartCount: number }[];
+  /** Whether each add-on is up (src/addons/health.ts); absent or empty: none. */
+  addons?(): Promise<{ name: string; ok: boolean; detail: string }[]>;
   crashWindowMs?: number;
   now?: () => number;
 }
@@ -35,6 +37,7 @@ export class AlertMonitor {
   private memory: ThresholdRule | undefined;
   private readonly health = new Map<string, DownRule>();
   private readonly crash = new Map<string, CrashLoopRule>();
+  private readonly addonDown = new Map<string, DownRule>();
   private open = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
@@ -145,11 +148,31 @@ export class AlertMonitor {
     // Incidents of apps that are gone (destroyed, or no release any more) end here.
     const live = new Set(apps.map((a) => a.name));
     for (const key of this.open) {
-      const app = key.includes(':') ? key.slice(key.indexOf(':') + 1) : undefined;
+      const app = /^(health|crashloop):/.test(key) ? key.slice(key.indexOf(':') + 1) : undefined;
       if (app && !live.has(app)) await this.apply(key, 'health', app, 'resolve', '', `${app} was destroyed or has no release`);
     }
+    await this.checkAddons(now, afterMs);
     for (const name of this.health.keys()) if (!live.has(name)) this.health.delete(name);
     for (const name of this.crash.keys()) if (!live.has(name)) this.crash.delete(name);
+  }
+
+  /** An add-on down (no container, stopped, not accepting connections) for longer than the health threshold is an incident, as an app is. */
+  private async checkAddons(now: number, afterMs: number): Promise<void> {
+    const addons = this.d.addons ? await this.d.addons() : [];
+    for (const a of addons) {
+      const key = `addon:${a.name}`;
+      const rule = this.addonDown.get(a.name) ?? new DownRule(afterMs, this.open.has(key));
+      this.addonDown.set(a.name, rule);
+      await this.apply(key, 'addon', null, rule.update(a.ok, now),
+        `add-on ${a.name} is down: ${a.detail} (for ${Math.round(rule.downFor(now) / 1000)} s)`,
+        `add-on ${a.name} accepts connections again`);
+    }
+    const live = new Set(addons.map((a) => a.name));
+    for (const key of this.open) {
+      const name = key.startsWith('addon:') ? key.slice(6) : undefined;
+      if (name && !live.has(name)) await this.apply(key, 'addon', null, 'resolve', '', `add-on ${name} was destroyed`);
+    }
+    for (const name of this.addonDown.keys()) if (!live.has(name)) this.addonDown.delete(name);
   }
 
   /** Runs monitor work one piece at a time, after the open incidents of the last run are known. */

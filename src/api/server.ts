@@ -20,6 +20,7 @@ import { registryRoutes } from './routes/registries.js';
 import { runRoutes } from './routes/runs.js';
 import { cronRoutes } from './routes/cron.js';
 import { API_VERSION, API_VERSION_HEADER, HIY_VERSION } from '../version.js';
+import { addonRoutes, appAddonRoutes } from './routes/addons.js';
 
 /** The REST API under /api/v1. Everything but /health needs an API token. */
 export function createApi(s: Services): Hono<ApiEnv> {
@@ -50,5 +51,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/certs', certRoutes(s));
   api.route('/api/v1/apps', imageRoutes(s));
   api.route('/api/v1/registries', registryRoutes(s));
+  api.route('/api/v1/addons', addonRoutes(s));
+  api.route('/api/v1/apps', appAddonRoutes(s));
   return api;
 }

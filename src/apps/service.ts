@@ -130,7 +130,11 @@ async function removeDockerObjects(s: Services, app: string, volumes: boolean): 
     // By tag, not id: two apps built from the same source share an image id, and removing the
     // id would fail (referenced in several repositories) or take the other app's image with it.
     ['images', async () => { for (const i of await runtime.listImages({ app })) for (const t of i.tags.length ? i.tags : [i.id]) await runtime.removeImage(t); }],
-    ['network', () => runtime.removeNetwork(app)],
+    // Attached add-ons stay (their data is theirs); they leave the network so it can go.
+    ['network', async () => {
+      for (const c of await runtime.listAddonContainers()) if (c.apps.includes(app)) await runtime.detachAddon(c.addon, app);
+      await runtime.removeNetwork(app);
+    }],
   ];
   // The app's data outlives everything else unless the operator asks for it explicitly.
   if (volumes) {

@@ -8,7 +8,13 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** The only way the CLI talks to hiy: JSON over the REST API with a bearer token. */
 export interface ApiClient {
   readonly url: string;
-  request<T = any>(method: Method, path: string, body?: unknown): Promise<T>;
+  /** `timeoutMs`: for requests the server works on for long (an add-on's first start pulls its image). */
+  request<T = any>(method: Method, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
+  /**
+   * A request whose body or answer is a byte stream (add-on dumps and restores): no timeout, the
+   * body (when given) streams from `upload`; API errors throw as for request().
+   */
+  transfer(method: Method, path: string, opts?: { upload?: Readable; signal?: AbortSignal }): Promise<Response>;
   /** A GET whose body the caller reads as it arrives (SSE); API errors throw as for request(). */
   open(path: string, opts?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
   /** A POST of a stream (an image archive), sent as it is read; the JSON answer as for request(). */
@@ -39,7 +45,7 @@ export function createApiClient(url: string, token: string): ApiClient {
   const base = normalizeServerUrl(url);
   return {
     url: base,
-    async request(method, path, body) {
+    async request(method, path, body, opts = {}) {
       // x-hiy-client lets the server record deploys the CLI started as triggered_by "cli".
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json', 'x-hiy-client': 'cli' };
       if (body !== undefined) headers['content-type'] = 'application/json';
@@ -49,7 +55,7 @@ export function createApiClient(url: string, token: string): ApiClient {
           method,
           headers,
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? TIMEOUT_MS),
         });
       } catch (cause) {
         throw unreachable(base, cause);
@@ -87,6 +93,24 @@ export function createApiClient(url: string, token: string): ApiClient {
       if (parsed === undefined) throw new CliError(`unexpected answer from ${base} (HTTP ${res.status}, not JSON): is HIY_URL the hiy server?`);
       return parsed as any;
     },
+    async transfer(method, path, opts = {}) {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/v1${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`, 'x-hiy-client': 'cli',
+            ...(opts.upload ? { 'content-type': 'application/octet-stream' } : {}),
+          },
+          ...(opts.upload ? { body: Readable.toWeb(opts.upload) as unknown as BodyInit, duplex: 'half' } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        } as RequestInit);
+      } catch (cause) {
+        throw new CliError(`cannot reach hiy at ${base}: ${reason(cause)}`, { cause });
+      }
+      if (!res.ok) throw await failure(res);
+      return res;
+    },
     async open(path, opts = {}) {
       let res: Response;
       try {
@@ -99,12 +123,7 @@ export function createApiClient(url: string, token: string): ApiClient {
         throw unreachable(base, cause);
       }
       checkApiVersion(base, res);
-      if (!res.ok) {
-        const text = await res.text();
-        let parsed: unknown;
-        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-        throw apiError(res.status, parsed);
-      }
+      if (!res.ok) throw await failure(res);
       return res;
     },
     socket: (path) => openSocket(base, token, path),
@@ -168,6 +187,14 @@ export async function serverHealth(url: string): Promise<{ ok: boolean; ready: b
   return await res.json() as { ok: boolean; ready: boolean; version: string; api_version: number };
 }
 
+/** The error of a streamed request's answer that is not a success (its body is JSON then, or not). */
+async function failure(res: Response): Promise<CliError> {
+  const text = await res.text();
+  let parsed: unknown;
+  try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+  return apiError(res.status, parsed);
+}
+
 function apiError(status: number, body: unknown): CliError {
   const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   const code = typeof err?.code === 'string' ? err.code : undefined;
@@ -176,8 +203,8 @@ function apiError(status: number, body: unknown): CliError {
   return new CliError(message, { code, status });
 }
 
-function reason(cause: unknown): string {
+function reason(cause: unknown, timeoutMs = TIMEOUT_MS): string {
   const c = cause as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (c?.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
+  if (c?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
   return c?.cause?.code ?? c?.cause?.message ?? c?.message ?? String(cause);
 }

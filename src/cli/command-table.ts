@@ -32,6 +32,7 @@ import { passwordCommands } from './cmd/password.js';
 import { registryCommands } from './cmd/registry.js';
 import { runCommands } from './cmd/runs.js';
 import { versionCommands } from './cmd/version.js';
+import { addonCommands } from './cmd/addons.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -51,6 +52,7 @@ export function commandTable(local: CommandTable = {}): CommandTable {
     ...logCommands,
     ...processCommands,
     ...runCommands,
+    ...addonCommands,
     ...tokenCommands,
     ...webhookCommands,
     ...registryCommands,

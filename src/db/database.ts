@@ -1,3 +1,4 @@
+import type { AddonAttachmentsTable, AddonMetricsTable, AddonsTable } from '../addons/table.js';
 import type { AppsTable, DomainsTable } from '../apps/table.js';
 import type { ApiTokensTable } from '../auth/table.js';
 import type { DashboardPasswordTable, DashboardSessionsTable } from '../auth/dashboard-table.js';
@@ -31,6 +32,9 @@ export interface Database {
   registry_logins: RegistryLoginsTable;
   runs: RunsTable;
   cron_state: CronStateTable;
+  addons: AddonsTable;
+  addon_attachments: AddonAttachmentsTable;
+  addon_metrics: AddonMetricsTable;
 }
 
 export const nowIso = (): string => new Date().toISOString();

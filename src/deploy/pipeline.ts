@@ -9,7 +9,8 @@ import { workerTypes, type Processes } from '../build/procfile.js';
 import { createRedactor } from '../build/redact.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
-import { readEnv } from '../env/repo.js';
+import { appEnv } from '../addons/env.js';
+import { settleAddonNetworks } from '../addons/networks.js';
 import type { SecretBox } from '../env/secret-box.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -80,8 +81,8 @@ type DeployPlan = ReleasePlan & { output: DeployOutput };
  */
 export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> {
   const app = await getApp(d.db, job.app);
-  const env = await readEnv(d.db, d.secrets, app.name);
-  const secrets = Object.values(env);
+  const env = await appEnv(d.db, d.secrets, app.name);
+  const secrets = env.secrets;
   job.output.setRedactor(createRedactor(secrets));
   await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
   const previous = await currentRelease(d.db, app.name);
@@ -93,7 +94,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const made = await releaseImage(d, app, job, secrets);
   const image: ReleaseImage = { image: made.image, processes: made.processes, cron: made.cron ?? [] };
   const plan: DeployPlan = {
-    app, release: image, env, slot: idleSlot(previous?.slot), deployId: job.deployId,
+    app, release: image, env: env.env, managedEnv: env.fingerprint, slot: idleSlot(previous?.slot), deployId: job.deployId,
     formation: await formationOf(d.db, app.name, image.processes), output: job.output, signal: job.signal,
   };
   // The app's settings are the budget of all its containers (refused here when spread too thin).
@@ -112,6 +113,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   });
   if (old.length > 0) job.output.detail('old release stopped');
   await startOtherProcesses(d, plan);
+  await settleAddonNetworks(d, d.runtime, app.name).catch((err: unknown) => d.log.warn({ err, app: app.name }, 'could not take detached add-ons off the app\'s network'));
   await prune(d, app, job.output);
   return release;
 }

@@ -8,7 +8,7 @@ import type { App } from '../apps/repo.js';
 import { parseCronColumn, type CronJob } from '../build/cron-jobs.js';
 import type { Processes } from '../build/procfile.js';
 import type { Database } from '../db/database.js';
-import { readEnv } from '../env/repo.js';
+import { appEnv } from '../addons/env.js';
 import type { SecretBox } from '../env/secret-box.js';
 import type { Slot } from '../slots.js';
 import type { DeployOutput } from './output.js';
@@ -25,8 +25,10 @@ export interface ReleaseImage {
 export interface ReleasePlan {
   app: App;
   release: ReleaseImage;
-  /** The app's env vars, decrypted (plaintext only in memory and in the engine). */
+  /** The app's env vars and its add-ons' URLs, decrypted (plaintext only in memory and in the engine). */
   env: Record<string, string>;
+  /** Which add-ons `env` holds (addons/managed.ts): its containers carry it. */
+  managedEnv: string;
   /** The slot the release's web replicas run on (their fixed host ports). */
   slot: Slot;
   /** The deploy that made the release: its containers carry it, so they are known as its own. */
@@ -42,10 +44,12 @@ export interface ReleasePlan {
 /** The plan of the app's current release (scaling, reconciliation): nobody watches, nothing aborts it. */
 export async function currentPlan(d: { db: Kysely<Database>; secrets: SecretBox }, app: App, release: Release): Promise<ReleasePlan> {
   const image: ReleaseImage = { image: release.image, processes: parseProcesses(release.processes), cron: parseCronColumn(release.cron) };
+  const env = await appEnv(d.db, d.secrets, app.name);
   return {
     app,
     release: image,
-    env: await readEnv(d.db, d.secrets, app.name),
+    env: env.env,
+    managedEnv: env.fingerprint,
     slot: release.slot,
     deployId: release.deploy_id,
     formation: await formationOf(d.db, app.name, image.processes),

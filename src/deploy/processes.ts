@@ -42,6 +42,7 @@ function spec(plan: ReleasePlan, role: Omit<ContainerRole, 'app'> & { process: s
     cpus: share.cpus,
     pidsLimit: share.pidsLimit,
     ...role,
+    managedEnv: plan.managedEnv,
     ...(command ? { cmd: shellCommand(command) } : {}),
     volumes: volumesOf(app),
   };

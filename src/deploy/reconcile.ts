@@ -1,5 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { managedVars, fingerprintOf } from '../addons/managed.js';
+import { reconcileAddons } from '../addons/reconcile.js';
 import { listApps, type App } from '../apps/repo.js';
 import { routeFor } from '../apps/domains.js';
 import { workerTypes } from '../build/procfile.js';
@@ -38,6 +40,8 @@ export async function recoverAtStart(s: Services, interruptedDeploys = 1): Promi
     const web = release ? (await formationOf(s.db, app.name, parseProcesses(release.processes))).web ?? 1 : 0;
     await s.proxy.setLive(app.name, release ? { slot: release.slot, replicas: web } : undefined);
   }
+  // Add-ons first: the apps' processes find their databases on their networks when they start.
+  await reconcileAddons(s).catch((err: unknown) => s.log.error({ err }, 'add-on reconciliation failed (is Docker running?)'));
   await reconcileContainers(s, interruptedDeploys);
 }
 
@@ -67,6 +71,7 @@ export async function reconcileContainers(s: Services, interruptedDeploys = 1): 
     if (!release) continue;
     await ensureReleaseRunning(s, runtime, app, release, owned)
       .catch((err: unknown) => s.log.error({ err, app: app.name }, 'could not start the current release'));
+    await restartIfEnvStale(s, app.name, owned);
   }
 }
 
@@ -103,4 +108,16 @@ async function ensureReleaseRunning(s: Services, runtime: Runtime, app: App, rel
     s.log.warn({ app: app.name, container: c.name }, 'removing a container the formation does not ask for');
     await runtime.remove(c.id);
   }
+}
+
+/**
+ * An attach or detach records the attachment, then restarts the app; a crash in between (the
+ * restart was queued, not run) leaves containers whose environment misses the change. Their
+ * labels say which add-ons they were made with: a difference restarts the app (zero downtime).
+ */
+async function restartIfEnvStale(s: Services, app: string, owned: ContainerInfo[]): Promise<void> {
+  const want = fingerprintOf(await managedVars(s.db, app));
+  if (owned.length === 0 || owned.every((c) => (c.managedEnv ?? '') === want)) return;
+  s.log.warn({ app }, 'the app runs with an older set of add-ons than it has; restarting it');
+  await s.deployer.restart(app, 'manual').catch((err: unknown) => s.log.error({ err, app }, 'could not restart the app with its add-ons'));
 }

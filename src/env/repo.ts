@@ -4,6 +4,7 @@ import { nowIso } from '../db/database.js';
 import type { SecretBox } from './secret-box.js';
 import { ENV_VARS_MAX, validateEnvKey, validateEnvValue } from '../apps/names.js';
 import { HiyError } from '../errors.js';
+import { refuseManaged } from '../addons/managed.js';
 
 /** Decrypted env of an app, for the container's environment and for redaction only. */
 export async function readEnv(db: Kysely<Database>, box: SecretBox, app: string): Promise<Record<string, string>> {
@@ -21,6 +22,7 @@ export async function listEnvKeys(db: Kysely<Database>, app: string): Promise<{ 
 export async function setEnv(db: Kysely<Database>, box: SecretBox, app: string, vars: Record<string, unknown>): Promise<string[]> {
   const entries = Object.entries(vars).map(([k, v]) => [validateEnvKey(k), validateEnvValue(k, v)] as const);
   if (entries.length === 0) throw new HiyError('invalid_input', 'no variables given (expected KEY=value)');
+  await refuseManaged(db, app, entries.map(([k]) => k));
   const encrypted = await Promise.all(entries.map(async ([k, v]) => ({ key: k, value_enc: await box.encrypt(v) })));
   await db.transaction().execute(async (trx) => {
     const now = nowIso();
@@ -38,6 +40,7 @@ export async function setEnv(db: Kysely<Database>, box: SecretBox, app: string, 
 export async function unsetEnv(db: Kysely<Database>, app: string, keys: string[]): Promise<string[]> {
   if (keys.length === 0) throw new HiyError('invalid_input', 'no keys given');
   for (const k of keys) validateEnvKey(k);
+  await refuseManaged(db, app, keys);
   const rows = await db.deleteFrom('env_vars').where('app', '=', app).where('key', 'in', keys).returning('key').execute();
   return rows.map((r) => r.key);
 }

@@ -21,6 +21,8 @@ export interface LogCaptureDeps {
   knownApps(): Promise<Set<string>>;
   /** This data dir's instance id: containers of other instances are not ours either. */
   instanceId: string;
+  /** Hides secrets in an app's output (its add-ons' URLs and passwords); asked when a container is followed. */
+  redactorFor?(app: string): Promise<(text: string) => string>;
 }
 
 interface Follow {
@@ -162,6 +164,10 @@ export class LogCapture {
 
   private async followOnce(w: WatchedContainer, f: Follow): Promise<void> {
     const cursor = await this.d.store.cursor(shortId(w.id));
+    const redact = await (this.d.redactorFor?.(w.app).catch((err: unknown) => {
+      this.d.log.warn({ err, app: w.app }, 'could not read the secrets to hide in app output');
+      return undefined;
+    }) ?? undefined) ?? ((t: string) => t);
     let skipSame = cursor?.sameTs ?? 0;
     const onLine = (l: LogLine) => {
       // The engine's `since` is inclusive, and a hiy restart re-reads from the last stored second.
@@ -170,7 +176,7 @@ export class LogCapture {
         skipSame--;
         return;
       }
-      this.d.store.add({ app: w.app, container: shortId(w.id), process: w.process, deployId: w.deployId, stream: l.stream, ts: l.ts, text: l.text });
+      this.d.store.add({ app: w.app, container: shortId(w.id), process: w.process, deployId: w.deployId, stream: l.stream, ts: l.ts, text: redact(l.text) });
     };
     const opts = cursor ? { since: cursor.lastTs } : { tail: this.d.store.maxLines };
     try {

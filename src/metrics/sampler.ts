@@ -42,6 +42,8 @@ export interface MetricsSamplerDeps {
   intervalSec: number;
   /** Running app containers (empty until log capture runs). */
   containers(): SampledContainer[];
+  /** Running add-on containers (as the last add-on check found them). */
+  addonContainers?(): { id: string; addon: string }[];
   /** The engine, once loaded; the slow /system/df is only asked when there is one. */
   runtime(): Runtime | undefined;
   onHostSample?(s: HostSample): void;
@@ -68,6 +70,8 @@ export class MetricsSampler {
   private running: Promise<void> = Promise.resolve();
   host: HostSample | undefined;
   readonly apps = new Map<string, AppSample>();
+  /** The same figures per add-on (its one container). */
+  readonly addons = new Map<string, AppSample>();
   docker: DockerDiskSample | undefined;
 
   constructor(private readonly d: MetricsSamplerDeps) {
@@ -95,7 +99,10 @@ export class MetricsSampler {
   async sample(): Promise<void> {
     const t = Math.floor(Date.now() / 1000);
     const host = await this.sampleHost(t);
-    const apps = await this.sampleApps(t);
+    const addonContainers = this.d.addonContainers?.() ?? [];
+    const all = await this.sampleContainers(t, [...this.d.containers(), ...addonContainers.map((c) => ({ id: c.id, app: `addon:${c.addon}` }))]);
+    const apps = new Map([...all].filter(([k]) => !k.startsWith('addon:')));
+    const addons = new Map([...all].filter(([k]) => k.startsWith('addon:')).map(([k, v]) => [k.slice(6), v]));
     await this.d.db.transaction().execute(async (trx) => {
       if (host) {
         await trx.insertInto('host_metrics').values({ res: 0, t, cpu_pct: host.cpuPct, memory_used: host.memoryUsed, memory_total: host.memoryTotal, disk_used: host.diskUsed, disk_total: host.diskTotal }).execute();
@@ -103,6 +110,11 @@ export class MetricsSampler {
       const known = new Set((await trx.selectFrom('apps').select('name').execute()).map((r) => r.name));
       const rows = [...apps].filter(([app]) => known.has(app)).map(([app, s]) => ({ app, res: 0, t, cpu_pct: s.cpuPct, memory_bytes: s.memoryBytes }));
       if (rows.length) await trx.insertInto('app_metrics').values(rows).execute();
+      if (addons.size) {
+        const names = new Set((await trx.selectFrom('addons').select('name').execute()).map((r) => r.name));
+        const arows = [...addons].filter(([a]) => names.has(a)).map(([addon, s]) => ({ addon, res: 0, t, cpu_pct: s.cpuPct, memory_bytes: s.memoryBytes }));
+        if (arows.length) await trx.insertInto('addon_metrics').values(arows).execute();
+      }
     });
     if (host) {
       this.host = host;
@@ -110,6 +122,8 @@ export class MetricsSampler {
     }
     this.apps.clear();
     for (const [app, s] of apps) this.apps.set(app, s);
+    this.addons.clear();
+    for (const [addon, s] of addons) this.addons.set(addon, s);
     await this.rollUp(t);
     this.maybeSampleDocker();
   }
@@ -131,10 +145,9 @@ export class MetricsSampler {
     }
   }
 
-  /** CPU % of one core (100 = one core busy, as `docker stats` counts), summed over an app's containers. */
-  private async sampleApps(t: number): Promise<Map<string, AppSample>> {
+  /** CPU % of one core (100 = one core busy, as `docker stats` counts), summed over each owner's containers. */
+  private async sampleContainers(t: number, containers: SampledContainer[]): Promise<Map<string, AppSample>> {
     const out = new Map<string, AppSample>();
-    const containers = this.d.containers();
     const alive = new Set(containers.map((c) => c.id));
     for (const id of this.prevCpu.keys()) if (!alive.has(id)) this.prevCpu.delete(id);
     this.cgroups.retain(alive);
@@ -167,10 +180,15 @@ export class MetricsSampler {
       await sql`insert into app_metrics (app, res, t, cpu_pct, memory_bytes)
         select app, 60, (t / 60) * 60, avg(cpu_pct), cast(avg(memory_bytes) as integer) from app_metrics
         where res = 0 and t >= ${from} and t < ${minute} group by app, t / 60`.execute(trx);
+      await sql`insert into addon_metrics (addon, res, t, cpu_pct, memory_bytes)
+        select addon, 60, (t / 60) * 60, avg(cpu_pct), cast(avg(memory_bytes) as integer) from addon_metrics
+        where res = 0 and t >= ${from} and t < ${minute} group by addon, t / 60`.execute(trx);
       await sql`insert into host_metrics (res, t, cpu_pct, memory_used, memory_total, disk_used, disk_total)
         select 60, (t / 60) * 60, avg(cpu_pct), cast(avg(memory_used) as integer), max(memory_total), cast(avg(disk_used) as integer), max(disk_total)
         from host_metrics where res = 0 and t >= ${from} and t < ${minute} group by t / 60`.execute(trx);
       await trx.deleteFrom('app_metrics').where('res', '=', 0).where('t', '<', t - HOUR).execute();
+      await trx.deleteFrom('addon_metrics').where('res', '=', 0).where('t', '<', t - HOUR).execute();
+      await trx.deleteFrom('addon_metrics').where('res', '=', 60).where('t', '<', t - DAY).execute();
       await trx.deleteFrom('host_metrics').where('res', '=', 0).where('t', '<', t - HOUR).execute();
       await trx.deleteFrom('app_metrics').where('res', '=', 60).where('t', '<', t - DAY).execute();
       await trx.deleteFrom('host_metrics').where('res', '=', 60).where('t', '<', t - DAY).execute();

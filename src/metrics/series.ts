@@ -37,6 +37,13 @@ export async function appSeries(db: Kysely<Database>, app: string, range: Range,
   return { t: rows.map((r) => r.t), cpu_pct: rows.map((r) => round1(r.cpu_pct)), memory_bytes: rows.map((r) => r.memory_bytes) };
 }
 
+export async function addonSeries(db: Kysely<Database>, addon: string, range: Range, now = Date.now()): Promise<AppSeries> {
+  const { res, seconds } = RANGES[range];
+  const rows = await db.selectFrom('addon_metrics').select(['t', 'cpu_pct', 'memory_bytes'])
+    .where('addon', '=', addon).where('res', '=', res).where('t', '>=', Math.floor(now / 1000) - seconds).orderBy('t').execute();
+  return { t: rows.map((r) => r.t), cpu_pct: rows.map((r) => round1(r.cpu_pct)), memory_bytes: rows.map((r) => r.memory_bytes) };
+}
+
 export async function hostSeries(db: Kysely<Database>, range: Range, now = Date.now()): Promise<HostSeries> {
   const { res, seconds } = RANGES[range];
   const rows = await db.selectFrom('host_metrics').selectAll()

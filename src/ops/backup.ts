@@ -1,7 +1,8 @@
 /**
  * `hiy backup`: one encrypted file holding everything needed to bring the box back:
  *   manifest.json, hiy.db (online snapshot, integrity-checked), repos/<app>.bundle,
- *   volumes/hiy-<app>-data/…, tls/ (the ACME account key and hiy's certificate, modes kept) and,
+ *   volumes/hiy-<app>-data/…, addons/<addon>.<pgdump|rdb> (each add-on's own online dump),
+ *   tls/ (the ACME account key and hiy's certificate, modes kept) and,
  *   only when asked, secrets/age-identity.txt,
  * as tar → gzip → age (to HIY_BACKUP_RECIPIENT), written to a temp file in HIY_BACKUP_DIR and
  * renamed into place only once complete, so a failed run never replaces or deletes a good backup.
@@ -29,9 +30,11 @@ import { listBackups, pruneBackups, stampOf } from './backup-files.js';
 import { appsIn, snapshotDatabase } from './db-snapshot.js';
 import { copyOffsite } from './offsite.js';
 import { engine, exportVolume, findAppVolumes, type AppVolume } from './volumes.js';
+import { dumpAddons, type BackedUpAddon } from './addon-backup.js';
 
 export const MANIFEST_FORMAT = 'hiy-backup';
-export const MANIFEST_VERSION = 1;
+/** 2: add-on dumps (an older hiy would restore such a backup without them, so it refuses it). */
+export const MANIFEST_VERSION = 2;
 
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
@@ -49,6 +52,8 @@ export interface Manifest {
   db_sha256: string;
   /** Whether tls/ (HIY_TLS=dns: account key, wildcard certificate) is in the archive; absent in older backups. */
   tls?: boolean;
+  /** Add-ons whose dump is in the archive; absent in older backups. */
+  addons?: BackedUpAddon[];
 }
 
 export interface BackupResult {
@@ -102,11 +107,14 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       }
     }
 
+    const dumped = await dumpAddons(staging, snap, log);
+    notes.push(...dumped.notes);
+
     const identityPath = join(cfg.dataDir, 'secrets', IDENTITY_FILE);
     if (includeIdentity && !existsSync(identityPath)) throw new HiyError('not_found', `the identity to include is missing: ${identityPath}`);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
+      version: dumped.addons.length > 0 ? MANIFEST_VERSION : 1,
       created_at: now.toISOString(),
       host: hostname(),
       instance_id: await readFile(join(cfg.dataDir, 'instance-id'), 'utf8').then((s) => s.trim(), () => null),
@@ -117,6 +125,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       identity_included: includeIdentity,
       db_sha256: await sha256File(snap),
       tls: existsSync(join(cfg.dataDir, TLS_DIR)),
+      ...(dumped.addons.length > 0 ? { addons: dumped.addons } : {}),
     };
 
     const pack = tarPack();
@@ -124,6 +133,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       await addBuffer(pack, 'manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
       await addFile(pack, 'hiy.db', snap);
       for (const app of repos) await addFile(pack, `repos/${app}.bundle`, join(staging, 'repos', `${app}.bundle`));
+      for (const a of dumped.addons) await addFile(pack, a.file, join(staging, a.file));
       if (includeIdentity) await addFile(pack, `secrets/${IDENTITY_FILE}`, identityPath);
       // Restored, it spares a new order (and Let's Encrypt's rate limits) after a rebuild.
       if (manifest.tls) await addTree(pack, TLS_DIR, join(cfg.dataDir, TLS_DIR), (rel) => rel.endsWith('.tmp'));

@@ -53,7 +53,7 @@ export function appsIn(file: string): string[] {
   }
 }
 
-/** One encrypted value stored in the database (env var, webhook secret, repo token), if any. */
+/** One encrypted value stored in the database (env var, webhook secret, repo token, add-on password), if any. */
 export function sampleCiphertext(file: string): { what: string; value: Buffer } | undefined {
   const db = new SQLite(file, { readonly: true, fileMustExist: true });
   try {
@@ -65,6 +65,9 @@ export function sampleCiphertext(file: string): { what: string; value: Buffer } 
       if (row?.w) return { what: `the webhook secret of ${row.app}`, value: row.w };
       if (row?.r) return { what: `the repo token of ${row.app}`, value: row.r };
     }
+    const hasAddons = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'addons'").get();
+    const addon = hasAddons ? db.prepare('SELECT name, password_enc FROM addons ORDER BY name LIMIT 1').get() as { name: string; password_enc: Buffer } | undefined : undefined;
+    if (addon) return { what: `the password of add-on ${addon.name}`, value: addon.password_enc };
     return undefined;
   } finally {
     db.close();

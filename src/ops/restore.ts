@@ -23,6 +23,7 @@ import { stampOf } from './backup-files.js';
 import { checkIntegrity, sampleCiphertext } from './db-snapshot.js';
 import { runningServer } from './server-running.js';
 import { engine, importVolume } from './volumes.js';
+import { isBackedUpAddon, restoreAddons } from './addon-backup.js';
 
 export interface KeyFile {
   path: string;
@@ -74,6 +75,7 @@ export async function runRestore(cfg: Config, file: string, opts: RestoreOptions
     const movedAside = await commit(cfg, staging, manifest, chosen.identity, opts.keepInstance);
     if (movedAside) log(`the previous state of ${cfg.dataDir} was moved to ${movedAside}`);
     const notes = await restoreVolumes(cfg, staging, manifest, log);
+    notes.push(...await restoreAddons(cfg.dataDir, staging, manifest.addons ?? [], chosen.identity, log));
     return { manifest, movedAside, identity: chosen.how, notes: signed ? notes : [`the backup's signature was not checked (--unsigned)`, ...notes] };
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -112,6 +114,10 @@ function validateManifest(m: Manifest, file: string): void {
   if (m.volumes !== null && m.volumes !== undefined) {
     if (!Array.isArray(m.volumes)) throw bad('volume list', m.volumes);
     for (const v of m.volumes) if (typeof v !== 'string' || !m.apps.some((a) => v === `hiy-${a}-data`)) throw bad('volume name', v);
+  }
+  if (m.addons !== null && m.addons !== undefined) {
+    if (!Array.isArray(m.addons)) throw bad('add-on list', m.addons);
+    for (const a of m.addons) if (!isBackedUpAddon(a)) throw bad('add-on entry', a);
   }
   if (m.instance_id !== null && m.instance_id !== undefined && (typeof m.instance_id !== 'string' || !/^[0-9a-f]{16}$/.test(m.instance_id))) throw bad('instance id', m.instance_id);
   if (typeof m.db_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.db_sha256)) throw bad('database checksum', m.db_sha256);

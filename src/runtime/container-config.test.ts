@@ -60,8 +60,11 @@ describe('containerCreateOptions', () => {
     assert.deepEqual(o.Labels, { 'hiy.test': '1', 'hiy.managed': '1', 'hiy.app': 'shop', 'hiy.slot': 'a' });
     const web = containerCreateOptions({ ...spec, process: 'worker', replica: 2, deployId: 7, slot: 'b' });
     assert.deepEqual(web.Labels, { 'hiy.managed': '1', 'hiy.app': 'shop', 'hiy.process': 'worker', 'hiy.replica': '2', 'hiy.deploy': '7', 'hiy.slot': 'b' });
-    assert.deepEqual(roleOf(web.Labels!), { app: 'shop', process: 'worker', replica: 2, deployId: 7, slot: 'b', run: null, instance: null });
-    assert.deepEqual(roleOf({ 'hiy.app': 'shop' }), { app: 'shop', process: 'web', replica: 0, deployId: null, slot: null, run: null, instance: null }, 'what is not labelled takes the defaults');
+    assert.deepEqual(roleOf(web.Labels!), { app: 'shop', process: 'worker', replica: 2, deployId: 7, slot: 'b', run: null, instance: null, managedEnv: '' });
+    assert.deepEqual(roleOf({ 'hiy.app': 'shop' }), { app: 'shop', process: 'web', replica: 0, deployId: null, slot: null, run: null, instance: null, managedEnv: '' }, 'what is not labelled takes the defaults');
+    const attached = containerCreateOptions({ ...spec, managedEnv: 'DATABASE_URL=shop-db,REDIS_URL=cache' });
+    assert.equal(attached.Labels!['hiy.managed-env'], 'DATABASE_URL=shop-db,REDIS_URL=cache', 'which add-ons the env holds: names only');
+    assert.equal(roleOf(attached.Labels!).managedEnv, 'DATABASE_URL=shop-db,REDIS_URL=cache');
   });
 
   test('pids limit, command and CPU fractions pass through; silly limits are refused', () => {

@@ -8,7 +8,7 @@ import type { ContainerSpec, OneOffResult, Runtime } from './runtime.js';
 type OneOff = Pick<Runtime, 'runOnce' | 'ensureVolume' | 'removeVolume' | 'listVolumes' | 'volumeLocation' | 'imageUser'>;
 
 /** Splits a byte stream into lines (the last partial line is passed on at end()). */
-function lineSink(onLine: (line: string) => void): Writable & { flushRest(): void } {
+export function lineSink(onLine: (line: string) => void): Writable & { flushRest(): void } {
   let rest = '';
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -24,6 +24,42 @@ function lineSink(onLine: (line: string) => void): Writable & { flushRest(): voi
   return Object.assign(sink, { flushRest() { if (rest) onLine(rest); rest = ''; } });
 }
 
+/**
+ * Runs a created container to its end: output lines to onLine (attached before the start, so not
+ * a line is missed), killed at the timeout or on abort, removed afterwards (its volumes kept).
+ */
+export async function runToEnd(docker: Docker, container: Docker.Container, opts: { timeoutSec: number; onLine(line: string): void; signal?: AbortSignal; what: string; startError?: 'deploy_failed' | 'internal' }): Promise<OneOffResult> {
+  let timedOut = false;
+  const kill = () => { void container.kill().catch(() => undefined); };
+  // 0: no time limit (a detached run or cron job configured without one).
+  const timer = opts.timeoutSec > 0 ? setTimeout(() => { timedOut = true; kill(); }, opts.timeoutSec * 1000) : undefined;
+  opts.signal?.addEventListener('abort', kill, { once: true });
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true }) as NodeJS.ReadableStream;
+    const out = lineSink(opts.onLine);
+    const ended = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
+    docker.modem.demuxStream(stream, out, out);
+    try {
+      await container.start();
+    } catch (err) {
+      throw engineError(err, `starting ${opts.what}`, opts.startError ?? 'deploy_failed');
+    }
+    const res = await container.wait() as { StatusCode?: number };
+    // The output may trail the exit by a moment; do not wait forever for it.
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+    out.flushRest();
+    return { exitCode: typeof res.StatusCode === 'number' ? res.StatusCode : -1, timedOut };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', kill);
+    await container.remove({ force: true, v: false }).catch(() => undefined);
+  }
+}
+
 /** One-off containers (release commands, volume preparation) and named volumes. */
 export function dockerOneOff(docker: Docker, ensureNetwork: (app: string) => Promise<string>, extraLabels?: Record<string, string>): OneOff {
   async function runOnce(spec: ContainerSpec, opts: { timeoutSec: number; onLine(line: string): void; signal?: AbortSignal }): Promise<OneOffResult> {
@@ -36,36 +72,7 @@ export function dockerOneOff(docker: Docker, ensureNetwork: (app: string) => Pro
       if (statusOf(err) === 404) throw new HiyError('deploy_failed', `image ${spec.image} not found on this engine`, { cause: err });
       throw engineError(err, `creating container ${spec.name}`, 'deploy_failed');
     }
-    let timedOut = false;
-    const kill = () => { void container.kill().catch(() => undefined); };
-    // 0: no time limit (a detached run or cron job configured without one).
-    const timer = opts.timeoutSec > 0 ? setTimeout(() => { timedOut = true; kill(); }, opts.timeoutSec * 1000) : undefined;
-    opts.signal?.addEventListener('abort', kill, { once: true });
-    try {
-      // Attached before the start, so not a line of output is missed.
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true }) as NodeJS.ReadableStream;
-      const out = lineSink(opts.onLine);
-      const ended = new Promise<void>((resolve) => {
-        stream.once('end', resolve);
-        stream.once('close', resolve);
-        stream.once('error', () => resolve());
-      });
-      docker.modem.demuxStream(stream, out, out);
-      try {
-        await container.start();
-      } catch (err) {
-        throw engineError(err, `starting container ${spec.name}`, 'deploy_failed');
-      }
-      const res = await container.wait() as { StatusCode?: number };
-      // The output may trail the exit by a moment; do not wait forever for it.
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
-      out.flushRest();
-      return { exitCode: typeof res.StatusCode === 'number' ? res.StatusCode : -1, timedOut };
-    } finally {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', kill);
-      await container.remove({ force: true, v: false }).catch(() => undefined);
-    }
+    return runToEnd(docker, container, { ...opts, what: `container ${spec.name}` });
   }
 
   return {

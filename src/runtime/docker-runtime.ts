@@ -5,9 +5,10 @@ import { containerCreateOptions, networkName } from './container-config.js';
 import { demuxToText } from './demux.js';
 import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
+import { dockerAddons } from './docker-addons.js';
 import { dockerImages } from './docker-images.js';
 import { dockerAttached } from './docker-attached.js';
-import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
+import { hiyLabels, LABEL_ADDON, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Runtime } from './runtime.js';
 
 export interface DockerRuntimeOptions {
@@ -135,6 +136,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     ...dockerOneOff(docker, ensureNetwork, extra),
     ...dockerImages(docker, extra),
     ...dockerAttached(docker, ensureNetwork, extra),
+    ...dockerAddons(docker, ensureNetwork, extra),
     ensureNetwork,
     inspect,
     run,
@@ -171,7 +173,8 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
       // size=1 makes the engine measure each container's writable layer: only this instance's.
       const label = [`${LABEL_MANAGED}=1`, ...(opts.instance ? [`${LABEL_INSTANCE}=${opts.instance}`] : [])];
       const list = await docker.listContainers({ all: true, size: true, filters: { label } }).catch((err: unknown) => { throw engineError(err, 'measuring container sizes'); });
-      return list.map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', run: roleOf(c.Labels ?? {}).run, bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
+      // Add-ons write to their volumes under a read-only root, and belong to no app's budget.
+      return list.filter((c) => !c.Labels?.[LABEL_ADDON]).map((c) => ({ id: c.Id, app: c.Labels?.[LABEL_APP] ?? '', run: roleOf(c.Labels ?? {}).run, bytes: (c as { SizeRw?: number }).SizeRw ?? 0 }));
     },
 
     async engineDataRoot() {
@@ -185,8 +188,9 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
       } catch (err) {
         throw engineError(err, 'listing containers');
       }
-      // The summary lacks restart count and exit code: inspect each (a handful per app).
-      const infos = await Promise.all(summaries.map((s) => inspect(s.Id)));
+      // The summary lacks restart count and exit code: inspect each (a handful per app). Add-ons'
+      // containers belong to no app: they are listed by listAddonContainers().
+      const infos = await Promise.all(summaries.filter((s) => !s.Labels?.[LABEL_ADDON]).map((s) => inspect(s.Id)));
       return infos.filter((i): i is ContainerInfo => i !== undefined).sort((a, b) => a.name.localeCompare(b.name));
     },
 

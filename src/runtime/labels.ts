@@ -17,6 +17,10 @@ export const LABEL_RUN = 'hiy.run';
 export const LABEL_MANAGED = 'hiy.managed';
 /** The data dir's instance id: which hiy owns the object. */
 export const LABEL_INSTANCE = 'hiy.instance';
+/** On an add-on's container, network and volume: the add-on's name (they carry no hiy.app). */
+export const LABEL_ADDON = 'hiy.addon';
+/** Which add-ons a container's environment holds (names only). */
+export const LABEL_MANAGED_ENV = 'hiy.managed-env';
 
 /** hiy's own labels win over anything a caller passes, so list()/cleanup always find the object. */
 export function hiyLabels(app: string, ...extra: (Record<string, string> | undefined)[]): Record<string, string> {
@@ -31,10 +35,11 @@ export function roleLabels(role: ContainerRole): Record<string, string> {
     ...(role.replica !== undefined ? { [LABEL_REPLICA]: String(role.replica) } : {}),
     ...(role.process !== undefined ? { [LABEL_PROCESS]: role.process } : {}),
     ...(role.run !== undefined ? { [LABEL_RUN]: String(role.run) } : {}),
+    ...(role.managedEnv ? { [LABEL_MANAGED_ENV]: role.managedEnv } : {}),
   };
 }
 
-type Role = Pick<ContainerInfo, 'app' | 'process' | 'replica' | 'deployId' | 'slot' | 'run' | 'instance'>;
+type Role = Pick<ContainerInfo, 'app' | 'process' | 'replica' | 'deployId' | 'slot' | 'run' | 'instance' | 'managedEnv'>;
 
 /** A container's role read back from its labels; what is missing takes the defaults (web, replica 0). */
 export function roleOf(labels: Record<string, string>): Role {
@@ -49,5 +54,6 @@ export function roleOf(labels: Record<string, string>): Role {
     slot: slot === 'a' || slot === 'b' ? (slot satisfies Slot) : null,
     run: Number.isInteger(run) && run > 0 ? run : null,
     instance: labels[LABEL_INSTANCE] ?? null,
+    managedEnv: labels[LABEL_MANAGED_ENV] ?? '',
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Slot } from '../slots.js';
+import type { AddonRuntime } from './addons.js';
 
 /**
  * What part of which release a container plays. The engine keeps it with the container and gives
@@ -26,6 +27,8 @@ export interface ContainerRole {
    * belongs to no release: scaling, status and reconciliation leave it alone.
    */
   run?: number;
+  /** Which add-ons its environment holds (`DATABASE_URL=shop-db,…`): names only, never values. */
+  managedEnv?: string;
 }
 
 export interface ContainerSpec extends ContainerRole {
@@ -87,6 +90,8 @@ export interface ContainerInfo {
   attached: boolean;
   /** The hiy (data dir) that made it: several may share one engine, each touches only its own. */
   instance: string | null;
+  /** Which add-ons its environment holds (ContainerRole); '' for none. */
+  managedEnv?: string;
 }
 
 export interface ImageInfo {
@@ -207,7 +212,8 @@ export interface AttachedProcess {
   kill(): Promise<void>;
 }
 
-export interface Runtime {
+/** The engine: app containers here, add-on containers (data services) in addons.ts. */
+export interface Runtime extends AddonRuntime {
   /** Resolves when the engine answers; rejects with HiyError('unavailable') and a hint when not. */
   ping(): Promise<void>;
   /** Creates the app's own bridge network (hiy-<app>) when missing; returns its name. */
@@ -227,7 +233,7 @@ export interface Runtime {
   writableSizes(): Promise<{ id: string; app: string; run: number | null; bytes: number }[]>;
   /** Where the engine keeps images and containers on this host (its disk is watched during builds); undefined when unknown. */
   engineDataRoot(): Promise<string | undefined>;
-  /** hiy's containers (of every instance on the engine), optionally of one app, running or not. */
+  /** hiy's app containers (of every instance on the engine; add-ons' are not), optionally of one app, running or not. */
   list(filter?: { app?: string }): Promise<ContainerInfo[]>;
   /** The container's recent output (stdout and stderr interleaved), demultiplexed, as text. */
   logs(idOrName: string, opts?: { tail?: number }): Promise<string>;

@@ -1,4 +1,4 @@
-import type { AppView, DeploySummary } from '../../src/contract.js';
+import type { AddonView, AppView, DeploySummary } from '../../src/contract.js';
 import type { Release } from '../../src/deploy/releases.js';
 import type { StatusView } from '../app-status.js';
 import { bytes, duration, percent } from '../format.js';
@@ -16,6 +16,8 @@ export interface AppPageProps {
   releases: Release[];
   currentVersion: number | null;
   series: Series | undefined;
+  /** Add-ons attached to the app. */
+  addons: AddonView[];
 }
 
 export function AppPage(p: AppPageProps) {
@@ -58,6 +60,9 @@ export function AppPage(p: AppPageProps) {
           <Resources series={p.series} name={app.name} memoryMb={app.memory_mb} />
         </Card>
       </div>
+      <Card title="Add-ons">
+        <AddonsTable app={app.name} addons={p.addons} />
+      </Card>
       <Card title="Deploys">
         <DeploysTable app={app.name} deploys={p.deploys} />
       </Card>
@@ -96,6 +101,29 @@ export function DeploysTable({ app, deploys }: { app: string; deploys: DeploySum
             <td data-label="Triggered by">{d.triggered_by}</td>
             <td data-label="Started"><Time iso={d.started_at ?? d.created_at} /></td>
             <td data-label="Duration">{duration(d.started_at, d.finished_at)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function AddonsTable({ app, addons }: { app: string; addons: AddonView[] }) {
+  if (addons.length === 0) {
+    return <p class="muted" id="addons-empty">No add-ons. A Postgres or Redis server for {app}: <code>hiy addons:create {app} postgres</code> (<code>redis</code>).</p>;
+  }
+  return (
+    <table class="stack" id="addons">
+      <thead><tr><th>Add-on</th><th>Status</th><th>Version</th><th>Size</th><th>Attached as</th><th></th></tr></thead>
+      <tbody>
+        {addons.map((a) => (
+          <tr data-addon={a.name}>
+            <td data-label="Add-on"><b>{a.name}</b> <span class="muted small">{a.kind}</span></td>
+            <td data-label="Status"><Badge status={a.status} /></td>
+            <td data-label="Version">{a.version ?? '—'}</td>
+            <td data-label="Size">{a.disk_bytes === null ? '—' : bytes(a.disk_bytes)}</td>
+            <td data-label="Attached as" class="mono">{a.attachments.find((x) => x.app === app)?.var ?? '—'}</td>
+            <td><a href={`/addons/${a.name}/dump`} download aria-label={`Download a dump of ${a.name}`}>Download dump</a></td>
           </tr>
         ))}
       </tbody>

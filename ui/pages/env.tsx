@@ -12,6 +12,8 @@ export interface EnvPageProps {
   /** Values shown in clear (the no-script fallback of Reveal): key → value. */
   revealed: Record<string, string>;
   hasRelease: boolean;
+  /** Variables hiy sets from attached add-ons: name → add-on. */
+  managed: Record<string, string>;
 }
 
 export const MASK = '••••••••';
@@ -70,6 +72,23 @@ export function EnvPage(p: EnvPageProps) {
           </table>
         )}
       </Card>
+      {Object.keys(p.managed).length === 0 ? null : (
+        <Card title="Set by add-ons">
+          <p class="small muted">hiy manages these: each is the URL of an attached add-on, with its password. They change only when the add-on is attached or detached; <code>hiy addons:info &lt;addon&gt; --reveal</code> shows one.</p>
+          <table class="stack" id="env-managed">
+            <thead><tr><th>Name</th><th>Value</th><th>Add-on</th></tr></thead>
+            <tbody>
+              {Object.entries(p.managed).map(([key, addon]) => (
+                <tr data-key={key}>
+                  <td data-label="Name" class="mono"><b>{key}</b></td>
+                  <td data-label="Value"><span class="secret">{MASK}</span></td>
+                  <td data-label="Add-on">{addon}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+      )}
       <Card title="Add a variable">
         <form method="post" action={`${base}/set`} id="env-add">
           <CsrfField token={p.ctx.csrf} />

@@ -2,7 +2,9 @@ import { Hono } from 'hono';
 import { validateEnvKey } from '../../apps/names.js';
 import type { RestartAnswer } from '../../contract.js';
 import { restartAnswer, restartToApply } from '../../deploy/restart-to-apply.js';
-import { listEnvKeys, readEnv, setEnv, unsetEnv } from '../../env/repo.js';
+import { appEnv } from '../../addons/env.js';
+import { managedVars } from '../../addons/managed.js';
+import { listEnvKeys, setEnv, unsetEnv } from '../../env/repo.js';
 import { HiyError, notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { DeployTrigger } from '../../contract.js';
@@ -17,7 +19,8 @@ const ENV_BODY_MAX = 8 * 1024 * 1024;
 
 /**
  * /api/v1/apps/:name/env. Values leave the server only with ?reveal=true; they never go into log
- * lines or error messages (errors name the key only).
+ * lines or error messages (errors name the key only). The variables of attached add-ons are
+ * listed too, under `managed` (variable → add-on); they cannot be set or unset here.
  */
 export function envRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
@@ -26,19 +29,20 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
     const app = (await pathApp(s.db, c)).name;
     const reveal = queryFlag(c, 'reveal') ?? false;
     const env: Record<string, string> = {};
-    if (reveal) Object.assign(env, await readEnv(s.db, s.secrets, app));
-    else for (const { key } of await listEnvKeys(s.db, app)) env[key] = MASK;
-    return c.json({ app, revealed: reveal, env });
+    const managed = await managedVars(s.db, app);
+    if (reveal) Object.assign(env, (await appEnv(s.db, s.secrets, app)).env);
+    else for (const key of [...(await listEnvKeys(s.db, app)).map((r) => r.key), ...Object.keys(managed)].sort()) env[key] = MASK;
+    return c.json({ app, revealed: reveal, env, managed });
   });
 
   r.get('/:name/env/:key', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const key = validateEnvKey(c.req.param('key'));
     const reveal = queryFlag(c, 'reveal') ?? false;
-    const env = await readEnv(s.db, s.secrets, app);
-    const value = env[key];
+    const value = (await appEnv(s.db, s.secrets, app)).env[key];
     if (value === undefined) throw notFound(`env var ${key} of app "${app}"`);
-    return c.json({ app, key, revealed: reveal, value: reveal ? value : MASK });
+    const addon = (await managedVars(s.db, app))[key];
+    return c.json({ app, key, revealed: reveal, value: reveal ? value : MASK, ...(addon ? { managed_by: addon } : {}) });
   });
 
   r.patch('/:name/env', async (c) => {

@@ -47,6 +47,7 @@ export function systemRoutes(s: Services): Hono<ApiEnv> {
       // Sampled every 5 minutes once apps run (the engine's /system/df is slow); null until then.
       docker: m.docker ? { images_bytes: m.docker.images, containers_bytes: m.docker.containers, volumes_bytes: m.docker.volumes, build_cache_bytes: m.docker.buildCache, sampled_at: m.docker.sampledAt } : null,
       apps: [...m.apps].map(([name, a]) => ({ name, cpu_pct: round1(a.cpuPct), memory_bytes: a.memoryBytes, containers: a.containers })),
+      addons: [...m.addons].map(([name, a]) => ({ name, cpu_pct: round1(a.cpuPct), memory_bytes: a.memoryBytes })),
       capturing_logs: s.observability.capturing,
       open_alerts: open.length,
       range,

@@ -1,10 +1,11 @@
 import type { AppView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec } from '../command.js';
-import { CliError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
 import { openInBrowser } from '../open.js';
+import { confirmByName } from '../confirm.js';
 
 const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolean; json?: boolean }> = {
   repo: { type: 'string', value: 'URL', field: 'repo_url', description: 'https:// git URL to deploy from (webhooks, hiy deploy); "" clears it' },
@@ -140,16 +141,7 @@ export const appCommands: CommandTable = {
     args: [1, 1],
     async run(ctx) {
       const app = arg(ctx, 0);
-      let confirm = stringFlag(ctx, 'confirm');
-      if (confirm === undefined) {
-        if (ctx.io.stdin.isTTY !== true) throw new UsageError(`refusing to destroy ${app} without confirmation: pass --confirm ${app}`);
-        ctx.io.stderr.write(`This deletes ${app} with its containers, images, git repo, env vars and deploy history.\n`);
-        confirm = await readLine(ctx.io, `Type the app name (${app}) to confirm: `);
-      }
-      if (confirm !== app) {
-        const msg = `confirmation "${confirm ?? ''}" does not match ${app}: nothing destroyed`;
-        throw stringFlag(ctx, 'confirm') === undefined ? new CliError(msg) : new UsageError(msg);
-      }
+      await confirmByName(ctx, app, { kind: 'app name', warning: `This deletes ${app} with its containers, images, git repo, env vars and deploy history.` });
       const volumes = ctx.flags.volumes === true;
       const res = await ctx.api().request<{ destroyed: string; volumes_removed: string[] }>('DELETE', `/apps/${seg(app)}${volumes ? '?volumes=true' : ''}`);
       ctx.print(res, () => `Destroyed ${app}${res.volumes_removed.length ? ` and its volume${res.volumes_removed.length > 1 ? 's' : ''} ${res.volumes_removed.join(', ')}` : volumes ? ' (it had no volume)' : ''}\n`);

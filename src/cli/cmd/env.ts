@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 
 // Values are shown only with --reveal: the API masks them otherwise, and the CLI never logs them.
 
-interface EnvList { app: string; revealed: boolean; env: Record<string, string> }
+interface EnvList { app: string; revealed: boolean; env: Record<string, string>; managed?: Record<string, string> }
 interface EnvChange { app: string; set?: string[]; unset?: string[]; restarted: boolean; deploy_id?: number }
 
 const noRestart = { type: 'boolean', description: 'save only; the running release keeps its old env until the next deploy or restart' } as const;
@@ -37,7 +37,8 @@ const list: Command = {
       const keys = Object.keys(res.env);
       if (keys.length === 0) return `${res.app} has no env vars. Set some with: hiy env:set ${res.app} KEY=value\n`;
       const width = Math.max(...keys.map((k) => k.length)) + 1;
-      const lines = keys.map((k) => `${`${k}:`.padEnd(width)}  ${res.env[k]}`).join('\n');
+      const managed = res.managed ?? {};
+      const lines = keys.map((k) => `${`${k}:`.padEnd(width)}  ${res.env[k]}${managed[k] ? `   (managed: add-on ${managed[k]})` : ''}`).join('\n');
       return `${lines}\n${res.revealed ? '' : '(values hidden; add --reveal to show them)\n'}`;
     });
   },

@@ -11,6 +11,7 @@ import * as liveMarkers from './20261129T2000-live-markers.js';
 import * as bootstrapTokens from './20261207T1300-bootstrap-tokens.js';
 import * as imageDeploys from './20261207T1600-image-deploys.js';
 import * as runsAndCron from './20261208T1000-runs-and-cron.js';
+import * as addons from './20261208T1100-addons.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '20261207T1300-bootstrap-tokens': bootstrapTokens,
   '20261207T1600-image-deploys': imageDeploys,
   '20261208T1000-runs-and-cron': runsAndCron,
+  '20261208T1100-addons': addons,
 };
