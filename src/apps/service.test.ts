@@ -33,6 +33,7 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
     listImages: async ({ app } = {}) => { calls.push(`docker images ${app}`); return [{ id: 'i1', tags: ['hiy/gone:abc', 'hiy/gone:def'] }] as never; },
     removeImage: async (id) => { calls.push(`docker rmi ${id}`); },
     removeNetwork: async (app) => { calls.push(`docker network rm ${app}`); },
+    listAddonContainers: async () => [],
   };
   const s = {
     config: loadConfig({ HIY_DATA_DIR: dir, HIY_DOMAIN: 'pi.example.com', HIY_HTTPS_PORT: '8443' }),

@@ -20,7 +20,7 @@ describe('env API', { timeout: 60_000 }, () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { app: 'blog', set: ['DATABASE_URL', 'DEBUG', 'EMPTY'], restarted: false });
     const list = await api('GET', '/apps/blog/env');
-    assert.deepEqual(list.body, { app: 'blog', revealed: false, env: { DATABASE_URL: '****', DEBUG: '****', EMPTY: '****' } });
+    assert.deepEqual(list.body, { app: 'blog', revealed: false, env: { DATABASE_URL: '****', DEBUG: '****', EMPTY: '****' }, managed: {} });
     assert.ok(!JSON.stringify(list.body).includes(SECRET));
   });
 
