@@ -136,7 +136,7 @@ describe('apps whose source is an image', { timeout: 600_000 }, () => {
     assert.equal(none.status, 401);
     const wrong = await notify(body, { 'x-hiy-signature-256': sign('not-the-secret', body) });
     assert.equal(wrong.status, 401);
-    assert.deepEqual(wrong.body, { error: 'bad signature' });
+    assert.deepEqual(wrong.body.error, { code: 'unauthorized', message: 'bad signature' }, 'refusals in the API\'s error shape');
     const altered = await notify(body.replace('main', 'mainx'), { 'x-hiy-signature-256': sign(secret, body) });
     assert.equal(altered.status, 401);
     assert.equal(await deployCount(APP), before);
@@ -165,7 +165,7 @@ describe('apps whose source is an image', { timeout: 600_000 }, () => {
     const stale = notification({ digest: digests.v2, timestamp: Math.floor(Date.now() / 1000) - 3600 });
     const s = await notify(stale, { 'x-hiy-signature-256': sign(secret, stale) });
     assert.equal(s.status, 400);
-    assert.match(String(s.body.error), /timestamp is 60 min from hiy's clock/);
+    assert.match((s.body.error as { message: string }).message, /timestamp is 60 min from hiy's clock/);
     const other = notification({ tag: 'v2', digest: digests.v2 });
     const o = await notify(other, { 'x-hiy-signature-256': sign(secret, other) });
     assert.deepEqual([o.status, o.body.outcome], [200, 'ignored: tag v2 (follows main)']);
