@@ -111,7 +111,12 @@ put_file() {
     note "$dest is up to date"
     return 1
   fi
-  if [ "$DRY" = 1 ]; then note "would write $dest"; return 0; fi
+  if [ "$DRY" = 1 ]; then
+    note "would write $dest"
+    # A dry run leaves the env file as it is, so the run stamp cannot see this change.
+    [ "$dest" != "${ENV_FILE:-}" ] || DRY_ENV_CHANGE=1
+    return 0
+  fi
   install -d -m 0755 "$(dirname "$dest")"
   tmp="$(mktemp "$dest.XXXXXX")"
   printf '%s' "$content" >"$tmp"
@@ -508,7 +513,8 @@ change_domain() {
     out+="$line"$'\n'
   done <<<"${text%$'\n'}"
   [ "$replaced" = 1 ] || out+="HIY_DOMAIN=$DOMAIN"$'\n'
-  printf '%s' "$out" | put_file "$ENV_FILE" 0600 || true
+  # Not in a pipeline: put_file runs in this shell, so a dry run can note the change (DRY_ENV_CHANGE).
+  put_file "$ENV_FILE" 0600 < <(printf '%s' "$out") || true
   warn_later "HIY_DOMAIN changes from $old to $DOMAIN: apps move to https://<app>.$DOMAIN and the dashboard to https://hiy.$DOMAIN (point *.$DOMAIN and $DOMAIN at this box; certificates for the new names are requested as they are first used); git remotes and HIY_URL that name the old domain need the new one"
 }
 
@@ -656,7 +662,7 @@ background_pid_alive() {
 start_in_background() {
   local stamp
   stamp="$(build_stamp)"
-  if background_pid_alive && running_current "$stamp"; then
+  if background_pid_alive && running_current "$stamp" && [ "${DRY_ENV_CHANGE:-0}" = 0 ]; then
     note "hiy (pid $(cat "$HIY_PID")) runs this build and configuration: not restarted"
     return 0
   fi
