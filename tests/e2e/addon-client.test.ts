@@ -133,7 +133,8 @@ describe('hiy pg:psql and hiy redis:cli', { timeout: 600_000 }, () => {
       const ps = await psIn(PG);
       assert.match(ps, /psql --username=postgres/);
       for (const s of secrets) assert.ok(!ps.includes(s), 'the password is on a command line in the container');
-      await keys('select 6*7 as typed;', 'Enter');
+      // \g runs the query: tmux takes an argument's trailing ";" for its own command separator.
+      await keys('select 6*7 as typed \\g', 'Enter');
       await until('typed SQL answered', async () => /^\s+42$/m.test(await screen())).catch(async (err: Error) => { throw new Error(`${err.message}; the screen:\n${await screen()}`); });
       await keys('\\q', 'Enter');
       await until('hiy pg:psql to end with psql', async () => (await screen()).includes('EXIT:0'));
@@ -158,7 +159,7 @@ describe('hiy pg:psql and hiy redis:cli', { timeout: 600_000 }, () => {
       assert.equal(r.status, 'exited');
     }
     const listed = await cli(['runs', APP]);
-    assert.match(listed.stdout, /console\s+token \S+\s+pg:psql/);
+    assert.match(listed.stdout, new RegExp(`console\\s+token .+\\s+pg:psql ${PG}\\s.+exit 3`));
     const all = [...outputs, hiy.output(), JSON.stringify(runs)].join('\n');
     for (const s of secrets) assert.ok(!all.includes(s), 'a password leaked into hiy\'s output, the CLI\'s output or the audit');
   });
