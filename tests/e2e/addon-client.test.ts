@@ -146,6 +146,21 @@ describe('hiy pg:psql and hiy redis:cli', { timeout: 600_000 }, () => {
     for (const s of secrets) assert.ok(!redisPs.includes(s), 'the Redis password is on a command line');
   });
 
+  test('kill -9 of the CLI ends the client in the container', async () => {
+    const p = spawn(process.execPath, [hiyEntry(), 'redis:cli', RD], { env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      await until('redis-cli running in the container', async () => /^redis-cli\s*$/m.test(await psIn(RD)));
+      p.kill('SIGKILL');
+      await until('redis-cli gone from the container', async () => !/^redis-cli\s*$/m.test(await psIn(RD)), 30_000);
+    } finally {
+      p.kill('SIGKILL');
+    }
+    await until('the session recorded as ended', async () => {
+      const runs = (await api('GET', `/apps/${APP}/runs?limit=1`)).body.runs as { process: string; status: string; reason: string | null }[];
+      return runs[0]?.process === 'redis:cli' && runs[0].status === 'exited' && runs[0].reason === 'the client went away';
+    });
+  });
+
   test('each session is in the runs audit as a console session, by token; the passwords in no output', async () => {
     const runs = (await api('GET', `/apps/${APP}/runs?limit=100`)).body.runs as { kind: string; process: string; command: string; by: string; mode: string; status: string; exit_code: number | null }[];
     const psql = runs.filter((r) => r.process === 'pg:psql');
