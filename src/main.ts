@@ -84,6 +84,7 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
       await s.cron.stop();
       // Every one-off container is killed and recorded; the channels get their exit message.
       await s.runs.stop();
+      await s.addonClients.stop();
       upgrades.close();
       await queue.stop();
       await s.certificates.stop();

@@ -13,6 +13,7 @@ import type { TrustedProxies } from './trusted-proxies.js';
 import type { Certificates } from './tls/certificates.js';
 import type { OneOffRuns } from './runs/one-off.js';
 import type { CronScheduler } from './runs/cron-scheduler.js';
+import type { AddonClients } from './runs/addon-client.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
 export interface Services {
@@ -46,4 +47,6 @@ export interface Services {
   runs: OneOffRuns;
   /** app.json's scheduled jobs of every app's current release (src/runs). */
   cron: CronScheduler;
+  /** hiy pg:psql / redis:cli sessions in add-ons' containers (src/runs/addon-client.ts). */
+  addonClients: AddonClients;
 }

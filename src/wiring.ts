@@ -29,6 +29,7 @@ import { Observability } from './observability.js';
 import { syncGatus } from './ops/gatus.js';
 import { CronScheduler } from './runs/cron-scheduler.js';
 import { OneOffRuns } from './runs/one-off.js';
+import { AddonClients } from './runs/addon-client.js';
 import { createCaddyProxy } from './proxy/caddy.js';
 import { TLS_ASK_PATH } from './proxy/caddy-config.js';
 import { createTlsAsk } from './http/tls-ask.js';
@@ -135,6 +136,7 @@ export function wireServer(o: Opened): Wired {
     state: { ready: false },
     runs,
     cron,
+    addonClients: new AddonClients({ db, log, runtime }),
   };
 
   const api = createApi(services);

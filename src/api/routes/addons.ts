@@ -13,9 +13,15 @@ import { HiyError } from '../../errors.js';
 import { addonSeries, intervalOf, parseRange } from '../../metrics/series.js';
 import type { Services } from '../../services.js';
 import { guardApiStream, type ApiEnv } from '../auth.js';
-import { pathApp, queryFlag } from '../body.js';
+import { parseIntParam, pathApp, queryFlag } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
+import { tokenActive } from '../../auth/tokens.js';
+import { relayRun } from '../../http/run-socket.js';
+import { webSocketOf } from '../../http/upgrade.js';
+import { clientTargetName, resolveClientTarget } from '../../runs/addon-client.js';
+import { kindOf } from '../../addons/kinds.js';
+import { tokenActor } from './runs.js';
 
 /** The path of the one API request whose body may stream for long (a restore): the listener lets it. */
 export const RESTORE_PATH_RE = /^\/api\/v1\/addons\/[a-z0-9-]{2,40}\/restore(\?.*)?$/;
@@ -38,6 +44,25 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
     rejectUnknownFields(body, ['kind', 'name', 'app', 'as', 'memory_mb']);
     const { addon, attached } = await createAddon(s, body as { kind: unknown });
     return c.json({ addon: await addonInfo(s, addon.name, false), ...(attached ? { attachment: attachAnswer(attached) } : {}) }, 201);
+  });
+
+  // The run channel (contract.ts RUN_STREAM) to an add-on's own client in its container: hiy
+  // pg:psql / redis:cli. :target is an add-on, or an app with one add-on of ?kind attached.
+  r.get('/:target/client', async (c) => {
+    const accept = webSocketOf(c);
+    if (!accept) throw new HiyError('bad_request', 'this is an add-on client channel: a WebSocket upgrade (hiy pg:psql uses it), see docs/api.md', { status: 426 });
+    const kind = kindOf(c.req.query('kind')).kind;
+    // Answered as HTTP errors before the channel opens: no such app or add-on, none attached, several.
+    const target = await resolveClientTarget(s.db, kind, clientTargetName(c.req.param('target')));
+    const tty = queryFlag(c, 'tty') ?? false;
+    const size = c.req.query('cols') !== undefined || c.req.query('rows') !== undefined
+      ? { cols: parseIntParam('cols', c.req.query('cols'), 1, 1000), rows: parseIntParam('rows', c.req.query('rows'), 1, 1000) } : {};
+    const actor = tokenActor(c);
+    const tokenId = c.get('token').id;
+    accept((ws) => relayRun(ws, () => s.addonClients.open(target, actor, { tty, ...size }), {
+      log: s.log, stillValid: () => tokenActive(s.db, tokenId), revoked: 'the API token was revoked',
+    }));
+    return c.body(null, 200);
   });
 
   r.get('/:addon', async (c) => {

@@ -1,7 +1,7 @@
 import type { CronJobView, RunDetail, RunView } from '../../contract.js';
 import { terminalSafe, terminalSafeLine } from '../../terminal-safe.js';
 import { seg } from '../client.js';
-import { arg, numberFlag, stringFlag, type CommandTable, type Ctx } from '../command.js';
+import { arg, numberFlag, stringFlag, type Command, type CommandTable, type Ctx } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, formatTable, formatTime } from '../format.js';
 import { relayTerminal, terminalSize } from '../run-channel.js';
@@ -24,6 +24,39 @@ function showRun(r: RunDetail): string {
     + `  release v${r.release ?? '?'}, started ${formatTime(r.started_at)}, ${r.finished_at ? `took ${formatDuration(r.started_at, r.finished_at)}` : 'still running'}: ${outcome(r)}\n`;
   if (r.output === null) return head;
   return `${head}${r.output ? terminalSafe(r.output).replace(/^/gm, '  | ').replace(/\n {2}\| $/, '\n') : '  (no output)\n'}`;
+}
+
+/**
+ * Opens a run channel at `path` (query `q` plus the terminal's part) and relays it: a TTY when
+ * stdin and stdout are one (unless --no-tty), pipes otherwise; resolves the program's exit code.
+ */
+async function attachedChannel(ctx: Ctx, path: string, q: URLSearchParams): Promise<number> {
+  const out = ctx.io.stdout as typeof ctx.io.stdout & { isTTY?: boolean; columns?: number; rows?: number };
+  const tty = ctx.flags['no-tty'] !== true && ctx.io.stdin.isTTY === true && out.isTTY === true;
+  q.set('tty', tty ? '1' : '0');
+  const size = tty ? terminalSize(out) : undefined;
+  if (size) { q.set('cols', String(size.cols)); q.set('rows', String(size.rows)); }
+  const ws = await ctx.api().socket(`${path}?${q}`);
+  return relayTerminal(ws, ctx.io, tty, () => undefined);
+}
+
+/** hiy pg:psql / redis:cli: the add-on's own client in its container, over the run channel. */
+function addonClient(kind: 'postgres' | 'redis', client: string, example: string): Command {
+  return {
+    usage: '<app|addon> [--no-tty]',
+    summary: `Open ${client} on an add-on, inside its container (an app: the ${kind === 'postgres' ? 'PostgreSQL' : 'Redis'} add-on attached to it)`,
+    details: `Given an app, the one ${kind} add-on attached to it; given an add-on name, that one. The client runs in the\n`
+      + 'add-on\'s container with its own credentials (no password on any command line). With a terminal it is interactive;\n'
+      + `otherwise stdin is piped to it and its exit code is hiy's. Recorded in hiy runs <app> as a console session.\n`
+      + (kind === 'postgres'
+        ? `Examples:\n  hiy pg:psql ${example}\n  echo 'select count(*) from users' | hiy pg:psql ${example}-db\n`
+        : `Examples:\n  hiy redis:cli ${example}\n  echo 'GET counter' | hiy redis:cli ${example}-cache\n`),
+    flags: { 'no-tty': { type: 'boolean', description: 'no terminal even when stdin and stdout are one' } },
+    args: [1, 1],
+    async run(ctx) {
+      return attachedChannel(ctx, `/addons/${seg(arg(ctx, 0))}/client`, new URLSearchParams({ kind }));
+    },
+  };
 }
 
 export const runCommands: CommandTable = {
@@ -53,19 +86,16 @@ export const runCommands: CommandTable = {
         ctx.print(res, () => `Started run #${res.run.id} of ${app} in the background (release v${res.run.release ?? '?'}).\nhiy runs ${app} ${res.run.id} shows how it ended and its output.\n`);
         return 0;
       }
-      const out = ctx.io.stdout as typeof ctx.io.stdout & { isTTY?: boolean; columns?: number; rows?: number };
-      const tty = ctx.flags['no-tty'] !== true && ctx.io.stdin.isTTY === true && out.isTTY === true;
       const q = new URLSearchParams();
       for (const a of ctx.rest) q.append('cmd', a);
-      q.set('tty', tty ? '1' : '0');
-      const size = tty ? terminalSize(out) : undefined;
-      if (size) { q.set('cols', String(size.cols)); q.set('rows', String(size.rows)); }
       if (type) q.set('type', type);
       if (timeout !== undefined) q.set('timeout', String(timeout));
-      const ws = await ctx.api().socket(`/apps/${seg(app)}/run?${q}`);
-      return relayTerminal(ws, ctx.io, tty, () => undefined);
+      return attachedChannel(ctx, `/apps/${seg(app)}/run`, q);
     },
   },
+
+  'pg:psql': addonClient('postgres', 'psql', 'shop'),
+  'redis:cli': addonClient('redis', 'redis-cli', 'shop'),
 
   runs: {
     usage: '<app> [<run>] [-n N]',
