@@ -32,7 +32,9 @@ export interface HiyTestEnv {
 export async function testEnv(opts: HiyOptions = {}): Promise<HiyTestEnv> {
   const [listen, http, https] = await freePorts(3);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'hiy-test-'));
-  const token = randomBytes(32).toString('base64url');
+  // Shaped like install.sh's tokens (hiy_ + 43 base64url characters): never starts with "-", which a
+  // command line would read as an option.
+  const token = `hiy_${randomBytes(32).toString('base64url')}`;
   const env: Record<string, string> = {
     HIY_DATA_DIR: dataDir,
     HIY_LISTEN: `127.0.0.1:${listen}`,

@@ -99,7 +99,9 @@ function flagProblem(err: Error & { code?: string }, name: string): string {
     return `unknown option ${flag} for hiy ${name} (hiy ${name} --help lists its options; a value starting with "-" goes after "--")`;
   }
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag) {
-    return /does not take/.test(err.message) ? `${flag} takes no value` : `${flag} needs a value`;
+    if (/does not take/.test(err.message)) return `${flag} takes no value`;
+    if (/ambiguous/.test(err.message)) return `${flag} needs a value; one starting with "-" is written ${flag}=VALUE`;
+    return `${flag} needs a value`;
   }
   return err.message;
 }

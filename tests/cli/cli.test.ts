@@ -94,6 +94,7 @@ describe('hiy CLI', { timeout: 300_000 }, () => {
     await fails(['frobnicate'], 2, /unknown command "frobnicate" \(see hiy help\)/);
     await fails(['apps', '--colour'], 2, /^hiy: unknown option --colour for hiy apps \(hiy apps --help lists its options; a value starting with "-" goes after "--"\)\nUsage: hiy apps\n$/);
     await fails(['create', 'x', '--port'], 2, /--port needs a value\nUsage: hiy create <app>/);
+    await fails(['login', '--url', 'http://127.0.0.1:1', '--token', '-starts-with-a-dash'], 2, /--token needs a value; one starting with "-" is written --token=VALUE/, { auth: false });
     await fails(['info'], 2, /missing <app>: pass it, or -a <app>, or run this in a repository with a "hiy" git remote \(hiy git:remote <app>\)\nUsage: hiy info <app>/);
     await fails(['env:set', 'myapp'], 2, /missing argument\nUsage: hiy env:set <app> KEY=value/);
     await fails(['info', 'a', 'b'], 2, /too many arguments: b/);
