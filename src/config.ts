@@ -17,6 +17,8 @@ export interface HostPort {
  * Where Caddy's admin API listens: a unix socket (the default, in a 0700 folder, so no other
  * local user can reach it) or, as an explicit opt-in, a TCP address.
  */
+export type RuntimeMode = 'auto' | 'docker' | 'swarm';
+
 export type CaddyAdminAddress = HostPort | { socket: string };
 
 /** Longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
@@ -40,6 +42,18 @@ export interface Config {
   logLevel: string;
   /** First host port of the range that app release slots are published on (127.0.0.1 only). */
   slotPortBase: number;
+  /**
+   * Which Runtime runs app processes (HIY_RUNTIME): containers on this engine, services on its
+   * Swarm, or auto (services when the engine is a Swarm manager with more than one node).
+   */
+  runtime: RuntimeMode;
+  /** The engine hiy drives (HIY_DOCKER_HOST, else DOCKER_HOST; undefined: the usual socket). */
+  dockerHost: string | undefined;
+  /**
+   * HIY_SWARM_NODE_ENGINES: engine addresses of a Swarm's nodes that hiy copies images into
+   * (tests and labs with every node's socket on one machine; swarm-images.ts).
+   */
+  swarmNodeEngines: string[];
   buildMemoryMb: number;
   buildTimeoutSec: number;
   /** Free MB builds must leave on hiy's and the engine's disks (HIY_DISK_RESERVE_MB). */
@@ -190,6 +204,9 @@ export function loadConfig(env: Env): Config {
     fail('HIY_LOG_LEVEL', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
   }
 
+  const runtime = (env.HIY_RUNTIME || 'auto') as RuntimeMode;
+  if (!['auto', 'docker', 'swarm'].includes(runtime)) fail('HIY_RUNTIME', `"${runtime.slice(0, 40)}" is not one of auto, docker, swarm`);
+
   const httpPort = parsePort('HIY_HTTP_PORT', env.HIY_HTTP_PORT ?? '80');
   const httpsPort = parsePort('HIY_HTTPS_PORT', env.HIY_HTTPS_PORT ?? '443');
   const tls = tlsRaw;
@@ -214,6 +231,9 @@ export function loadConfig(env: Env): Config {
     adminToken,
     logLevel,
     slotPortBase: parseInteger('HIY_SLOT_PORT_BASE', env.HIY_SLOT_PORT_BASE, 20000, 1024, 64000),
+    runtime,
+    dockerHost: env.HIY_DOCKER_HOST || env.DOCKER_HOST || undefined,
+    swarmNodeEngines: (env.HIY_SWARM_NODE_ENGINES ?? '').split(',').map((e) => e.trim()).filter(Boolean),
     buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
     buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),
     diskReserveMb: parseInteger('HIY_DISK_RESERVE_MB', env.HIY_DISK_RESERVE_MB, 1024, 0, 10_000_000),

@@ -1,24 +1,75 @@
 /**
  * The Docker engine as hiy uses it: the Runtime (containers, volumes, images) and the Builder,
  * sharing one engine client. main.ts imports this module lazily: dockerode (~27 MB of RSS) is
- * loaded only once something needs the engine (decision 13).
+ * loaded only once something needs the engine (decision 13). On a Swarm of more than one node
+ * (or with HIY_RUNTIME=swarm) the app processes become services (swarm-runtime.ts, decision 38).
  */
+import type { RuntimeMode } from '../config.js';
+import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Builder } from './builder.js';
-import { connectDocker } from './docker-client.js';
+import { connectDocker, engineError, type Docker } from './docker-client.js';
 import { createDockerBuilder } from './docker-builder.js';
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
+import { copyImagesToEngines } from './swarm-images.js';
+import { createSwarmRuntime, type SwarmIdentity } from './swarm-runtime.js';
 import type { Runtime } from './runtime.js';
 
 export interface Engine {
   runtime: Runtime;
   builder: Builder;
+  /** Which runtime was chosen (HIY_RUNTIME=auto decides from the engine's Swarm state). */
+  kind: 'docker' | 'swarm';
 }
 
+export interface EngineOptions extends DockerRuntimeOptions {
+  mode?: RuntimeMode;
+  /** HIY_SWARM_NODE_ENGINES: engines images are copied into (swarm-images.ts); else images must reach nodes another way. */
+  nodeEngines?: string[];
+  /** Makes an image available to every node (the registry on the primary box); wins over nodeEngines. */
+  publishImage?: (ref: string) => Promise<string>;
+}
+
+interface SwarmInfo {
+  Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; Nodes?: number; NodeID?: string };
+}
+
+/**
+ * One GET /info when the mode is not fixed (auto) or must be checked (swarm); HIY_RUNTIME=docker
+ * asks nothing. Auto picks services only for a manager of more than one node: a box of its own
+ * keeps plain containers and pays nothing more.
+ */
+async function swarmIdentity(docker: Docker, mode: RuntimeMode): Promise<SwarmIdentity | undefined> {
+  if (mode === 'docker') return undefined;
+  const info = (await docker.info().catch((err: unknown) => { throw engineError(err, 'asking the engine about its Swarm'); })) as SwarmInfo;
+  const s = info.Swarm ?? {};
+  const manager = s.LocalNodeState === 'active' && s.ControlAvailable === true && !!s.NodeID;
+  if (mode === 'swarm' && !manager) {
+    throw new HiyError('config', `HIY_RUNTIME=swarm, but the engine is not a Swarm manager (its Swarm state: ${s.LocalNodeState ?? 'unknown'})`);
+  }
+  if (!manager || (mode === 'auto' && (s.Nodes ?? 0) < 2)) return undefined;
+  const version = (await docker.version().catch((err: unknown) => { throw engineError(err, 'asking the engine its version'); })) as { ApiVersion?: string };
+  return { apiVersion: version.ApiVersion ?? '1.41', nodeId: s.NodeID! };
+}
+
+export async function openDockerEngine(log: Logger, opts: EngineOptions = {}): Promise<Engine> {
+  const docker = connectDocker(opts.host);
+  const builder = createDockerBuilder(log, opts.labels ? { labels: opts.labels } : {}, docker);
+  const runtime = createDockerRuntime(log, opts, docker);
+  const swarm = await swarmIdentity(docker, opts.mode ?? 'auto');
+  if (!swarm) return { runtime, builder, kind: 'docker' };
+  const publishImage = opts.publishImage
+    ?? (opts.nodeEngines?.length ? copyImagesToEngines(log, docker, opts.nodeEngines) : async (ref: string) => ref);
+  log.info({ node: swarm.nodeId, api: swarm.apiVersion }, 'the engine is a Swarm manager: app processes run as services on its nodes');
+  return { runtime: createSwarmRuntime(log, { ...opts, publishImage }, docker, runtime, swarm), builder, kind: 'swarm' };
+}
+
+/** The container runtime on one engine, without asking it anything (tests and tools). */
 export function createDockerEngine(log: Logger, opts: DockerRuntimeOptions = {}): Engine {
   const docker = connectDocker(opts.host);
   return {
     runtime: createDockerRuntime(log, opts, docker),
     builder: createDockerBuilder(log, opts.labels ? { labels: opts.labels } : {}, docker),
+    kind: 'docker',
   };
 }

@@ -137,6 +137,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     ...dockerImages(docker, extra),
     ...dockerAttached(docker, ensureNetwork, extra),
     ...dockerAddons(docker, ensureNetwork, extra),
+    upstreamHosts: async () => ['127.0.0.1'],
     ensureNetwork,
     inspect,
     run,

@@ -1,0 +1,130 @@
+/**
+ * The Runtime on a Docker Swarm (decision 38): hiy talks to one manager's engine, and the app
+ * processes of releases (web replicas, workers, the release command) become services whose tasks
+ * Swarm places on any node and moves when a node dies. Everything that belongs to this box stays
+ * the container runtime's: images and builds, volumes, add-ons (pinned here with their volume),
+ * attached one-offs (hiy run, consoles: the engine API attaches to containers, not to tasks; they
+ * run here on the app's overlay network), exec into add-ons.
+ */
+import type { Logger } from '../log.js';
+import { engineError, statusOf, type Docker } from './docker-client.js';
+import { networkName } from './container-config.js';
+import { hiyLabels, LABEL_INSTANCE } from './labels.js';
+import { dockerAttached } from './docker-attached.js';
+import { dockerAddons } from './docker-addons.js';
+import { serviceSpec } from './swarm-spec.js';
+import { swarmServices } from './swarm-services.js';
+import { swarmLogs } from './swarm-logs.js';
+import { runServiceOnce } from './swarm-oneoff.js';
+import type { ContainerEvent, Runtime } from './runtime.js';
+
+/** Service events as the container events log capture knows (its log stream spans its tasks). */
+const SERVICE_ACTIONS: Record<string, string> = { create: 'start', update: 'start', remove: 'destroy' };
+
+export interface SwarmRuntimeOptions {
+  instance?: string;
+  labels?: Record<string, string>;
+  /**
+   * Makes an image of this engine available to every node and returns the reference they pull
+   * it by (the registry on the primary box); tests may load it into each node instead.
+   */
+  publishImage(ref: string): Promise<string>;
+}
+
+/** What the engine said about itself when hiy chose this runtime (docker-engine.ts). */
+export interface SwarmIdentity {
+  apiVersion: string;
+  nodeId: string;
+}
+
+export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docker: Docker, base: Runtime, id: SwarmIdentity): Runtime {
+  const extra = { ...opts.labels, ...(opts.instance ? { [LABEL_INSTANCE]: opts.instance } : {}) };
+  const services = swarmServices(docker, log);
+
+  async function ensureNetwork(app: string): Promise<string> {
+    const name = networkName(app);
+    try {
+      const net = (await docker.getNetwork(name).inspect()) as { Driver?: string };
+      if (net.Driver === 'overlay') return name;
+      // A bridge from the days of one node: nothing on other nodes could join it.
+      await docker.getNetwork(name).remove().catch(() => undefined);
+    } catch (err) {
+      if (statusOf(err) !== 404) throw engineError(err, `inspecting network ${name}`);
+    }
+    try {
+      // Encrypted (IPsec between nodes). Attachable: add-ons and attached one-offs are plain
+      // containers on this box that join it; only those with this engine's socket can do so.
+      await docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, Options: { encrypted: '' }, Labels: hiyLabels(app, extra) });
+      log.info({ app, network: name }, 'created app overlay network');
+    } catch (err) {
+      if (statusOf(err) !== 409) throw engineError(err, `creating network ${name}`);
+    }
+    return name;
+  }
+
+  function specFor(spec: Parameters<Runtime['run']>[0], image: string): Docker.CreateServiceOptions {
+    return serviceSpec(spec, { image, labels: extra, apiVersion: id.apiVersion, selfNodeId: id.nodeId });
+  }
+
+  return {
+    ...base,
+    ...dockerAttached(docker, ensureNetwork, extra),
+    ...dockerAddons(docker, ensureNetwork, extra),
+    ...swarmLogs(docker),
+    inspect: services.inspect,
+    list: services.list,
+    start: services.start,
+    stop: services.stop,
+    remove: services.remove,
+    updateLimits: services.updateLimits,
+    ensureNetwork,
+
+    async upstreamHosts() {
+      const nodes = await services.nodes();
+      return [...new Set(nodes.flatMap((n) => (n.Status?.Addr && n.Spec?.Availability !== 'drain' ? [n.Status.Addr] : [])))].sort();
+    },
+
+    async removeNetwork(app) {
+      await base.removeNetwork(app);
+    },
+
+    async run(spec) {
+      await ensureNetwork(spec.app);
+      return services.create(specFor(spec, await opts.publishImage(spec.image)));
+    },
+
+    async runOnce(spec, o) {
+      await ensureNetwork(spec.app);
+      const image = await opts.publishImage(spec.image);
+      return runServiceOnce(docker, services, log, specFor({ ...spec, oneOff: true, hostPort: undefined }, image), o);
+    },
+
+    async writableSizes() {
+      // Only this engine's containers can be measured (tasks elsewhere are not): attached
+      // one-offs and the tasks that run here.
+      return base.writableSizes();
+    },
+
+    async containerEvents(onEvent) {
+      // Service changes (created, updated, removed) stand for container events: a task that
+      // restarts on another node changes the service's task list, not anything this engine sees.
+      const stream = (await docker.getEvents({ filters: { type: ['service'] } }).catch((err: unknown) => { throw engineError(err, 'watching service events'); })) as NodeJS.ReadableStream;
+      let rest = '';
+      stream.on('data', (chunk: Buffer) => {
+        rest += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = rest.indexOf('\n')) >= 0) {
+          const line = rest.slice(0, nl);
+          rest = rest.slice(nl + 1);
+          try {
+            const e = JSON.parse(line) as { Action?: string; Actor?: { ID?: string } };
+            const action = e.Action ? SERVICE_ACTIONS[e.Action] : undefined;
+            if (action && e.Actor?.ID) onEvent({ action, id: e.Actor.ID } satisfies ContainerEvent);
+          } catch { /* not JSON */ }
+        }
+      });
+      const done = new Promise<void>((resolve) => { for (const ev of ['end', 'close', 'error']) stream.once(ev, () => resolve()); });
+      return { done, stop: () => (stream as unknown as { destroy(): void }).destroy() };
+    },
+  };
+}
