@@ -54,6 +54,12 @@ export interface Config {
    * (tests and labs with every node's socket on one machine; swarm-images.ts).
    */
   swarmNodeEngines: string[];
+  /**
+   * HIY_OVERLAY_ENCRYPTION (on | off, default on): apps' overlay networks encrypt traffic between
+   * nodes (IPsec ESP). Off only where the nodes' kernels have no ESP (CONFIG_INET_ESP), on a
+   * network nobody else is on: traffic between an app's tasks then crosses it in the clear.
+   */
+  overlayEncryption: boolean;
   buildMemoryMb: number;
   buildTimeoutSec: number;
   /** Free MB builds must leave on hiy's and the engine's disks (HIY_DISK_RESERVE_MB). */
@@ -207,6 +213,9 @@ export function loadConfig(env: Env): Config {
   const runtime = (env.HIY_RUNTIME || 'auto') as RuntimeMode;
   if (!['auto', 'docker', 'swarm'].includes(runtime)) fail('HIY_RUNTIME', `"${runtime.slice(0, 40)}" is not one of auto, docker, swarm`);
 
+  const overlayEncryption = env.HIY_OVERLAY_ENCRYPTION ?? 'on';
+  if (overlayEncryption !== 'on' && overlayEncryption !== 'off') fail('HIY_OVERLAY_ENCRYPTION', `"${overlayEncryption.slice(0, 40)}" is not one of on, off`);
+
   const httpPort = parsePort('HIY_HTTP_PORT', env.HIY_HTTP_PORT ?? '80');
   const httpsPort = parsePort('HIY_HTTPS_PORT', env.HIY_HTTPS_PORT ?? '443');
   const tls = tlsRaw;
@@ -233,6 +242,7 @@ export function loadConfig(env: Env): Config {
     slotPortBase: parseInteger('HIY_SLOT_PORT_BASE', env.HIY_SLOT_PORT_BASE, 20000, 1024, 64000),
     runtime,
     dockerHost: env.HIY_DOCKER_HOST || env.DOCKER_HOST || undefined,
+    overlayEncryption: overlayEncryption === 'on',
     swarmNodeEngines: (env.HIY_SWARM_NODE_ENGINES ?? '').split(',').map((e) => e.trim()).filter(Boolean),
     buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
     buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),

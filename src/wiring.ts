@@ -100,7 +100,7 @@ export function wireServer(o: Opened): Wired {
   // unless HIY_RUNTIME fixes it; an engine that does not answer yet is asked again next time.
   let engine: Promise<Engine> | undefined;
   const docker = () => (engine ??= import('./runtime/docker-engine.js').then(async (m) => {
-    const e = await m.openDockerEngine(log, { instance: instanceId, mode: config.runtime, ...(config.dockerHost ? { host: config.dockerHost } : {}), nodeEngines: config.swarmNodeEngines });
+    const e = await m.openDockerEngine(log, { instance: instanceId, mode: config.runtime, ...(config.dockerHost ? { host: config.dockerHost } : {}), nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption });
     if (e.kind === 'swarm') await followNodes(e.runtime);
     return e;
   }).catch((err: unknown) => {

@@ -28,6 +28,8 @@ export interface EngineOptions extends DockerRuntimeOptions {
   nodeEngines?: string[];
   /** Makes an image available to every node (the registry on the primary box); wins over nodeEngines. */
   publishImage?: (ref: string) => Promise<string>;
+  /** HIY_OVERLAY_ENCRYPTION. */
+  overlayEncryption?: boolean;
 }
 
 interface SwarmInfo {
@@ -61,7 +63,7 @@ export async function openDockerEngine(log: Logger, opts: EngineOptions = {}): P
   const publishImage = opts.publishImage
     ?? (opts.nodeEngines?.length ? copyImagesToEngines(log, docker, opts.nodeEngines) : async (ref: string) => ref);
   log.info({ node: swarm.nodeId, api: swarm.apiVersion }, 'the engine is a Swarm manager: app processes run as services on its nodes');
-  return { runtime: createSwarmRuntime(log, { ...opts, publishImage }, docker, runtime, swarm), builder, kind: 'swarm' };
+  return { runtime: createSwarmRuntime(log, { ...opts, publishImage, encrypted: opts.overlayEncryption !== false }, docker, runtime, swarm), builder, kind: 'swarm' };
 }
 
 /** The container runtime on one engine, without asking it anything (tests and tools). */

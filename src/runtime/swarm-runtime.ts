@@ -9,7 +9,9 @@
 import type { Logger } from '../log.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
 import { networkName } from './container-config.js';
-import { hiyLabels, LABEL_INSTANCE } from './labels.js';
+import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED } from './labels.js';
+import { leastLoadedNode } from './swarm-spread.js';
+import type { SwarmTask } from './swarm-tasks.js';
 import { dockerAttached } from './docker-attached.js';
 import { dockerAddons } from './docker-addons.js';
 import { serviceSpec } from './swarm-spec.js';
@@ -29,6 +31,8 @@ export interface SwarmRuntimeOptions {
    * it by (the registry on the primary box); tests may load it into each node instead.
    */
   publishImage(ref: string): Promise<string>;
+  /** Apps' overlay networks encrypt what crosses between nodes (HIY_OVERLAY_ENCRYPTION; default on). */
+  encrypted?: boolean;
 }
 
 /** What the engine said about itself when hiy chose this runtime (docker-engine.ts). */
@@ -52,14 +56,23 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
       if (statusOf(err) !== 404) throw engineError(err, `inspecting network ${name}`);
     }
     try {
-      // Encrypted (IPsec between nodes). Attachable: add-ons and attached one-offs are plain
-      // containers on this box that join it; only those with this engine's socket can do so.
-      await docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, Options: { encrypted: '' }, Labels: hiyLabels(app, extra) });
+      // Encrypted (IPsec ESP between nodes) unless turned off. Attachable: add-ons and attached
+      // one-offs are plain containers on this box that join it; only those with this engine's
+      // socket can do so.
+      const options: Record<string, string> = opts.encrypted === false ? {} : { encrypted: '' };
+      await docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, Options: options, Labels: hiyLabels(app, extra) });
       log.info({ app, network: name }, 'created app overlay network');
     } catch (err) {
       if (statusOf(err) !== 409) throw engineError(err, `creating network ${name}`);
     }
     return name;
+  }
+
+  /** The node a new process of `app` starts on (swarm-spread.ts); undefined: Swarm's choice. */
+  async function placement(app: string): Promise<string | undefined> {
+    const [nodes, tasks] = await Promise.all([services.nodes(), docker.listTasks({ filters: { label: [`${LABEL_MANAGED}=1`], 'desired-state': ['running'] } }) as Promise<(SwarmTask & { Spec?: { ContainerSpec?: { Labels?: Record<string, string> } } })[]>])
+      .catch((err: unknown) => { throw engineError(err, 'reading where the Swarm runs tasks'); });
+    return leastLoadedNode(nodes, tasks.map((t) => ({ ...t, app: t.Spec?.ContainerSpec?.Labels?.[LABEL_APP] ?? '' })), app);
   }
 
   function specFor(spec: Parameters<Runtime['run']>[0], image: string): Docker.CreateServiceOptions {
@@ -90,7 +103,10 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
 
     async run(spec) {
       await ensureNetwork(spec.app);
-      return services.create(specFor(spec, await opts.publishImage(spec.image)));
+      const image = await opts.publishImage(spec.image);
+      // A process with a volume is bound to this node anyway (swarm-spec.ts).
+      const onNode = spec.volumes?.length ? undefined : await placement(spec.app);
+      return services.create(specFor(spec, image), onNode);
     },
 
     async runOnce(spec, o) {

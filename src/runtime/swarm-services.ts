@@ -7,14 +7,17 @@ import type { Logger } from '../log.js';
 import { HiyError } from '../errors.js';
 import { engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
 import { LABEL_ADDON, LABEL_APP, LABEL_MANAGED } from './labels.js';
-import { nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
+import { currentTask, nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
 import type { ContainerInfo, Runtime } from './runtime.js';
 
 type Services = Pick<Runtime, 'inspect' | 'list' | 'start' | 'stop' | 'remove' | 'updateLimits'>;
 
 export interface SwarmServices extends Services {
-  /** Creates the service and waits until its task runs (or ended: the caller reads why). */
-  create(spec: Docker.CreateServiceOptions): Promise<ContainerInfo>;
+  /**
+   * Creates the service and waits until its task runs (or ended: the caller reads why). With
+   * `onNode`, the task starts there (spread.ts) and the pin is lifted once it runs.
+   */
+  create(spec: Docker.CreateServiceOptions, onNode?: string): Promise<ContainerInfo>;
   tasksOf(service: string): Promise<SwarmTask[]>;
   nodes(): Promise<SwarmNode[]>;
 }
@@ -22,6 +25,10 @@ export interface SwarmServices extends Services {
 /** How long a new service's task may stay unplaced (no node with the port free, image missing). */
 const PLACE_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
+/** How long a pinned task may wait for its node before any node may take it. */
+const PIN_TIMEOUT_MS = 15_000;
+/** The constraint create() pins a task with; a volume's own (node.id==) is written without spaces. */
+const PIN = 'node.id == ';
 
 export function swarmServices(docker: Docker, log: Logger): SwarmServices {
   async function tasksOf(service: string): Promise<SwarmTask[]> {
@@ -73,10 +80,12 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
     }
   }
 
-  async function waitPlaced(id: string, name: string): Promise<ContainerInfo> {
+  async function waitPlaced(id: string, name: string, pinned: boolean): Promise<ContainerInfo> {
     const deadline = Date.now() + PLACE_TIMEOUT_MS;
     let last: SwarmTask | undefined;
     while (Date.now() < deadline) {
+      // A node that cannot take it after all (its port busy, gone): any node may.
+      if (pinned && Date.now() > deadline - PLACE_TIMEOUT_MS + PIN_TIMEOUT_MS) pinned = !(await unpin(id));
       const tasks = await tasksOf(id);
       last = tasks[0];
       if (tasks.some((t) => t.Status.State === 'running' || taskEnded(t))) {
@@ -88,6 +97,19 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
     }
     const why = last?.Status.Err ? `: ${last.Status.Err}` : last ? ` (its task is ${last.Status.State})` : ' (no task was made)';
     throw new HiyError('deploy_failed', `service ${name} did not start on any node within ${PLACE_TIMEOUT_MS / 1000} s${why}`);
+  }
+
+  /**
+   * Lifts the node constraint create() pinned: Swarm then moves the task wherever it must (a
+   * node's death). A change of constraints alone that the task's node still meets does not
+   * restart the task (swarmkit's IsTaskDirtyPlacementConstraintsOnly).
+   */
+  async function unpin(id: string): Promise<boolean> {
+    return update(id, (s) => {
+      const template = s.TaskTemplate as Docker.ContainerTaskSpec;
+      const constraints = (template.Placement?.Constraints ?? []).filter((c) => !c.startsWith(PIN));
+      return { ...s, TaskTemplate: { ...template, Placement: { ...template.Placement, Constraints: constraints } } };
+    });
   }
 
   async function remove(idOrName: string): Promise<void> {
@@ -108,8 +130,12 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
     inspect,
     remove,
 
-    async create(spec) {
+    async create(spec, onNode) {
       let created: { id: string };
+      if (onNode) {
+        const template = spec.TaskTemplate as Docker.ContainerTaskSpec;
+        spec = { ...spec, TaskTemplate: { ...template, Placement: { ...template.Placement, Constraints: [...(template.Placement?.Constraints ?? []), `${PIN}${onNode}`] } } };
+      }
       try {
         created = (await docker.createService(spec)) as unknown as { id: string };
       } catch (err) {
@@ -117,7 +143,8 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
         throw engineError(err, `creating service ${spec.Name}`, 'deploy_failed');
       }
       try {
-        const info = await waitPlaced(created.id, spec.Name ?? created.id);
+        let info = await waitPlaced(created.id, spec.Name ?? created.id, onNode !== undefined);
+        if (onNode && await unpin(created.id)) info = (await inspect(created.id)) ?? info;
         log.info({ app: info.app, service: info.name, image: info.image, node: info.host, hostPort: info.hostPort, state: info.state }, 'service started');
         return info;
       } catch (err) {
@@ -164,13 +191,30 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
       await waitTasksEnded(service.ID, Date.now() + timeoutSec * 1000 + 10_000);
     },
 
+    /**
+     * Swarm cannot change a task's limits in place: the task is replaced (stop, then start). It is
+     * kept on its node (pinned for the change, then unpinned), and this waits until the
+     * replacement runs, so whoever scales next sees the app as it will be.
+     */
     async updateLimits(idOrName, limits) {
-      const ok = await update(idOrName, (s) => {
+      const service = await inspectService(idOrName);
+      if (!service) throw new HiyError('not_found', `service ${idOrName} not found`);
+      const node = currentTask(await tasksOf(service.ID))?.NodeID;
+      const since = new Date().toISOString();
+      const ok = await update(service.ID, (s) => {
         const template = s.TaskTemplate as Docker.ContainerTaskSpec;
         const Limits = { MemoryBytes: Math.round(limits.memoryMb * 1024 * 1024), NanoCPUs: Math.round(limits.cpus * 1e9), Pids: limits.pidsLimit };
-        return { ...s, TaskTemplate: { ...template, Resources: { ...template.Resources, Limits } } };
+        const Constraints = [...(template.Placement?.Constraints ?? []).filter((c) => !c.startsWith(PIN)), ...(node ? [`${PIN}${node}`] : [])];
+        return { ...s, TaskTemplate: { ...template, Resources: { ...template.Resources, Limits }, Placement: { ...template.Placement, Constraints } } };
       });
       if (!ok) throw new HiyError('not_found', `service ${idOrName} not found`);
+      const deadline = Date.now() + PLACE_TIMEOUT_MS;
+      while (Date.now() < deadline) {
+        const tasks = await tasksOf(service.ID);
+        if (tasks.some((t) => t.CreatedAt >= since && (t.Status.State === 'running' || taskEnded(t)))) break;
+        await sleep(POLL_MS);
+      }
+      if (node) await unpin(service.ID);
     },
   };
 }
