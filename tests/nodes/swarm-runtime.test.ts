@@ -38,10 +38,11 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   async function webTasks(name: string): Promise<TaskContainer[]> {
     const out: TaskContainer[] = [];
     for (let node = 0; node < swarm.nodes.length; node++) {
-      const r = await swarm.docker(node, ['ps', '-q', '--filter', `label=hiy.app=${name}`, '--filter', 'label=hiy.process=web', '--format', '{{.ID}} {{.Label "com.docker.swarm.service.name"}}']);
+      const r = await swarm.docker(node, ['ps', '--filter', `label=hiy.app=${name}`, '--filter', 'label=hiy.process=web', '--format', '{{.ID}} {{.Label "com.docker.swarm.service.name"}}']);
       for (const line of r.stdout.trim().split('\n').filter(Boolean)) {
         const [id, service] = line.split(' ');
-        out.push({ node, id: id!, service: service! });
+        assert.ok(id && service, `a task container and its service: ${line}`);
+        out.push({ node, id, service });
       }
     }
     return out;
@@ -180,9 +181,10 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
       const r = await get(await ipOf(t, `hiy-${other}`));
       assert.doesNotMatch(r.stdout, /200 OK/, `${other}'s task on node ${t.node + 1} is out of reach`);
     }
-    // By name neither: dnsrr names resolve only on the networks a task is on.
-    const lookup = await swarm.docker(from.node, ['exec', from.id, 'nslookup', theirs[0]!.service]);
-    assert.doesNotMatch(lookup.stdout, /Address: 10\./);
+    // By name neither: dnsrr names resolve only on the networks a task is on (its own do).
+    const lookup = async (service: string) => (await swarm.docker(from.node, ['exec', from.id, 'nslookup', service])).stdout;
+    assert.match(await lookup(sibling.service), /Address: 10\./, 'its own replica\'s name resolves');
+    assert.doesNotMatch(await lookup(theirs[0]!.service), /Address: 10\./, 'the other app\'s does not');
   });
 
   test('kill -9 of a node\'s dockerd under load: its tasks are rescheduled, no request fails', async () => {
