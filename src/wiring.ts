@@ -100,7 +100,7 @@ export function wireServer(o: Opened): Wired {
   // unless HIY_RUNTIME fixes it; an engine that does not answer yet is asked again next time.
   let engine: Promise<Engine> | undefined;
   const docker = () => (engine ??= import('./runtime/docker-engine.js').then(async (m) => {
-    const e = await m.openDockerEngine(log, { instance: instanceId, mode: config.runtime, ...(config.dockerHost ? { host: config.dockerHost } : {}), nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption });
+    const e = await m.openDockerEngine(log, { instance: instanceId, mode: config.runtime, host: config.dockerHost, nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption });
     if (e.kind === 'swarm') await followNodes(e.runtime);
     return e;
   }).catch((err: unknown) => {
@@ -112,6 +112,7 @@ export function wireServer(o: Opened): Wired {
     .catch((err: unknown) => log.error({ err }, 'could not give the proxy the Swarm nodes\' addresses'));
   const runtime = () => docker().then((e) => e.runtime);
   const builder = () => docker().then((e) => e.builder);
+  const cluster = () => docker().then((e) => e.cluster);
 
   const runs = new OneOffRuns({ db, secrets, config, log, runtime });
   const cron = new CronScheduler({ db, secrets, config, log, runtime }, runs);
@@ -128,7 +129,7 @@ export function wireServer(o: Opened): Wired {
   });
   const mirror = new RepoMirror({ db, secrets, repos, log });
   const deployer = new DeployService({ db, config, log, secrets, repos, proxy, runtime }, queue, mirror);
-  const observability = new Observability({ config, log, db, runtime, instanceId, queue, secrets });
+  const observability = new Observability({ config, log, db, runtime, cluster, instanceId, queue, secrets });
   const { alerts } = observability;
   const certificates = new Certificates({
     config,
@@ -142,7 +143,7 @@ export function wireServer(o: Opened): Wired {
     },
   });
   const services: Services = {
-    config, log, db, secrets, repos, proxy, runtime, builder, deployer, observability, certificates, instanceId,
+    config, log, db, secrets, repos, proxy, runtime, builder, cluster, deployer, observability, certificates, instanceId,
     trustedProxies: trustedProxies(config.trustedProxies),
     appsChanged: async () => {
       await syncGatus({ db, config, log });

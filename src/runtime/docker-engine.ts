@@ -8,6 +8,8 @@ import type { RuntimeMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Builder } from './builder.js';
+import type { Cluster } from './cluster.js';
+import { createDockerCluster } from './docker-cluster.js';
 import { connectDocker, engineError, type Docker } from './docker-client.js';
 import { createDockerBuilder } from './docker-builder.js';
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
@@ -18,6 +20,8 @@ import type { Runtime } from './runtime.js';
 export interface Engine {
   runtime: Runtime;
   builder: Builder;
+  /** The engine's nodes (Swarm's node API; one node when the engine is no Swarm manager). */
+  cluster: Cluster;
   /** Which runtime was chosen (HIY_RUNTIME=auto decides from the engine's Swarm state). */
   kind: 'docker' | 'swarm';
 }
@@ -58,12 +62,13 @@ export async function openDockerEngine(log: Logger, opts: EngineOptions = {}): P
   const docker = connectDocker(opts.host);
   const builder = createDockerBuilder(log, opts.labels ? { labels: opts.labels } : {}, docker);
   const runtime = createDockerRuntime(log, opts, docker);
+  const cluster = createDockerCluster(docker, opts.instance ? { instance: opts.instance } : {});
   const swarm = await swarmIdentity(docker, opts.mode ?? 'auto');
-  if (!swarm) return { runtime, builder, kind: 'docker' };
+  if (!swarm) return { runtime, builder, cluster, kind: 'docker' };
   const publishImage = opts.publishImage
     ?? (opts.nodeEngines?.length ? copyImagesToEngines(log, docker, opts.nodeEngines) : async (ref: string) => ref);
   log.info({ node: swarm.nodeId, api: swarm.apiVersion }, 'the engine is a Swarm manager: app processes run as services on its nodes');
-  return { runtime: createSwarmRuntime(log, { ...opts, publishImage, encrypted: opts.overlayEncryption !== false }, docker, runtime, swarm), builder, kind: 'swarm' };
+  return { runtime: createSwarmRuntime(log, { ...opts, publishImage, encrypted: opts.overlayEncryption !== false }, docker, runtime, swarm), builder, cluster, kind: 'swarm' };
 }
 
 /** The container runtime on one engine, without asking it anything (tests and tools). */
@@ -72,6 +77,7 @@ export function createDockerEngine(log: Logger, opts: DockerRuntimeOptions = {})
   return {
     runtime: createDockerRuntime(log, opts, docker),
     builder: createDockerBuilder(log, opts.labels ? { labels: opts.labels } : {}, docker),
+    cluster: createDockerCluster(docker, opts.instance ? { instance: opts.instance } : {}),
     kind: 'docker',
   };
 }
