@@ -14,7 +14,8 @@ import { connectDocker, engineError, type Docker } from './docker-client.js';
 import { createDockerBuilder } from './docker-builder.js';
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
 import { copyImagesToEngines } from './swarm-images.js';
-import { createSwarmRuntime, type SwarmIdentity } from './swarm-runtime.js';
+import { apiAtLeast, NO_NEW_PRIVILEGES_API } from './swarm-spec.js';
+import { createSwarmRuntime, type PublishedImage, type SwarmIdentity } from './swarm-runtime.js';
 import type { Runtime } from './runtime.js';
 
 export interface Engine {
@@ -30,8 +31,8 @@ export interface EngineOptions extends DockerRuntimeOptions {
   mode?: RuntimeMode;
   /** HIY_SWARM_NODE_ENGINES: engines images are copied into (swarm-images.ts); else images must reach nodes another way. */
   nodeEngines?: string[];
-  /** Makes an image available to every node (the registry on the primary box); wins over nodeEngines. */
-  publishImage?: (ref: string) => Promise<string>;
+  /** Makes an image available to every node (the nodes' registry: Cluster.pushImage); wins over nodeEngines. */
+  publishImage?: (ref: string) => Promise<PublishedImage>;
   /** HIY_OVERLAY_ENCRYPTION. */
   overlayEncryption?: boolean;
 }
@@ -66,8 +67,10 @@ export async function openDockerEngine(log: Logger, opts: EngineOptions = {}): P
   const swarm = await swarmIdentity(docker, opts.mode ?? 'auto');
   if (!swarm) return { runtime, builder, cluster, kind: 'docker' };
   const publishImage = opts.publishImage
-    ?? (opts.nodeEngines?.length ? copyImagesToEngines(log, docker, opts.nodeEngines) : async (ref: string) => ref);
+    ?? (opts.nodeEngines?.length ? copyImagesToEngines(log, docker, opts.nodeEngines) : async (ref: string) => ({ ref }));
   log.info({ node: swarm.nodeId, api: swarm.apiVersion }, 'the engine is a Swarm manager: app processes run as services on its nodes');
+  if (!opts.publishImage && !opts.nodeEngines?.length) log.warn('no way to bring images to the other nodes is configured: their tasks start only where an image already is');
+  if (!apiAtLeast(swarm.apiVersion, NO_NEW_PRIVILEGES_API)) log.warn({ api: swarm.apiVersion }, 'this engine\'s service API cannot set no-new-privileges: services run without it (docs/security.md says what stands in)');
   return { runtime: createSwarmRuntime(log, { ...opts, publishImage, encrypted: opts.overlayEncryption !== false }, docker, runtime, swarm), builder, cluster, kind: 'swarm' };
 }
 

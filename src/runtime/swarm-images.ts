@@ -7,8 +7,9 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { connectDocker, engineError, statusOf, type Docker } from './docker-client.js';
+import type { PublishedImage } from './swarm-runtime.js';
 
-export function copyImagesToEngines(log: Logger, docker: Docker, engines: string[]): (ref: string) => Promise<string> {
+export function copyImagesToEngines(log: Logger, docker: Docker, engines: string[]): (ref: string) => Promise<PublishedImage> {
   const nodes = engines.map((host) => ({ host, docker: connectDocker(host) }));
   const copied = new Map<string, Promise<void>>();
 
@@ -42,6 +43,6 @@ export function copyImagesToEngines(log: Logger, docker: Docker, engines: string
       copied.set(ref, p);
     }
     await p;
-    return ref;
+    return { ref };
   };
 }

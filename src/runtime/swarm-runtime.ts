@@ -28,11 +28,18 @@ export interface SwarmRuntimeOptions {
   labels?: Record<string, string>;
   /**
    * Makes an image of this engine available to every node and returns the reference they pull
-   * it by (the registry on the primary box); tests may load it into each node instead.
+   * it by, with the login for it (the nodes' registry on the primary box: Cluster.pushImage);
+   * tests may load it into each node instead (swarm-images.ts).
    */
-  publishImage(ref: string): Promise<string>;
+  publishImage(ref: string): Promise<PublishedImage>;
   /** Apps' overlay networks encrypt what crosses between nodes (HIY_OVERLAY_ENCRYPTION; default on). */
   encrypted?: boolean;
+}
+
+export interface PublishedImage {
+  ref: string;
+  /** Sent with the service (X-Registry-Auth): the manager hands it to the nodes that pull. */
+  auth?: { username: string; password: string; serveraddress: string };
 }
 
 /** What the engine said about itself when hiy chose this runtime (docker-engine.ts). */
@@ -75,8 +82,8 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
     return leastLoadedNode(nodes, tasks.map((t) => ({ ...t, app: t.Spec?.ContainerSpec?.Labels?.[LABEL_APP] ?? '' })), app);
   }
 
-  function specFor(spec: Parameters<Runtime['run']>[0], image: string): Docker.CreateServiceOptions {
-    return serviceSpec(spec, { image, labels: extra, apiVersion: id.apiVersion, selfNodeId: id.nodeId });
+  function specFor(spec: Parameters<Runtime['run']>[0], image: PublishedImage): Docker.CreateServiceOptions {
+    return { ...serviceSpec(spec, { image: image.ref, labels: extra, apiVersion: id.apiVersion, selfNodeId: id.nodeId }), ...(image.auth ? { authconfig: image.auth } : {}) };
   }
 
   return {
