@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { HiyError } from '../errors.js';
 import { engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
 import { LABEL_ADDON, LABEL_APP, LABEL_MANAGED } from './labels.js';
-import { currentTask, nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
+import { nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
 import type { ContainerInfo, Runtime } from './runtime.js';
 
 type Services = Pick<Runtime, 'inspect' | 'list' | 'start' | 'stop' | 'remove' | 'updateLimits'>;
@@ -192,29 +192,29 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
     },
 
     /**
-     * Swarm cannot change a task's limits in place: the task is replaced (stop, then start). It is
-     * kept on its node (pinned for the change, then unpinned), and this waits until the
-     * replacement runs, so whoever scales next sees the app as it will be.
+     * Swarm cannot change a task's limits in place: the task is replaced. Start-first, so the
+     * replacement runs before the old task stops: it starts on another node (the old one still
+     * holds the slot port here; Caddy lists the port on every node) and the app keeps serving,
+     * also when this is its only replica. Resolves once the old task is gone.
      */
     async updateLimits(idOrName, limits) {
       const service = await inspectService(idOrName);
       if (!service) throw new HiyError('not_found', `service ${idOrName} not found`);
-      const node = currentTask(await tasksOf(service.ID))?.NodeID;
       const since = new Date().toISOString();
       const ok = await update(service.ID, (s) => {
         const template = s.TaskTemplate as Docker.ContainerTaskSpec;
         const Limits = { MemoryBytes: Math.round(limits.memoryMb * 1024 * 1024), NanoCPUs: Math.round(limits.cpus * 1e9), Pids: limits.pidsLimit };
-        const Constraints = [...(template.Placement?.Constraints ?? []).filter((c) => !c.startsWith(PIN)), ...(node ? [`${PIN}${node}`] : [])];
-        return { ...s, TaskTemplate: { ...template, Resources: { ...template.Resources, Limits }, Placement: { ...template.Placement, Constraints } } };
+        return { ...s, UpdateConfig: { Parallelism: 1, Order: 'start-first', FailureAction: 'continue' }, TaskTemplate: { ...template, Resources: { ...template.Resources, Limits } } };
       });
       if (!ok) throw new HiyError('not_found', `service ${idOrName} not found`);
       const deadline = Date.now() + PLACE_TIMEOUT_MS;
       while (Date.now() < deadline) {
         const tasks = await tasksOf(service.ID);
-        if (tasks.some((t) => t.CreatedAt >= since && (t.Status.State === 'running' || taskEnded(t)))) break;
+        const replaced = tasks.some((t) => t.CreatedAt >= since && t.Status.State === 'running');
+        if (replaced && tasks.every((t) => t.CreatedAt >= since || taskEnded(t))) return;
         await sleep(POLL_MS);
       }
-      if (node) await unpin(service.ID);
+      log.warn({ service: idOrName }, 'the task with the new limits did not replace the old one within 60 s');
     },
   };
 }
