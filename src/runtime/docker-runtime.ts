@@ -59,7 +59,7 @@ export function toContainerInfo(info: Docker.ContainerInspectInfo): ContainerInf
 }
 
 /** Responses of non-streaming calls arrive parsed when they look like JSON; logs are bytes. */
-function asBuffer(data: unknown): Buffer {
+export function asBuffer(data: unknown): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? ''));
 }

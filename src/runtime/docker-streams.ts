@@ -8,7 +8,7 @@ import type { ContainerEvent, EngineDiskUsage, EngineStream, Runtime } from './r
 type Streams = Pick<Runtime, 'followLogs' | 'containerEvents' | 'diskUsage'>;
 
 /** Settles once the stream ends, errors or closes; stop() destroys it. */
-function track(stream: Readable): EngineStream {
+export function track(stream: Readable): EngineStream {
   const done = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);
@@ -18,7 +18,7 @@ function track(stream: Readable): EngineStream {
 }
 
 /** Docker's event stream is JSON objects one per line, cut anywhere by chunking. */
-function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer) => void {
+export function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer) => void {
   let rest = '';
   return (chunk) => {
     rest += chunk.toString('utf8');

@@ -7,22 +7,10 @@ import type { Readable } from 'node:stream';
 import { HiyError } from '../errors.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
 import { demuxToText } from './demux.js';
+import { asBuffer } from './docker-runtime.js';
+import { track } from './docker-streams.js';
 import { LogStreamParser, timestampToSince } from './log-lines.js';
 import type { EngineStream, LogLine, Runtime } from './runtime.js';
-
-function asBuffer(data: unknown): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? ''));
-}
-
-function track(stream: Readable): EngineStream {
-  const done = new Promise<void>((resolve) => {
-    stream.once('end', resolve);
-    stream.once('close', resolve);
-    stream.once('error', () => resolve());
-  });
-  return { done, stop: () => stream.destroy() };
-}
 
 export async function followServiceLogs(docker: Docker, id: string, opts: { since?: string; tail?: number }, onLine: (line: LogLine) => void): Promise<EngineStream> {
   let stream: Readable;

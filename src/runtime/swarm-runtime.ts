@@ -12,7 +12,9 @@ import { networkName } from './container-config.js';
 import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED } from './labels.js';
 import { leastLoadedNode } from './swarm-spread.js';
 import type { SwarmTask } from './swarm-tasks.js';
+import type { Readable } from 'node:stream';
 import { dockerAttached } from './docker-attached.js';
+import { jsonLines, track } from './docker-streams.js';
 import { dockerAddons } from './docker-addons.js';
 import { serviceSpec } from './swarm-spec.js';
 import { swarmServices } from './swarm-services.js';
@@ -131,23 +133,13 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
     async containerEvents(onEvent) {
       // Service changes (created, updated, removed) stand for container events: a task that
       // restarts on another node changes the service's task list, not anything this engine sees.
-      const stream = (await docker.getEvents({ filters: { type: ['service'] } }).catch((err: unknown) => { throw engineError(err, 'watching service events'); })) as NodeJS.ReadableStream;
-      let rest = '';
-      stream.on('data', (chunk: Buffer) => {
-        rest += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = rest.indexOf('\n')) >= 0) {
-          const line = rest.slice(0, nl);
-          rest = rest.slice(nl + 1);
-          try {
-            const e = JSON.parse(line) as { Action?: string; Actor?: { ID?: string } };
-            const action = e.Action ? SERVICE_ACTIONS[e.Action] : undefined;
-            if (action && e.Actor?.ID) onEvent({ action, id: e.Actor.ID } satisfies ContainerEvent);
-          } catch { /* not JSON */ }
-        }
-      });
-      const done = new Promise<void>((resolve) => { for (const ev of ['end', 'close', 'error']) stream.once(ev, () => resolve()); });
-      return { done, stop: () => (stream as unknown as { destroy(): void }).destroy() };
+      const stream = (await docker.getEvents({ filters: { type: ['service'] } }).catch((err: unknown) => { throw engineError(err, 'watching service events'); })) as unknown as Readable;
+      stream.on('data', jsonLines((o) => {
+        const e = o as { Action?: string; Actor?: { ID?: string } };
+        const action = e.Action ? SERVICE_ACTIONS[e.Action] : undefined;
+        if (action && e.Actor?.ID) onEvent({ action, id: e.Actor.ID } satisfies ContainerEvent);
+      }));
+      return track(stream);
     },
   };
 }
