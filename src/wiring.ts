@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { Hono } from 'hono';
-import { NodeRegistry } from './nodes/registry.js';
+import { NodeRegistry, registryImages } from './nodes/registry.js';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
 import { RESTORE_PATH_RE } from './api/routes/addons.js';
@@ -101,7 +101,11 @@ export function wireServer(o: Opened): Wired {
   // unless HIY_RUNTIME fixes it; an engine that does not answer yet is asked again next time.
   let engine: Promise<Engine> | undefined;
   const docker = () => (engine ??= import('./runtime/docker-engine.js').then(async (m) => {
-    const e = await m.openDockerEngine(log, { instance: instanceId, mode: config.runtime, host: config.dockerHost, nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption });
+    const e = await m.openDockerEngine(log, {
+      instance: instanceId, mode: config.runtime, host: config.dockerHost, nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption,
+      // Once nodes were added, images reach them through the nodes' registry (HIY_SWARM_NODE_ENGINES, for tests, wins).
+      ...(nodeRegistry.wanted() && config.swarmNodeEngines.length === 0 ? { publishImage: registryImages(nodeRegistry) } : {}),
+    });
     if (e.kind === 'swarm') await followNodes(e.runtime);
     return e;
   }).catch((err: unknown) => {
