@@ -17,7 +17,7 @@ import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import type { RunDetail, RunView } from '../../src/contract.js';
-import { launchChromium, shoot } from '../helpers/browser.js';
+import { launchChromium, signIn, shoot } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
 import { waitFor as until } from '../helpers/observe.js';
 
@@ -68,10 +68,7 @@ describe('dashboard console and cron tab in Chromium', { timeout: 600_000 }, () 
     browser = await launchChromium();
     ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await ctx.newPage();
-    await page.goto(`${hiy.url}/login`);
-    await page.fill('#password', PASSWORD);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForURL(`${hiy.url}/`);
+    await signIn(page, hiy.url, PASSWORD);
   });
 
   after(async () => {

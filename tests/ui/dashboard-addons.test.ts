@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureRedisImage } from '../helpers/debian-images.js';
-import { launchChromium, shoot } from '../helpers/browser.js';
+import { launchChromium, signIn, shoot } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -46,10 +46,7 @@ describe('dashboard: an app\'s add-ons in Chromium', { timeout: 300_000 }, () =>
     browser = await launchChromium();
     ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     page = await ctx.newPage();
-    await page.goto(`${hiy.url}/login`);
-    await page.fill('#password', PASSWORD);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForURL(`${hiy.url}/`);
+    await signIn(page, hiy.url, PASSWORD);
   });
 
   after(async () => {
