@@ -8,26 +8,18 @@ import { HiyError } from '../errors.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
 import { demuxToText } from './demux.js';
 import { asBuffer } from './docker-runtime.js';
-import { track } from './docker-streams.js';
-import { LogStreamParser, timestampToSince } from './log-lines.js';
+import { followOptions, parsedLines } from './docker-streams.js';
 import type { EngineStream, LogLine, Runtime } from './runtime.js';
 
 export async function followServiceLogs(docker: Docker, id: string, opts: { since?: string; tail?: number }, onLine: (line: LogLine) => void): Promise<EngineStream> {
   let stream: Readable;
   try {
-    const since = opts.since ? timestampToSince(opts.since) : undefined;
-    const options = { follow: true, stdout: true, stderr: true, timestamps: true, ...(since ? { since } : {}), ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
-    stream = (await docker.getService(id).logs(options as unknown as Docker.ContainerLogsOptions & { follow: true })) as unknown as Readable;
+    stream = (await docker.getService(id).logs(followOptions(opts))) as unknown as Readable;
   } catch (err) {
     if (statusOf(err) === 404) throw new HiyError('not_found', `service ${id} not found`, { cause: err });
     throw engineError(err, `following logs of ${id}`);
   }
-  const parser = new LogStreamParser(false, onLine);
-  stream.on('data', (c: Buffer) => parser.push(c));
-  let ended = false;
-  const end = () => { if (!ended) { ended = true; parser.end(); } };
-  for (const e of ['end', 'close', 'error']) stream.once(e, end);
-  return track(stream);
+  return parsedLines(stream, false, onLine);
 }
 
 export function swarmLogs(docker: Docker): Pick<Runtime, 'logs' | 'followLogs'> {

@@ -187,6 +187,20 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
     assert.doesNotMatch(await lookup(theirs[0]!.service), /Address: 10\./, 'the other app\'s does not');
   });
 
+  test('the release command runs once as a task (output streamed into the push), and leaves nothing behind', async () => {
+    const wc = wcs[0]!;
+    wc.write('Procfile', 'release: echo "release ran as $(id -u) in $(hostname)"\nweb: busybox httpd -f -v -p $PORT -h /www\n');
+    const out = await push('v6\n');
+    assert.match(out, /release ran as \d+ in [0-9a-f]{12}/, out);
+    await deployEnded(api, app);
+    assert.equal((await curlApp(hiy, app)).body, 'v6\n');
+    const left = await swarm.docker(0, ['service', 'ls', '--filter', `label=hiy.app=${app}`, '--filter', 'label=hiy.process=release', '-q']);
+    assert.equal(left.stdout.trim(), '', 'the release service is removed');
+    const ps = await api('GET', `/apps/${app}/ps`);
+    assert.equal(ps.status, 200, JSON.stringify(ps.body));
+    assert.match(JSON.stringify(ps.body), /running/);
+  });
+
   test('kill -9 of a node\'s dockerd under load: its tasks are rescheduled, no request fails', async () => {
     const before = await webTasks(app);
     assert.deepEqual(before.map((t) => t.node).sort(), [0, 1], 'a web replica on each node');
