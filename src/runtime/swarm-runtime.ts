@@ -20,7 +20,7 @@ import { serviceSpec } from './swarm-spec.js';
 import { swarmServices } from './swarm-services.js';
 import { swarmLogs } from './swarm-logs.js';
 import { runServiceOnce } from './swarm-oneoff.js';
-import type { ContainerEvent, Runtime } from './runtime.js';
+import type { ContainerEvent, ContainerInfo, Runtime } from './runtime.js';
 
 /** Service events as the container events log capture knows (its log stream spans its tasks). */
 const SERVICE_ACTIONS: Record<string, string> = { create: 'start', update: 'start', remove: 'destroy' };
@@ -77,6 +77,11 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
     return name;
   }
 
+  /** A plain container seen by this runtime: not a release's process here, unless a one-off run. */
+  function containerOf(c: ContainerInfo | undefined): ContainerInfo | undefined {
+    return c && c.run === null ? { ...c, deployId: null } : c;
+  }
+
   /** The node a new process of `app` starts on (swarm-spread.ts); undefined: Swarm's choice. */
   async function placement(app: string): Promise<string | undefined> {
     const [nodes, tasks] = await Promise.all([services.nodes(), docker.listTasks({ filters: { label: [`${LABEL_MANAGED}=1`], 'desired-state': ['running'] } }) as Promise<(SwarmTask & { Spec?: { ContainerSpec?: { Labels?: Record<string, string> } } })[]>])
@@ -93,11 +98,33 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
     ...dockerAttached(docker, ensureNetwork, extra),
     ...dockerAddons(docker, ensureNetwork, extra),
     ...swarmLogs(docker),
-    inspect: services.inspect,
-    list: services.list,
-    start: services.start,
-    stop: services.stop,
-    remove: services.remove,
+    async inspect(id) {
+      return (await services.inspect(id)) ?? containerOf(await base.inspect(id));
+    },
+
+    async list(filter) {
+      const [tasks, containers] = await Promise.all([services.list(filter), base.list(filter)]);
+      // Plain containers of apps are what a box ran before it had nodes (or hiy run's): listed,
+      // so start-up reconciliation removes the leftovers and nothing keeps the slot ports or the
+      // app's old bridge network. Swarm's task containers on this node are not (Swarm's names
+      // have dots, hiy's never do).
+      return [...tasks, ...containers.filter((c) => !c.name.includes('.')).map((c) => containerOf(c)!)];
+    },
+
+    async start(id) {
+      if (await services.inspect(id)) return services.start(id);
+      return base.start(id);
+    },
+
+    async stop(id, timeoutSec) {
+      await services.stop(id, timeoutSec);
+      await base.stop(id, timeoutSec);
+    },
+
+    async remove(id) {
+      await services.remove(id);
+      await base.remove(id);
+    },
     updateLimits: services.updateLimits,
     ensureNetwork,
 

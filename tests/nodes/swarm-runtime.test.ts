@@ -8,15 +8,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { curlApp, findRootCert } from '../../harness/app-http.js';
 import { ensureDocker } from '../../harness/docker.js';
-import { WorkingCopy } from '../../harness/git.js';
+import { remoteUrl, WorkingCopy } from '../../harness/git.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
-import { startLoad } from '../../harness/load.js';
+import { startLoad, type LoadReport } from '../../harness/load.js';
 import { repoRoot } from '../../harness/paths.js';
-import { createIndexApp } from '../../harness/redeploy-under-load.js';
 import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
 
@@ -38,7 +37,7 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   async function webTasks(name: string): Promise<TaskContainer[]> {
     const out: TaskContainer[] = [];
     for (let node = 0; node < swarm.nodes.length; node++) {
-      const r = await swarm.docker(node, ['ps', '--filter', `label=hiy.app=${name}`, '--filter', 'label=hiy.process=web', '--format', '{{.ID}} {{.Label "com.docker.swarm.service.name"}}']);
+      const r = await swarm.docker(node, ['ps', '--filter', `label=hiy.app=${name}`, '--filter', 'label=hiy.process=web', '--filter', 'label=com.docker.swarm.service.id', '--format', '{{.ID}} {{.Label "com.docker.swarm.service.name"}}']);
       for (const line of r.stdout.trim().split('\n').filter(Boolean)) {
         const [id, service] = line.split(' ');
         assert.ok(id && service, `a task container and its service: ${line}`);
@@ -48,6 +47,10 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
     return out;
   }
 
+  function hiyEnv(): Record<string, string> {
+    return { HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_SWARM_NODE_ENGINES: swarm.nodes[1]!.dockerHost, HIY_OVERLAY_ENCRYPTION: 'off' };
+  }
+
   async function appWithCgi(name: string): Promise<(body: string) => Promise<string>> {
     const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
     wcs.push(wc);
@@ -55,7 +58,28 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
     // hostname: which task answered (a task's hostname is its container id).
     writeFileSync(join(wc.dir, 'www', 'cgi-bin', 'host'), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nhostname\n');
     chmodSync(join(wc.dir, 'www', 'cgi-bin', 'host'), 0o755);
-    return createIndexApp(hiy, wc, name, 3);
+    const created = await api('POST', '/apps', { name, port: 8080, health_timeout_s: 30, drain_s: 3 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    // The hiy of the moment: the restart test replaces it.
+    return async (body) => {
+      wc.write('www/index.html', body);
+      await wc.commit(body);
+      const r = await wc.push(remoteUrl(hiy.url, name, hiy.token));
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr;
+    };
+  }
+
+  /** Load through Caddy while `fn` runs; the loops stop also when `fn` fails (they would hold the test run open). */
+  async function underLoad(o: Partial<Parameters<typeof startLoad>[0]>, fn: () => Promise<void>): Promise<LoadReport> {
+    const load = startLoad({ ...target, keepAliveConnections: 4, freshConnectionLoops: 2, ...o });
+    try {
+      await fn();
+    } catch (err) {
+      await load.stop();
+      throw err;
+    }
+    return load.stop();
   }
 
   before(async () => {
@@ -66,12 +90,13 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
     await swarm.loadImages([BUSYBOX_IMAGE], [0]);
     // This machine's kernel has no IPsec ESP (CONFIG_INET_ESP unset): an encrypted overlay
     // carries nothing between nodes here (measured), so these tests use plain ones.
-    hiy = await startHiy({ env: { HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_SWARM_NODE_ENGINES: swarm.nodes[1]!.dockerHost, HIY_OVERLAY_ENCRYPTION: 'off' } });
+    hiy = await startHiy({ keepDataDir: true, env: hiyEnv() });
     api = apiClient(hiy);
     push = await appWithCgi(app);
   });
   after(async () => {
     await hiy?.stop();
+    if (hiy) rmSync(hiy.dataDir, { recursive: true, force: true });
     for (const wc of wcs) wc.remove();
     await swarm?.teardown();
   });
@@ -94,6 +119,29 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
     for (let i = 0; i < 12; i++) answered.add((await curlApp(hiy, app, '/cgi-bin/host')).body.trim());
     assert.equal(answered.size, 2, `both replicas answered through Caddy: ${[...answered].join(', ')}`);
     target = { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: findRootCert(hiy.dataDir)! };
+  });
+
+  test('at a restart, a plain container left from before the Swarm is removed; the services keep serving', async () => {
+    const { dataDir, token } = hiy;
+    const keep = { HIY_SLOT_PORT_BASE: hiy.env.HIY_SLOT_PORT_BASE!, HIY_ADMIN_TOKEN: token };
+    await hiy.stop();
+    const instance = readFileSync(join(dataDir, 'instance-id'), 'utf8').trim();
+    const deploy = (await swarm.docker(0, ['service', 'inspect', '--format', '{{index .Spec.Labels "hiy.deploy"}}', (await webTasks(app))[0]!.service])).stdout.trim();
+    const leftover = await swarm.docker(0, ['run', '-d', '--name', `hiy-${app}-web-left0ver`, '--label', 'hiy.managed=1', '--label', `hiy.app=${app}`, '--label', `hiy.instance=${instance}`,
+      '--label', 'hiy.process=web', '--label', `hiy.deploy=${deploy}`, '--label', 'hiy.replica=0', '--label', 'hiy.slot=a', BUSYBOX_IMAGE, 'sleep', '600']);
+    assert.equal(leftover.code, 0, leftover.stderr);
+    const before = (await webTasks(app)).map((t) => t.service).sort();
+    hiy = await startHiy({ dataDir, keepDataDir: true, env: { ...hiyEnv(), ...keep } });
+    api = apiClient(hiy);
+    target = { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: findRootCert(hiy.dataDir)! };
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      gone = (await swarm.docker(0, ['ps', '-aq', '--filter', `name=hiy-${app}-web-left0ver`])).stdout.trim() === '';
+      if (!gone) await sleep(200);
+    }
+    assert.ok(gone, 'reconciliation removed the leftover container');
+    assert.deepEqual((await webTasks(app)).map((t) => t.service).sort(), before, 'the services were left as they were');
+    assert.equal((await curlApp(hiy, app)).body, 'v0\n');
   });
 
   test('hardening, inspected on a task on each node', async () => {
@@ -128,12 +176,12 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   });
 
   test('five deploys under load (keep-alive and fresh connections through Caddy): no failed request', async () => {
-    const load = startLoad({ ...target, keepAliveConnections: 4, freshConnectionLoops: 2 });
-    await sleep(1000);
-    for (let i = 1; i <= 5; i++) await push(`v${i}\n`);
-    await deployEnded(api, app);
-    await sleep(1000);
-    const r = await load.stop();
+    const r = await underLoad({}, async () => {
+      await sleep(1000);
+      for (let i = 1; i <= 5; i++) await push(`v${i}\n`);
+      await deployEnded(api, app);
+      await sleep(1000);
+    });
     console.log(`5 deploys on two nodes: ${r.sent} requests, ${r.errors} errors, ${r.non2xx} non-2xx, longest ${r.longestMs} ms`);
     assert.ok(r.sent > 300, `enough requests were sent (${r.sent})`);
     assert.equal(r.errors, 0, `connection errors: ${r.errorSamples.join('; ')}`);
@@ -145,16 +193,16 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   test('scale web 1 → 3 → 1 under load: no failed request', async () => {
     const down = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 1 } });
     assert.equal(down.status, 200, JSON.stringify(down.body));
-    const load = startLoad({ ...target, path: '/cgi-bin/host', keepAliveConnections: 4, freshConnectionLoops: 2 });
-    await sleep(500);
-    const up = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 3 } });
-    assert.equal(up.status, 200, JSON.stringify(up.body));
-    assert.equal((await webTasks(app)).length, 3);
-    await sleep(1500);
-    const back = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 1 } });
-    assert.equal(back.status, 200, JSON.stringify(back.body));
-    await sleep(500);
-    const r = await load.stop();
+    const r = await underLoad({ path: '/cgi-bin/host' }, async () => {
+      await sleep(500);
+      const up = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 3 } });
+      assert.equal(up.status, 200, JSON.stringify(up.body));
+      assert.equal((await webTasks(app)).length, 3);
+      await sleep(1500);
+      const back = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 1 } });
+      assert.equal(back.status, 200, JSON.stringify(back.body));
+      await sleep(500);
+    });
     console.log(`scale 1→3→1 on two nodes: ${r.sent} requests, ${r.errors} errors, ${r.non2xx} non-2xx, ${r.bodies.size} tasks answered`);
     assert.ok(r.bodies.size >= 3, `three tasks answered: ${[...r.bodies.keys()].join(', ')}`);
     assert.equal(r.errors, 0, `connection errors: ${r.errorSamples.join('; ')}`);
@@ -204,19 +252,20 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   test('kill -9 of a node\'s dockerd under load: its tasks are rescheduled, no request fails', async () => {
     const before = await webTasks(app);
     assert.deepEqual(before.map((t) => t.node).sort(), [0, 1], 'a web replica on each node');
-    const load = startLoad({ ...target, path: '/cgi-bin/host', keepAliveConnections: 4, freshConnectionLoops: 2 });
-    await sleep(1000);
-    const killedAt = Date.now();
-    await swarm.killDockerd(1);
-    // The manager marks node 2 down after missed heartbeats, then starts its task on node 1.
+    let killedAt = 0;
     let moved = 0;
-    while (Date.now() - killedAt < 90_000) {
-      const onNode1 = (await webTasks(app)).filter((t) => t.node === 0).length;
-      if (onNode1 === 2) { moved = Date.now(); break; }
-      await sleep(500);
-    }
-    await sleep(2000);
-    const r = await load.stop();
+    const r = await underLoad({ path: '/cgi-bin/host' }, async () => {
+      await sleep(1000);
+      killedAt = Date.now();
+      await swarm.killDockerd(1);
+      // The manager marks node 2 down after missed heartbeats, then starts its task on node 1.
+      while (Date.now() - killedAt < 90_000) {
+        const onNode1 = (await webTasks(app)).filter((t) => t.node === 0).length;
+        if (onNode1 === 2) { moved = Date.now(); break; }
+        await sleep(500);
+      }
+      await sleep(2000);
+    });
     console.log(`node 2's dockerd killed: its task ran on node 1 after ${((moved - killedAt) / 1000).toFixed(1)} s; ${r.sent} requests, ${r.errors} errors, ${r.non2xx} non-2xx`);
     assert.ok(moved > 0, 'both web replicas run on node 1 within 90 s');
     assert.equal(r.errors, 0, `connection errors: ${r.errorSamples.join('; ')}`);
