@@ -13,7 +13,7 @@ function tree(files: Record<string, string>, dirs: string[] = []): SourceTree {
   return { paths, files: new Map(Object.entries(files).filter(([k]) => ['Procfile', 'package.json', 'requirements.txt', 'go.mod'].includes(k))) };
 }
 
-const plan = (t: SourceTree, dockerfilePath: string | null = null) => detect(t, { images: IMAGES, dockerfilePath });
+const plan = (t: SourceTree, dockerfilePath: string | null = null, cacheMounts = false) => detect(t, { images: IMAGES, dockerfilePath, app: 'shop', cacheMounts });
 const failsWith = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, (e: unknown) => e instanceof HiyError && e.code === 'build_failed' && pattern.test(e.message));
 
 /** The lines of one stage of a Dockerfile (stages start at FROM). */
