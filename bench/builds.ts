@@ -57,7 +57,7 @@ async function plainRound(wc: WorkingCopy, step: string, label: string): Promise
   if (b.code !== 0) throw new Error(b.stderr || b.stdout);
   const r = await docker(['run', '-d', '--label', label, '-e', 'PORT=8080', '-p', `127.0.0.1:${port}:8080`, tag]);
   if (r.code !== 0) throw new Error(r.stderr);
-  while ((await get(port))?.trim() !== body.trim()) await sleep(10);
+  while (!(await get(port))?.startsWith(body)) await sleep(10);
   const ms = performance.now() - t0;
   await docker(['rm', '-f', r.stdout.trim()]);
   return { ms };
