@@ -56,7 +56,9 @@ export function createDockerBuilder(log: Logger, opts: DockerBuilderOptions = {}
       if (req.buildkit) {
         const limits = await buildkit();
         if (!limits) throw new HiyError('build_failed', 'BuildKit is not available within the build limits on this engine');
-        await limits.setMemory(req.memoryMb);
+        // A limit below what a running BuildKit step of another client holds can be refused
+        // (EBUSY): the previous limit then stays, which still bounds the build.
+        await limits.setMemory(req.memoryMb).catch((err: unknown) => log.warn({ err }, 'the BuildKit build memory limit could not be set; the previous one stays'));
         // A number on the wire all the same; typed as the string dockerode knows, but a number for
         // real: dockerode opens a BuildKit session for the string "2", which hiy does not need.
         version = { version: 2 as unknown as '2' };

@@ -83,7 +83,7 @@ describe('dependency caches survive lockfile changes and stay with their app', {
     // Whatever is left of this test's caches: A's by hiy's own folder, B's and the control's by their marker.
     const left = (await cacheRecords()).filter((r) => r.Description.includes(`/var/cache/hiy/${A}/`) || r.Description.includes(marker));
     await pruneRecords(left.map((r) => r.ID));
-    await docker(['rmi', '-f', `${marker}:control`]);
+    await docker(['rmi', '-f', `${marker}:control`, `${marker}:corrupt`]);
   });
 
   const push = (wc: WorkingCopy, app: string) => wc.push(remoteUrl(hiy.url, app, hiy.token));
@@ -131,6 +131,12 @@ describe('dependency caches survive lockfile changes and stay with their app', {
       'CMD ["node", "-e", "require(\'http\').createServer((q, s) => s.end(\'probe\\\\n\')).listen(process.env.PORT)"]',
       '',
     ].join('\n');
+    // Control first: the very same id, outside hiy (a plain BuildKit build), does reach A's npm
+    // cache, so the empty listing below is hiy's isolation, not an empty cache.
+    const control = await plainBuildkitBuild(probe(`hiy/${A}/npm`), `${marker}:control`);
+    const seen = Number(new RegExp(`${marker} \\d+ files: (\\d+)`).exec(control)?.[1]);
+    assert.ok(seen > 0, `the cache id outside hiy holds A's npm cache (${seen} files)`);
+
     const wc = await WorkingCopy.fromFixture(join(fixtures, 'express-app'));
     copies.push(wc);
     wc.write('Dockerfile', probe(`hiy/${A}/npm`));
@@ -141,17 +147,38 @@ describe('dependency caches survive lockfile changes and stay with their app', {
     assert.match(r.stderr, new RegExp(`${marker} \\d+ files: 0\\b`), 'nothing of the other app\'s cache is visible');
     if (cgroupV1) assert.match(r.stderr, /memory:\/docker\/buildkit\//, 'the step ran below the bounded BuildKit cgroup');
 
-    // Control: the very same id, outside hiy (a plain BuildKit build), does reach A's npm cache,
-    // so the empty listing above is hiy's isolation, not an empty cache.
-    const control = await plainBuildkitBuild(probe(`hiy/${A}/npm`), `${marker}:control`);
-    const seen = Number(new RegExp(`${marker} \\d+ files: (\\d+)`).exec(control)?.[1]);
-    assert.ok(seen > 0, `the cache id outside hiy holds A's npm cache (${seen} files)`);
-
     wc.write('Dockerfile', `FROM ${DEBIAN_NODE_IMAGE}\nRUN --mount=type=cache,target=/c,from=hiy/${A}:latest ls /c\n`);
     await wc.commit('seeded from another image');
     const refused = await push(wc, B);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /hiy does not allow from= or source= on cache mounts/);
+  });
+
+  test('a corrupted cache fails safe: npm finds the damage, downloads again, and the build works', async (t) => {
+    if (!buildkit) return t.skip('skipped: no BuildKit caches on this engine');
+    const wc = copies[0]!;
+    // Each push gets a package.json not built before (so the install layer is not reused).
+    const pushExpress = async (note: string, message: string) => {
+      copyFileSync(join(fixtures, 'express-app', 'package-lock.json'), join(wc.dir, 'package-lock.json'));
+      wc.write('package.json', readFileSync(join(fixtures, 'express-app', 'package.json'), 'utf8').replace('"description": "', `"description": "${marker} ${note} `));
+      wc.write('message.txt', `${message}\n`);
+      await wc.commit(note);
+      const r = await push(wc, A);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr;
+    };
+    await pushExpress('fill', 'express v3'); // the cache holds express's packages (again, if anything emptied it)
+    // Every stored package overwritten, through the raw engine (as a disk fault would).
+    const out = await plainBuildkitBuild([
+      `FROM ${DEBIAN_NODE_IMAGE}`,
+      `RUN --mount=type=cache,id=hiy/${A}/npm,target=/c,sharing=locked find /c -path '*content-v2*' -type f -exec sh -c 'echo garbage > "$1"' _ {} \\; ; echo "${marker} $(date +%s%N) corrupted: $(find /c -path '*content-v2*' -type f | wc -l)"`,
+      '',
+    ].join('\n'), `${marker}:corrupt`);
+    const corrupted = Number(new RegExp(`${marker} \\d+ corrupted: (\\d+)`).exec(out)?.[1]);
+    assert.ok(corrupted >= 60, `the cache held the packages (${corrupted} files overwritten)`);
+    const after = await pushExpress('after', 'express v4');
+    assert.ok(downloads(after).length >= 60, `the damaged packages were downloaded again (${downloads(after).length})`);
+    assert.equal((await curlApp(hiy, A, '/')).body, 'express v4\n');
   });
 
   test('destroying the app removes its caches from the engine', async (t) => {
