@@ -18,6 +18,7 @@ import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { BuildkitProgress } from '../../src/runtime/buildkit-progress.js';
 import { followProgress } from '../../src/runtime/build-progress.js';
+import { appCacheRecords, pruneAppCaches } from '../../src/runtime/docker-caches.js';
 import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { remoteUrl, WorkingCopy } from '../../harness/git.js';
 import { repoRoot } from '../../harness/paths.js';
@@ -187,5 +188,30 @@ describe('dependency caches survive lockfile changes and stay with their app', {
     assert.ok(res.status >= 200 && res.status < 300, JSON.stringify(res.body));
     const left = (await cacheRecords()).filter((r) => r.Description.startsWith(`cached mount /var/cache/hiy/${A}/`));
     assert.deepEqual(left, [], 'no cache of the destroyed app is left');
+  });
+
+  test('a cache past its bound is removed (HIY_BUILD_CACHE_MB), one within it stays', async (t) => {
+    if (!buildkit) return t.skip('skipped: no BuildKit caches on this engine');
+    const app = `dc-c-${id}`;
+    const engine = new Docker();
+    // A 2 MB cache where hiy's generated builds keep app's caches.
+    await plainBuildkitBuild([
+      `FROM ${DEBIAN_NODE_IMAGE}`,
+      `RUN --mount=type=cache,id=hiy/${app}/npm,target=/var/cache/hiy/${app}/npm,sharing=locked head -c 2097152 /dev/urandom > /var/cache/hiy/${app}/npm/blob; echo ${marker} $(date +%s%N)`,
+      '',
+    ].join('\n'), `${marker}:bound`);
+    try {
+      const records = await appCacheRecords(engine, app);
+      assert.equal(records.length, 1);
+      assert.ok(records[0]!.size >= 2_000_000, `the cache holds the 2 MB (${records[0]!.size} bytes)`);
+      assert.equal(await pruneAppCaches(engine, app, 4 * 1024 * 1024), 0, 'within the bound: nothing removed');
+      assert.equal((await appCacheRecords(engine, app)).length, 1);
+      const freed = await pruneAppCaches(engine, app, 1024 * 1024);
+      assert.deepEqual(await appCacheRecords(engine, app), [], 'past the bound: removed');
+      console.log(`# a 2 MB cache over a 1 MB bound: ${freed} bytes freed`);
+    } finally {
+      await pruneRecords((await appCacheRecords(engine, app)).map((r) => r.id));
+      await docker(['rmi', '-f', `${marker}:bound`]);
+    }
   });
 });
