@@ -32,6 +32,20 @@ describe('cache mounts of a pushed Dockerfile are put in the app\'s namespace', 
     assert.match(r.text, /--mount=type=bind,target=\/b true\nCMD/);
   });
 
+  it('reads continuation lines as BuildKit does: joined as they are, blank and comment lines skipped', () => {
+    // A flag split over lines, and a mount after a blank line, are still seen (and scoped).
+    const split = scopeCacheMounts('FROM x\nRUN --mo\\\nunt=type=cache,id=hiy/other/npm,target=/c true\n', 'shop');
+    assert.match(split.text, /--mount=type=cache,target=\/c,id=hiy\/shop\/hiy\/other\/npm true/);
+    const blank = scopeCacheMounts('FROM x\nRUN --network=none \\\n\n# note\n--mount=type=cache,id=npm,target=/c true\n', 'shop');
+    assert.match(blank.text, /--mount=type=cache,target=\/c,id=hiy\/shop\/npm true/);
+    assert.equal(blank.cacheMounts, 1);
+  });
+
+  it('scopes ONBUILD RUN triggers as well (they run later, in a build FROM this image)', () => {
+    assert.match(scopeCacheMounts('FROM x\nONBUILD RUN --mount=type=cache,id=hiy/other/npm,target=/c cat /c/x\n', 'shop').text,
+      /^ONBUILD RUN --mount=type=cache,target=\/c,id=hiy\/shop\/hiy\/other\/npm cat/m);
+  });
+
   it('honours the escape directive', () => {
     const r = scopeCacheMounts('# escape=`\nFROM x\nRUN --mount=type=cache,target=/a `\n  true\n', 'shop');
     assert.match(r.text, /RUN --mount=type=cache,target=\/a,id=hiy\/shop\/a +true/);

@@ -53,12 +53,14 @@ function instructions(text: string, escape: string): { start: number; end: numbe
     const end = offset + raw.length;
     const line = raw.replace(/\r$/, '');
     const trimmed = line.trim();
-    if (!current && (trimmed === '' || trimmed.startsWith('#'))) { offset = end + 1; continue; }
-    if (current && trimmed.startsWith('#')) { offset = end + 1; continue; } // comments inside a continued instruction
+    // Blank and comment lines are skipped, also inside a continued instruction (as BuildKit's
+    // parser does: reading it any other way could hide a --mount from this check).
+    if (trimmed === '' || trimmed.startsWith('#')) { offset = end + 1; continue; }
     const continued = line.trimEnd().endsWith(escape);
     const part = continued ? line.trimEnd().slice(0, -1) : line;
+    // Joined as BuildKit joins them: nothing added, nothing removed.
     if (!current) current = { start: offset, end, body: part };
-    else { current.body += ` ${part}`; current.end = end; }
+    else { current.body += part; current.end = end; }
     if (!continued) { out.push(current); current = undefined; }
     offset = end + 1;
   }
@@ -102,7 +104,8 @@ export function scopeCacheMounts(text: string, app: string): ScopedDockerfile {
   let usesMounts = false;
   let cacheMounts = 0;
   for (const ins of instructions(text, escape)) {
-    const m = /^\s*RUN\s+/i.exec(ins.body);
+    // ONBUILD RUN too: the trigger runs in a later build FROM this image, unseen by this check then.
+    const m = /^\s*(?:ONBUILD\s+)?RUN\s+/i.exec(ins.body);
     if (!m) continue;
     // The flags come first: `--name=value` words up to the command.
     const flags = /^(?:--[a-zA-Z-]+(?:=\S*)?\s+)*/.exec(ins.body.slice(m[0].length))?.[0] ?? '';
