@@ -131,6 +131,8 @@ async function removeDockerObjects(s: Services, app: string, volumes: boolean): 
     // id would fail (referenced in several repositories) or take the other app's image with it.
     ['images', async () => { for (const i of await runtime.listImages({ app })) for (const t of i.tags.length ? i.tags : [i.id]) await runtime.removeImage(t); }],
     // Attached add-ons stay (their data is theirs); they leave the network so it can go.
+    // Its npm/pip caches: nothing built later, by any app, may find them (docker-caches.ts).
+    ['dependency caches', async () => { await (await s.builder()).pruneCaches(app); }],
     ['network', async () => {
       for (const c of await runtime.listAddonContainers()) if (c.apps.includes(app)) await runtime.detachAddon(c.addon, app);
       await runtime.removeNetwork(app);

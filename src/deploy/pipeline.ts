@@ -140,7 +140,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   const { buildRelease } = await import('../build/build.js');
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
   const disk = await diskReserveOf(d.config, d.runtime);
-  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
+  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk, cacheMaxMb: d.config.buildCacheMb }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
