@@ -259,8 +259,9 @@ ensure_packages() {
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
   # Only the test suite uses these: pebble and knot are test ACME/DNS servers the tests start
   # themselves; tests/system boots a Debian made with debootstrap under systemd-nspawn;
-  # docker-registry (with htpasswd from apache2-utils) is the registry image deploys pull from.
-  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils docker-registry apache2-utils)
+  # docker-registry (with htpasswd from apache2-utils) is the registry image deploys pull from;
+  # harness/swarm.ts links its namespaced Swarm nodes with ip (iproute2).
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils docker-registry apache2-utils iproute2)
   # HIY_TLS=dns with RFC 2136 writes its DNS-01 records with nsupdate (docs/tls.md).
   [ "$(env_get HIY_DNS_PROVIDER)" = rfc2136 ] && want+=(bind9-dnsutils)
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
