@@ -96,7 +96,7 @@ export function wireServer(o: Opened): Wired {
   // container, network and volume carries this hiy's instance id: reconciliation only ever
   // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
   let engine: Promise<Engine> | undefined;
-  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId })));
+  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId, host: config.dockerHost })));
   const runtime = () => docker().then((e) => e.runtime);
   const builder = () => docker().then((e) => e.builder);
 
