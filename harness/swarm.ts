@@ -207,8 +207,11 @@ async function loadImages(tags: string[], sockets: string[]): Promise<void> {
   }
 }
 
-/** Starts an N-node Swarm (1 ≤ N ≤ 9): node 1 inits, the others join as workers; resolves when all are Ready. */
-export async function startSwarm(opts: { nodes?: number } = {}): Promise<TestSwarm> {
+/**
+ * Starts an N-node Swarm (1 ≤ N ≤ 9): node 1 inits, the others join as workers; resolves when all
+ * are Ready. `swarm: false` stops before init: N plain engines, for tests of hiy making the Swarm.
+ */
+export async function startSwarm(opts: { nodes?: number; swarm?: boolean } = {}): Promise<TestSwarm> {
   const count = opts.nodes ?? 2;
   if (count < 1 || count > 9) throw new Error('startSwarm: 1 to 9 nodes');
   await sweepStaleRuns();
@@ -224,6 +227,7 @@ export async function startSwarm(opts: { nodes?: number } = {}): Promise<TestSwa
     for (const n of nodes) startDockerd(id, n.name, n.netns, n.etcDocker);
     await Promise.all(nodes.map((n) => waitEngine(n.dockerHost, join(stateDir(id), `${n.name}.log`))));
     const manager = nodes[0]!;
+    if (opts.swarm === false) return swarmHandle(id, nodes, net.hostAddress);
     await mustDocker(manager.dockerHost, ['swarm', 'init', '--advertise-addr', manager.address, '--listen-addr', `${manager.address}:2377`]);
     const token = await mustDocker(manager.dockerHost, ['swarm', 'join-token', '--quiet', 'worker']);
     await Promise.all(nodes.slice(1).map((n) => mustDocker(n.dockerHost, ['swarm', 'join', '--token', token, '--advertise-addr', n.address, '--listen-addr', `${n.address}:2377`, `${manager.address}:2377`])));

@@ -99,6 +99,7 @@ export function wireServer(o: Opened): Wired {
   const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId, host: config.dockerHost })));
   const runtime = () => docker().then((e) => e.runtime);
   const builder = () => docker().then((e) => e.builder);
+  const cluster = () => docker().then((e) => e.cluster);
 
   const runs = new OneOffRuns({ db, secrets, config, log, runtime });
   const cron = new CronScheduler({ db, secrets, config, log, runtime }, runs);
@@ -127,7 +128,7 @@ export function wireServer(o: Opened): Wired {
     },
   });
   const services: Services = {
-    config, log, db, secrets, repos, proxy, runtime, builder, deployer, observability, certificates, instanceId,
+    config, log, db, secrets, repos, proxy, runtime, builder, cluster, deployer, observability, certificates, instanceId,
     trustedProxies: trustedProxies(config.trustedProxies),
     appsChanged: async () => {
       await syncGatus({ db, config, log });
