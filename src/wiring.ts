@@ -114,7 +114,7 @@ export function wireServer(o: Opened): Wired {
   });
   const mirror = new RepoMirror({ db, secrets, repos, log });
   const deployer = new DeployService({ db, config, log, secrets, repos, proxy, runtime }, queue, mirror);
-  const observability = new Observability({ config, log, db, runtime, instanceId, queue, secrets });
+  const observability = new Observability({ config, log, db, runtime, cluster, instanceId, queue, secrets });
   const { alerts } = observability;
   const certificates = new Certificates({
     config,

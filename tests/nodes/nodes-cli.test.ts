@@ -14,6 +14,22 @@ import { startHiy, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
 import { runHiy } from '../helpers/processes.js';
 import type { NodesAnswer } from '../../src/contract.js';
+import { setPassword } from '../ui/dashboard-app.js';
+
+/** Signs in to the dashboard as its form does (login cookie + form token), returns the session cookie. */
+async function dashboardSession(url: string, password: string): Promise<string> {
+  const form = await fetch(`${url}/login`);
+  const loginCookie = (form.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const token = /name="_login" value="([^"]+)"/.exec(await form.text())?.[1];
+  assert.ok(loginCookie && token, 'the sign-in form');
+  const res = await fetch(`${url}/login`, {
+    method: 'POST', redirect: 'manual', body: new URLSearchParams({ password, _login: token, next: '/system' }),
+    headers: { cookie: loginCookie, origin: url, 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const session = res.headers.getSetCookie().find((c) => c.startsWith('hiy_session='));
+  assert.ok(session, `signed in (${res.status})`);
+  return session.split(';')[0]!;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,6 +111,17 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     assert.notEqual(bad.code, 0);
     const unknown = await cli('nodes:label', 'no-such-node', 'a=b');
     assert.match(unknown.stderr, /no node "no-such-node"/);
+  });
+
+  test('the dashboard\'s system page lists both nodes with CPUs, memory and labels', async () => {
+    assert.equal((await setPassword(hiy, 'correct horse battery staple')).code, 0);
+    const cookie = await dashboardSession(hiy.url, 'correct horse battery staple');
+    const page = await fetch(`${hiy.url}/system`, { headers: { cookie } });
+    assert.match(await page.text(), /hx-get="\/system\/nodes"/);
+    const frag = await (await fetch(`${hiy.url}/system/nodes`, { headers: { cookie } })).text();
+    for (const n of swarm.nodes) assert.ok(frag.includes(n.hostname) && frag.includes(n.address), `${n.hostname} listed: ${frag}`);
+    assert.match(frag, /role=fast/);
+    assert.match(frag, /\(manager, hiy\)/);
   });
 
   test('hiy nodes shows the apps placed on each node; nodes:remove drains them to the other node first', async () => {
