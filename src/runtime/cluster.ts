@@ -20,6 +20,17 @@ export interface JoinInfo {
   address: string;
 }
 
+/** Where pushImage puts an image: the nodes' registry and its login. */
+export interface PushTarget {
+  /** host:port */
+  registry: string;
+  /** e.g. hiy/shop */
+  repository: string;
+  tag: string;
+  username: string;
+  password: string;
+}
+
 export interface Cluster {
   state(): Promise<ClusterState>;
   /** Every node; a box without Swarm is one node, this engine. */
@@ -33,4 +44,6 @@ export interface Cluster {
   remove(node: string): Promise<void>;
   /** Sets (string) or removes (null) node labels. */
   label(node: string, labels: Record<string, string | null>): Promise<NodeView>;
+  /** Pushes a local image to the nodes' registry; answers the `<registry>/<repository>@sha256:…` reference nodes pull. */
+  pushImage(image: string, to: PushTarget): Promise<string>;
 }

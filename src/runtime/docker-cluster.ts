@@ -7,6 +7,7 @@ import type { NodeView } from '../contract.js';
 import { HiyError } from '../errors.js';
 import type { Cluster, ClusterState, JoinInfo } from './cluster.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
+import { pushImage } from './docker-push.js';
 import { LABEL_APP, LABEL_INSTANCE } from './labels.js';
 
 /** Swarm's port for joining nodes. */
@@ -174,5 +175,7 @@ export function createDockerCluster(docker: Docker, opts: { instance?: string } 
       const updated = (await docker.getNode(n.ID).inspect()) as SwarmNode;
       return nodeView(updated, [...((await appsByNode()).get(n.ID) ?? [])].sort());
     },
+
+    pushImage: (image, to) => pushImage(docker, image, to),
   };
 }
