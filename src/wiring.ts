@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import { NodeRegistry } from './nodes/registry.js';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
 import { RESTORE_PATH_RE } from './api/routes/addons.js';
@@ -127,8 +128,9 @@ export function wireServer(o: Opened): Wired {
       openKeys: () => alerts.openKeys(),
     },
   });
+  const nodeRegistry = new NodeRegistry({ config, secrets, log, cluster });
   const services: Services = {
-    config, log, db, secrets, repos, proxy, runtime, builder, cluster, deployer, observability, certificates, instanceId,
+    config, log, db, secrets, repos, proxy, runtime, builder, cluster, nodeRegistry, deployer, observability, certificates, instanceId,
     trustedProxies: trustedProxies(config.trustedProxies),
     appsChanged: async () => {
       await syncGatus({ db, config, log });

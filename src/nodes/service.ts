@@ -25,11 +25,18 @@ export interface AddNodeAnswer {
   /** The one command to run, as root, on the new box. Holds the join token: treat it as a secret. */
   command: string;
   manager_address: string;
+  /** host:port of the registry the nodes pull app images from. */
+  registry: string;
 }
 
-/** The new box installs Debian's Docker and joins; nothing else is needed on it. */
-export function joinCommand(token: string, address: string): string {
-  return `sudo sh -c 'apt-get update && apt-get install -y docker.io && docker swarm join --token ${token} ${address}'`;
+/**
+ * The new box trusts the nodes' registry's CA, installs Debian's Docker and joins; nothing else is
+ * needed on it. The CA travels as base64 (one line, no quoting to get wrong).
+ */
+export function joinCommand(token: string, address: string, registry: { address: string; caPem: string }): string {
+  const certs = `/etc/docker/certs.d/${registry.address}`;
+  const ca = Buffer.from(registry.caPem).toString('base64');
+  return `sudo sh -c 'mkdir -p ${certs} && echo ${ca} | base64 -d > ${certs}/ca.crt && apt-get update && apt-get install -y docker.io && docker swarm join --token ${token} ${address}'`;
 }
 
 /**
@@ -50,7 +57,8 @@ export async function addNode(s: Services, opts: { advertiseAddr?: string; initS
     throw new HiyError('conflict', 'this engine is a Swarm worker: add nodes on the manager');
   }
   const join = await cluster.join();
-  return { swarm_started: before.swarm !== 'active', command: joinCommand(join.token, join.address), manager_address: join.address };
+  const registry = await s.nodeRegistry.ensure();
+  return { swarm_started: before.swarm !== 'active', command: joinCommand(join.token, join.address, registry), manager_address: join.address, registry: registry.address };
 }
 
 /** Drains the node (Swarm moves its tasks to the others), then removes it. */

@@ -6,10 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDocker } from '../../harness/docker.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
+import { freePort } from '../../harness/ports.js';
 import { startHiy, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
 import { runHiy } from '../helpers/processes.js';
@@ -32,6 +34,7 @@ async function dashboardSession(url: string, password: string): Promise<string> 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const runCurl = (args: string[]) => new Promise<string>((resolve) => execFile('curl', ['--max-time', '10', ...args], (_e, out) => resolve(String(out))));
 
 describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () => {
   let swarm: TestSwarm;
@@ -49,7 +52,12 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     await ensureBusyboxImage();
     swarm = await startSwarm({ nodes: 2, swarm: false });
     await swarm.loadImages([BUSYBOX_IMAGE]);
-    hiy = await startHiy({ env: { HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost } });
+    // The registry on the host's address in the nodes' subnet; node 1's engine (hiy's) trusts it
+    // through its own /etc/docker, never the host's.
+    hiy = await startHiy({ env: {
+      HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_REGISTRY_HOST: swarm.hostAddress, HIY_REGISTRY_PORT: String(await freePort()),
+      HIY_DOCKER_CERTS_DIR: join(swarm.nodes[0]!.etcDocker, 'certs.d'),
+    } });
   });
   after(async () => {
     await hiy?.stop();
@@ -79,11 +87,20 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     const r = await cli('nodes:add', '--advertise-addr', swarm.nodes[0]!.address);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /now a Swarm manager/);
-    const m = /apt-get install -y docker\.io && docker swarm join --token (SWMTKN-\S+) (\S+:2377)'/.exec(r.stdout);
+    const m = /sudo sh -c 'mkdir -p \/etc\/docker\/certs\.d\/(\S+) && echo ([A-Za-z0-9+/=]+) \| base64 -d > \/etc\/docker\/certs\.d\/\1\/ca\.crt && apt-get update && apt-get install -y docker\.io && docker swarm join --token (SWMTKN-\S+) (\S+:2377)'/.exec(r.stdout);
     assert.ok(m, `the join command: ${r.stdout}`);
-    assert.equal(m[2], `${swarm.nodes[0]!.address}:2377`);
-    // The second box already has Docker: the join part of the command, with the printed token.
-    const joined = await swarm.docker(1, ['swarm', 'join', '--token', m[1]!, '--advertise-addr', swarm.nodes[1]!.address, m[2]!]);
+    assert.equal(m[4], `${swarm.nodes[0]!.address}:2377`);
+    const registry = m[1]!;
+    assert.match(registry, new RegExp(`^${swarm.hostAddress.replace(/\./g, '\\.')}:\\d+$`));
+    const caPem = Buffer.from(m[2]!, 'base64').toString();
+    assert.equal(caPem, readFileSync(join(hiy.dataDir, 'registry', 'ca.crt'), 'utf8'), 'the command carries the registry CA');
+    assert.equal(readFileSync(join(swarm.nodes[0]!.etcDocker, 'certs.d', registry, 'ca.crt'), 'utf8'), caPem, 'hiy\'s own engine trusts it');
+    // The registry answers over TLS with that CA, and wants a login.
+    const probe = await runCurl(['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(hiy.dataDir, 'registry', 'ca.crt'), `https://${registry}/v2/`]);
+    assert.equal(probe, '401');
+    // The second box already has Docker: the trust and join parts of the command, with the printed CA and token.
+    swarm.trustRegistry(registry, caPem, [1]);
+    const joined = await swarm.docker(1, ['swarm', 'join', '--token', m[3]!, '--advertise-addr', swarm.nodes[1]!.address, m[4]!]);
     assert.equal(joined.code, 0, joined.stderr);
 
     let j = await nodes();
@@ -97,6 +114,7 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     const again = await cli('nodes:add', '--json');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).swarm_started, false, 'a second call only prints the command');
+    assert.equal(JSON.parse(again.stdout).registry, registry);
   });
 
   test('nodes:label sets and removes labels; bad ones are refused', async () => {
