@@ -3,7 +3,8 @@
 // what the operator set): json-file logs capped at 10 MB x 3, BuildKit cache garbage collection,
 // live-restore (containers keep running while dockerd restarts, e.g. for an unattended upgrade),
 // address pools with room for one network per app.
-// Usage: node infra/docker-daemon.mjs /etc/docker/daemon.json
+// Usage: node infra/docker-daemon.mjs /etc/docker/daemon.json [--live-restore=false]
+// (--live-restore=false: install.sh --nodes; Docker Swarm refuses an engine with live-restore on.)
 // Prints the current text unchanged when it already holds everything; exit 3 when it is not JSON.
 import { readFileSync } from 'node:fs';
 
@@ -39,7 +40,8 @@ if (!('log-driver' in merged)) merged['log-driver'] = 'json-file';
 if (merged['log-driver'] === 'json-file' || merged['log-driver'] === 'local') {
   merged['log-opts'] = { 'max-size': '10m', 'max-file': '3', ...(isObject(merged['log-opts']) ? merged['log-opts'] : {}) };
 }
-if (!('live-restore' in merged)) merged['live-restore'] = true;
+if (process.argv.includes('--live-restore=false')) merged['live-restore'] = false;
+else if (!('live-restore' in merged)) merged['live-restore'] = true;
 // Every app gets its own bridge network; Docker's default pools hold about 31 of them. /24
 // networks from 172.16.0.0/12 give 4096 (an app network needs a handful of addresses).
 if (!('default-address-pools' in merged)) merged['default-address-pools'] = [{ base: '172.16.0.0/12', size: 24 }];

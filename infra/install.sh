@@ -28,6 +28,11 @@ Options:
                  where the kernel boots with memory cgroups off (stock Raspberry Pi OS),
                  add cgroup_enable=memory cgroup_memory=1 to the boot command line; takes
                  effect after a reboot
+  --nodes        prepare this box to run apps on more boxes (hiy nodes:add, docs/nodes.md):
+                 install the registry the other boxes pull from (docker-registry,
+                 apache2-utils, openssl) and set "live-restore": false in
+                 /etc/docker/daemon.json (Docker Swarm refuses live-restore); the engine
+                 restarts once, and with it the apps' containers
   --production   skip what only the test suite needs (chromium, busybox-static, rclone,
                  debootstrap, systemd-container, pebble, knot, bind9-dnsutils,
                  docker-registry, apache2-utils)
@@ -64,7 +69,7 @@ CADDY_ADMIN_JSON=/etc/hiy/caddy-admin.json
 # has nothing to restart.
 RUN_STAMP=/var/lib/hiy/.install-stamp
 
-DRY=0 PRODUCTION=0 NO_START=0 NO_FIREWALL=0 NO_FAIL2BAN=0 NO_UPGRADES=0 KEEP_BACKUP_KEY=0 ENABLE_MEMORY_CGROUP=0
+DRY=0 PRODUCTION=0 NO_START=0 NO_FIREWALL=0 NO_FAIL2BAN=0 NO_UPGRADES=0 KEEP_BACKUP_KEY=0 ENABLE_MEMORY_CGROUP=0 NODES=0
 DOMAIN="${HIY_DOMAIN:-localhost}"
 DOMAIN_GIVEN=0
 [ -n "${HIY_DOMAIN:-}" ] && DOMAIN_GIVEN=1
@@ -137,6 +142,7 @@ while [ $# -gt 0 ]; do
     --no-upgrades) NO_UPGRADES=1 ;;
     --keep-backup-key) KEEP_BACKUP_KEY=1 ;;
     --enable-memory-cgroup) ENABLE_MEMORY_CGROUP=1 ;;
+    --nodes) NODES=1 ;;
     --domain) [ $# -ge 2 ] || usage_error '--domain needs a value'; DOMAIN="$2" DOMAIN_GIVEN=1; shift ;;
     --domain=*) DOMAIN="${1#--domain=}" DOMAIN_GIVEN=1 ;;
     *) usage_error "unknown option: $1" ;;
@@ -259,10 +265,13 @@ ensure_packages() {
   [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null || true)" = Y ] && want+=(apparmor)
   # Only the test suite uses these: pebble and knot are test ACME/DNS servers the tests start
   # themselves; tests/system boots a Debian made with debootstrap under systemd-nspawn;
-  # docker-registry (with htpasswd from apache2-utils) is the registry image deploys pull from.
-  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils docker-registry apache2-utils)
+  # docker-registry (with htpasswd from apache2-utils) is the registry image deploys pull from;
+  # harness/swarm.ts links its namespaced Swarm nodes with ip (iproute2).
+  [ "$PRODUCTION" = 1 ] || want+=(chromium busybox-static rclone debootstrap systemd-container pebble knot bind9-dnsutils docker-registry apache2-utils iproute2)
   # HIY_TLS=dns with RFC 2136 writes its DNS-01 records with nsupdate (docs/tls.md).
   [ "$(env_get HIY_DNS_PROVIDER)" = rfc2136 ] && want+=(bind9-dnsutils)
+  # More than one box (--nodes): the registry other nodes pull app images from, its htpasswd and certificates.
+  [ "$NODES" = 1 ] && want+=(docker-registry apache2-utils openssl)
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
   # fail2ban reads the journal through python3-systemd, only a Recommends (not installed here).
   [ "$NO_FAIL2BAN" = 1 ] || want+=(fail2ban)
@@ -294,7 +303,10 @@ ensure_docker_config() {
   say "Docker daemon settings $DOCKER_DAEMON_JSON (log limits, build cache GC, live-restore)"
   local merged rc=0
   # Merged into what is there: the operator's own settings always win (infra/docker-daemon.mjs).
-  merged="$(node "$ROOT/infra/docker-daemon.mjs" "$DOCKER_DAEMON_JSON")" || rc=$?
+  local args=("$DOCKER_DAEMON_JSON")
+  # Swarm refuses an engine with live-restore on: --nodes turns it off, even where it was set before.
+  [ "$NODES" = 1 ] && args+=(--live-restore=false)
+  merged="$(node "$ROOT/infra/docker-daemon.mjs" "${args[@]}")" || rc=$?
   if [ "$rc" = 3 ]; then
     warn "$DOCKER_DAEMON_JSON is not a valid JSON object: left as it is (fix it, then run me again)"
     return 0
@@ -312,7 +324,8 @@ restart_background_dockerd() {
     warn "$DOCKER_DAEMON_JSON changed, but the running dockerd is not in /var/run/docker.pid: restart it yourself to apply it"
     return 0
   fi
-  note "$DOCKER_DAEMON_JSON changed: restarting dockerd (pid $pid); live-restore keeps containers running"
+  if [ "$NODES" = 1 ]; then note "$DOCKER_DAEMON_JSON changed: restarting dockerd (pid $pid); live-restore is off (--nodes), so the apps' containers restart with it"
+  else note "$DOCKER_DAEMON_JSON changed: restarting dockerd (pid $pid); live-restore keeps containers running"; fi
   if [ "$DRY" = 1 ]; then note "would run: kill -HUP $pid; kill -TERM $pid; nohup dockerd >>$DOCKERD_LOG 2>&1 &"; return 0; fi
   kill -HUP "$pid" 2>/dev/null || true
   sleep 1

@@ -104,4 +104,15 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.match(configError({ HIY_ADMIN_TOKEN: `${'x'.repeat(40)} y` }), /HIY_ADMIN_TOKEN/);
     assert.match(configError({ HIY_LOG_LEVEL: 'loud' }), /HIY_LOG_LEVEL/);
   });
+
+  it('drives the engine HIY_DOCKER_HOST names, else DOCKER_HOST, else the usual socket', () => {
+    assert.equal(loadConfig(base).dockerHost, 'unix:///var/run/docker.sock');
+    assert.equal(loadConfig({ ...base, DOCKER_HOST: 'unix:///run/other.sock' }).dockerHost, 'unix:///run/other.sock');
+    assert.equal(loadConfig({ ...base, DOCKER_HOST: 'unix:///run/other.sock', HIY_DOCKER_HOST: '/run/hiy-engine.sock' }).dockerHost, 'unix:///run/hiy-engine.sock');
+    assert.equal(loadConfig({ ...base, HIY_DOCKER_HOST: 'tcp://10.0.0.2:2375/' }).dockerHost, 'tcp://10.0.0.2:2375');
+    assert.equal(loadConfig({ ...base, HIY_DOCKER_HOST: '', DOCKER_HOST: 'tcp://[fd00::1]:2375' }).dockerHost, 'tcp://[fd00::1]:2375');
+    assert.match(configError({ HIY_DOCKER_HOST: 'ssh://pi@box' }), /HIY_DOCKER_HOST: "ssh:\/\/pi@box" is not an engine address .*TLS and ssh/);
+    assert.match(configError({ DOCKER_HOST: 'https://box:2376' }), /^DOCKER_HOST: /);
+    assert.match(configError({ HIY_DOCKER_HOST: 'unix://relative.sock' }), /HIY_DOCKER_HOST: .*absolute path/);
+  });
 });

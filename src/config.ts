@@ -54,6 +54,13 @@ export interface Config {
   keepReleases: number;
   /** Largest `docker save` archive `hiy images:load` accepts, in MB (HIY_IMAGE_UPLOAD_MAX_MB). */
   imageUploadMaxMb: number;
+  /**
+   * The Docker engine hiy drives (HIY_DOCKER_HOST, else DOCKER_HOST, else the engine's usual
+   * socket), as DOCKER_HOST spells it: `unix:///path`, a bare socket path or `tcp://host:port`.
+   */
+  dockerHost: string;
+  /** The registry other nodes pull app images from (docs/nodes.md); started with the first nodes:add. */
+  nodeRegistry: NodeRegistryConfig;
   /** Path of the caddy binary hiy starts when no Caddy answers on the admin address. */
   caddyBin: string;
   /** Scheme + host the CLI and docs print for the dashboard and git remote. */
@@ -84,6 +91,15 @@ export interface Config {
   trustedProxies: string[];
   /** One-off runs, console sessions and cron jobs (docs/run-and-cron.md). */
   runs: RunConfig;
+}
+
+export interface NodeRegistryConfig {
+  /** HIY_REGISTRY_PORT: its own port, on every interface of this box. */
+  port: number;
+  /** HIY_REGISTRY_HOST: the address nodes dial it at; unset: the Swarm manager's address. */
+  host: string | undefined;
+  /** HIY_DOCKER_CERTS_DIR: where this box's engine reads registry CAs (certs.d/<host:port>/ca.crt). */
+  certsDir: string;
 }
 
 export interface RunConfig {
@@ -224,6 +240,12 @@ export function loadConfig(env: Env): Config {
     diskCheckIntervalSec: parseInteger('HIY_DISK_CHECK_INTERVAL', env.HIY_DISK_CHECK_INTERVAL, 60, 2, 3600),
     keepReleases: parseInteger('HIY_KEEP_RELEASES', env.HIY_KEEP_RELEASES, 2, 0, 100),
     imageUploadMaxMb: parseInteger('HIY_IMAGE_UPLOAD_MAX_MB', env.HIY_IMAGE_UPLOAD_MAX_MB, 2048, 1, 65536),
+    dockerHost: parseDockerHost(env),
+    nodeRegistry: {
+      port: parseInteger('HIY_REGISTRY_PORT', env.HIY_REGISTRY_PORT, 5443, 1, 65535),
+      host: parseRegistryHost(env.HIY_REGISTRY_HOST),
+      certsDir: parseAbsolute('HIY_DOCKER_CERTS_DIR', env.HIY_DOCKER_CERTS_DIR || '/etc/docker/certs.d'),
+    },
     caddyBin: env.HIY_CADDY_BIN ?? 'caddy',
     publicUrl,
     proxyListenHost: parseListenHost(env.HIY_PROXY_HOST ?? ''),
@@ -284,6 +306,37 @@ function loadAlertConfig(env: Env): AlertConfig {
     checkIntervalSec: parseInteger('HIY_ALERT_CHECK_INTERVAL', env.HIY_ALERT_CHECK_INTERVAL, 15, 1, 3600),
     crashRestarts: parseInteger('HIY_ALERT_CRASH_RESTARTS', env.HIY_ALERT_CRASH_RESTARTS, 3, 1, 1000),
   };
+}
+
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+
+/**
+ * HIY_DOCKER_HOST, or a DOCKER_HOST in hiy's environment when that is unset (the docker CLI's own
+ * variable, so an operator's existing setting keeps working). TLS engines (https://, ssh://) are
+ * refused: hiy drives a local engine or one on a trusted link.
+ */
+function parseDockerHost(env: Env): string {
+  const name = env.HIY_DOCKER_HOST ? 'HIY_DOCKER_HOST' : 'DOCKER_HOST';
+  const raw = env.HIY_DOCKER_HOST || env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
+  const socket = raw.startsWith('unix://') ? raw.slice('unix://'.length) : raw.startsWith('/') ? raw : undefined;
+  if (socket !== undefined) {
+    if (!isAbsolute(socket) || /[\s\0]/.test(socket)) fail(name, `"${raw.slice(0, 120)}" is not unix:///<absolute path>`);
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) fail(name, `the socket path ${socket.slice(0, 120)} is longer than ${MAX_SOCKET_PATH} bytes`);
+    return `unix://${resolve(socket)}`;
+  }
+  if (/^(tcp|http):\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:.]+\]):\d{1,5}\/?$/.test(raw)) return raw.replace(/\/$/, '');
+  fail(name, `"${raw.slice(0, 120)}" is not an engine address hiy can use (unix:///var/run/docker.sock or tcp://host:port; TLS and ssh:// are not supported)`);
+}
+
+function parseRegistryHost(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (/^[0-9.]+$/.test(raw) || /^[0-9a-fA-F:]+$/.test(raw) || DOMAIN_RE.test(raw)) return raw;
+  fail('HIY_REGISTRY_HOST', `"${raw.slice(0, 100)}" is not an address or host name the nodes can dial`);
+}
+
+function parseAbsolute(name: string, raw: string): string {
+  if (!isAbsolute(raw) || /[\n\0]/.test(raw)) fail(name, `"${raw.slice(0, 100)}" is not an absolute path`);
+  return resolve(raw);
 }
 
 function parseListenHost(raw: string): string {

@@ -304,3 +304,31 @@ export interface AddonInfo extends AddonView {
   restart_count: number;
   started_at: string | null;
 }
+
+/** One engine of the box's Swarm (or the one engine, when there is no Swarm): `hiy nodes`. */
+export interface NodeView {
+  id: string;
+  /** The node's hostname. */
+  name: string;
+  /** The address the node is reached at (what Swarm advertises; host-mode ports listen there). */
+  address: string;
+  /** ready | down | unknown | disconnected (Swarm's words); a box without Swarm is always ready. */
+  state: string;
+  /** active | pause | drain */
+  availability: string;
+  role: 'manager' | 'worker';
+  /** The Swarm's leader, where hiy runs. */
+  leader: boolean;
+  cpus: number;
+  memory_bytes: number;
+  labels: Record<string, string>;
+  /** Apps with a running container or task on this node. */
+  apps: string[];
+  engine_version: string;
+}
+
+export interface NodesAnswer {
+  /** inactive: one engine, no Swarm (the default); active: a Swarm whose manager hiy drives. */
+  swarm: 'inactive' | 'active' | 'pending' | 'error' | 'locked';
+  nodes: NodeView[];
+}

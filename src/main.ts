@@ -71,6 +71,8 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
   await recovered;
   s.state.ready = true;
   s.observability.start();
+  // Nodes were added on this box: the registry they pull from comes back with hiy.
+  if (s.nodeRegistry.wanted()) void s.nodeRegistry.ensure().catch((err: unknown) => log.error({ err }, 'the nodes\' registry could not be started: other nodes cannot pull new releases'));
   const diskGuard = new DiskGuard({ db: s.db, config, log, runtime: s.runtime, deployer: s.deployer, endRun: (run, reason) => s.runs.end(run, reason) });
   diskGuard.start();
   // Missed cron times are recorded, then every app's jobs are scheduled (src/runs/cron-scheduler.ts).
@@ -89,6 +91,7 @@ async function boot(w: Wired, closeDb: () => Promise<void>): Promise<RunningServ
       await queue.stop();
       await s.certificates.stop();
       await s.observability.stop();
+      await s.nodeRegistry.stop();
       await dashboard.stop();
       await closeServer(server);
       await s.proxy.stop();

@@ -14,6 +14,7 @@ import { probeAddons, type AddonHealth } from './addons/health.js';
 import { managedSecrets } from './addons/env.js';
 import { createRedactor } from './build/redact.js';
 import type { SecretBox } from './env/secret-box.js';
+import type { Cluster } from './runtime/cluster.js';
 import type { Runtime } from './runtime/runtime.js';
 
 export interface ObservabilityDeps {
@@ -21,6 +22,8 @@ export interface ObservabilityDeps {
   log: Logger;
   db: Kysely<Database>;
   runtime(): Promise<Runtime>;
+  /** The engine's nodes: a node of the Swarm that is not ready is an incident. */
+  cluster?(): Promise<Cluster>;
   instanceId: string;
   /** Decrypts add-ons' passwords, to hide them in app output. */
   secrets: SecretBox;
@@ -67,6 +70,7 @@ export class Observability {
       probe: (port, path) => probe(port, path),
       containers: () => this.capture?.known() ?? [],
       addons: async () => (this.addonHealth = await probeAddons(db, () => this.d.runtime())),
+      nodes: () => this.nodeHealth(),
     });
     this.metrics = new MetricsSampler({
       db,
@@ -92,6 +96,18 @@ export class Observability {
     const cancel = () => { if (listener) this.d.queue.off('finished', listener); };
     void finished.then(cancel);
     return { output, finished, cancel };
+  }
+
+  /**
+   * Each Swarm node's readiness, asked only once the engine is loaded anyway (capture runs) and
+   * only of a Swarm manager: a box with one engine pays nothing for it.
+   */
+  private async nodeHealth(): Promise<{ name: string; ok: boolean; detail: string }[] | undefined> {
+    if (!this.runtime || !this.d.cluster) return undefined;
+    const cluster = await this.d.cluster();
+    const state = await cluster.state();
+    if (state.swarm !== 'active' || !state.manager) return undefined;
+    return (await cluster.nodes()).map((n) => ({ name: n.name, ok: n.state === 'ready', detail: n.state }));
   }
 
   /** Whether app containers are being followed (the Docker client is loaded). */

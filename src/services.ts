@@ -8,6 +8,8 @@ import type { Logger } from './log.js';
 import type { Proxy } from './proxy/proxy.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Builder } from './runtime/builder.js';
+import type { Cluster } from './runtime/cluster.js';
+import type { NodeRegistry } from './nodes/registry.js';
 import type { Observability } from './observability.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import type { Certificates } from './tls/certificates.js';
@@ -27,6 +29,10 @@ export interface Services {
   runtime(): Promise<Runtime>;
   /** Loaded on the first build, for the same reason. */
   builder(): Promise<Builder>;
+  /** The engine's nodes (`hiy nodes`, the system page), loaded with the engine. */
+  cluster(): Promise<Cluster>;
+  /** The registry other nodes pull app images from (src/nodes/registry.ts). */
+  nodeRegistry: NodeRegistry;
   deployer: Deployer;
   /**
    * Told after an app was created, destroyed or changed, so what watches the apps keeps in step

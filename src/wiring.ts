@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import { NodeRegistry } from './nodes/registry.js';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
 import { RESTORE_PATH_RE } from './api/routes/addons.js';
@@ -96,9 +97,10 @@ export function wireServer(o: Opened): Wired {
   // container, network and volume carries this hiy's instance id: reconciliation only ever
   // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
   let engine: Promise<Engine> | undefined;
-  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId })));
+  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId, host: config.dockerHost })));
   const runtime = () => docker().then((e) => e.runtime);
   const builder = () => docker().then((e) => e.builder);
+  const cluster = () => docker().then((e) => e.cluster);
 
   const runs = new OneOffRuns({ db, secrets, config, log, runtime });
   const cron = new CronScheduler({ db, secrets, config, log, runtime }, runs);
@@ -113,7 +115,7 @@ export function wireServer(o: Opened): Wired {
   });
   const mirror = new RepoMirror({ db, secrets, repos, log });
   const deployer = new DeployService({ db, config, log, secrets, repos, proxy, runtime }, queue, mirror);
-  const observability = new Observability({ config, log, db, runtime, instanceId, queue, secrets });
+  const observability = new Observability({ config, log, db, runtime, cluster, instanceId, queue, secrets });
   const { alerts } = observability;
   const certificates = new Certificates({
     config,
@@ -126,8 +128,9 @@ export function wireServer(o: Opened): Wired {
       openKeys: () => alerts.openKeys(),
     },
   });
+  const nodeRegistry = new NodeRegistry({ config, secrets, log, cluster });
   const services: Services = {
-    config, log, db, secrets, repos, proxy, runtime, builder, deployer, observability, certificates, instanceId,
+    config, log, db, secrets, repos, proxy, runtime, builder, cluster, nodeRegistry, deployer, observability, certificates, instanceId,
     trustedProxies: trustedProxies(config.trustedProxies),
     appsChanged: async () => {
       await syncGatus({ db, config, log });

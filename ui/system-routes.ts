@@ -1,6 +1,8 @@
 import type { Hono } from 'hono';
 import { listApps } from '../src/apps/repo.js';
+import { listNodes } from '../src/nodes/service.js';
 import { CertsTable } from './pages/certs.js';
+import { NodesTable } from './pages/nodes.js';
 import { SystemPage } from './pages/system.js';
 import { bytes } from './format.js';
 import { pageCtx, sendPage, type Ui, type UiEnv } from './ui.js';
@@ -20,6 +22,17 @@ export function systemRoutes(ui: Ui, app: Hono<UiEnv>): void {
     } catch (err) {
       ui.s.log.warn({ err }, 'listing certificates failed');
       return c.html('<span class="muted">Caddy did not answer.</span>');
+    }
+  });
+
+  // The engine's nodes (one without Swarm): shown once the page is there.
+  app.get('/system/nodes', async (c) => {
+    c.header('cache-control', 'no-store');
+    try {
+      return c.html(NodesTable({ answer: await listNodes(ui.s) }) as unknown as string);
+    } catch (err) {
+      ui.s.log.warn({ err }, 'listing nodes failed');
+      return c.html('<span class="muted">Docker did not answer.</span>');
     }
   });
 

@@ -94,6 +94,29 @@ describe('AlertMonitor with a webhook receiver on loopback', { timeout: 60_000 }
     assert.match((JSON.parse(received[0]!.body) as { text: string }).text, /disk 81 % full/);
   });
 
+  it('a Swarm node not ready for the whole duration is an incident; unknown rounds change nothing; removal resolves it', async () => {
+    received.length = 0;
+    let clock = 0;
+    let nodes: { name: string; ok: boolean; detail: string }[] | undefined = [{ name: 'pi1', ok: true, detail: 'ready' }, { name: 'pi2', ok: false, detail: 'down' }];
+    const m = new AlertMonitor({
+      db: opened.db, log, config: config({ healthAfterSec: 60 }), slotPortBase: 20000, notifier: webhookNotifier('json', url, []),
+      probe: async () => 200, containers: () => [], nodes: async () => nodes, now: () => clock,
+    });
+    for (clock = 0; clock < 60_000; clock += 15_000) await m.checkApps();
+    assert.equal((await opened.db.selectFrom('alerts').selectAll().where('key', '=', 'node:pi2').execute()).length, 0, 'not before the threshold');
+    for (; clock <= 90_000; clock += 15_000) await m.checkApps();
+    nodes = undefined;
+    for (; clock <= 150_000; clock += 15_000) await m.checkApps();
+    nodes = [{ name: 'pi1', ok: true, detail: 'ready' }];
+    await m.checkApps();
+    await m.stop();
+    const bodies = received.map((r) => JSON.parse(r.body) as { event: string; alert: Alert; text: string });
+    assert.deepEqual(bodies.map((b) => [b.event, b.alert.key]), [['alert', 'node:pi2'], ['resolved', 'node:pi2']]);
+    assert.equal(bodies[0]!.alert.kind, 'node');
+    assert.match(bodies[0]!.text, /node pi2 is down \(for 60 s\)/);
+    assert.match(bodies[1]!.text, /node pi2 was removed/);
+  });
+
   it('a failing webhook is recorded on the alert, not retried forever', async () => {
     const m = new AlertMonitor({
       db: opened.db, log, config: config(), slotPortBase: 20000, notifier: webhookNotifier('json', 'http://127.0.0.1:1/none', []),

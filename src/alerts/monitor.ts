@@ -19,6 +19,11 @@ export interface AlertMonitorDeps {
   probe(port: number, path: string): Promise<number | undefined>;
   /** Every known container of the apps (running or not), with restart counts; empty before capture runs. */
   containers(): { id: string; app: string; restartCount: number }[];
+  /**
+   * Whether each node of the Swarm is ready; undefined: not known this round (no Swarm, or the
+   * engine not loaded yet), which leaves node incidents as they are.
+   */
+  nodes?(): Promise<{ name: string; ok: boolean; detail: string }[] | undefined>;
   /** Whether each add-on is up (src/addons/health.ts); absent or empty: none. */
   addons?(): Promise<{ name: string; ok: boolean; detail: string }[]>;
   crashWindowMs?: number;
@@ -38,6 +43,7 @@ export class AlertMonitor {
   private readonly health = new Map<string, DownRule>();
   private readonly crash = new Map<string, CrashLoopRule>();
   private readonly addonDown = new Map<string, DownRule>();
+  private readonly nodeDown = new Map<string, DownRule>();
   private open = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
@@ -152,6 +158,7 @@ export class AlertMonitor {
       if (app && !live.has(app)) await this.apply(key, 'health', app, 'resolve', '', `${app} was destroyed or has no release`);
     }
     await this.checkAddons(now, afterMs);
+    await this.checkNodes(now, afterMs);
     for (const name of this.health.keys()) if (!live.has(name)) this.health.delete(name);
     for (const name of this.crash.keys()) if (!live.has(name)) this.crash.delete(name);
   }
@@ -173,6 +180,26 @@ export class AlertMonitor {
       if (name && !live.has(name)) await this.apply(key, 'addon', null, 'resolve', '', `add-on ${name} was destroyed`);
     }
     for (const name of this.addonDown.keys()) if (!live.has(name)) this.addonDown.delete(name);
+  }
+
+  /** A node not ready for longer than the health threshold is an incident; a removed node's ends. */
+  private async checkNodes(now: number, afterMs: number): Promise<void> {
+    const nodes = this.d.nodes ? await this.d.nodes() : undefined;
+    if (!nodes) return;
+    for (const n of nodes) {
+      const key = `node:${n.name}`;
+      const rule = this.nodeDown.get(n.name) ?? new DownRule(afterMs, this.open.has(key));
+      this.nodeDown.set(n.name, rule);
+      await this.apply(key, 'node', null, rule.update(n.ok, now),
+        `node ${n.name} is ${n.detail} (for ${Math.round(rule.downFor(now) / 1000)} s): Swarm moves its apps to the other nodes`,
+        `node ${n.name} is ready again`);
+    }
+    const live = new Set(nodes.map((n) => n.name));
+    for (const key of this.open) {
+      const name = key.startsWith('node:') ? key.slice(5) : undefined;
+      if (name && !live.has(name)) await this.apply(key, 'node', null, 'resolve', '', `node ${name} was removed`);
+    }
+    for (const name of this.nodeDown.keys()) if (!live.has(name)) this.nodeDown.delete(name);
   }
 
   /** Runs monitor work one piece at a time, after the open incidents of the last run are known. */

@@ -1,11 +1,11 @@
 import type { Generated } from 'kysely';
 
-export type AlertKind = 'disk' | 'memory' | 'health' | 'crashloop' | 'certificate' | 'addon';
+export type AlertKind = 'disk' | 'memory' | 'health' | 'crashloop' | 'certificate' | 'addon' | 'node';
 
 /** One incident: opened once, resolved once; at most one open row per key. */
 export interface AlertsTable {
   id: Generated<number>;
-  /** `disk`, `memory`, `health:<app>`, `crashloop:<app>`, `addon:<addon>`, `tls-renewal`, `tls-expiry-<host>`. */
+  /** `disk`, `memory`, `health:<app>`, `crashloop:<app>`, `addon:<addon>`, `node:<node>`, `tls-renewal`, `tls-expiry-<host>`. */
   key: string;
   kind: AlertKind;
   app: string | null;

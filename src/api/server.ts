@@ -17,6 +17,7 @@ import { appMetricsRoutes, systemRoutes } from './routes/metrics.js';
 import { certRoutes } from './routes/certs.js';
 import { imageRoutes } from './routes/images.js';
 import { registryRoutes } from './routes/registries.js';
+import { nodeRoutes } from './routes/nodes.js';
 import { runRoutes } from './routes/runs.js';
 import { cronRoutes } from './routes/cron.js';
 import { API_VERSION, API_VERSION_HEADER, HIY_VERSION } from '../version.js';
@@ -51,6 +52,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/certs', certRoutes(s));
   api.route('/api/v1/apps', imageRoutes(s));
   api.route('/api/v1/registries', registryRoutes(s));
+  api.route('/api/v1/nodes', nodeRoutes(s));
   api.route('/api/v1/addons', addonRoutes(s));
   api.route('/api/v1/apps', appAddonRoutes(s));
   return api;

@@ -33,6 +33,7 @@ import { registryCommands } from './cmd/registry.js';
 import { runCommands } from './cmd/runs.js';
 import { versionCommands } from './cmd/version.js';
 import { addonCommands } from './cmd/addons.js';
+import { nodeCommands } from './cmd/nodes.js';
 import { commandHelp, generalHelp } from './help.js';
 import { UsageError } from './errors.js';
 
@@ -56,6 +57,7 @@ export function commandTable(local: CommandTable = {}): CommandTable {
     ...tokenCommands,
     ...webhookCommands,
     ...registryCommands,
+    ...nodeCommands,
     ...certCommands,
     ...passwordCommands,
     ...versionCommands,

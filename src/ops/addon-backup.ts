@@ -63,10 +63,10 @@ function attachmentsIn(dbFile: string): { addon: string; app: string }[] {
 }
 
 /** Dumps every add-on into `<staging>/addons/`; what cannot be dumped is a note, and not in the backup. */
-export async function dumpAddons(staging: string, dbFile: string, log: (line: string) => void): Promise<{ addons: BackedUpAddon[]; notes: string[] }> {
+export async function dumpAddons(dockerHost: string, staging: string, dbFile: string, log: (line: string) => void): Promise<{ addons: BackedUpAddon[]; notes: string[] }> {
   const rows = addonsIn(dbFile);
   if (rows.length === 0) return { addons: [], notes: [] };
-  const eng = await engine();
+  const eng = await engine(dockerHost);
   if (!('runtime' in eng)) return { addons: [], notes: [`add-ons were not backed up: ${eng.reason}`] };
   await mkdir(join(staging, 'addons'), { mode: 0o700 });
   const addons: BackedUpAddon[] = [];
@@ -101,7 +101,7 @@ async function instanceOf(dataDir: string): Promise<string> {
  * the apps they were attached to, data from their dumps. Returns notes for what it could not do
  * (the dump is then kept in `<data>/restored-addons-<time>/` for `hiy addons:restore`).
  */
-export async function restoreAddons(dataDir: string, staging: string, backedUp: BackedUpAddon[], identity: string | undefined, log: (line: string) => void): Promise<string[]> {
+export async function restoreAddons(dockerHost: string, dataDir: string, staging: string, backedUp: BackedUpAddon[], identity: string | undefined, log: (line: string) => void): Promise<string[]> {
   if (backedUp.length === 0) return [];
   const dbFile = join(dataDir, 'hiy.db');
   const rows = addonsIn(dbFile);
@@ -114,7 +114,7 @@ export async function restoreAddons(dataDir: string, staging: string, backedUp: 
     await rename(join(staging, b.file), to);
     notes.push(`add-on ${b.name}: ${why}; its dump is in ${to} (hiy addons:restore ${b.name} < ${to})`);
   };
-  const eng = await engine(await instanceOf(dataDir));
+  const eng = await engine(dockerHost, await instanceOf(dataDir));
   for (const b of backedUp) {
     const row = rows.find((r) => r.name === b.name);
     // Only what hiy writes: a name it made, its own file name; anything else is not read at all.

@@ -98,7 +98,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
     let volumes: AppVolume[] | null = [];
     let volumesNote: string | undefined;
     if (apps.length > 0) {
-      const eng = await engine();
+      const eng = await engine(cfg.dockerHost);
       if ('runtime' in eng) volumes = await findAppVolumes(eng.runtime, apps);
       else {
         volumes = null;
@@ -107,7 +107,7 @@ export async function runBackup(cfg: Config, bc: BackupConfig, log: (line: strin
       }
     }
 
-    const dumped = await dumpAddons(staging, snap, log);
+    const dumped = await dumpAddons(cfg.dockerHost, staging, snap, log);
     notes.push(...dumped.notes);
 
     const identityPath = join(cfg.dataDir, 'secrets', IDENTITY_FILE);

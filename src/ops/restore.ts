@@ -75,7 +75,7 @@ export async function runRestore(cfg: Config, file: string, opts: RestoreOptions
     const movedAside = await commit(cfg, staging, manifest, chosen.identity, opts.keepInstance);
     if (movedAside) log(`the previous state of ${cfg.dataDir} was moved to ${movedAside}`);
     const notes = await restoreVolumes(cfg, staging, manifest, log);
-    notes.push(...await restoreAddons(cfg.dataDir, staging, manifest.addons ?? [], chosen.identity, log));
+    notes.push(...await restoreAddons(cfg.dockerHost, cfg.dataDir, staging, manifest.addons ?? [], chosen.identity, log));
     return { manifest, movedAside, identity: chosen.how, notes: signed ? notes : [`the backup's signature was not checked (--unsigned)`, ...notes] };
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -211,7 +211,7 @@ async function restoreVolumes(cfg: Config, staging: string, m: Manifest, log: (l
   const keepDir = join(cfg.dataDir, `restored-volumes-${stampOf(new Date())}`);
   const notes: string[] = [];
   const instance = m.instance_id ?? (await readFile(join(cfg.dataDir, 'instance-id'), 'utf8').then((s) => s.trim(), () => 'restored'));
-  const eng = await engine(instance);
+  const eng = await engine(cfg.dockerHost, instance);
   for (const name of names) {
     const app = m.apps.find((a) => name === `hiy-${a}-data`);
     const from = join(staging, 'volumes', name);

@@ -28,8 +28,8 @@ export interface AppVolume {
  * The engine, or the reason it cannot be used. Volumes it creates carry `instance` (the restored
  * server's id), so that server's reconciliation knows them as its own.
  */
-export async function engine(instance?: string): Promise<{ runtime: Runtime } | { reason: string }> {
-  const runtime = createDockerRuntime(createLogger('silent'), instance ? { instance } : {});
+export async function engine(host: string, instance?: string): Promise<{ runtime: Runtime } | { reason: string }> {
+  const runtime = createDockerRuntime(createLogger('silent'), instance ? { instance, host } : { host });
   try {
     await runtime.ping();
     return { runtime };

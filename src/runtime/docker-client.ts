@@ -16,6 +16,7 @@ export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
  * local engine.
  */
 export function dockerOptions(host: string = DEFAULT_DOCKER_SOCKET): Docker.DockerOptions {
+  // Always explicit options: given none, dockerode reads DOCKER_HOST itself, and only src/config.ts may read the environment.
   if (host.startsWith('/')) return { socketPath: host };
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
   const m = /^(tcp|http):\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(host);

@@ -27,7 +27,7 @@ const LAYERS: { name: string; paths: RegExp[] }[] = [
   { name: 'surfaces', paths: [/^src\/api\//, /^src\/http\//, /^ui\//] },
   {
     name: 'services',
-    paths: [/^src\/(apps|addons|deploy|build|env|webhooks|logs|metrics|alerts|auth|ops|tls|registry|runs)\/(?!.*table\.ts$)/, /^src\/services\.ts$/, /^src\/observability\.ts$/],
+    paths: [/^src\/(apps|addons|deploy|build|env|webhooks|logs|metrics|alerts|auth|ops|tls|registry|runs|nodes)\/(?!.*table\.ts$)/, /^src\/services\.ts$/, /^src\/observability\.ts$/],
   },
   { name: 'adapters', paths: [/^src\/(git|runtime|proxy|db)\//] },
   {

@@ -99,7 +99,7 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
   it('--help prints the usage with every option and exits 0', () => {
     const res = runScript(['--help']);
     assert.equal(res.status, 0, res.stderr);
-    for (const flag of ['--dry-run', '--production', '--domain', '--no-start', '--no-firewall', '--no-fail2ban', '--no-upgrades', '--help']) {
+    for (const flag of ['--dry-run', '--production', '--domain', '--no-start', '--no-firewall', '--no-fail2ban', '--no-upgrades', '--nodes', '--help']) {
       assert.match(res.stdout, new RegExp(flag), `--help should mention ${flag}`);
     }
   });
@@ -205,6 +205,23 @@ describe('install.sh checks what silently breaks a Pi', { timeout: 120_000 }, ()
     // The same domain again: nothing to change.
     const same = runScript(['--dry-run', '--domain', have]);
     assert.doesNotMatch(same.stderr, /HIY_DOMAIN changes/);
+  });
+
+  it('infra/docker-daemon.mjs keeps the operator\'s live-restore, except with --live-restore=false (install.sh --nodes)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hiy-daemon-json-'));
+    try {
+      const file = join(dir, 'daemon.json');
+      const merge = (...args: string[]) => JSON.parse(spawnSync(process.execPath, [join(dirname(script), 'docker-daemon.mjs'), file, ...args], { encoding: 'utf8' }).stdout) as Record<string, unknown>;
+      assert.equal(merge()['live-restore'], true, 'on by default');
+      writeFileSync(file, '{"live-restore": false}');
+      assert.equal(merge()['live-restore'], false, 'the operator\'s setting is kept');
+      writeFileSync(file, '{"live-restore": true, "debug": true}');
+      const nodes = merge('--live-restore=false');
+      assert.equal(nodes['live-restore'], false, '--nodes turns it off');
+      assert.equal(nodes.debug, true, 'and keeps the rest');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('infra/backup-key.mjs makes a working age key pair (the first run\'s backup key)', async () => {

@@ -47,6 +47,11 @@ export function SystemPage(p: SystemPageProps) {
           <p class="small muted">{p.appCount} app{p.appCount === 1 ? '' : 's'}</p>
         </section>
       </div>
+      <Card title="Nodes">
+        <div id="nodes-card" hx-get="/system/nodes" hx-trigger="load" hx-swap="innerHTML">
+          <span class="muted">Asking Docker… (<a href="/system/nodes">open</a>)</span>
+        </div>
+      </Card>
       <Card title="Docker's share of the disk">
         <p id="docker-disk" hx-get="/system/docker" hx-trigger="load" hx-swap="innerHTML">
           <span class="muted">Asking Docker… (<a href="/system/docker">open</a>)</span>

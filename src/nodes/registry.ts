@@ -1,0 +1,103 @@
+/**
+ * The nodes' registry as the rest of hiy uses it: started with the first `hiy nodes:add` (and at
+ * every start after that: its config file says nodes were added, so a one-node box never loads
+ * the engine client or starts anything for it), trusted by this box's engine, and the one place
+ * that pushes app images for other nodes and prunes them with the releases' retention.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import type { SecretBox } from '../env/secret-box.js';
+import type { Logger } from '../log.js';
+import type { Cluster } from '../runtime/cluster.js';
+import { prepareRegistry, registryFiles, REGISTRY_USER, type PreparedRegistry } from './registry-files.js';
+import { RegistryServer } from './registry-server.js';
+
+export interface NodeRegistryDeps {
+  config: Config;
+  secrets: SecretBox;
+  log: Logger;
+  cluster(): Promise<Cluster>;
+}
+
+export interface RunningRegistry {
+  /** host:port the nodes pull from. */
+  address: string;
+  caPem: string;
+}
+
+export class NodeRegistry {
+  private running: Promise<{ prepared: PreparedRegistry; server: RegistryServer }> | undefined;
+
+  constructor(private readonly d: NodeRegistryDeps) {}
+
+  /** Whether nodes were ever added on this box. */
+  wanted(): boolean {
+    return existsSync(registryFiles(this.d.config.dataDir).config);
+  }
+
+  /** Prepares and starts the registry once; later calls answer the running one. */
+  async ensure(): Promise<RunningRegistry> {
+    this.running ??= this.start().catch((err: unknown) => {
+      this.running = undefined;
+      throw err;
+    });
+    const { prepared } = await this.running;
+    return { address: prepared.address, caPem: prepared.caPem };
+  }
+
+  /** Pushes a local image as hiy/<app>:<tag>; answers the digest reference the nodes pull. */
+  async push(image: string, app: string, tag: string): Promise<string> {
+    const { prepared } = await this.started();
+    return (await this.d.cluster()).pushImage(image, { registry: prepared.address, repository: `hiy/${app}`, tag, username: REGISTRY_USER, password: prepared.password });
+  }
+
+  /** Deletes the app's tags not in `keep` and collects their blobs (the releases' retention). */
+  async prune(app: string, keep: Set<string>): Promise<string[]> {
+    const { server } = await this.started();
+    return server.prune(`hiy/${app}`, keep);
+  }
+
+  /** The registry login nodes (and Swarm services) pull with. */
+  async login(): Promise<{ registry: string; username: string; password: string }> {
+    const { prepared } = await this.started();
+    return { registry: prepared.address, username: REGISTRY_USER, password: prepared.password };
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    if (running) await (await running.catch(() => undefined))?.server.stop();
+  }
+
+  private async started(): Promise<{ prepared: PreparedRegistry; server: RegistryServer }> {
+    await this.ensure();
+    return this.running!;
+  }
+
+  private async start(): Promise<{ prepared: PreparedRegistry; server: RegistryServer }> {
+    const c = this.d.config.nodeRegistry;
+    const host = c.host ?? (await (await this.d.cluster()).join()).address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    // Bound to the address the nodes dial when that is an IP address, so nothing else listens.
+    const listen = isIP(host) === 4 ? `${host}:${c.port}` : isIP(host) === 6 ? `[${host}]:${c.port}` : `:${c.port}`;
+    const prepared = await prepareRegistry(this.d.config.dataDir, this.d.secrets, host, c.port, listen);
+    const server = new RegistryServer(prepared, this.d.log.child({ part: 'node-registry' }));
+    await server.start();
+    await this.trustHere(prepared);
+    this.d.log.info({ address: prepared.address }, 'the nodes\' registry is serving');
+    return { prepared, server };
+  }
+
+  /** This box's engine pushes over TLS too: it must trust the CA (certs.d/<host:port>/ca.crt). */
+  private async trustHere(p: PreparedRegistry): Promise<void> {
+    const dir = join(this.d.config.nodeRegistry.certsDir, p.address);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(join(dir, 'ca.crt'), p.caPem, { mode: 0o644 });
+    } catch (err) {
+      this.d.log.warn({ err, dir }, `could not make this engine trust the nodes' registry: put ${p.files.caCert} at ${join(dir, 'ca.crt')} as root`);
+    }
+  }
+}
