@@ -26,6 +26,8 @@ import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitRe
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
 import { imageProcesses, pullRelease, type MadeImage } from './pull.js';
 import { diskReserveOf } from './disk-reserve.js';
+import { clearStops } from './stops.js';
+import { routeFor } from '../apps/domains.js';
 import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {
@@ -105,12 +107,16 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const web = await startWeb(d, plan, oldContainers, fresh ? 'new release' : 'release');
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef, cron: JSON.stringify(image.cron) });
   job.output.step(`Released v${release.version}`);
+  // A deploy is a request to run: an app stopped by ps:stop runs again (stops.ts, decision 38).
+  const wasStopped = await clearStops(d.db, app.name);
+  if (wasStopped.length) job.output.step(`${app.name} was stopped (${wasStopped.join(', ')}): this release starts it (hiy ps:stop ${app.name} stops it again)`);
   const old = oldContainers.filter((c) => !web.some((w) => w.id === c.id));
   await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, old, () => {
     job.output.step(`Live at ${appUrl(d.config, app.name)}`);
     job.live?.(release.version);
     if (old.length > 0) job.output.step(`Draining the old release (up to ${app.drain_s} s), then stopping it`);
   });
+  if (wasStopped.includes('web')) await d.proxy.setRoute(await routeFor(d.db, app));
   if (old.length > 0) job.output.detail('old release stopped');
   await startOtherProcesses(d, plan);
   await settleAddonNetworks(d, d.runtime, app.name).catch((err: unknown) => d.log.warn({ err, app: app.name }, 'could not take detached add-ons off the app\'s network'));

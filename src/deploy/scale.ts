@@ -102,7 +102,8 @@ async function applyScale(d: ScaleDeps, current: ReleasePlan, release: Release, 
   if (!shrink) await resize(d, plan, release);
 }
 
-async function applyFormation(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
+/** Brings each type in `wanted` to its count of containers of the release (scaling, ps:start). */
+export async function applyFormation(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
   const { app } = plan;
   const all = await d.runtime.list({ app: app.name });
   for (const [type, count] of Object.entries(wanted)) {

@@ -9,6 +9,7 @@ import { parseCronColumn } from '../build/cron-jobs.js';
 import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
 import { scaleProcesses } from './scale.js';
+import { startProcesses, stopProcesses, type StopResult } from './stops.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
 import type { DeployTrigger } from '../contract.js';
 import { sourceOf } from '../apps/source.js';
@@ -109,6 +110,17 @@ export class DeployService implements Deployer {
   async scale(app: string, changes: Record<string, number>): Promise<Record<string, number>> {
     await getApp(this.s.db, app);
     return this.queue.runExclusive(async () => scaleProcesses({ ...this.s, runtime: await this.s.runtime() }, app, changes));
+  }
+
+  /** Between deploys like scaling: a deploy's switch and a stop never interleave. */
+  async stopProcesses(app: string, type?: string): Promise<StopResult> {
+    await getApp(this.s.db, app);
+    return this.queue.runExclusive(async () => stopProcesses({ ...this.s, runtime: await this.s.runtime() }, app, type));
+  }
+
+  async startProcesses(app: string, type?: string): Promise<StopResult> {
+    await getApp(this.s.db, app);
+    return this.queue.runExclusive(async () => startProcesses({ ...this.s, runtime: await this.s.runtime() }, app, type));
   }
 
   async forgetApp(app: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { AddonView, AppView, DeploySummary } from '../../src/contract.js';
 import type { Release } from '../../src/deploy/releases.js';
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { bytes, duration, percent } from '../format.js';
 import type { Series } from '../sources.js';
 import { AppHeader } from './app-header.js';

@@ -1,5 +1,5 @@
 import { bytes, percent } from '../format.js';
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { Badge, Sparkline, Time, shortSha } from './components.js';
 import { Layout } from './layout.js';
 import type { PageCtx } from './types.js';
@@ -7,6 +7,8 @@ import type { PageCtx } from './types.js';
 export interface AppRowView {
   name: string;
   status: StatusView;
+  /** hiy maintenance:on: Caddy shows the maintenance page. */
+  maintenance: boolean;
   release: { version: number; sha: string } | null;
   domain: string;
   url: string;
@@ -68,6 +70,7 @@ export function AppRows({ apps, refreshSec }: { apps: AppRowView[]; refreshSec: 
           <td data-label="App"><a href={`/apps/${a.name}`}><b>{a.name}</b></a></td>
           <td data-label="Status">
             <Badge status={a.status.status} label={a.status.label} />
+            {a.maintenance ? <> <Badge status="queued" label="maintenance" /></> : null}
             {a.status.note ? <div class="small muted">{a.status.note}</div> : null}
           </td>
           <td data-label="Release">{a.release ? <span class="mono">v{a.release.version} · {shortSha(a.release.sha)}</span> : <span class="muted">—</span>}</td>

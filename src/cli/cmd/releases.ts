@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { ReleaseView } from '../../contract.js';
+import type { ReleaseInfo, ReleaseView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
@@ -70,6 +70,19 @@ export const releaseCommands: CommandTable = {
     },
   },
 
+  'releases:info': {
+    usage: '<app> <release>',
+    summary: 'Show one release (v3 or 3): what it runs, its processes and jobs, the deploy that made it',
+    args: [2, 2],
+    notApp: /^v?\d+$/,
+    async run(ctx) {
+      const v = arg(ctx, 1);
+      if (!/^v?\d{1,7}$/.test(v)) throw new UsageError(`release must look like v3 or 3, not "${v}"`);
+      const res = await ctx.api().request<ReleaseInfo>('GET', `/apps/${seg(arg(ctx, 0))}/releases/${v.replace(/^v/, '')}`);
+      ctx.print(res, () => releaseText(res));
+    },
+  },
+
   rollback: {
     usage: '<app> [<release>] [--no-wait]',
     summary: 'Release the previous (or the named, e.g. v3) release again, without building',
@@ -106,3 +119,18 @@ export const releaseCommands: CommandTable = {
     },
   },
 };
+
+function releaseText({ app, release: r, deploy: d }: ReleaseInfo): string {
+  const processes = Object.entries(r.processes ?? {});
+  const lines = [
+    `=== ${app} v${r.version}${r.current ? ' (current)' : ''}`,
+    `${r.image_ref ? 'Digest' : 'Commit'}:    ${r.sha}`,
+    ...(r.image_ref ? [`Image ref: ${r.image_ref}`] : []),
+    `Image:     ${r.image}`,
+    `Created:   ${formatTime(r.created_at)}`,
+    `Deploy:    ${d ? `#${d.id} (${d.triggered_by}, ${d.status})` : `#${r.deploy_id}`}`,
+    `Processes: ${processes.length ? processes.map(([t, cmd]) => `${t}: ${cmd}`).join('; ') : 'web: the image\'s own command'}`,
+    `Cron jobs: ${r.cron?.length ?? 0}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
