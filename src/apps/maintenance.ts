@@ -5,7 +5,7 @@
  */
 import { nowIso } from '../db/database.js';
 import type { Services } from '../services.js';
-import { routeFor } from './domains.js';
+import { routeFor } from './route.js';
 import { getApp, type App } from './repo.js';
 
 export async function setMaintenance(s: Pick<Services, 'db' | 'proxy' | 'log'>, name: string, on: boolean): Promise<App> {

@@ -27,7 +27,7 @@ import { currentRelease, imagesToKeep, recordRelease, type Release } from './rel
 import { imageProcesses, pullRelease, type MadeImage } from './pull.js';
 import { diskReserveOf } from './disk-reserve.js';
 import { clearStops } from './stops.js';
-import { routeFor } from '../apps/domains.js';
+import { routeFor } from '../apps/route.js';
 import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { managedVars, fingerprintOf } from '../addons/managed.js';
 import { reconcileAddons } from '../addons/reconcile.js';
 import { listApps, type App } from '../apps/repo.js';
-import { routeFor } from '../apps/domains.js';
+import { routeFor } from '../apps/route.js';
 import { workerTypes } from '../build/procfile.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';

@@ -8,7 +8,7 @@
  * restart to apply (env, volume, add-ons) are saved and apply at ps:start.
  */
 import type { Kysely } from 'kysely';
-import { routeFor } from '../apps/domains.js';
+import { routeFor } from '../apps/route.js';
 import { getApp, type App } from '../apps/repo.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import type { Database } from '../db/database.js';
