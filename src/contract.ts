@@ -8,7 +8,8 @@
 import type { Slot } from './slots.js';
 
 export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
-export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
+/** Who asked for a deploy: `manual` for rows older than dashboard/api and for hiy's own restarts. */
+export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback' | 'dashboard' | 'api';
 
 /** A deploy in listings (GET …/deploys): everything but its log. */
 export interface DeploySummary {

@@ -74,7 +74,7 @@ async function change(ui: Ui, c: UiContext, app: string, apply: () => Promise<st
   }
   let restart: RestartOutcome;
   try {
-    restart = await restartToApply(ui.s, app, 'env');
+    restart = await restartToApply(ui.s, app, 'env', undefined, 'dashboard');
   } catch (err) {
     if (!isHiyError(err)) throw err;
     restart = { restarted: false, why: 'unavailable', reason: err.message };

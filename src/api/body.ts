@@ -35,5 +35,5 @@ export async function pathApp(db: Kysely<Database>, c: Context): Promise<App> {
   return getApp(db, validateAppName(c.req.param('name')));
 }
 
-/** Who asked for a deploy or restart: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
-export const clientTrigger = (c: Context): DeployTrigger => (c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'manual');
+/** Who asked for a deploy or restart over the API: the CLI says so in a header; anything else is "api" (the dashboard records "dashboard" itself). */
+export const clientTrigger = (c: Context): DeployTrigger => (c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'api');
