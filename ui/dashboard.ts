@@ -1,3 +1,4 @@
+import { stateRoutes } from './state-routes.js';
 import { liveSessionAddresses } from '../src/auth/sessions.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -76,6 +77,7 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
   app.use('*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.text('request body too large (1 MB at most)', 413) }));
   authRoutes(ui, app);
   app.use('*', requireSession(ui));
+  stateRoutes(ui, app);
   appRoutes(ui, app);
   envRoutes(ui, app);
   addonRoutes(ui, app);

@@ -30,7 +30,7 @@ export function AppsPage(p: AppsProps) {
     <Layout ctx={p.ctx}>
       <div class="row spread">
         <h1>Apps</h1>
-        <span class="muted small">{p.apps.length} app{p.apps.length === 1 ? '' : 's'}</span>
+        <span class="muted small">{p.apps.length} app{p.apps.length === 1 ? '' : 's'} · <a href="/new-app" id="new-app-link">New app</a></span>
       </div>
       {p.apps.length === 0 ? <EmptyApps gitBase={p.gitBase} /> : <AppsTable apps={p.apps} refreshSec={p.refreshSec} />}
     </Layout>
@@ -41,7 +41,8 @@ function EmptyApps({ gitBase }: { gitBase: string }) {
   return (
     <section class="card empty" id="empty-apps">
       <h2>No apps yet</h2>
-      <p>Deploy the first one from its git repository, in three commands:</p>
+      <p><a href="/new-app" class="button" id="empty-new-app">Create your first app</a> here, or from your laptop with the CLI.</p>
+      <p>Then deploy it from its git repository:</p>
       <pre>{`hiy create myapp\ngit remote add hiy ${gitBase}/git/myapp.git\ngit push hiy main`}</pre>
       <p class="small muted">git asks for a password on the first push: give an API token (any user name).</p>
     </section>
