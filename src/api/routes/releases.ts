@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { currentRelease, findRelease, listReleases, type Release } from '../../deploy/releases.js';
+import { currentRelease, findRelease, listReleases, pageReleases, type Release } from '../../deploy/releases.js';
 import { getDeploy } from '../../deploy/repo.js';
 import type { ReleaseInfo, ReleaseView } from '../../contract.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { clientTrigger, parseIntParam, pathApp } from '../body.js';
+import { clientTrigger, pageOf, pageQuery, parseIntParam, pathApp } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { HiyError } from '../../errors.js';
 
@@ -47,8 +47,11 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
   r.get('/:name/releases', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const current = await currentRelease(s.db, app);
-    const releases = (await listReleases(s.db, app)).map((rel) => releaseView(rel, current));
-    return c.json({ app, current: current?.version ?? null, releases });
+    // Every release unless ?limit= or ?before= asks for a page (older clients read the whole list).
+    const paged = c.req.query('limit') !== undefined || c.req.query('before') !== undefined;
+    const { limit, before } = pageQuery(c, 1_000_000, 1_000_000);
+    const page = paged ? pageOf(await pageReleases(s.db, app, limit + 1, before), limit) : { items: await listReleases(s.db, app), next: null };
+    return c.json({ app, current: current?.version ?? null, releases: page.items.map((rel) => releaseView(rel, current)), next: page.next });
   });
 
   // hiy releases:info <app> v3: one release by its version (v3 or 3), with the deploy that made it.

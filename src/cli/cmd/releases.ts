@@ -6,6 +6,7 @@ import { arg, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable, formatTime, shortSha } from '../format.js';
 import { followBuild } from '../follow.js';
+import { moreLine, pageFlags, pageQueryOf } from '../paging.js';
 
 const run = promisify(execFile);
 
@@ -56,17 +57,18 @@ export const releaseCommands: CommandTable = {
   },
 
   releases: {
-    usage: '<app>',
+    usage: '<app> [--limit N] [--before ID]',
     summary: 'List an app\'s releases, the current one marked',
+    flags: pageFlags('releases', 'default all'),
     args: [1, 1],
     async run(ctx) {
-      const res = await ctx.api().request<{ app: string; releases: ReleaseView[] }>(
-        'GET', `/apps/${seg(arg(ctx, 0))}/releases`);
+      const res = await ctx.api().request<{ app: string; releases: ReleaseView[]; next: number | null }>(
+        'GET', `/apps/${seg(arg(ctx, 0))}/releases${pageQueryOf(ctx)}`);
       ctx.print(res, () => (res.releases.length === 0
         ? `${res.app} has no releases yet.\n`
         : formatTable(['', 'VERSION', 'SHA / DIGEST', 'DEPLOY', 'CREATED', 'IMAGE'], res.releases.map((r) => [
           r.current ? '*' : '', `v${r.version}`, shortSha(r.sha), `#${r.deploy_id}`, formatTime(r.created_at), r.image_ref,
-        ]))));
+        ])) + moreLine(res.next, `hiy releases ${res.app}`)));
     },
   },
 
