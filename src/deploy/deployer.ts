@@ -22,6 +22,8 @@ export interface Deployer {
   rollback(app: string, version?: number): Promise<{ deployId: number; targetVersion: number }>;
   /** Scales process types (`{web: 2, worker: 0}`) of the current release; returns the whole formation. */
   scale(app: string, changes: Record<string, number>): Promise<Record<string, number>>;
+  /** Like scale, but while a deploy runs it answers `{behind: <its id>}` at once and scales after it. */
+  scaleSoon(app: string, changes: Record<string, number>): Promise<{ formation: Record<string, number> } | { behind: { id: number; app: string } }>;
   /** `hiy ps:stop`: the type (every type when undefined) runs nothing until ps:start or a deploy (stops.ts). */
   stopProcesses(app: string, type?: string): Promise<StopResult>;
   /** `hiy ps:start`: stopped types run again from the current release. */

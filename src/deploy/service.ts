@@ -8,7 +8,7 @@ import { DeployQueue, type QueuedDeploy } from './queue.js';
 import { parseCronColumn } from '../build/cron-jobs.js';
 import { parseProcesses } from './formation.js';
 import { insertDeploy } from './records.js';
-import { scaleProcesses } from './scale.js';
+import { checkScale, scaleProcesses } from './scale.js';
 import { startProcesses, stopProcesses, type StopResult } from './stops.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
 import type { DeployTrigger } from '../contract.js';
@@ -121,6 +121,20 @@ export class DeployService implements Deployer {
   async startProcesses(app: string, type?: string): Promise<StopResult> {
     await getApp(this.s.db, app);
     return this.queue.runExclusive(async () => startProcesses({ ...this.s, runtime: await this.s.runtime() }, app, type));
+  }
+
+  /**
+   * Scales now, or, when a deploy is running, answers at once with that deploy's id and scales
+   * after it (the API's 202): a request never waits for a build. Anything that refuses the scale
+   * is checked first; what can fail later (a new web replica that never answers) is logged.
+   */
+  async scaleSoon(app: string, changes: Record<string, number>): Promise<{ formation: Record<string, number> } | { behind: { id: number; app: string } }> {
+    await checkScale(this.s.db, app, changes);
+    const behind = this.queue.runningDeploy();
+    const work = this.scale(app, changes);
+    if (behind === undefined) return { formation: await work };
+    work.catch((err: unknown) => this.s.log.error({ err, app, formation: changes }, 'scaling after the running deploy failed'));
+    return { behind };
   }
 
   async forgetApp(app: string): Promise<void> {

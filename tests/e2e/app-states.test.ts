@@ -160,6 +160,36 @@ describe('app status, maintenance mode, ps:stop / ps:start, releases:info', { ti
     assert.deepEqual((await info()).stopped, []);
   });
 
+  test('scaling while a deploy builds answers 202 at once with that deploy; the CLI follows it and then sees the formation', async () => {
+    // A build that takes a while (the run id keeps the step out of the engine's cache).
+    const dockerfile = readFileSync(join(wc.dir, 'Dockerfile'), 'utf8');
+    wc.write('Dockerfile', `${dockerfile}RUN : ${randomBytes(4).toString('hex')}; sleep 8\n`);
+    await wc.commit('a slow build');
+    const pushing = wc.push(remoteUrl(hiy.url, APP, hiy.token));
+    try {
+      let building: { id: number; status: string } | undefined;
+      for (let i = 0; i < 100 && building?.status !== 'building'; i++) {
+        building = (await api('GET', `/apps/${APP}/deploys?limit=1`)).body.deploys[0];
+        if (building?.status !== 'building') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(building?.status, 'building');
+      const t0 = Date.now();
+      const res = await api('POST', `/apps/${APP}/ps/scale`, { formation: { worker: 2 } });
+      assert.ok(Date.now() - t0 < 3000, `answered in ${Date.now() - t0} ms, not after the build`);
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.deepEqual([res.body.status, res.body.deploy], ['waiting', { id: building!.id, app: APP }]);
+      const refused = await api('POST', `/apps/${APP}/ps/scale`, { formation: { worker: 99 } });
+      assert.equal(refused.status, 400, 'a bad scale is refused at once, not after the deploy');
+      const out = await cliOk('ps:scale', APP, 'worker=1');
+      assert.match(out, new RegExp(`Deploy #${building!.id} of ${APP} is running: scaling ${APP} after it`));
+      assert.match(out, /Scaled .*: web=1 worker=1/);
+    } finally {
+      assert.equal((await pushing).code, 0);
+    }
+    await deployEnded(api, APP);
+    assert.deepEqual(await running(), ['web', 'worker']);
+  });
+
   test('releases:info shows one release by version, with the deploy that made it', async () => {
     const out = await cliOk('releases:info', APP, 'v1');
     assert.match(out, new RegExp(`=== ${APP} v1\\n`));
@@ -167,7 +197,8 @@ describe('app status, maintenance mode, ps:stop / ps:start, releases:info', { ti
     assert.match(out, /Deploy:\s+#\d+ \(git, success\)/);
     assert.match(out, /Processes: web: busybox httpd .*; worker: sh -c/);
     const json = JSON.parse(await cliOk('releases:info', APP, '2', '--json'));
-    assert.deepEqual([json.release.version, json.release.current, json.deploy.triggered_by], [2, true, 'cli']);
+    assert.deepEqual([json.release.version, json.release.current, json.deploy.triggered_by], [2, false, 'cli']);
+    assert.match(await cliOk('releases:info', APP, 'v3'), /v3 \(current\)/);
     assert.equal(typeof json.release.processes, 'object');
     const missing = await cli('releases:info', APP, 'v99');
     assert.equal(missing.code, 1);
