@@ -2,7 +2,7 @@ import { getApp, listApps, type App } from '../src/apps/repo.js';
 import { validateAppName } from '../src/apps/names.js';
 import { appUrl } from '../src/apps/urls.js';
 import { lastDeploy } from '../src/deploy/repo.js';
-import { stoppedTypes } from '../src/deploy/stops.js';
+import { stoppedTypes } from '../src/deploy/formation.js';
 import type { AppRowView } from './pages/apps.js';
 import { appStatus, type StatusView } from '../src/apps/status.js';
 import type { Series } from './sources.js';

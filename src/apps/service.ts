@@ -2,7 +2,7 @@ import type { AppView } from '../contract.js';
 import { currentRelease } from '../deploy/releases.js';
 import { lastDeploy } from '../deploy/repo.js';
 import { volumeName } from '../deploy/processes.js';
-import { stoppedTypes } from '../deploy/stops.js';
+import { stoppedTypes } from '../deploy/formation.js';
 import type { ContainerInfo } from '../runtime/runtime.js';
 import { apiState, appStatus } from './status.js';
 import { HiyError, isHiyError } from '../errors.js';

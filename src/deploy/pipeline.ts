@@ -20,13 +20,12 @@ import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { idleSlot } from '../slots.js';
 import { switchTraffic } from './drain.js';
 import type { DeployOutput } from './output.js';
-import { formationOf, shareOf } from './formation.js';
+import { clearStops, formationOf, shareOf } from './formation.js';
 import type { ReleaseImage, ReleasePlan } from './plan.js';
 import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
 import { imageProcesses, pullRelease, type MadeImage } from './pull.js';
 import { diskReserveOf } from './disk-reserve.js';
-import { clearStops } from './stops.js';
 import { routeFor } from '../apps/route.js';
 import type { DeployTrigger } from '../contract.js';
 

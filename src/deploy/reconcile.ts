@@ -8,11 +8,10 @@ import { workerTypes } from '../build/procfile.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
 import { replicaPort } from '../slots.js';
-import { formationOf, parseProcesses } from './formation.js';
+import { formationOf, parseProcesses, runningFormation, stoppedTypes } from './formation.js';
 import { currentPlan, type ReleasePlan } from './plan.js';
 import { startWebReplica, startWorkers } from './processes.js';
 import { byReplica } from './scale.js';
-import { runningFormation, stoppedTypes } from './stops.js';
 import { failInterrupted } from './records.js';
 import { currentRelease, type Release } from './releases.js';
 

@@ -6,7 +6,7 @@
  */
 import { getApp } from '../apps/repo.js';
 import { isHiyError } from '../errors.js';
-import { stoppedTypes } from './stops.js';
+import { stoppedTypes } from './formation.js';
 import type { Services } from '../services.js';
 import type { DeployTrigger } from '../contract.js';
 

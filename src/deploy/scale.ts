@@ -21,7 +21,7 @@ import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, shareOf } from './for
 import { currentPlan, type ReleasePlan } from './plan.js';
 import { startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, type Release } from './releases.js';
-import { stoppedTypes } from './stops.js';
+import { stoppedTypes } from './formation.js';
 
 export interface ScaleDeps {
   db: Kysely<Database>;

@@ -15,30 +15,10 @@ import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
 import { HiyError } from '../errors.js';
 import { drainAndStop } from './drain.js';
-import { formationOf, parseProcesses } from './formation.js';
+import { formationOf, parseProcesses, runningFormation, stoppedTypes } from './formation.js';
 import { currentPlan } from './plan.js';
 import { currentRelease, type Release } from './releases.js';
 import { applyFormation, type ScaleDeps } from './scale.js';
-
-/** Process types stopped by ps:stop. */
-export async function stoppedTypes(db: Kysely<Database>, app: string): Promise<Set<string>> {
-  const rows = await db.selectFrom('formation').select('process').where('app', '=', app).where('stopped', '=', 1).execute();
-  return new Set(rows.map((r) => r.process));
-}
-
-/** What runs: the formation with stopped types at 0 (start-up reconciliation keeps them stopped). */
-export async function runningFormation(db: Kysely<Database>, app: string, processes: Processes): Promise<Record<string, number>> {
-  const [formation, stopped] = await Promise.all([formationOf(db, app, processes), stoppedTypes(db, app)]);
-  for (const t of stopped) if (t in formation) formation[t] = 0;
-  return formation;
-}
-
-/** A deploy runs every type: the stops end (returned: what was stopped, for the deploy log). */
-export async function clearStops(db: Kysely<Database>, app: string): Promise<string[]> {
-  const stopped = [...await stoppedTypes(db, app)];
-  if (stopped.length) await db.updateTable('formation').set({ stopped: 0, updated_at: nowIso() }).where('app', '=', app).execute();
-  return stopped;
-}
 
 export interface StopResult {
   app: string;
