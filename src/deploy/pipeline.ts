@@ -39,7 +39,8 @@ export interface PipelineDeps {
   proxy: Proxy;
 }
 
-export type Prepare = (step: { say(line: string): void; signal?: AbortSignal | undefined }) => Promise<void>;
+/** The job's first step; a deploy queued before its commit was known (a repo fetch) returns it. */
+export type Prepare = (step: { say(line: string): void; signal?: AbortSignal | undefined }) => Promise<void | { sha: string }>;
 
 export interface DeployJob {
   deployId: number;
@@ -85,7 +86,8 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const env = await appEnv(d.db, d.secrets, app.name);
   const secrets = env.secrets;
   job.output.setRedactor(createRedactor(secrets));
-  await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
+  const prepared = await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
+  if (prepared) job.sha = prepared.sha;
   const previous = await currentRelease(d.db, app.name);
   // One-off runs (hiy run, consoles, cron) belong to no release: a deploy leaves them running.
   const oldContainers = (await d.runtime.list({ app: app.name })).filter((c) => c.run === null);

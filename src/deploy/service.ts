@@ -7,7 +7,9 @@ import type { Prepare } from './pipeline.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
 import { parseCronColumn } from '../build/cron-jobs.js';
 import { parseProcesses } from './formation.js';
-import { insertDeploy } from './records.js';
+import { insertDeploy, setDeploySha } from './records.js';
+import { checkRepoUrl } from '../git/repo-url.js';
+import { validateBranch } from '../apps/input.js';
 import { checkScale, scaleProcesses } from './scale.js';
 import { startProcesses, stopProcesses, type StopResult } from './stops.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
@@ -47,11 +49,24 @@ export class DeployService implements Deployer {
     // An app that deploys images follows its tag: what the registry has under it now.
     if (source.kind === 'image') return (await this.enqueuePull(app, familiar({ ...source.repository, tag: source.tag }), trigger)).deployId;
     if (row.repo_url && this.mirror) {
-      // An app deployed from GitHub builds what GitHub has now; the job re-checks that no newer
-      // commit was fetched (by a webhook) while it waited, so an older one never follows a newer.
+      // An app deployed from GitHub builds what GitHub has now. The fetch is the job's first step,
+      // not the request's: the API answers 202 with the deploy id at once, and a slow or failing
+      // fetch is in the deploy log. What can be refused without the network is refused now.
+      checkRepoUrl(row.repo_url);
+      validateBranch(row.branch);
       const mirror = this.mirror;
-      const head = await mirror.fetchBranchHead(row);
-      const q = await this.enqueueBuild(app, head, trigger, () => this.s.repos.archive(app, head), { prepare: () => mirror.assertCurrent(row, head) });
+      let head = '';
+      const q = await this.enqueueBuild(app, '', trigger, () => this.s.repos.archive(app, head), {
+        prepare: async ({ say }) => {
+          say(`Fetching ${row.branch} of ${row.repo_url}`);
+          head = await mirror.fetchBranchHead(row);
+          await setDeploySha(this.s.db, q.deployId, head);
+          say(`fetched ${head.slice(0, 7)}`);
+          // A newer commit fetched (by a webhook) meanwhile wins: an older one never follows it.
+          await mirror.assertCurrent(row, head);
+          return { sha: head };
+        },
+      });
       return q.deployId;
     }
     const sha = await this.s.repos.resolveBranch(app, row.branch);
