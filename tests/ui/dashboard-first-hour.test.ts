@@ -16,7 +16,7 @@ import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { curlApp } from '../../harness/app-http.js';
 import { launchChromium, shoot } from '../helpers/browser.js';
-import { setPassword } from './dashboard-app.js';
+import { setPassword, signIn } from './dashboard-app.js';
 
 const APP = `fh-${randomBytes(3).toString('hex')}`;
 const PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
@@ -38,10 +38,7 @@ describe('dashboard: a fresh install\'s first app in Chromium', { timeout: 300_0
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     page.on('dialog', (d) => void d.accept());
-    await page.goto(`${hiy.url}/login`);
-    await page.fill('#password', PASSWORD);
-    await page.click('form[action="/login"] button[type=submit]');
-    await page.waitForURL(`${hiy.url}/`);
+    await signIn(page, hiy.url, PASSWORD);
   });
 
   after(async () => {
