@@ -38,11 +38,3 @@ export function setPassword(hiy: HiyProcess, password: string): Promise<{ code: 
     p.stdin.end(`${password}\n`);
   });
 }
-
-/** Signs `page` in through the login form with `password` and waits for the apps page. */
-export async function signIn(page: import('playwright-core').Page, url: string, password: string): Promise<void> {
-  await page.goto(`${url}/login`);
-  await page.fill('#password', password);
-  await page.click('form[action="/login"] button[type=submit]');
-  await page.waitForURL(`${url}/`);
-}

@@ -15,8 +15,8 @@ import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { curlApp } from '../../harness/app-http.js';
-import { launchChromium, shoot } from '../helpers/browser.js';
-import { setPassword, signIn } from './dashboard-app.js';
+import { launchChromium, shoot, signIn } from '../helpers/browser.js';
+import { setPassword } from './dashboard-app.js';
 
 const APP = `fh-${randomBytes(3).toString('hex')}`;
 const PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
