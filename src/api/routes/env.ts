@@ -75,7 +75,8 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
       keys = body.keys;
       restart = optionalBoolean(body, 'restart');
     }
-    if (!Array.isArray(keys) || keys.length === 0) throw new HiyError('invalid_input', 'keys must name at least one env var: ?keys=A,B (or {"keys": ["A", "B"]})');
+    if (!Array.isArray(keys)) throw new HiyError('invalid_input', 'keys must be an array of env var names (or give them as ?keys=A,B)');
+    if (keys.length === 0) throw new HiyError('invalid_input', 'keys must name at least one env var: ?keys=A,B (or {"keys": ["A", "B"]})');
     if (keys.length > 200) throw new HiyError('invalid_input', 'at most 200 keys at once');
     const unset = await unsetEnv(s.db, app, keys.map(validateEnvKey));
     return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart, clientTrigger(c))) });
