@@ -108,7 +108,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const web = await startWeb(d, plan, oldContainers, fresh ? 'new release' : 'release');
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef, cron: JSON.stringify(image.cron) });
   job.output.step(`Released v${release.version}`);
-  // A deploy is a request to run: an app stopped by ps:stop runs again (stops.ts, decision 39).
+  // A deploy is a request to run: an app stopped by ps:stop runs again (stops.ts, decision 40).
   const wasStopped = await clearStops(d.db, app.name);
   if (wasStopped.length) job.output.step(`${app.name} was stopped (${wasStopped.join(', ')}): this release starts it (hiy ps:stop ${app.name} stops it again)`);
   const old = oldContainers.filter((c) => !web.some((w) => w.id === c.id));
