@@ -6,14 +6,24 @@ export interface LoadReport {
   ok: number;
   non2xx: number;
   errors: number;
-  /** Longest time one request took, in ms. */
+  /** Longest time one request took, in ms, and when it started (epoch ms). */
   longestMs: number;
+  longestStartedAt: number;
+  /** Every request's time in ms, in the order they ended (for percentiles: percentile()). */
+  durations: number[];
   /** Distinct bodies seen, with counts (shows the switch between releases). */
   bodies: Map<string, number>;
   errorSamples: string[];
   /** When the first and the last failed request (error or non-2xx) ended (epoch ms); 0 when none failed. */
   firstFailureAt: number;
   lastFailureAt: number;
+}
+
+/** The p-th percentile (0–100) of `durations`, nearest rank. */
+export function percentile(durations: number[], p: number): number {
+  if (durations.length === 0) return NaN;
+  const sorted = [...durations].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 export interface LoadOptions {
@@ -37,7 +47,15 @@ export interface LoadOptions {
  */
 export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
   const ca = readFileSync(o.caFile);
-  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, bodies: new Map(), errorSamples: [], firstFailureAt: 0, lastFailureAt: 0 };
+  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, longestStartedAt: 0, durations: [], bodies: new Map(), errorSamples: [], firstFailureAt: 0, lastFailureAt: 0 };
+  const took = (t0: number) => {
+    const ms = Date.now() - t0;
+    report.durations.push(ms);
+    if (ms > report.longestMs) {
+      report.longestMs = ms;
+      report.longestStartedAt = t0;
+    }
+  };
   const failedNow = () => {
     report.lastFailureAt = Date.now();
     report.firstFailureAt ||= report.lastFailureAt;
@@ -62,7 +80,7 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
           if (report.errorSamples.length < 10) report.errorSamples.push(`HTTP ${status}: ${body.slice(0, 100)}`);
         }
         report.bodies.set(body, (report.bodies.get(body) ?? 0) + 1);
-        report.longestMs = Math.max(report.longestMs, Date.now() - t0);
+        took(t0);
         resolve();
       });
       res.on('error', (err) => { fail(err); });
@@ -71,7 +89,7 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
       report.errors++;
       failedNow();
       if (report.errorSamples.length < 10) report.errorSamples.push(String((err as NodeJS.ErrnoException).code ?? err.message));
-      report.longestMs = Math.max(report.longestMs, Date.now() - t0);
+      took(t0);
       resolve();
     };
     req.setTimeout(30_000, () => req.destroy(new Error('timeout after 30 s')));

@@ -20,6 +20,8 @@ export interface ScenarioOptions {
 export interface ScenarioResult extends LoadReport {
   seconds: number;
   deploys: number;
+  /** When each deploy's push (or rollback request) started and ended (epoch ms), in order. */
+  deployTimes: { label: string; start: number; end: number }[];
 }
 
 /**
@@ -59,11 +61,15 @@ export async function redeployUnderLoad(o: ScenarioOptions): Promise<ScenarioRes
     const load = startLoad({ host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: ca, keepAliveConnections: o.keepAliveConnections, freshConnectionLoops: o.freshConnectionLoops });
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 1000));
+    const deployTimes: ScenarioResult['deployTimes'] = [];
     for (let i = 1; i <= o.deploys; i++) {
+      const start = Date.now();
       await push(`v${i}\n`);
+      deployTimes.push({ label: `push v${i}`, start, end: Date.now() });
       log(`deployed v${i}`);
     }
     for (let i = 0; i < o.rollbacks; i++) {
+      const start = Date.now();
       const rb = await api('POST', `/apps/${app}/rollback`, {});
       assert.equal(rb.status, 202, JSON.stringify(rb.body));
       for (;;) {
@@ -72,11 +78,12 @@ export async function redeployUnderLoad(o: ScenarioOptions): Promise<ScenarioRes
         assert.ok(d.status === 'queued' || d.status === 'building', `rollback ended ${d.status}: ${d.log}`);
         await new Promise((r) => setTimeout(r, 200));
       }
+      deployTimes.push({ label: 'rollback', start, end: Date.now() });
       log('rolled back');
     }
     await new Promise((r) => setTimeout(r, 1000));
     const report = await load.stop();
-    return { ...report, seconds: (Date.now() - t0) / 1000, deploys: o.deploys + o.rollbacks };
+    return { ...report, seconds: (Date.now() - t0) / 1000, deploys: o.deploys + o.rollbacks, deployTimes };
   } finally {
     await hiy.stop();
     wc.remove();

@@ -59,6 +59,8 @@ export interface Config {
    */
   overlayEncryption: boolean;
   buildMemoryMb: number;
+  /** One app's dependency caches (BuildKit cache mounts) in MB; past it they start over (HIY_BUILD_CACHE_MB). */
+  buildCacheMb: number;
   buildTimeoutSec: number;
   /** Free MB builds must leave on hiy's and the engine's disks (HIY_DISK_RESERVE_MB). */
   diskReserveMb: number;
@@ -258,6 +260,7 @@ export function loadConfig(env: Env): Config {
     overlayEncryption: overlayEncryption === 'on',
     swarmNodeEngines: (env.HIY_SWARM_NODE_ENGINES ?? '').split(',').map((e) => e.trim()).filter(Boolean),
     buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
+    buildCacheMb: parseInteger('HIY_BUILD_CACHE_MB', env.HIY_BUILD_CACHE_MB, 512, 0, 1_000_000),
     buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),
     diskReserveMb: parseInteger('HIY_DISK_RESERVE_MB', env.HIY_DISK_RESERVE_MB, 1024, 0, 10_000_000),
     appDiskMb: parseInteger('HIY_APP_DISK_MB', env.HIY_APP_DISK_MB, 2048, 16, 10_000_000),

@@ -8,7 +8,8 @@
 import type { Slot } from './slots.js';
 
 export type DeployStatus = 'queued' | 'building' | 'success' | 'failed' | 'superseded';
-export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback';
+/** Who asked for a deploy: `manual` for rows older than dashboard/api and for hiy's own restarts. */
+export type DeployTrigger = 'git' | 'webhook' | 'manual' | 'cli' | 'rollback' | 'dashboard' | 'api';
 
 /** A deploy in listings (GET …/deploys): everything but its log. */
 export interface DeploySummary {
@@ -32,6 +33,14 @@ export interface DeployView extends DeploySummary {
   log: string;
 }
 
+/**
+ * What an app is doing (GET /apps, /apps/:name), like Heroku's dyno states: `running` (a web
+ * container runs), `crashed` (its web container restarts or died, or nothing runs after a failed
+ * deploy), `deploying` (a deploy is queued or building), `stopped` (hiy ps:stop, or its web
+ * container exited cleanly), `no_release` (nothing deployed yet), `unknown` (Docker did not answer).
+ */
+export type AppState = 'running' | 'crashed' | 'deploying' | 'stopped' | 'no_release' | 'unknown';
+
 /** An app: its settings plus where it lives and what it runs (GET /apps, /apps/:name). */
 export interface AppView {
   name: string;
@@ -53,6 +62,13 @@ export interface AppView {
   source: string;
   /** With an image source: the tag `hiy deploy` and notifications follow. */
   image_tag: string | null;
+  status: AppState;
+  /** Why, in words ("restarted 3 times", "stopped by ps:stop", "the first deploy failed"); null when there is nothing to add. */
+  status_note: string | null;
+  /** Process types stopped by hiy ps:stop (web among them: Caddy shows a "stopped" page). */
+  stopped: string[];
+  /** hiy maintenance:on: Caddy answers a 503 maintenance page instead of the app. */
+  maintenance: boolean;
   current_release: { id: number; version: number; sha: string; image: string; image_ref: string | null; created_at: string } | null;
   last_deploy: Pick<DeploySummary, 'id' | 'status' | 'sha' | 'triggered_by' | 'created_at' | 'finished_at'> | null;
   created_at: string;
@@ -86,6 +102,13 @@ export interface ReleaseView extends Omit<Release, 'processes' | 'cron'> {
   /** app.json's scheduled jobs (null or []: none). */
   cron: unknown[] | null;
   current: boolean;
+}
+
+/** GET …/releases/:version (hiy releases:info): the release and the deploy that made it. */
+export interface ReleaseInfo {
+  app: string;
+  release: ReleaseView;
+  deploy: Pick<DeploySummary, 'id' | 'status' | 'triggered_by' | 'created_at' | 'finished_at' | 'image_ref'> | null;
 }
 
 /** An API token; its value is in the create answer only. */

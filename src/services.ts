@@ -16,6 +16,7 @@ import type { Certificates } from './tls/certificates.js';
 import type { OneOffRuns } from './runs/one-off.js';
 import type { CronScheduler } from './runs/cron-scheduler.js';
 import type { AddonClients } from './runs/addon-client.js';
+import type { ContainerWatch } from './apps/container-watch.js';
 
 /** Everything main.ts builds and hands to the API and the deploy pipeline. No singletons. */
 export interface Services {
@@ -55,4 +56,6 @@ export interface Services {
   cron: CronScheduler;
   /** hiy pg:psql / redis:cli sessions in add-ons' containers (src/runs/addon-client.ts). */
   addonClients: AddonClients;
+  /** Every app container, kept current by Docker's events: app statuses at no engine cost (API, dashboard). */
+  containers: ContainerWatch;
 }

@@ -31,6 +31,7 @@ import { syncGatus } from './ops/gatus.js';
 import { CronScheduler } from './runs/cron-scheduler.js';
 import { OneOffRuns } from './runs/one-off.js';
 import { AddonClients } from './runs/addon-client.js';
+import { ContainerWatch } from './apps/container-watch.js';
 import { createCaddyProxy } from './proxy/caddy.js';
 import { TLS_ASK_PATH } from './proxy/caddy-config.js';
 import { createTlsAsk } from './http/tls-ask.js';
@@ -159,6 +160,7 @@ export function wireServer(o: Opened): Wired {
     runs,
     cron,
     addonClients: new AddonClients({ db, log, runtime }),
+    containers: new ContainerWatch(runtime),
   };
 
   const api = createApi(services);

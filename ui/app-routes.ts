@@ -40,18 +40,18 @@ export function appRoutes(ui: Ui, app: Hono<UiEnv>): void {
 
   app.post('/apps/:name/deploy', async (c) => {
     const row = await appFromPath(ui, c.req.param('name'));
-    return afterAction(ui, c, row.name, () => ui.s.deployer.deployBranchHead(row.name, 'manual'), 'Deploy queued');
+    return afterAction(ui, c, row.name, () => ui.s.deployer.deployBranchHead(row.name, 'dashboard'), 'Deploy queued');
   });
 
   app.post('/apps/:name/deploy-image', async (c) => {
     const row = await appFromPath(ui, c.req.param('name'));
     const image = (formString(await c.req.parseBody(), 'image') ?? '').trim();
-    return afterAction(ui, c, row.name, () => ui.s.deployer.deployImage(row.name, image, 'manual'), `Deploy of ${image.slice(0, 200)} queued`);
+    return afterAction(ui, c, row.name, () => ui.s.deployer.deployImage(row.name, image, 'dashboard'), `Deploy of ${image.slice(0, 200)} queued`);
   });
 
   app.post('/apps/:name/restart', async (c) => {
     const row = await appFromPath(ui, c.req.param('name'));
-    return afterAction(ui, c, row.name, () => ui.s.deployer.restart(row.name, 'manual'), 'Restart queued');
+    return afterAction(ui, c, row.name, () => ui.s.deployer.restart(row.name, 'dashboard'), 'Restart queued');
   });
 
   app.post('/apps/:name/rollback', async (c) => {

@@ -2,8 +2,9 @@ import { getApp, listApps, type App } from '../src/apps/repo.js';
 import { validateAppName } from '../src/apps/names.js';
 import { appUrl } from '../src/apps/urls.js';
 import { lastDeploy } from '../src/deploy/repo.js';
+import { stoppedTypes } from '../src/deploy/formation.js';
 import type { AppRowView } from './pages/apps.js';
-import { appStatus, type StatusView } from './app-status.js';
+import { appStatus, type StatusView } from '../src/apps/status.js';
 import type { Series } from './sources.js';
 import type { Ui } from './ui.js';
 
@@ -16,13 +17,14 @@ const SPARK_POINTS = 40;
  */
 export async function appRows(ui: Ui): Promise<AppRowView[]> {
   const db = ui.s.db;
-  const [apps, releases, deploys, containers] = await Promise.all([
+  const [apps, releases, deploys, containers, stops] = await Promise.all([
     listApps(db),
     db.selectFrom('releases').innerJoin('apps', 'apps.current_release_id', 'releases.id')
       .select(['releases.app', 'releases.version', 'releases.sha']).execute(),
     db.selectFrom('deploys').select(['id', 'app', 'status', 'created_at'])
       .where('id', 'in', db.selectFrom('deploys').select((eb) => eb.fn.max('id').as('id')).groupBy('app')).execute(),
     ui.containers.byApp(),
+    db.selectFrom('formation').select(['app', 'process']).where('stopped', '=', 1).execute(),
   ]);
   const series = await ui.metrics.appSparklines(apps.map((a) => a.name), SPARK_POINTS).catch(() => new Map<string, Series>());
   const releaseOf = new Map(releases.map((r) => [r.app, r]));
@@ -33,7 +35,8 @@ export async function appRows(ui: Ui): Promise<AppRowView[]> {
     const s = series.get(a.name);
     return {
       name: a.name,
-      status: appStatus({ hasRelease: release !== undefined, lastDeploy: last, containers: containers === undefined ? undefined : containers.get(a.name) ?? [] }),
+      status: appStatus({ hasRelease: release !== undefined, lastDeploy: last, containers: containers === undefined ? undefined : containers.get(a.name) ?? [], stopped: new Set(stops.filter((x) => x.app === a.name).map((x) => x.process)) }),
+      maintenance: a.maintenance === 1,
       release: release ? { version: release.version, sha: release.sha } : null,
       domain: `${a.name}.${ui.s.config.domain}`,
       url: appUrl(ui.s.config, a.name),
@@ -55,8 +58,8 @@ export async function appFromPath(ui: Ui, raw: string): Promise<App> {
 }
 
 export async function statusOfApp(ui: Ui, app: App): Promise<StatusView> {
-  const [last, containers] = await Promise.all([lastDeploy(ui.s.db, app.name), ui.containers.byApp()]);
-  return appStatus({ hasRelease: app.current_release_id !== null, lastDeploy: last, containers: containers === undefined ? undefined : containers.get(app.name) ?? [] });
+  const [last, containers, stopped] = await Promise.all([lastDeploy(ui.s.db, app.name), ui.containers.byApp(), stoppedTypes(ui.s.db, app.name)]);
+  return appStatus({ hasRelease: app.current_release_id !== null, lastDeploy: last, containers: containers === undefined ? undefined : containers.get(app.name) ?? [], stopped });
 }
 
 /** Header data every app page shows. */

@@ -1,3 +1,4 @@
+import { stateRoutes } from './state-routes.js';
 import { liveSessionAddresses } from '../src/auth/sessions.js';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -8,7 +9,6 @@ import type { Services } from '../src/services.js';
 import { ErrorPage } from './pages/error.js';
 import { appRoutes } from './app-routes.js';
 import { addonRoutes } from './addon-routes.js';
-import { ContainerWatch } from './app-status.js';
 import { loadAssets, serveAsset } from './assets.js';
 import { authRoutes, requireSession } from './auth-routes.js';
 import { consoleRoutes } from './console-routes.js';
@@ -41,7 +41,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 export interface Dashboard {
   app: Hono<UiEnv>;
-  /** Closes what the dashboard holds open (Docker's event stream). */
+  /** Closes what the dashboard holds open (the container watch's event stream, shared with the API). */
   stop(): Promise<void>;
 }
 
@@ -53,7 +53,7 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
     live: opts.live,
     logs: opts.logs,
     metrics: opts.metrics ?? new ObservedMetrics(s.db, s.config.dataDir, opts.sampler, () => s.runtime()),
-    containers: new ContainerWatch(() => s.runtime()),
+    containers: s.containers,
     throttle: new LoginThrottle(opts.throttle ?? DEFAULT_THROTTLE),
     gate: new HashGate(2),
     policy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY,
@@ -77,6 +77,7 @@ export function createDashboard(s: Services, opts: DashboardOptions): Dashboard 
   app.use('*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.text('request body too large (1 MB at most)', 413) }));
   authRoutes(ui, app);
   app.use('*', requireSession(ui));
+  stateRoutes(ui, app);
   appRoutes(ui, app);
   envRoutes(ui, app);
   addonRoutes(ui, app);

@@ -74,7 +74,7 @@ async function change(ui: Ui, c: UiContext, app: string, apply: () => Promise<st
   }
   let restart: RestartOutcome;
   try {
-    restart = await restartToApply(ui.s, app, 'env');
+    restart = await restartToApply(ui.s, app, 'env', undefined, 'dashboard');
   } catch (err) {
     if (!isHiyError(err)) throw err;
     restart = { restarted: false, why: 'unavailable', reason: err.message };
@@ -83,6 +83,8 @@ async function change(ui: Ui, c: UiContext, app: string, apply: () => Promise<st
     setFlash(c, { kind: 'ok', text: `${what}; restarting with it (deploy #${restart.deployId}).`, href: `/apps/${app}/deploys/${restart.deployId}`, linkText: 'Follow the restart' });
   } else if (restart.why === 'unavailable') {
     setFlash(c, { kind: 'warn', text: `${what}, but the app could not be restarted: ${restart.reason}` });
+  } else if (restart.why === 'stopped') {
+    setFlash(c, { kind: 'ok', text: `${what}. The app is stopped: it takes effect when it starts.` });
   } else {
     setFlash(c, { kind: 'ok', text: `${what}. It takes effect at the first deploy.` });
   }

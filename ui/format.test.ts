@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { appStatus } from './app-status.js';
+import { appStatus } from '../src/apps/status.js';
 import { bytes, downsample, duration, relativeTime, sparkPoints, widthClass } from './format.js';
 import type { ContainerInfo } from '../src/runtime/runtime.js';
 

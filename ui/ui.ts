@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Child } from 'hono/jsx';
 import type { SessionPolicy } from '../src/auth/sessions.js';
 import type { Services } from '../src/services.js';
-import type { ContainerWatch } from './app-status.js';
+import type { ContainerWatch } from '../src/apps/container-watch.js';
 import type { Assets } from './assets.js';
 import { cookieOptions, flashCookieName, isHttps } from './request.js';
 import type { LiveDeploys, MetricsSource, RuntimeLogSource } from './sources.js';

@@ -35,5 +35,26 @@ export async function pathApp(db: Kysely<Database>, c: Context): Promise<App> {
   return getApp(db, validateAppName(c.req.param('name')));
 }
 
-/** Who asked for a deploy or restart: the CLI says so in a header; anything else (dashboard, curl) is "manual". */
-export const clientTrigger = (c: Context): DeployTrigger => (c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'manual');
+/** Who asked for a deploy or restart over the API: the CLI says so in a header; anything else is "api" (the dashboard records "dashboard" itself). */
+export const clientTrigger = (c: Context): DeployTrigger => (c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'api');
+
+/** ?before=<id>&limit=N of a cursor-paged listing (newest first): ids below `before`, at most `limit`. */
+export interface PageQuery { before: number | undefined; limit: number }
+
+export function pageQuery(c: Context, defaultLimit: number, maxLimit: number): PageQuery {
+  const rawLimit = c.req.query('limit');
+  const rawBefore = c.req.query('before');
+  return {
+    limit: rawLimit === undefined ? defaultLimit : parseIntParam('limit', rawLimit, 1, maxLimit),
+    before: rawBefore === undefined ? undefined : parseIntParam('before', rawBefore, 1, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/**
+ * One page of a listing fetched with limit + 1 rows: `next` is the `before` of the following page
+ * (the last id shown), null when this page is the last.
+ */
+export function pageOf<T extends { id: number }>(rows: T[], limit: number): { items: T[]; next: number | null } {
+  const items = rows.slice(0, limit);
+  return { items, next: rows.length > limit ? items[items.length - 1]!.id : null };
+}

@@ -1,3 +1,4 @@
+import { appStateRoutes } from './routes/app-state.js';
 import { Hono } from 'hono';
 import type { Services } from '../services.js';
 import { requireToken, type ApiEnv } from './auth.js';
@@ -40,6 +41,7 @@ export function createApi(s: Services): Hono<ApiEnv> {
   api.route('/api/v1/apps', releaseRoutes(s));
   api.route('/api/v1/apps', domainRoutes(s));
   api.route('/api/v1/apps', processRoutes(s));
+  api.route('/api/v1/apps', appStateRoutes(s));
   api.route('/api/v1/apps', webhookRoutes(s));
   api.route('/api/v1/tokens', tokenRoutes(s));
   api.route('/api/v1/dashboard', dashboardRoutes(s));

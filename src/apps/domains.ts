@@ -4,8 +4,9 @@ import type { Database } from '../db/database.js';
 import { nowIso } from '../db/database.js';
 import { HiyError } from '../errors.js';
 import type { AppRoute } from '../proxy/proxy.js';
+import { routeFor } from './route.js';
 import type { Services } from '../services.js';
-import { appRouteOf, getApp, type App } from './repo.js';
+import { getApp } from './repo.js';
 
 export const MAX_DOMAINS_PER_APP = 20;
 const LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -53,11 +54,6 @@ export async function removeDomain(db: Kysely<Database>, app: string, host: stri
   if (Number(res.numDeletedRows) === 0) throw new HiyError('not_found', `${host} is not a domain of ${app}`);
 }
 
-/** The app's complete Caddy route: slot ports and every hostname it answers on. */
-export async function routeFor(db: Kysely<Database>, app: Pick<App, 'name' | 'slot_index'>): Promise<AppRoute> {
-  const hosts = (await listDomains(db, app.name)).map((d) => d.host);
-  return { ...appRouteOf(app), ...(hosts.length ? { extraHosts: hosts } : {}) };
-}
 
 export async function routeForName(db: Kysely<Database>, name: string): Promise<AppRoute> {
   return routeFor(db, await getApp(db, name));

@@ -2,6 +2,9 @@ import type { AppView } from '../contract.js';
 import { currentRelease } from '../deploy/releases.js';
 import { lastDeploy } from '../deploy/repo.js';
 import { volumeName } from '../deploy/processes.js';
+import { stoppedTypes } from '../deploy/formation.js';
+import type { ContainerInfo } from '../runtime/runtime.js';
+import { apiState, appStatus } from './status.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { CreateAppInput } from './input.js';
@@ -9,9 +12,16 @@ import { appRouteOf, deleteApp, getApp, insertApp, updateApp, type App, type App
 import { appUrl, gitRemoteUrl } from './urls.js';
 import { DEFAULT_IMAGE_TAG } from './source.js';
 
-/** What the API shows of an app: its settings plus where it lives and what it runs. */
-export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Promise<AppView> {
-  const [release, deploy] = await Promise.all([currentRelease(s.db, app.name), lastDeploy(s.db, app.name)]);
+/**
+ * What the API shows of an app: its settings, where it lives, what it runs and its status.
+ * `containers`: every app's containers when the caller fetched them once for many apps.
+ */
+export async function appView(s: Pick<Services, 'db' | 'config' | 'containers'>, app: App, containers?: Map<string, ContainerInfo[]> | null): Promise<AppView> {
+  const [release, deploy, stopped, byApp] = await Promise.all([
+    currentRelease(s.db, app.name), lastDeploy(s.db, app.name), stoppedTypes(s.db, app.name),
+    containers === undefined ? s.containers.byApp() : containers ?? undefined,
+  ]);
+  const status = appStatus({ hasRelease: release !== undefined, lastDeploy: deploy, containers: byApp === undefined ? undefined : byApp.get(app.name) ?? [], stopped });
   return {
     name: app.name,
     repo_url: app.repo_url,
@@ -30,6 +40,10 @@ export async function appView(s: Pick<Services, 'db' | 'config'>, app: App): Pro
     domain: `${app.name}.${s.config.domain}`,
     url: appUrl(s.config, app.name),
     git_remote: gitRemoteUrl(s.config, app.name),
+    status: apiState(status),
+    status_note: status.note ?? null,
+    stopped: [...stopped].sort(),
+    maintenance: app.maintenance === 1,
     current_release: release
       ? { id: release.id, version: release.version, sha: release.sha, image: release.image, image_ref: release.image_ref, created_at: release.created_at }
       : null,
@@ -131,6 +145,8 @@ async function removeDockerObjects(s: Services, app: string, volumes: boolean): 
     // id would fail (referenced in several repositories) or take the other app's image with it.
     ['images', async () => { for (const i of await runtime.listImages({ app })) for (const t of i.tags.length ? i.tags : [i.id]) await runtime.removeImage(t); }],
     // Attached add-ons stay (their data is theirs); they leave the network so it can go.
+    // Its npm/pip caches: nothing built later, by any app, may find them (docker-caches.ts).
+    ['dependency caches', async () => { await (await s.builder()).pruneCaches(app); }],
     ['network', async () => {
       for (const c of await runtime.listAddonContainers()) if (c.apps.includes(app)) await runtime.detachAddon(c.addon, app);
       await runtime.removeNetwork(app);

@@ -24,6 +24,8 @@ export interface AppsTable {
   source: Generated<string>;
   /** With an image source: the tag `hiy deploy` and notifications follow (null: latest). */
   image_tag: Generated<string | null>;
+  /** 1 while hiy maintenance:on: Caddy answers a 503 page instead of the app. */
+  maintenance: Generated<number>;
   created_at: string;
   updated_at: string;
 }

@@ -51,6 +51,8 @@ export interface BuildDeps {
    * root): below it the build does not start; one that eats into it is stopped.
    */
   disk?: { reserveMb: number; paths: string[] };
+  /** Bound of one app's dependency caches in MB (HIY_BUILD_CACHE_MB): past it they start over. */
+  cacheMaxMb?: number;
 }
 
 /** How often a running build's disks are checked. */
@@ -59,6 +61,16 @@ const DISK_CHECK_MS = 1_000;
 const diskMessage = (low: LowDisk, reserveMb: number, during: boolean) => during
   ? `the build was stopped: the disk holding ${low.path} fell to ${low.freeMb} MB free, below the ${reserveMb} MB reserve (HIY_DISK_RESERVE_MB) that keeps hiy's database and the apps writable`
   : `the build did not start: the disk holding ${low.path} has ${low.freeMb} MB free, less than the ${reserveMb} MB reserve (HIY_DISK_RESERVE_MB). Free some space (docs/operations.md, "Disk hygiene") and push again`;
+
+/** A cache past its bound starts over; housekeeping, so a failure only costs a log line. */
+async function trimCaches(d: BuildDeps, req: BuildRequest, maxMb: number): Promise<void> {
+  try {
+    const freed = await d.builder.pruneCaches(req.app, maxMb * 1024 * 1024);
+    if (freed > 0) req.onOutput(`the dependency cache was larger than ${maxMb} MB (HIY_BUILD_CACHE_MB) and starts over (${Math.round(freed / 1024 / 1024)} MB freed)`);
+  } catch (err) {
+    d.log.warn({ err, app: req.app }, 'trimming the dependency caches failed');
+  }
+}
 
 /** Why the build was stopped from our side (timeout or the caller's signal). */
 class Stopped extends Error {}
@@ -79,7 +91,9 @@ export async function buildRelease(d: BuildDeps, req: BuildRequest): Promise<Bui
   const timer = setTimeout(() => stop.abort(new Stopped(`the build took longer than ${req.timeoutSec} s and was stopped`)), req.timeoutSec * 1000);
   let stopWatch = () => {};
   try {
-    const ctx = await prepareBuildContext(req.source, d.limits ?? {}, { images: req.images, dockerfilePath: req.dockerfilePath }, stop.signal);
+    // Asked before the source is read is not possible (it must be read from this tick: context.ts).
+    const cacheMounts = d.builder.cacheMounts();
+    const ctx = await prepareBuildContext(req.source, d.limits ?? {}, { images: req.images, dockerfilePath: req.dockerfilePath, app: req.app, cacheMounts }, stop.signal);
     try {
       (req.onStep ?? req.onOutput)(`Detected ${ctx.plan.label}`);
       for (const note of ctx.plan.notes) req.onOutput(note);
@@ -90,8 +104,9 @@ export async function buildRelease(d: BuildDeps, req: BuildRequest): Promise<Bui
         if (low) throw new HiyError('build_failed', diskMessage(low, reserveMb, false));
         stopWatch = watchDisk(paths, reserveMb, DISK_CHECK_MS, (l) => stop.abort(new Stopped(diskMessage(l, reserveMb, true))));
       }
-      await d.builder.build({ tag, context: ctx.stream(), dockerfile: ctx.plan.dockerfilePath, memoryMb: req.memoryMb, onOutput: req.onOutput, signal: stop.signal });
+      await d.builder.build({ tag, context: ctx.stream(), dockerfile: ctx.plan.dockerfilePath, memoryMb: req.memoryMb, onOutput: req.onOutput, signal: stop.signal, buildkit: ctx.plan.buildkit });
       d.log.info({ app: req.app, deploy: req.deployId, image: tag, ms: Date.now() - started }, 'image built');
+      if (ctx.plan.buildkit && d.cacheMaxMb !== undefined) await trimCaches(d, req, d.cacheMaxMb);
       return { image: tag, strategy: ctx.plan.strategy, processes: ctx.plan.processes, cron: ctx.plan.cron };
     } finally {
       await ctx.dispose();

@@ -11,6 +11,7 @@ import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract, pack as tarPack, type ExtractEvents, type Header } from 'tar-stream';
 import { HiyError } from '../errors.js';
+import { scopeCacheMounts } from './cache-mounts.js';
 import { detect, GENERATED_DOCKERFILE, ROOT_FILE_MAX, ROOT_FILES, type BuildPlan, type DetectOptions } from './detect.js';
 import { isIgnored, parseDockerignore } from './dockerignore.js';
 
@@ -159,10 +160,15 @@ interface Scan {
   dockerignore: string | undefined;
   /** ROOT_FILES that are regular files, with their content. */
   rootFiles: Map<string, string>;
+  /** Dockerfiles the build may use (DOCKERFILES) that are regular files, with their content. */
+  dockerfiles: Map<string, string>;
 }
 
-async function scan(file: string, maxEntries: number): Promise<Scan> {
-  const out: Scan = { entries: 0, paths: [], links: new Map(), dockerignore: undefined, rootFiles: new Map() };
+/** The Dockerfiles detection can choose: the app's dockerfile_path, else the root ones. */
+const dockerfileCandidates = (opts: DetectOptions): string[] => opts.dockerfilePath !== null ? [opts.dockerfilePath] : ['Dockerfile', 'dockerfile'];
+
+async function scan(file: string, maxEntries: number, dockerfiles: string[]): Promise<Scan> {
+  const out: Scan = { entries: 0, paths: [], links: new Map(), dockerignore: undefined, rootFiles: new Map(), dockerfiles: new Map() };
   await forEachEntry(file, async (h, entry) => {
     if (++out.entries > maxEntries) throw refuse(`it has more than ${maxEntries} entries`);
     const path = checkHeader(h);
@@ -172,6 +178,8 @@ async function scan(file: string, maxEntries: number): Promise<Scan> {
     if (path === '.dockerignore' && isFile) out.dockerignore = await readAll(entry, MAX_DOCKERIGNORE, '.dockerignore');
     else if (path !== undefined && isFile && (ROOT_FILES as readonly string[]).includes(path)) {
       out.rootFiles.set(path, await readAll(entry, ROOT_FILE_MAX, path));
+    } else if (path !== undefined && isFile && dockerfiles.includes(path)) {
+      out.dockerfiles.set(path, await readAll(entry, ROOT_FILE_MAX, path));
     } else entry.resume();
   });
   checkSymlinkUse(out.paths, out.links);
@@ -216,6 +224,8 @@ async function repack(file: string, out: string, keep: (path: string) => boolean
   await Promise.all([written, fill]);
 }
 
+export const CACHE_MOUNTS_UNAVAILABLE = 'this Dockerfile uses RUN --mount, which needs BuildKit, and hiy builds with BuildKit only where it can hold build steps to the build memory and process limits (an engine with the cgroupfs cgroup driver; see docs/build-strategies.md, "Dependency caches"). Remove the --mount options to build it here.';
+
 export interface PreparedContext {
   entries: number;
   ignored: number;
@@ -228,7 +238,7 @@ export interface PreparedContext {
  * .dockerignore that keeps that file out of `COPY . .`. Throws HiyError('build_failed').
  */
 export async function checkAndRepack(source: string, out: string, maxEntries: number, detectOpts: DetectOptions): Promise<PreparedContext> {
-  const s = await scan(source, maxEntries).catch((err: unknown) => {
+  const s = await scan(source, maxEntries, dockerfileCandidates(detectOpts)).catch((err: unknown) => {
     if (err instanceof HiyError) throw err;
     throw refuse(`it is not a valid tar archive (${(err as Error).message})`);
   });
@@ -243,6 +253,17 @@ export async function checkAndRepack(source: string, out: string, maxEntries: nu
   let ignored = 0;
   for (const p of s.paths) if (!keep(p)) ignored++;
   const extra = new Map<string, string>();
+  if (plan.strategy === 'dockerfile') {
+    // Not read (a symlink): it has no cache mount hiy let through, and the classic builder,
+    // which then builds it, refuses RUN --mount.
+    const text = s.dockerfiles.get(plan.dockerfilePath);
+    const scoped = text === undefined ? undefined : scopeCacheMounts(text, detectOpts.app);
+    if (scoped?.usesMounts) {
+      if (!detectOpts.cacheMounts) throw new HiyError('build_failed', CACHE_MOUNTS_UNAVAILABLE);
+      plan.buildkit = true;
+      if (scoped.cacheMounts) extra.set(plan.dockerfilePath, scoped.text);
+    }
+  }
   if (plan.generated !== undefined) {
     extra.set(GENERATED_DOCKERFILE, plan.generated);
     // The engine removes a Dockerfile and .dockerignore listed here from what COPY sees.

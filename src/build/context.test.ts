@@ -10,7 +10,7 @@ import { HiyError } from '../errors.js';
 import { entryPath, prepareBuildContext, type ContextLimits } from './context.js';
 import { DEFAULT_BUILD_IMAGES } from '../base-images.js';
 
-const DETECT = { images: DEFAULT_BUILD_IMAGES, dockerfilePath: null };
+const DETECT = { images: DEFAULT_BUILD_IMAGES, dockerfilePath: null, app: 'ctx', cacheMounts: false };
 
 type E = Partial<Header> & { name: string; content?: string };
 

@@ -97,13 +97,16 @@ function runCheckWorker(job: ContextJob, timeoutMs: number, memoryMb: number, si
   });
 }
 
+/** DetectOptions, where whether the builder offers cache mounts may still be on its way (asked while the source spools). */
+export type ContextDetectOptions = Omit<DetectOptions, 'cacheMounts'> & { cacheMounts: boolean | Promise<boolean> };
+
 /**
  * Spools, checks and plans the context: detects the build strategy (detect.ts) and, for a
  * generated Dockerfile, adds it to the context (never to the user's repo). Throws
  * HiyError('build_failed') when the archive is refused or nothing can be built; the caller must
  * dispose() the result.
  */
-export async function prepareBuildContext(source: Readable, limits: Partial<ContextLimits>, detectOpts: DetectOptions, signal?: AbortSignal): Promise<BuildContext> {
+export async function prepareBuildContext(source: Readable, limits: Partial<ContextLimits>, detectOpts: ContextDetectOptions, signal?: AbortSignal): Promise<BuildContext> {
   const lim: ContextLimits = { ...DEFAULT_CONTEXT_LIMITS, ...limits };
   // Synchronous on purpose: the source must be read from this very tick. A child process's
   // stdout that nobody reads when the child exits is resumed by Node and its data discarded
@@ -114,7 +117,8 @@ export async function prepareBuildContext(source: Readable, limits: Partial<Cont
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
     await spool(source, file, lim.maxBytes, signal);
-    const r = await runCheckWorker({ source: file, out, maxEntries: lim.maxEntries, detect: detectOpts }, lim.checkTimeoutMs ?? CHECK_TIMEOUT_MS, lim.checkMemoryMb ?? CHECK_MEMORY_MB, signal);
+    const detect: DetectOptions = { ...detectOpts, cacheMounts: await detectOpts.cacheMounts };
+    const r = await runCheckWorker({ source: file, out, maxEntries: lim.maxEntries, detect }, lim.checkTimeoutMs ?? CHECK_TIMEOUT_MS, lim.checkMemoryMb ?? CHECK_MEMORY_MB, signal);
     await rm(file, { force: true });
     return { entries: r.entries, ignored: r.ignored, plan: r.plan, stream: () => createReadStream(out), dispose };
   } catch (err) {

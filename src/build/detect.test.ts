@@ -13,7 +13,7 @@ function tree(files: Record<string, string>, dirs: string[] = []): SourceTree {
   return { paths, files: new Map(Object.entries(files).filter(([k]) => ['Procfile', 'package.json', 'requirements.txt', 'go.mod'].includes(k))) };
 }
 
-const plan = (t: SourceTree, dockerfilePath: string | null = null) => detect(t, { images: IMAGES, dockerfilePath });
+const plan = (t: SourceTree, dockerfilePath: string | null = null, cacheMounts = false) => detect(t, { images: IMAGES, dockerfilePath, app: 'shop', cacheMounts });
 const failsWith = (fn: () => unknown, pattern: RegExp) => assert.throws(fn, (e: unknown) => e instanceof HiyError && e.code === 'build_failed' && pattern.test(e.message));
 
 /** The lines of one stage of a Dockerfile (stages start at FROM). */
@@ -137,6 +137,30 @@ describe('build strategy detection', { timeout: 10_000 }, () => {
 
   test('nothing recognisable: the message lists what was looked for and how to fix it', () => {
     failsWith(() => plan(tree({ 'README.md': '', 'main.rs': '' })), /looked for, in this order:[\s\S]*Dockerfile[\s\S]*package\.json \(Node\.js\), requirements\.txt or pyproject\.toml \(Python\), go\.mod \(Go\)[\s\S]*static\/ folder or an index\.html[\s\S]*add a Dockerfile[\s\S]*Procfile/);
+  });
+});
+
+describe('dependency caches in generated builds', { timeout: 10_000 }, () => {
+  test('Node: npm ci mounts the app\'s own npm cache and prefers it, when the builder offers cache mounts', () => {
+    const p = plan(tree({ 'package.json': '{"scripts":{"start":"x"}}', 'package-lock.json': '{}' }), null, true);
+    assert.equal(p.buildkit, true);
+    assert.match(p.generated ?? '', /^RUN --mount=type=cache,id=hiy\/shop\/npm,target=\/var\/cache\/hiy\/shop\/npm,sharing=locked npm ci --omit=dev --prefer-offline --cache=\/var\/cache\/hiy\/shop\/npm --loglevel=http$/m);
+    const without = plan(tree({ 'package.json': '{"scripts":{"start":"x"}}', 'package-lock.json': '{}' }));
+    assert.equal(without.buildkit, false);
+    assert.match(without.generated ?? '', /^RUN npm ci --omit=dev$/m);
+  });
+
+  test('Python: pip keeps its cache in the app\'s cache mount instead of turning it off', () => {
+    const p = plan(tree({ 'requirements.txt': 'flask\n', Procfile: 'web: x' }), null, true);
+    assert.equal(p.buildkit, true);
+    assert.match(p.generated ?? '', /^RUN --mount=type=cache,id=hiy\/shop\/pip,target=\/var\/cache\/hiy\/shop\/pip,sharing=locked python -m pip install --cache-dir=\/var\/cache\/hiy\/shop\/pip --prefix=\/install -r requirements.txt$/m);
+    assert.doesNotMatch(p.generated ?? '', /PIP_NO_CACHE_DIR/);
+    assert.match(plan(tree({ 'requirements.txt': 'flask\n', Procfile: 'web: x' })).generated ?? '', /PIP_NO_CACHE_DIR=1/);
+  });
+
+  test('a build with nothing to install, and a pushed Dockerfile without --mount, stay on the classic builder', () => {
+    assert.equal(plan(tree({ 'requirements.txt': '# nothing\n', Procfile: 'web: x' }), null, true).buildkit, false);
+    assert.equal(plan(tree({ Dockerfile: 'FROM x' }), null, true).buildkit, false);
   });
 });
 

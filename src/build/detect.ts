@@ -43,12 +43,18 @@ export interface BuildPlan {
   cron: CronJob[];
   /** Extra lines for the build output (what was chosen and why). */
   notes: string[];
+  /** The Dockerfile uses RUN --mount (a generated one's dependency cache): build with BuildKit. */
+  buildkit: boolean;
 }
 
 export interface DetectOptions {
   images: BuildImages;
   /** The app's dockerfile_path setting (null: the root Dockerfile). */
   dockerfilePath: string | null;
+  /** The app being built: its caches are named after it (cache-mounts.ts). */
+  app: string;
+  /** The builder can run RUN --mount steps within hiy's limits (Builder.cacheMounts). */
+  cacheMounts: boolean;
 }
 
 export const NOTHING_RECOGNISED = [
@@ -73,13 +79,14 @@ export function detect(tree: SourceTree, opts: DetectOptions): BuildPlan {
 
   if (opts.dockerfilePath !== null) {
     if (!tree.paths.has(opts.dockerfilePath)) throw fail(`the app's dockerfile_path is ${opts.dockerfilePath}, but the pushed tree has no such file`);
-    return { strategy: 'dockerfile', label: `Dockerfile (${opts.dockerfilePath})`, dockerfilePath: opts.dockerfilePath, processes, cron, notes };
+    return { strategy: 'dockerfile', label: `Dockerfile (${opts.dockerfilePath})`, dockerfilePath: opts.dockerfilePath, processes, cron, notes, buildkit: false };
   }
   for (const name of ['Dockerfile', 'dockerfile']) {
-    if (tree.paths.has(name)) return { strategy: 'dockerfile', label: 'Dockerfile', dockerfilePath: name, processes, cron, notes };
+    if (tree.paths.has(name)) return { strategy: 'dockerfile', label: 'Dockerfile', dockerfilePath: name, processes, cron, notes, buildkit: false };
   }
   const generated = (strategy: Strategy, label: string, dockerfile: string): BuildPlan =>
-    ({ strategy, label, dockerfilePath: GENERATED_DOCKERFILE, generated: dockerfile, processes, cron, notes });
+    ({ strategy, label, dockerfilePath: GENERATED_DOCKERFILE, generated: dockerfile, processes, cron, notes, buildkit: dockerfile.includes('RUN --mount=') });
+  const cacheApp = opts.cacheMounts ? opts.app : undefined;
 
   const pkg = tree.files.get('package.json');
   if (pkg !== undefined) {
@@ -93,7 +100,7 @@ export function detect(tree: SourceTree, opts: DetectOptions): BuildPlan {
       }
       notes.push('no "start" script: npm start runs node server.js');
     }
-    return generated('node', 'Node.js app', nodeDockerfile({ image: opts.images.node, lockfile, hasBuild: scripts.build !== undefined, web }));
+    return generated('node', 'Node.js app', nodeDockerfile({ image: opts.images.node, lockfile, hasBuild: scripts.build !== undefined, web, cacheApp }));
   }
 
   const requirements = tree.files.get('requirements.txt');
@@ -101,7 +108,7 @@ export function detect(tree: SourceTree, opts: DetectOptions): BuildPlan {
     if (!web) throw fail('Python app without a web command: add a Procfile, for example "web: gunicorn app:app --bind 0.0.0.0:$PORT"');
     const listed = requirements !== undefined && requirements.split(/\r?\n/).some((l) => l.trim() !== '' && !l.trim().startsWith('#'));
     if (requirements !== undefined && !listed) notes.push('requirements.txt lists no packages: nothing to install');
-    return generated('python', 'Python app', pythonDockerfile({ image: opts.images.python, requirements: listed, pyproject: requirements === undefined, web }));
+    return generated('python', 'Python app', pythonDockerfile({ image: opts.images.python, requirements: listed, pyproject: requirements === undefined, web, cacheApp }));
   }
 
   const goMod = tree.files.get('go.mod');

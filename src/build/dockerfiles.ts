@@ -5,9 +5,20 @@
  *   the code only rebuilds from the final `COPY . .` (the install step shows `Using cache`);
  * - the app runs as uid/gid 10001 (numeric: works in images without that user in /etc/passwd);
  * - the default command is the Procfile's web command, else the language's own convention.
- * Only the classic builder's features are used (hiy builds with it).
+ * - with `cache` (BuildKit with bounded build steps, see docker-builder.ts), the package manager's
+ *   download cache is a cache mount of the app's own (cache-mounts.ts) that outlives the layer:
+ *   a changed lockfile downloads only what is new. Without it only the classic builder's features
+ *   are used.
  */
+import { cacheId, cacheTarget } from './cache-mounts.js';
 import { shellCommand } from './procfile.js';
+
+/** An app's dependency cache for a generated build: its mount flag and where it is mounted. */
+function cacheMount(app: string, name: string): { flag: string; dir: string } {
+  const dir = cacheTarget(app, name);
+  // locked: two builds of one app never write one cache at once (npm and pip are not safe for it).
+  return { flag: `--mount=type=cache,id=${cacheId(app, name)},target=${dir},sharing=locked`, dir };
+}
 
 export const APP_UID = '10001:10001';
 
@@ -23,6 +34,8 @@ export interface NodePlan {
   hasBuild: boolean;
   /** Procfile web command; otherwise `npm start`. */
   web: string | undefined;
+  /** The app whose npm cache the install step mounts; undefined: no cache mount. */
+  cacheApp?: string | undefined;
 }
 
 export function nodeDockerfile(p: NodePlan): string {
@@ -35,9 +48,17 @@ export function nodeDockerfile(p: NodePlan): string {
     'WORKDIR /app',
     'ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false NPM_CONFIG_LOGLEVEL=warn',
     `COPY ${manifests.join(' ')} ./`,
-    // devDependencies are needed only to build; a build stage prunes them afterwards.
-    `RUN ${install}${p.hasBuild ? '' : ' --omit=dev'}`,
   ];
+  // devDependencies are needed only to build; a build stage prunes them afterwards.
+  const omit = p.hasBuild ? '' : ' --omit=dev';
+  if (p.cacheApp) {
+    const c = cacheMount(p.cacheApp, 'npm');
+    // --prefer-offline: a package in the cache is not asked for again. loglevel http lists each
+    // download ("(cache miss)"); what comes from the cache is silent, so the output shows what was new.
+    lines.push(`RUN ${c.flag} ${install}${omit} --prefer-offline --cache=${c.dir} --loglevel=http`);
+  } else {
+    lines.push(`RUN ${install}${omit}`);
+  }
   if (p.hasBuild) {
     lines.push('', 'FROM deps AS build', 'COPY . .', 'RUN npm run build && npm prune --omit=dev');
   }
@@ -62,21 +83,26 @@ export interface PythonPlan {
   /** pyproject.toml without requirements.txt: the project itself is installed. */
   pyproject: boolean;
   web: string;
+  /** The app whose pip cache the install step mounts; undefined: no cache mount. */
+  cacheApp?: string | undefined;
 }
 
 export function pythonDockerfile(p: PythonPlan): string {
   const lines = [HEADER('Python app')];
   const deps = p.requirements || p.pyproject;
   if (deps) {
+    const c = p.cacheApp ? cacheMount(p.cacheApp, 'pip') : undefined;
+    // Without a cache mount pip's cache would only grow the layer.
+    const run = (args: string) => c ? `RUN ${c.flag} python -m pip install --cache-dir=${c.dir} ${args}` : `RUN python -m pip install ${args}`;
     lines.push(
       `FROM ${p.image} AS deps`,
       'WORKDIR /app',
-      'ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1',
+      c ? 'ENV PIP_DISABLE_PIP_VERSION_CHECK=1' : 'ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1',
       // requirements.txt alone: the install layer is reused until it changes. A pyproject-only
       // project needs its whole tree to install, so its install runs again on every change.
       ...(p.requirements
-        ? ['COPY requirements.txt ./', 'RUN python -m pip install --prefix=/install -r requirements.txt']
-        : ['COPY . .', 'RUN python -m pip install --prefix=/install .']),
+        ? ['COPY requirements.txt ./', run('--prefix=/install -r requirements.txt')]
+        : ['COPY . .', run('--prefix=/install .')]),
       '',
     );
   }

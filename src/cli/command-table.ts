@@ -23,6 +23,7 @@ import { releaseCommands } from './cmd/releases.js';
 import { domainCommands } from './cmd/domains.js';
 import { logCommands } from './cmd/logs.js';
 import { processCommands } from './cmd/processes.js';
+import { appStateCommands } from './cmd/app-state.js';
 import { envCommands } from './cmd/env.js';
 import { loginCommands } from './cmd/login.js';
 import { tokenCommands } from './cmd/tokens.js';
@@ -52,6 +53,7 @@ export function commandTable(local: CommandTable = {}): CommandTable {
     ...domainCommands,
     ...logCommands,
     ...processCommands,
+    ...appStateCommands,
     ...runCommands,
     ...addonCommands,
     ...tokenCommands,

@@ -24,3 +24,10 @@ export async function followBuild(ctx: Ctx, app: string, id: number): Promise<vo
   throw new CliError('the log stream ended before the deploy did (is hiy restarting?)');
 }
 
+
+/** Waits, over the same stream and without printing it, until a deploy (of any app) has ended. */
+export async function waitDeployEnd(ctx: Ctx, app: string, id: number): Promise<void> {
+  const res = await ctx.api().open(`/apps/${seg(app)}/deploys/${id}/log/stream`);
+  if (!res.body) throw new CliError('the server sent no stream');
+  for await (const e of readSse(res.body)) if (e.event === 'end') return;
+}

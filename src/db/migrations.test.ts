@@ -77,6 +77,37 @@ describe('migrations', { timeout: 30_000 }, () => {
     }
   });
 
+  it('widen the deploys trigger check by rebuilding the table: rows, columns, indexes and the app cascade stay', async () => {
+    const file = join(dir, 'triggers', 'hiy.db');
+    await openDatabase(file).then((o) => o.close());
+    rmSync(file);
+    const sqlite = new SQLite(file);
+    sqlite.pragma('foreign_keys = ON');
+    const old = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    assert.equal((await new Migrator({ db: old, provider: { getMigrations: async () => migrations } }).migrateTo('20261209T1000-app-states')).error, undefined);
+    await old.insertInto('apps').values({ name: 'shop', repo_url: null, slot_index: 0, current_release_id: null, created_at: NOW, updated_at: NOW }).execute();
+    await old.insertInto('deploys').values({ app: 'shop', sha: 'a'.repeat(40), status: 'success', triggered_by: 'manual', log: 'the log', error: null, rollback_to: null, image_ref: 'ghcr.io/me/shop:v1', created_at: NOW, started_at: NOW, finished_at: NOW }).execute();
+    await assert.rejects(old.insertInto('deploys').values({ app: 'shop', sha: 'b', status: 'queued', triggered_by: 'dashboard', error: null, rollback_to: null, created_at: NOW, started_at: null, finished_at: null }).execute(), /CHECK constraint/);
+    await old.destroy();
+
+    const reopened = await openDatabase(file);
+    try {
+      const row = await reopened.db.selectFrom('deploys').selectAll().executeTakeFirstOrThrow();
+      assert.deepEqual([row.id, row.triggered_by, row.log, row.image_ref, row.finished_at], [1, 'manual', 'the log', 'ghcr.io/me/shop:v1', NOW]);
+      for (const t of ['dashboard', 'api'] as const) {
+        await reopened.db.insertInto('deploys').values({ app: 'shop', sha: 'c', status: 'queued', triggered_by: t, error: null, rollback_to: null, created_at: NOW, started_at: null, finished_at: null }).execute();
+      }
+      await assert.rejects(reopened.db.insertInto('deploys').values({ app: 'shop', sha: 'c', status: 'queued', triggered_by: 'bogus' as never, error: null, rollback_to: null, created_at: NOW, started_at: null, finished_at: null }).execute(), /CHECK constraint/);
+      const indexes = reopened.sqlite.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'deploys' and sql is not null order by name").all().map((r) => (r as { name: string }).name);
+      assert.deepEqual(indexes, ['deploys_app_id', 'deploys_status']);
+      assert.equal((reopened.sqlite.prepare("select count(*) as n from sqlite_master where name = 'deploys_rebuilt'").get() as { n: number }).n, 0);
+      await reopened.db.deleteFrom('apps').where('name', '=', 'shop').execute();
+      assert.equal((await reopened.db.selectFrom('deploys').selectAll().execute()).length, 0, 'deleting the app still cascades to its deploys');
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('cascade an app delete to its env vars, deploys and releases', async () => {
     const { db, close } = await openDatabase(join(dir, 'cascade', 'hiy.db'));
     try {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DeployTrigger } from '../contract.js';
+import type { StopResult } from './stops.js';
 
 /** What the API and the git endpoint need from the deploy queue (implemented in service.ts). */
 export interface Deployer {
@@ -21,6 +22,12 @@ export interface Deployer {
   rollback(app: string, version?: number): Promise<{ deployId: number; targetVersion: number }>;
   /** Scales process types (`{web: 2, worker: 0}`) of the current release; returns the whole formation. */
   scale(app: string, changes: Record<string, number>): Promise<Record<string, number>>;
+  /** Like scale, but while a deploy runs it answers `{behind: <its id>}` at once and scales after it. */
+  scaleSoon(app: string, changes: Record<string, number>): Promise<{ formation: Record<string, number> } | { behind: { id: number; app: string } }>;
+  /** `hiy ps:stop`: the type (every type when undefined) runs nothing until ps:start or a deploy (stops.ts). */
+  stopProcesses(app: string, type?: string): Promise<StopResult>;
+  /** `hiy ps:start`: stopped types run again from the current release. */
+  startProcesses(app: string, type?: string): Promise<StopResult>;
   /** Stops everything of an app before it is destroyed: waiting deploys, containers. */
   forgetApp(app: string): Promise<void>;
 }

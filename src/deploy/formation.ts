@@ -4,6 +4,7 @@ import type { App } from '../apps/repo.js';
 import { workerTypes, type Processes } from '../build/procfile.js';
 import type { Database } from '../db/database.js';
 import { HiyError } from '../errors.js';
+import { nowIso } from '../db/database.js';
 import { MAX_WEB_REPLICAS } from '../slots.js';
 
 export const MAX_WORKER_REPLICAS = 10;
@@ -73,4 +74,24 @@ export async function formationOf(db: Kysely<Database>, app: string, processes: 
   const out: Record<string, number> = { web: Math.min(MAX_WEB_REPLICAS, Math.max(1, set.get('web') ?? 1)) };
   for (const t of workerTypes(processes)) out[t] = set.get(t) ?? 1;
   return out;
+}
+
+/** Process types stopped by ps:stop. */
+export async function stoppedTypes(db: Kysely<Database>, app: string): Promise<Set<string>> {
+  const rows = await db.selectFrom('formation').select('process').where('app', '=', app).where('stopped', '=', 1).execute();
+  return new Set(rows.map((r) => r.process));
+}
+
+/** What runs: the formation with stopped types at 0 (start-up reconciliation keeps them stopped). */
+export async function runningFormation(db: Kysely<Database>, app: string, processes: Processes): Promise<Record<string, number>> {
+  const [formation, stopped] = await Promise.all([formationOf(db, app, processes), stoppedTypes(db, app)]);
+  for (const t of stopped) if (t in formation) formation[t] = 0;
+  return formation;
+}
+
+/** A deploy runs every type: the stops end (returned: what was stopped, for the deploy log). */
+export async function clearStops(db: Kysely<Database>, app: string): Promise<string[]> {
+  const stopped = [...await stoppedTypes(db, app)];
+  if (stopped.length) await db.updateTable('formation').set({ stopped: 0, updated_at: nowIso() }).where('app', '=', app).execute();
+  return stopped;
 }

@@ -20,12 +20,13 @@ import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { idleSlot } from '../slots.js';
 import { switchTraffic } from './drain.js';
 import type { DeployOutput } from './output.js';
-import { formationOf, shareOf } from './formation.js';
+import { clearStops, formationOf, shareOf } from './formation.js';
 import type { ReleaseImage, ReleasePlan } from './plan.js';
 import { prepareVolume, runReleaseCommand, startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, imagesToKeep, recordRelease, type Release } from './releases.js';
 import { imageProcesses, pullRelease, type MadeImage } from './pull.js';
 import { diskReserveOf } from './disk-reserve.js';
+import { routeFor } from '../apps/route.js';
 import type { DeployTrigger } from '../contract.js';
 
 export interface PipelineDeps {
@@ -38,7 +39,8 @@ export interface PipelineDeps {
   proxy: Proxy;
 }
 
-export type Prepare = (step: { say(line: string): void; signal?: AbortSignal | undefined }) => Promise<void>;
+/** The job's first step; a deploy queued before its commit was known (a repo fetch) returns it. */
+export type Prepare = (step: { say(line: string): void; signal?: AbortSignal | undefined }) => Promise<void | { sha: string }>;
 
 export interface DeployJob {
   deployId: number;
@@ -84,7 +86,8 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const env = await appEnv(d.db, d.secrets, app.name);
   const secrets = env.secrets;
   job.output.setRedactor(createRedactor(secrets));
-  await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
+  const prepared = await job.prepare?.({ say: (line) => job.output.step(line), signal: job.signal });
+  if (prepared) job.sha = prepared.sha;
   const previous = await currentRelease(d.db, app.name);
   // One-off runs (hiy run, consoles, cron) belong to no release: a deploy leaves them running.
   const oldContainers = (await d.runtime.list({ app: app.name })).filter((c) => c.run === null);
@@ -105,12 +108,16 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   const web = await startWeb(d, plan, oldContainers, fresh ? 'new release' : 'release');
   const release = await recordRelease(d.db, { app: app.name, deploy_id: job.deployId, sha: made.sha, image: image.image, slot: plan.slot, processes: JSON.stringify(image.processes), image_ref: made.imageRef, cron: JSON.stringify(image.cron) });
   job.output.step(`Released v${release.version}`);
+  // A deploy is a request to run: an app stopped by ps:stop runs again (stops.ts, decision 40).
+  const wasStopped = await clearStops(d.db, app.name);
+  if (wasStopped.length) job.output.step(`${app.name} was stopped (${wasStopped.join(', ')}): this release starts it (hiy ps:stop ${app.name} stops it again)`);
   const old = oldContainers.filter((c) => !web.some((w) => w.id === c.id));
   await switchTraffic(d, app, { slot: plan.slot, replicas: web.length }, old, () => {
     job.output.step(`Live at ${appUrl(d.config, app.name)}`);
     job.live?.(release.version);
     if (old.length > 0) job.output.step(`Draining the old release (up to ${app.drain_s} s), then stopping it`);
   });
+  if (wasStopped.includes('web')) await d.proxy.setRoute(await routeFor(d.db, app));
   if (old.length > 0) job.output.detail('old release stopped');
   await startOtherProcesses(d, plan);
   await settleAddonNetworks(d, d.runtime, app.name).catch((err: unknown) => d.log.warn({ err, app: app.name }, 'could not take detached add-ons off the app\'s network'));
@@ -140,7 +147,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   const { buildRelease } = await import('../build/build.js');
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
   const disk = await diskReserveOf(d.config, d.runtime);
-  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk }, {
+  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk, cacheMaxMb: d.config.buildCacheMb }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,

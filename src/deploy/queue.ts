@@ -97,6 +97,11 @@ export class DeployQueue extends EventEmitter {
     }
   }
 
+  /** The deploy running now (any app: one worker), which scaling and ps:stop/start wait for. */
+  runningDeploy(): { id: number; app: string } | undefined {
+    return this.running ? { id: this.running.job.deployId, app: this.running.job.app } : undefined;
+  }
+
   /** The output of a deploy that is waiting or running; undefined once it has finished (read deploys.log then). */
   outputOf(deployId: number): DeployOutput | undefined {
     if (this.running?.job.deployId === deployId) return this.running.job.output;

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { managedVars, fingerprintOf } from '../addons/managed.js';
 import { reconcileAddons } from '../addons/reconcile.js';
 import { listApps, type App } from '../apps/repo.js';
-import { routeFor } from '../apps/domains.js';
+import { routeFor } from '../apps/route.js';
 import { workerTypes } from '../build/procfile.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import type { Services } from '../services.js';
 import { replicaPort } from '../slots.js';
-import { formationOf, parseProcesses } from './formation.js';
+import { formationOf, parseProcesses, runningFormation, stoppedTypes } from './formation.js';
 import { currentPlan, type ReleasePlan } from './plan.js';
 import { startWebReplica, startWorkers } from './processes.js';
 import { byReplica } from './scale.js';
@@ -82,7 +82,8 @@ export async function reconcileContainers(s: Services, interruptedDeploys = 1): 
  */
 async function ensureReleaseRunning(s: Services, runtime: Runtime, app: App, release: Release, owned: ContainerInfo[]): Promise<void> {
   const processes = parseProcesses(release.processes);
-  const formation = await formationOf(s.db, app.name, processes);
+  // Types stopped by ps:stop stay stopped (stops.ts): their containers go, none is started.
+  const formation = await runningFormation(s.db, app.name, processes);
   const keep = new Set<string>();
   // Only when something has to start: the env is decrypted then, not at every start of hiy.
   let plan: ReleasePlan | undefined;
@@ -118,6 +119,8 @@ async function ensureReleaseRunning(s: Services, runtime: Runtime, app: App, rel
 async function restartIfEnvStale(s: Services, app: string, owned: ContainerInfo[]): Promise<void> {
   const want = fingerprintOf(await managedVars(s.db, app));
   if (owned.length === 0 || owned.every((c) => (c.managedEnv ?? '') === want)) return;
+  // A restart would start a stopped app; ps:start makes its containers with the current env anyway.
+  if ((await stoppedTypes(s.db, app)).size > 0) return;
   s.log.warn({ app }, 'the app runs with an older set of add-ons than it has; restarting it');
   await s.deployer.restart(app, 'manual').catch((err: unknown) => s.log.error({ err, app }, 'could not restart the app with its add-ons'));
 }

@@ -11,6 +11,13 @@ export async function listReleases(db: Kysely<Database>, app: string): Promise<R
   return db.selectFrom('releases').selectAll().where('app', '=', app).orderBy('version', 'desc').execute();
 }
 
+/** One page of the app's releases, newest first: ids below `before`, at most `limit` (API cursor paging). */
+export async function pageReleases(db: Kysely<Database>, app: string, limit: number, before?: number): Promise<Release[]> {
+  let q = db.selectFrom('releases').selectAll().where('app', '=', app);
+  if (before !== undefined) q = q.where('id', '<', before);
+  return q.orderBy('id', 'desc').limit(limit).execute();
+}
+
 export async function currentRelease(db: Kysely<Database>, app: string): Promise<Release | undefined> {
   return db.selectFrom('releases').selectAll()
     .where('id', '=', (eb) => eb.selectFrom('apps').select('current_release_id').where('name', '=', app))

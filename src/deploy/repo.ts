@@ -7,8 +7,10 @@ import { notFound } from '../errors.js';
 const SUMMARY_COLUMNS = ['id', 'app', 'sha', 'status', 'triggered_by', 'error', 'rollback_to', 'image_ref', 'created_at', 'started_at', 'finished_at'] as const;
 
 /** An app's deploys, newest first, without their logs. */
-export async function listDeploys(db: Kysely<Database>, app: string, limit = 20): Promise<DeploySummary[]> {
-  return db.selectFrom('deploys').select(SUMMARY_COLUMNS).where('app', '=', app).orderBy('id', 'desc').limit(limit).execute();
+export async function listDeploys(db: Kysely<Database>, app: string, limit = 20, before?: number): Promise<DeploySummary[]> {
+  let q = db.selectFrom('deploys').select(SUMMARY_COLUMNS).where('app', '=', app);
+  if (before !== undefined) q = q.where('id', '<', before);
+  return q.orderBy('id', 'desc').limit(limit).execute();
 }
 
 /** One deploy of the app, with its log; a deploy of another app is not found. */

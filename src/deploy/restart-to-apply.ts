@@ -6,18 +6,21 @@
  */
 import { getApp } from '../apps/repo.js';
 import { isHiyError } from '../errors.js';
+import { stoppedTypes } from './formation.js';
 import type { Services } from '../services.js';
 import type { DeployTrigger } from '../contract.js';
 
 export type RestartOutcome =
   | { restarted: true; deployId: number }
-  | { restarted: false; why: 'not_asked' | 'no_release' }
+  | { restarted: false; why: 'not_asked' | 'no_release' | 'stopped' }
   | { restarted: false; why: 'unavailable'; reason: string };
 
 /** `restart: false` skips it (`hiy env:set --no-restart`); any other error than an unavailable engine is thrown. */
 export async function restartToApply(s: Pick<Services, 'db' | 'log' | 'deployer'>, app: string, what: string, restart?: boolean, trigger: DeployTrigger = 'manual'): Promise<RestartOutcome> {
   if (restart === false) return { restarted: false, why: 'not_asked' };
   if ((await getApp(s.db, app)).current_release_id === null) return { restarted: false, why: 'no_release' };
+  // A restart is a deploy, and a deploy starts a stopped app: the change waits for ps:start instead.
+  if ((await stoppedTypes(s.db, app)).size > 0) return { restarted: false, why: 'stopped' };
   try {
     return { restarted: true, deployId: await s.deployer.restart(app, trigger) };
   } catch (err) {

@@ -21,6 +21,7 @@ import { formationOf, MAX_WORKER_REPLICAS, parseProcesses, shareOf } from './for
 import { currentPlan, type ReleasePlan } from './plan.js';
 import { startWebReplica, startWorkers, waitReplicaHealthy } from './processes.js';
 import { currentRelease, type Release } from './releases.js';
+import { stoppedTypes } from './formation.js';
 
 export interface ScaleDeps {
   db: Kysely<Database>;
@@ -60,16 +61,29 @@ export function byReplica(containers: ContainerInfo[], release: Release, type: s
   return out;
 }
 
-export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Record<string, unknown>): Promise<Record<string, number>> {
-  const app = await getApp(d.db, appName);
-  const release = await currentRelease(d.db, app.name);
+/**
+ * Everything a scale request can be refused for, checked before anything changes (and before the
+ * API answers 202 for a scale that waits behind a deploy): the counts, the process types, the
+ * budget split, a stopped type (ps:start it first).
+ */
+export async function checkScale(db: Kysely<Database>, appName: string, changes: Record<string, unknown>) {
+  const app = await getApp(db, appName);
+  const release = await currentRelease(db, app.name);
   const processes = parseProcesses(release?.processes);
   const wanted = validateScale(changes, release ? workerTypes(processes) : undefined);
+  const stopped = await stoppedTypes(db, app.name);
+  const blocked = Object.keys(wanted).filter((t) => stopped.has(t));
+  if (blocked.length) throw new HiyError('conflict', `${blocked.join(', ')} of ${app.name} ${blocked.length === 1 ? 'is' : 'are'} stopped: hiy ps:start ${app.name} ${blocked[0]} first`);
   // The app's budget is split across the new formation; one that spreads it too thin is refused
   // before anything changes.
-  const before = await formationOf(d.db, app.name, processes);
+  const before = await formationOf(db, app.name, processes);
   const next = { ...before, ...wanted };
   shareOf(app, next);
+  return { app, release, processes, wanted, next };
+}
+
+export async function scaleProcesses(d: ScaleDeps, appName: string, changes: Record<string, unknown>): Promise<Record<string, number>> {
+  const { app, release, processes, wanted, next } = await checkScale(d.db, appName, changes);
   if (release) await applyScale(d, await currentPlan(d, app, release), release, wanted, next);
   const now = nowIso();
   for (const [process, quantity] of Object.entries(wanted)) {
@@ -102,7 +116,8 @@ async function applyScale(d: ScaleDeps, current: ReleasePlan, release: Release, 
   if (!shrink) await resize(d, plan, release);
 }
 
-async function applyFormation(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
+/** Brings each type in `wanted` to its count of containers of the release (scaling, ps:start). */
+export async function applyFormation(d: ScaleDeps, plan: ReleasePlan, release: Release, wanted: Record<string, number>): Promise<void> {
   const { app } = plan;
   const all = await d.runtime.list({ app: app.name });
   for (const [type, count] of Object.entries(wanted)) {

@@ -7,8 +7,11 @@ import type { Prepare } from './pipeline.js';
 import { DeployQueue, type QueuedDeploy } from './queue.js';
 import { parseCronColumn } from '../build/cron-jobs.js';
 import { parseProcesses } from './formation.js';
-import { insertDeploy } from './records.js';
-import { scaleProcesses } from './scale.js';
+import { insertDeploy, setDeploySha } from './records.js';
+import { checkRepoUrl } from '../git/repo-url.js';
+import { validateBranch } from '../apps/input.js';
+import { checkScale, scaleProcesses } from './scale.js';
+import { startProcesses, stopProcesses, type StopResult } from './stops.js';
 import { currentRelease, findRelease, previousRelease } from './releases.js';
 import type { DeployTrigger } from '../contract.js';
 import { sourceOf } from '../apps/source.js';
@@ -46,11 +49,24 @@ export class DeployService implements Deployer {
     // An app that deploys images follows its tag: what the registry has under it now.
     if (source.kind === 'image') return (await this.enqueuePull(app, familiar({ ...source.repository, tag: source.tag }), trigger)).deployId;
     if (row.repo_url && this.mirror) {
-      // An app deployed from GitHub builds what GitHub has now; the job re-checks that no newer
-      // commit was fetched (by a webhook) while it waited, so an older one never follows a newer.
+      // An app deployed from GitHub builds what GitHub has now. The fetch is the job's first step,
+      // not the request's: the API answers 202 with the deploy id at once, and a slow or failing
+      // fetch is in the deploy log. What can be refused without the network is refused now.
+      checkRepoUrl(row.repo_url);
+      validateBranch(row.branch);
       const mirror = this.mirror;
-      const head = await mirror.fetchBranchHead(row);
-      const q = await this.enqueueBuild(app, head, trigger, () => this.s.repos.archive(app, head), { prepare: () => mirror.assertCurrent(row, head) });
+      let head = '';
+      const q = await this.enqueueBuild(app, '', trigger, () => this.s.repos.archive(app, head), {
+        prepare: async ({ say }) => {
+          say(`Fetching ${row.branch} of ${row.repo_url}`);
+          head = await mirror.fetchBranchHead(row);
+          await setDeploySha(this.s.db, q.deployId, head);
+          say(`fetched ${head.slice(0, 7)}`);
+          // A newer commit fetched (by a webhook) meanwhile wins: an older one never follows it.
+          await mirror.assertCurrent(row, head);
+          return { sha: head };
+        },
+      });
       return q.deployId;
     }
     const sha = await this.s.repos.resolveBranch(app, row.branch);
@@ -109,6 +125,31 @@ export class DeployService implements Deployer {
   async scale(app: string, changes: Record<string, number>): Promise<Record<string, number>> {
     await getApp(this.s.db, app);
     return this.queue.runExclusive(async () => scaleProcesses({ ...this.s, runtime: await this.s.runtime() }, app, changes));
+  }
+
+  /** Between deploys like scaling: a deploy's switch and a stop never interleave. */
+  async stopProcesses(app: string, type?: string): Promise<StopResult> {
+    await getApp(this.s.db, app);
+    return this.queue.runExclusive(async () => stopProcesses({ ...this.s, runtime: await this.s.runtime() }, app, type));
+  }
+
+  async startProcesses(app: string, type?: string): Promise<StopResult> {
+    await getApp(this.s.db, app);
+    return this.queue.runExclusive(async () => startProcesses({ ...this.s, runtime: await this.s.runtime() }, app, type));
+  }
+
+  /**
+   * Scales now, or, when a deploy is running, answers at once with that deploy's id and scales
+   * after it (the API's 202): a request never waits for a build. Anything that refuses the scale
+   * is checked first; what can fail later (a new web replica that never answers) is logged.
+   */
+  async scaleSoon(app: string, changes: Record<string, number>): Promise<{ formation: Record<string, number> } | { behind: { id: number; app: string } }> {
+    await checkScale(this.s.db, app, changes);
+    const behind = this.queue.runningDeploy();
+    const work = this.scale(app, changes);
+    if (behind === undefined) return { formation: await work };
+    work.catch((err: unknown) => this.s.log.error({ err, app, formation: changes }, 'scaling after the running deploy failed'));
+    return { behind };
   }
 
   async forgetApp(app: string): Promise<void> {

@@ -33,5 +33,7 @@ export interface FormationTable {
   app: string;
   process: string;
   quantity: number;
+  /** 1 after hiy ps:stop: no container runs until ps:start (quantity is what then starts). */
+  stopped: Generated<number>;
   updated_at: string;
 }

@@ -61,7 +61,12 @@ describe('caddy-config', () => {
     assert.equal(route['@id'], 'hiy-slot-2');
     assert.deepEqual(route.match, [{ file: { root: '/run/hiy/live/2/hosts', try_files: ['/{http.request.host}'] } }]);
     assert.equal(at(route, 'handle', 0, 'handler'), 'subroute');
-    const inner = at(route, 'handle', 0, 'routes') as JsonObject[];
+    const all = at(route, 'handle', 0, 'routes') as JsonObject[];
+    // Notices first (maintenance, stopped): a 503 page of Caddy's own, whatever the markers say.
+    assert.deepEqual(all.slice(0, 2).map((r) => [at(r, 'match', 0, 'file', 'try_files', 0), at(r, 'handle', 0, 'handler'), at(r, 'handle', 0, 'status_code')]),
+      [['/notice-maintenance', 'static_response', 503], ['/notice-stopped', 'static_response', 503]]);
+    assert.doesNotMatch(String(at(all[0], 'handle', 0, 'body')), /[{}]/, 'no braces: Caddy would take them for placeholders');
+    const inner = all.slice(2);
     const byMarker = inner.map((r) => [
       r.match ? at(r, 'match', 0, 'file', 'try_files', 0) : 'none',
       (at(r, 'handle', 0, 'upstreams') as JsonObject[]).map((u) => String(u.dial).slice('127.0.0.1:'.length)).join(' '),
@@ -201,7 +206,8 @@ describe('tls dns: hiy\'s wildcard certificate', () => {
     const cfg = buildCaddyConfig(BASE, opts({ trustedProxies: ['10.0.0.0/8'] }), 16);
     const server = at(cfg, 'apps', 'http', 'servers', SERVER_NAME);
     assert.deepEqual(at(server, 'routes', 0, 'handle', 0, 'trusted_proxies'), ['10.0.0.0/8']);
-    const inner = at(server, 'routes', 1, 'handle', 0, 'routes') as JsonObject[];
+    const inner = (at(server, 'routes', 1, 'handle', 0, 'routes') as JsonObject[]).filter((r) => at(r, 'handle', 0, 'handler') === 'reverse_proxy');
+    assert.equal(inner.length, 9);
     for (const r of inner) assert.deepEqual(at(r, 'handle', 0, 'trusted_proxies'), ['10.0.0.0/8']);
     const plain = buildCaddyConfig(BASE, opts(), 16);
     assert.equal((at(plain, 'apps', 'http', 'servers', SERVER_NAME, 'routes', 0, 'handle', 0) as JsonObject).trusted_proxies, undefined);

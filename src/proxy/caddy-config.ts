@@ -15,6 +15,7 @@ import { allSlotPorts, portsOfSlot } from '../slots.js';
 import type { Json, JsonObject } from './caddy-json.js';
 import { skippedCertificates, tlsApp, type TlsOptions } from './caddy-tls.js';
 import { liveMarkerName } from './live.js';
+import { noticeRoutes } from './notices.js';
 import type { AppRoute } from './proxy.js';
 
 /** Name of hiy's one HTTP server in apps.http.servers; every route lives in its route list. */
@@ -137,7 +138,8 @@ function trusted(ranges: readonly string[]): JsonObject {
 export function slotRoute(index: number, slotPortBase: number, liveDir: string, trustedProxies: readonly string[] = [], hosts: readonly string[] = LOCAL_UPSTREAM_HOSTS): JsonObject {
   const ports = allSlotPorts({ slot_index: index }, slotPortBase);
   const dir = `${liveDir}/${index}`;
-  const inner: JsonObject[] = [];
+  // A notice (maintenance, stopped) wins over the live markers (notices.ts).
+  const inner: JsonObject[] = noticeRoutes(dir);
   for (const slot of ['a', 'b'] as const) {
     for (let n = 1; n <= ports.length / 2; n++) {
       inner.push({

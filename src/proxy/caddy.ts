@@ -23,6 +23,7 @@ import { oldLayoutRoutes, sameApartFromApps, sameRoutes } from './old-layout.js'
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
 import { createHostFiles } from './host-files.js';
+import { createNoticeFiles } from './notices.js';
 import { createLiveMarkers, liveMarkerName } from './live.js';
 import { startCaddyChild, type CaddyChild } from './caddy-process.js';
 import type { AppRoute, Proxy } from './proxy.js';
@@ -95,6 +96,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   const upstreamHostsFile = opts.upstreamHostsFile ?? join(opts.dataDir, 'upstream-hosts.json');
   const live = createLiveMarkers(opts.liveDir);
   const hostFiles = createHostFiles(opts.liveDir);
+  const notices = createNoticeFiles(opts.liveDir);
   const routes = new Map<string, AppRoute>();
   /** Route slots in the config Caddy runs (0 = none loaded yet). */
   let routeSlots = 0;
@@ -206,6 +208,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
   async function writeHosts(route: AppRoute): Promise<void> {
     await hostFiles.set(String(route.slotIndex), [appHost(route.app, opts.domain), ...(route.extraHosts ?? [])]);
+    await notices.set(String(route.slotIndex), route.notice);
   }
 
   /**
@@ -413,7 +416,7 @@ function copyRoute(r: AppRoute): AppRoute {
 
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
   const list = (x: readonly string[] | undefined) => (x ?? []).join(',');
-  return a.app === b.app && a.slotIndex === b.slotIndex && list(a.extraHosts) === list(b.extraHosts);
+  return a.app === b.app && a.slotIndex === b.slotIndex && list(a.extraHosts) === list(b.extraHosts) && a.notice === b.notice;
 }
 
 /** The hosts a previous setUpstreamHosts kept; undefined when there are none (one engine). */

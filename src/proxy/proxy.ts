@@ -10,7 +10,14 @@ export interface AppRoute {
   slotIndex: number;
   /** Custom hostnames routed to the app besides <app>.<domain> (hiy domains:add). */
   extraHosts?: string[];
+  /**
+   * Answer every request with a small 503 page instead of the app (notices.ts): `maintenance`
+   * (hiy maintenance:on) or `stopped` (hiy ps:stop of web). A file Caddy reads per request: no reload.
+   */
+  notice?: Notice;
 }
+
+export type Notice = 'maintenance' | 'stopped';
 
 export interface Proxy {
   /** Makes sure a Caddy answers on the admin address (starting a child if none does) and loads hiy's base config. */

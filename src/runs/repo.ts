@@ -30,9 +30,10 @@ export async function finishRun(db: Kysely<Database>, id: number, end: Pick<Runs
   await db.updateTable('runs').set({ finished_at: nowIso(), ...end }).where('id', '=', id).execute();
 }
 
-export async function listRuns(db: Kysely<Database>, app: string, opts: { kinds?: RunKind[]; job?: string; limit?: number } = {}): Promise<RunView[]> {
+export async function listRuns(db: Kysely<Database>, app: string, opts: { kinds?: RunKind[]; job?: string; limit?: number; before?: number } = {}): Promise<RunView[]> {
   let q = db.selectFrom('runs').select(VIEW_COLUMNS).where('app', '=', app);
   if (opts.kinds) q = q.where('kind', 'in', opts.kinds);
+  if (opts.before !== undefined) q = q.where('id', '<', opts.before);
   if (opts.job !== undefined) q = q.where('job', '=', opts.job);
   return q.orderBy('id', 'desc').limit(opts.limit ?? 50).execute();
 }

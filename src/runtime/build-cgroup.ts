@@ -12,7 +12,7 @@ export const BUILD_CGROUP = 'hiy-build';
 /** Processes and threads all builds may have at once: a fork bomb stops here, not at the host's pid_max. */
 export const BUILD_PIDS_MAX = 1024;
 /** Builds yield the CPU to running apps and to hiy (the default weight is 1024 / cpu.weight 100). */
-const BUILD_CPU_SHARES = 256;
+export const BUILD_CPU_SHARES = 256;
 
 /**
  * The engine's build API has memory and CPU options but no pids limit: a `RUN` fork bomb would

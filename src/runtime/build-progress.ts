@@ -22,7 +22,7 @@ interface Message {
   status?: unknown;
   id?: unknown;
   progressDetail?: { current?: unknown };
-  aux?: { ID?: unknown };
+  aux?: { ID?: unknown } | string;
   error?: unknown;
   errorDetail?: { message?: unknown };
   message?: unknown;
@@ -72,9 +72,18 @@ export class BuildProgress {
     if (typeof m.status === 'string' && m.progressDetail?.current === undefined) {
       this.emit(typeof m.id === 'string' && m.id ? `${m.id}: ${m.status}` : m.status);
     }
-    if (typeof m.aux?.ID === 'string') this.outcome.imageId = m.aux.ID;
+    if (typeof m.aux === 'object' && m.aux !== null && typeof m.aux.ID === 'string') this.outcome.imageId = m.aux.ID;
+    if (m.aux !== undefined) this.aux(typeof m.id === 'string' ? m.id : undefined, m.aux);
     const error = typeof m.error === 'string' ? m.error : typeof m.errorDetail?.message === 'string' ? m.errorDetail.message : undefined;
     if (error !== undefined) this.outcome.error = error.trim() || 'the engine reported an error without a message';
+  }
+
+  /** Auxiliary messages (BuildKit's status stream: buildkit-progress.ts); the classic builder has none to read. */
+  protected aux(_id: string | undefined, _aux: unknown): void {}
+
+  /** One line of output for the user. */
+  protected line(raw: string): void {
+    this.emit(raw);
   }
 
   private flushText(all: boolean): void {

@@ -19,12 +19,27 @@ export interface ImageBuild {
   onOutput(line: string): void;
   /** Aborting stops the build, engine side included; the promise then rejects. */
   signal: AbortSignal;
+  /** The Dockerfile uses RUN --mount: build with BuildKit (only when cacheMounts() said yes). */
+  buildkit?: boolean;
 }
 
 export interface Builder {
   /** Resolves once the image is tagged; rejects with HiyError('build_failed') saying why. */
   build(req: ImageBuild): Promise<void>;
+  /**
+   * Whether builds may use RUN --mount (BuildKit's cache mounts), i.e. BuildKit's steps are held
+   * to the same memory and process limits as the classic builder's. Asked once per build.
+   */
+  cacheMounts(): Promise<boolean>;
+  /**
+   * Removes the app's dependency caches (those below CACHE_ROOT/<app>/): all of them, or only
+   * when together they are larger than `overBytes`. Returns the bytes freed.
+   */
+  pruneCaches(app: string, overBytes?: number): Promise<number>;
 }
+
+/** Where generated builds mount an app's dependency caches: CACHE_ROOT/<app>/<npm|pip>. */
+export const CACHE_ROOT = '/var/cache/hiy';
 
 /** hiy's images are known by their name, hiy/<app>:<sha> (Runtime.listImages looks for it). */
 export const imageTag = (app: string, sha: string): string => `hiy/${app}:${sha}`;

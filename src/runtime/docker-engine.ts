@@ -2,7 +2,7 @@
  * The Docker engine as hiy uses it: the Runtime (containers, volumes, images) and the Builder,
  * sharing one engine client. main.ts imports this module lazily: dockerode (~27 MB of RSS) is
  * loaded only once something needs the engine (decision 13). On a Swarm of more than one node
- * (or with HIY_RUNTIME=swarm) the app processes become services (swarm-runtime.ts, decision 38).
+ * (or with HIY_RUNTIME=swarm) the app processes become services (swarm-runtime.ts, decision 45).
  */
 import type { RuntimeMode } from '../config.js';
 import { HiyError } from '../errors.js';

@@ -7,6 +7,7 @@ import { dockerStreams } from './docker-streams.js';
 import { dockerOneOff } from './docker-oneoff.js';
 import { dockerAddons } from './docker-addons.js';
 import { dockerImages } from './docker-images.js';
+import { pruneBuildCache } from './docker-caches.js';
 import { dockerAttached } from './docker-attached.js';
 import { hiyLabels, LABEL_ADDON, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, roleOf } from './labels.js';
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageInfo, Runtime } from './runtime.js';
@@ -243,9 +244,11 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
         throw engineError(err, 'pruning dangling images');
       }
       try {
-        // BuildKit's cache; the classic builder's cache is its intermediate images. Older
-        // engines answer 404; a busy one 409 ("a prune operation is already running").
-        const res = await docker.pruneBuilder();
+        // BuildKit's cache (the classic builder's is its intermediate images), with the same week
+        // as above: the apps' dependency caches are cache mounts in it, and pruning all of it after
+        // every deploy emptied every app's cache each time. Older engines answer 404; a busy one
+        // 409 ("a prune operation is already running").
+        const res = await pruneBuildCache(docker, { until: ['168h'] });
         reclaimed += res.SpaceReclaimed ?? 0;
       } catch (err) {
         if (![404, 409].includes(statusOf(err) ?? -1)) throw engineError(err, 'pruning the build cache');

@@ -1,5 +1,5 @@
 /**
- * The Runtime on a Docker Swarm (decision 38): hiy talks to one manager's engine, and the app
+ * The Runtime on a Docker Swarm (decision 45): hiy talks to one manager's engine, and the app
  * processes of releases (web replicas, workers, the release command) become services whose tasks
  * Swarm places on any node and moves when a node dies. Everything that belongs to this box stays
  * the container runtime's: images and builds, volumes, add-ons (pinned here with their volume),

@@ -7,7 +7,7 @@
  * - the app's own encrypted overlay network (swarm-network.ts), endpoint mode dnsrr: no VIP and
  *   no routing mesh, which need IPVS (absent here and on many Pi kernels);
  * - the web port published in host mode on the node that runs the task (not bound to 127.0.0.1:
- *   Caddy on the primary reaches it over the nodes' network, decision 38);
+ *   Caddy on the primary reaches it over the nodes' network, decision 45);
  * - Init, capped json-file logs, labels (the role, read back by roleOf).
  * NoNewPrivileges cannot be carried by Engine 20.10's service API (API 1.41; it arrived in 1.46):
  * it is set where the engine's API carries it, and docs/security.md says what stands in for it.

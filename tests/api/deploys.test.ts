@@ -44,6 +44,48 @@ describe('deploys API', { timeout: 60_000 }, () => {
     assert.deepEqual((await api('GET', '/apps/blog/deploys?limit=1')).body.deploys.map((d: { id: number }) => d.id), [ids[3]]);
   });
 
+  it('pages deploys, releases and runs by cursor: ?before=<id>&limit=, `next` until the last page', async () => {
+    const page1 = (await api('GET', '/apps/blog/deploys?limit=2')).body;
+    assert.deepEqual([page1.deploys.map((d: { id: number }) => d.id), page1.next], [[ids[3], ids[1]], ids[1]]);
+    const page2 = (await api('GET', `/apps/blog/deploys?limit=2&before=${page1.next}`)).body;
+    assert.deepEqual([page2.deploys.map((d: { id: number }) => d.id), page2.next], [[ids[0]], null]);
+    assert.equal((await api('GET', '/apps/blog/deploys')).body.next, null);
+    assert.equal((await api('GET', '/apps/blog/deploys?before=0')).status, 400);
+    assert.equal((await api('GET', '/apps/blog/deploys?limit=201')).status, 400);
+
+    // Releases and runs the same way (rows written as the pipeline and the run audit would).
+    const db = new SQLite(join(h.dataDir, 'hiy.db'));
+    const rel: number[] = [];
+    const runs: number[] = [];
+    try {
+      const t = new Date().toISOString();
+      for (const v of [1, 2, 3]) rel.push(Number(db.prepare('insert into releases (app, version, deploy_id, sha, image, slot, created_at) values (?, ?, ?, ?, ?, ?, ?)').run('blog', v, ids[0], 'a'.repeat(40), `hiy/blog:${v}`, 'a', t).lastInsertRowid));
+      for (const c of ['one', 'two', 'three']) runs.push(Number(db.prepare("insert into runs (app, kind, process, command, by, mode, started_at, status) values ('blog', 'run', 'web', ?, 'test', 'pipe', ?, 'exited')").run(c, t).lastInsertRowid));
+    } finally {
+      db.close();
+    }
+    const all = (await api('GET', '/apps/blog/releases')).body;
+    assert.deepEqual([all.releases.map((r: { version: number }) => r.version), all.next], [[3, 2, 1], null], 'no limit: every release, as before');
+    const r1 = (await api('GET', '/apps/blog/releases?limit=2')).body;
+    assert.deepEqual([r1.releases.map((r: { version: number }) => r.version), r1.next], [[3, 2], rel[1]]);
+    const r2 = (await api('GET', `/apps/blog/releases?limit=2&before=${r1.next}`)).body;
+    assert.deepEqual([r2.releases.map((r: { version: number }) => r.version), r2.next], [[1], null]);
+    const u1 = (await api('GET', '/apps/blog/runs?limit=2')).body;
+    assert.deepEqual([u1.runs.map((r: { id: number }) => r.id), u1.next], [[runs[2], runs[1]], runs[1]]);
+    const u2 = (await api('GET', `/apps/blog/runs?limit=2&before=${u1.next}`)).body;
+    assert.deepEqual([u2.runs.map((r: { id: number }) => r.id), u2.next], [[runs[0]], null]);
+
+    // The CLI: --limit, and a line saying how to get the next page.
+    const { execFile } = await import('node:child_process');
+    const { hiyEntry } = await import('../../harness/paths.js');
+    const cli = (...args: string[]) => new Promise<string>((resolve, reject) => execFile(process.execPath, [hiyEntry(), ...args], { env: { PATH: process.env.PATH ?? '', HOME: h.dataDir, HIY_URL: h.url, HIY_TOKEN: h.token }, timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(String(errOut))) : resolve(String(out)))));
+    const out = await cli('deploys', 'blog', '--limit', '2');
+    assert.match(out, new RegExp(`More: hiy deploys blog --before ${ids[1]}\\n$`));
+    assert.doesNotMatch(await cli('deploys', 'blog', '--limit', '2', '--before', String(ids[1])), /More:/);
+    assert.match(await cli('releases', 'blog', '--limit', '1'), new RegExp(`More: hiy releases blog --before ${rel[2]}`));
+    assert.match(await cli('runs', 'blog', '-n', '1'), new RegExp(`More: hiy runs blog --before ${runs[2]}`));
+  });
+
   it('shows one deploy with its log', async () => {
     const res = await api('GET', `/apps/blog/deploys/${ids[1]}`);
     assert.equal(res.status, 200);

@@ -43,7 +43,7 @@ describe('env change restarts', { timeout: 60_000 }, () => {
     assert.deepEqual(restarts, ['live', 'live']);
   });
 
-  it('record who asked: the CLI\'s restarts as "cli", others as "manual"', async () => {
+  it('record who asked: the CLI\'s restarts as "cli", other API clients\' as "api"', async () => {
     triggers.length = 0;
     const patch = (headers: Record<string, string>) => fetch(`${h.url}/api/v1/apps/live/env`, {
       method: 'PATCH', headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ vars: { T: '1' } }),
@@ -52,7 +52,7 @@ describe('env change restarts', { timeout: 60_000 }, () => {
     assert.equal((await patch({})).status, 200);
     const del = await fetch(`${h.url}/api/v1/apps/live/env/T`, { method: 'DELETE', headers: { authorization: `Bearer ${h.token}`, 'x-hiy-client': 'cli' } });
     assert.equal(del.status, 200);
-    assert.deepEqual(triggers, ['cli', 'manual', 'cli']);
+    assert.deepEqual(triggers, ['cli', 'api', 'cli']);
   });
 
   it('do not restart with restart:false, without a release, or when nothing was unset', async () => {

@@ -56,6 +56,18 @@ describe('env API', { timeout: 60_000 }, () => {
     assert.deepEqual((await api('GET', '/apps/blog/env')).body.env, {});
   });
 
+  it('unsets several keys named in the query, with no body (DELETE never needs one)', async () => {
+    await api('PATCH', '/apps/blog/env', { vars: { A1: 'x', B2: 'y', C3: 'z' } });
+    const res = await api('DELETE', '/apps/blog/env?keys=A1,B2,NEVER_SET&restart=false');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { app: 'blog', unset: ['A1', 'B2'], restarted: false });
+    assert.deepEqual(Object.keys((await api('GET', '/apps/blog/env')).body.env), ['C3']);
+    assert.equal((await api('DELETE', '/apps/blog/env?keys=C3', { keys: ['C3'] })).status, 400, 'query and body at once');
+    assert.match((await api('DELETE', '/apps/blog/env?keys=')).body.error.message, /at least one env var/);
+    assert.match((await api('DELETE', '/apps/blog/env?keys=bad-key')).body.error.message, /invalid env key "bad-key"/);
+    assert.deepEqual((await api('DELETE', '/apps/blog/env?keys=C3')).body.unset, ['C3']);
+  });
+
   it('keeps values out of error messages and logs', async () => {
     const bad = await api('PATCH', '/apps/blog/env', { vars: { OK: SECRET, 'BAD-KEY': SECRET } });
     assert.equal(bad.status, 400);

@@ -132,8 +132,8 @@ describe('hiy CLI', { timeout: 300_000 }, () => {
     assert.equal(shop.app.branch, 'prod');
 
     const table = (await ok(['apps'])).split('\n');
-    assert.match(table[0] ?? '', /^NAME\s+URL\s+BRANCH\s+RELEASE\s+LAST DEPLOY$/);
-    assert.match(table[1] ?? '', /^hone-blog\s+https:\/\/hone-blog\.localhost:\d+\s+main\s+-\s+-$/);
+    assert.match(table[0] ?? '', /^NAME\s+STATUS\s+URL\s+BRANCH\s+RELEASE\s+LAST DEPLOY$/);
+    assert.match(table[1] ?? '', /^hone-blog\s+no release\s+https:\/\/hone-blog\.localhost:\d+\s+main\s+-\s+-$/);
     assert.match(table[2] ?? '', /^hone-shop\s+/);
     assert.equal(table[1]?.indexOf('https'), table[0]?.indexOf('URL'), 'columns aligned');
     assert.deepEqual((await json(['apps'])).apps.map((a: { name: string }) => a.name), ['hone-blog', 'hone-shop']);

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDocker } from '../../harness/docker.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
@@ -39,6 +39,8 @@ const runCurl = (args: string[]) => new Promise<string>((resolve) => execFile('c
 describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () => {
   let swarm: TestSwarm;
   let hiy: HiyProcess;
+  let env: Record<string, string>;
+  let dataDir: string | undefined;
   const cli = (...args: string[]) => runHiy(args, { HIY_URL: hiy.url, HIY_TOKEN: hiy.token }, 120_000);
   const nodes = async (): Promise<NodesAnswer> => {
     const r = await cli('nodes', '--json');
@@ -54,14 +56,18 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     await swarm.loadImages([BUSYBOX_IMAGE]);
     // The registry on the host's address in the nodes' subnet; node 1's engine (hiy's) trusts it
     // through its own /etc/docker, never the host's.
-    hiy = await startHiy({ env: {
+    env = {
       HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_REGISTRY_HOST: swarm.hostAddress, HIY_REGISTRY_PORT: String(await freePort()),
       HIY_DOCKER_CERTS_DIR: join(swarm.nodes[0]!.etcDocker, 'certs.d'),
-    } });
+    };
+    // Kept across the restart test; removed in after().
+    hiy = await startHiy({ env, keepDataDir: true });
+    dataDir = hiy.dataDir;
   });
   after(async () => {
     await hiy?.stop();
     await swarm?.teardown();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('one box without Swarm is one node, and hiy nodes says how to add one', async () => {
@@ -167,5 +173,21 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     const rows = running.stdout.trim().split('\n');
     assert.equal(rows.length, 2);
     assert.ok(rows.every((l) => l.startsWith(`${swarm.nodes[0]!.hostname} `)), `both tasks on node 1: ${running.stdout}`);
+  });
+
+  test('after a restart of hiy the registry serves again (nodes were added here), with the same CA', async () => {
+    const ca = readFileSync(join(hiy.dataDir, 'registry', 'ca.crt'), 'utf8');
+    if (!dataDir) throw new Error('no data dir');
+    const registry = `${swarm.hostAddress}:${env.HIY_REGISTRY_PORT}`;
+    await hiy.stop();
+    assert.equal(await runCurl(['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(dataDir, 'registry', 'ca.crt'), `https://${registry}/v2/`]), '000', 'stopped with hiy');
+    hiy = await startHiy({ env, dataDir, keepDataDir: true });
+    let code = '';
+    for (let i = 0; i < 100 && code !== '401'; i++) {
+      code = await runCurl(['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(dataDir, 'registry', 'ca.crt'), `https://${registry}/v2/`]);
+      if (code !== '401') await sleep(200);
+    }
+    assert.equal(code, '401', hiy.output().slice(-3000));
+    assert.equal(readFileSync(join(dataDir, 'registry', 'ca.crt'), 'utf8'), ca, 'the nodes keep trusting it');
   });
 });

@@ -190,6 +190,7 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
     await shoot(page, 'env');
     await page.click('.flash a');
     assert.equal(await waitDeployEnd(page), 'success');
+    assert.equal(((await deploys())[0] as { triggered_by?: string }).triggered_by, 'dashboard', 'the restart is recorded as the dashboard\'s');
     assert.equal(await logValue(/GREETING=(.*)/g, 'hello from the dashboard'), 'hello from the dashboard');
   });
 

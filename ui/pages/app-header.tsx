@@ -1,4 +1,4 @@
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { Badge } from './components.js';
 
 export type AppTab = 'overview' | 'env' | 'logs' | 'console' | 'cron' | 'settings' | 'deploy';

@@ -1,11 +1,13 @@
 import type { AddonView, AppView, DeploySummary } from '../../src/contract.js';
 import type { Release } from '../../src/deploy/releases.js';
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { bytes, duration, percent } from '../format.js';
 import type { Series } from '../sources.js';
 import { AppHeader } from './app-header.js';
 import { Badge, Card, Sparkline, Time, shortSha } from './components.js';
 import { CsrfField, Layout } from './layout.js';
+import { AppStateCard } from './app-state.js';
+import { NextSteps } from './new-app.js';
 import type { PageCtx } from './types.js';
 
 export interface AppPageProps {
@@ -60,6 +62,8 @@ export function AppPage(p: AppPageProps) {
           <Resources series={p.series} name={app.name} memoryMb={app.memory_mb} />
         </Card>
       </div>
+      {app.current_release === null ? <NextSteps app={app.name} gitRemote={app.git_remote} branch={app.branch} repoUrl={app.repo_url} /> : null}
+      <AppStateCard app={app} ctx={ctx} />
       <Card title="Add-ons">
         <AddonsTable app={app.name} addons={p.addons} />
       </Card>

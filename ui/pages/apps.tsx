@@ -1,5 +1,5 @@
 import { bytes, percent } from '../format.js';
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { Badge, Sparkline, Time, shortSha } from './components.js';
 import { Layout } from './layout.js';
 import type { PageCtx } from './types.js';
@@ -7,6 +7,8 @@ import type { PageCtx } from './types.js';
 export interface AppRowView {
   name: string;
   status: StatusView;
+  /** hiy maintenance:on: Caddy shows the maintenance page. */
+  maintenance: boolean;
   release: { version: number; sha: string } | null;
   domain: string;
   url: string;
@@ -28,7 +30,7 @@ export function AppsPage(p: AppsProps) {
     <Layout ctx={p.ctx}>
       <div class="row spread">
         <h1>Apps</h1>
-        <span class="muted small">{p.apps.length} app{p.apps.length === 1 ? '' : 's'}</span>
+        <span class="muted small">{p.apps.length} app{p.apps.length === 1 ? '' : 's'} · <a href="/new-app" id="new-app-link">New app</a></span>
       </div>
       {p.apps.length === 0 ? <EmptyApps gitBase={p.gitBase} /> : <AppsTable apps={p.apps} refreshSec={p.refreshSec} />}
     </Layout>
@@ -39,7 +41,8 @@ function EmptyApps({ gitBase }: { gitBase: string }) {
   return (
     <section class="card empty" id="empty-apps">
       <h2>No apps yet</h2>
-      <p>Deploy the first one from its git repository, in three commands:</p>
+      <p><a href="/new-app" class="button" id="empty-new-app">Create your first app</a> here, or from your laptop with the CLI.</p>
+      <p>Then deploy it from its git repository:</p>
       <pre>{`hiy create myapp\ngit remote add hiy ${gitBase}/git/myapp.git\ngit push hiy main`}</pre>
       <p class="small muted">git asks for a password on the first push: give an API token (any user name).</p>
     </section>
@@ -68,6 +71,7 @@ export function AppRows({ apps, refreshSec }: { apps: AppRowView[]; refreshSec: 
           <td data-label="App"><a href={`/apps/${a.name}`}><b>{a.name}</b></a></td>
           <td data-label="Status">
             <Badge status={a.status.status} label={a.status.label} />
+            {a.maintenance ? <> <Badge status="queued" label="maintenance" /></> : null}
             {a.status.note ? <div class="small muted">{a.status.note}</div> : null}
           </td>
           <td data-label="Release">{a.release ? <span class="mono">v{a.release.version} · {shortSha(a.release.sha)}</span> : <span class="muted">—</span>}</td>

@@ -1,5 +1,5 @@
 import type { DeployView } from '../../src/contract.js';
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { ansiToHtml } from '../ansi.js';
 import { duration } from '../format.js';
 import { AppHeader } from './app-header.js';

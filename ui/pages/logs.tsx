@@ -1,4 +1,4 @@
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { AppHeader } from './app-header.js';
 import { Card } from './components.js';
 import { Layout } from './layout.js';

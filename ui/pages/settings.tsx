@@ -1,5 +1,5 @@
 import type { AppView } from '../../src/contract.js';
-import type { StatusView } from '../app-status.js';
+import type { StatusView } from '../../src/apps/status.js';
 import { AppHeader } from './app-header.js';
 import { Card, Time } from './components.js';
 import { CsrfField, Layout } from './layout.js';

@@ -13,8 +13,8 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
   r.get('/', async (c) => {
-    const apps = await listApps(s.db);
-    return c.json({ apps: await Promise.all(apps.map((a) => appView(s, a))) });
+    const [apps, containers] = await Promise.all([listApps(s.db), s.containers.byApp()]);
+    return c.json({ apps: await Promise.all(apps.map((a) => appView(s, a, containers ?? null))) });
   });
 
   r.post('/', async (c) => {

@@ -3,7 +3,7 @@ import { getDeploy, listDeploys } from '../../deploy/repo.js';
 import { listReleases } from '../../deploy/releases.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { parseIntParam, pathApp } from '../body.js';
+import { pageOf, pageQuery, parseIntParam, pathApp } from '../body.js';
 
 /**
  * /api/v1/apps/:name/deploys (list, show). POST .../deploys, releases and rollback are added
@@ -14,10 +14,10 @@ export function deployRoutes(s: Services): Hono<ApiEnv> {
 
   r.get('/:name/deploys', async (c) => {
     const app = (await pathApp(s.db, c)).name;
-    const rawLimit = c.req.query('limit');
-    const limit = rawLimit === undefined ? 20 : parseIntParam('limit', rawLimit, 1, 200);
+    const { limit, before } = pageQuery(c, 20, 200);
     const versions = await releaseVersions(s, app);
-    return c.json({ app, deploys: (await listDeploys(s.db, app, limit)).map((d) => withVersion(d, versions)) });
+    const page = pageOf(await listDeploys(s.db, app, limit + 1, before), limit);
+    return c.json({ app, deploys: page.items.map((d) => withVersion(d, versions)), next: page.next });
   });
 
   r.get('/:name/deploys/:id', async (c) => {

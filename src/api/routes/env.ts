@@ -58,13 +58,27 @@ export function envRoutes(s: Services): Hono<ApiEnv> {
     return c.json({ app, set, ...restartAnswer(await restartToApply(s, app, 'env', restart, clientTrigger(c))) });
   });
 
+  // DELETE …/env?keys=A,B[&restart=false]: a batch with no body (DELETE never needs one). The
+  // older form with {"keys", "restart"} in the body stays for clients made before.
   r.delete('/:name/env', async (c) => {
     const app = (await pathApp(s.db, c)).name;
+    const query = c.req.query('keys');
     const body = await readJsonObject(c);
-    rejectUnknownFields(body, ['keys', 'restart']);
-    const restart = optionalBoolean(body, 'restart');
-    if (!Array.isArray(body.keys)) throw new HiyError('invalid_input', 'keys must be an array of env var names');
-    const unset = await unsetEnv(s.db, app, body.keys.map(validateEnvKey));
+    let keys: unknown;
+    let restart: boolean | undefined;
+    if (query !== undefined) {
+      if (Object.keys(body).length > 0) throw new HiyError('invalid_input', 'give the keys either as ?keys=A,B or in the body, not both');
+      keys = query.split(',').filter((k) => k !== '');
+      restart = queryFlag(c, 'restart');
+    } else {
+      rejectUnknownFields(body, ['keys', 'restart']);
+      keys = body.keys;
+      restart = optionalBoolean(body, 'restart');
+    }
+    if (!Array.isArray(keys)) throw new HiyError('invalid_input', 'keys must be an array of env var names (or give them as ?keys=A,B)');
+    if (keys.length === 0) throw new HiyError('invalid_input', 'keys must name at least one env var: ?keys=A,B (or {"keys": ["A", "B"]})');
+    if (keys.length > 200) throw new HiyError('invalid_input', 'at most 200 keys at once');
+    const unset = await unsetEnv(s.db, app, keys.map(validateEnvKey));
     return c.json({ app, unset, ...(await afterUnset(s, app, unset, restart, clientTrigger(c))) });
   });
 

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { HiyError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { pathApp } from '../body.js';
+import { clientTrigger, pathApp } from '../body.js';
 
 /**
  * A refused upload is still arriving: clients that send the whole body before they read the
@@ -61,7 +61,7 @@ export function imageRoutes(s: Services): Hono<ApiEnv> {
     source.pipe(counted);
     const stop = new AbortController();
     counted.once('error', () => stop.abort());
-    const who = c.req.header('x-hiy-client') === 'cli' ? 'cli' : 'manual';
+    const who = clientTrigger(c);
     let id: number;
     try {
       id = await s.deployer.loadImage(app, counted, who, stop.signal);

@@ -27,8 +27,10 @@ export function processRoutes(s: Services): Hono<ApiEnv> {
     if (typeof body.formation !== 'object' || body.formation === null || Array.isArray(body.formation)) {
       throw new HiyError('invalid_input', 'formation must be an object of {"<type>": <count>}, for example {"web": 2}');
     }
-    const formation = await s.deployer.scale(app.name, body.formation as Record<string, number>);
-    return c.json({ app: app.name, formation });
+    // While a deploy runs the scale waits behind it: 202 with that deploy's id to follow, then GET …/ps.
+    const res = await s.deployer.scaleSoon(app.name, body.formation as Record<string, number>);
+    if ('behind' in res) return c.json({ app: app.name, status: 'waiting', deploy: res.behind, requested: body.formation }, 202);
+    return c.json({ app: app.name, formation: res.formation });
   });
 
   r.get('/:name/volumes', async (c) => {

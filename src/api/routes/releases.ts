@@ -1,12 +1,23 @@
 import { Hono } from 'hono';
-import { currentRelease, listReleases } from '../../deploy/releases.js';
-import type { ReleaseView } from '../../contract.js';
+import { currentRelease, findRelease, listReleases, pageReleases, type Release } from '../../deploy/releases.js';
+import { getDeploy } from '../../deploy/repo.js';
+import type { ReleaseInfo, ReleaseView } from '../../contract.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { clientTrigger, parseIntParam, pathApp } from '../body.js';
+import { clientTrigger, pageOf, pageQuery, parseIntParam, pathApp } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { HiyError } from '../../errors.js';
+
+/** A release as the API shows it: processes and cron as JSON values (stored as text), the current one marked. */
+function releaseView(rel: Release, current: Release | undefined): ReleaseView {
+  return {
+    ...rel,
+    processes: rel.processes === null ? null : JSON.parse(rel.processes) as Record<string, string>,
+    cron: rel.cron === null ? null : JSON.parse(rel.cron) as unknown[],
+    current: rel.id === current?.id,
+  };
+}
 
 /**
  * The routes that drive the deploy pipeline: trigger a deploy of the branch head, restart,
@@ -36,14 +47,25 @@ export function releaseRoutes(s: Services): Hono<ApiEnv> {
   r.get('/:name/releases', async (c) => {
     const app = (await pathApp(s.db, c)).name;
     const current = await currentRelease(s.db, app);
-    const releases = (await listReleases(s.db, app)).map((rel): ReleaseView => ({
-      ...rel,
-      // Stored as JSON text; the API answers with the object, never a string to parse twice.
-      processes: rel.processes === null ? null : JSON.parse(rel.processes) as Record<string, string>,
-      cron: rel.cron === null ? null : JSON.parse(rel.cron) as unknown[],
-      current: rel.id === current?.id,
-    }));
-    return c.json({ app, current: current?.version ?? null, releases });
+    // Every release unless ?limit= or ?before= asks for a page (older clients read the whole list).
+    const paged = c.req.query('limit') !== undefined || c.req.query('before') !== undefined;
+    const { limit, before } = pageQuery(c, 1_000_000, 1_000_000);
+    const page = paged ? pageOf(await pageReleases(s.db, app, limit + 1, before), limit) : { items: await listReleases(s.db, app), next: null };
+    return c.json({ app, current: current?.version ?? null, releases: page.items.map((rel) => releaseView(rel, current)), next: page.next });
+  });
+
+  // hiy releases:info <app> v3: one release by its version (v3 or 3), with the deploy that made it.
+  r.get('/:name/releases/:version', async (c) => {
+    const app = (await pathApp(s.db, c)).name;
+    const version = parseIntParam('version', c.req.param('version').replace(/^v/, ''), 1, 1_000_000);
+    const [rel, current] = await Promise.all([findRelease(s.db, app, version), currentRelease(s.db, app)]);
+    const deploy = await getDeploy(s.db, app, rel.deploy_id).catch(() => undefined);
+    const info: ReleaseInfo = {
+      app,
+      release: releaseView(rel, current),
+      deploy: deploy ? { id: deploy.id, status: deploy.status, triggered_by: deploy.triggered_by, created_at: deploy.created_at, finished_at: deploy.finished_at, image_ref: deploy.image_ref } : null,
+    };
+    return c.json(info);
   });
 
   r.post('/:name/rollback', async (c) => {

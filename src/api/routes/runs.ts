@@ -9,7 +9,7 @@ import { getRun, listRuns } from '../../runs/repo.js';
 import { typedRun, type Actor } from '../../runs/one-off.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
-import { parseIntParam, pathApp, queryFlag } from '../body.js';
+import { pageOf, pageQuery, parseIntParam, pathApp, queryFlag } from '../body.js';
 import { readJsonObject } from '../errors.js';
 
 const MAX_TIMEOUT_S = 7 * 86_400;
@@ -76,8 +76,9 @@ export function runRoutes(s: Services): Hono<ApiEnv> {
 
   r.get('/:name/runs', async (c) => {
     const app = await pathApp(s.db, c);
-    const limit = c.req.query('limit') === undefined ? 50 : parseIntParam('limit', c.req.query('limit'), 1, 500);
-    return c.json({ app: app.name, runs: await listRuns(s.db, app.name, { kinds: kindsQuery(c.req.query('kind')), limit }) });
+    const { limit, before } = pageQuery(c, 50, 500);
+    const page = pageOf(await listRuns(s.db, app.name, { kinds: kindsQuery(c.req.query('kind')), limit: limit + 1, ...(before === undefined ? {} : { before }) }), limit);
+    return c.json({ app: app.name, runs: page.items, next: page.next });
   });
 
   r.get('/:name/runs/:id', async (c) => {

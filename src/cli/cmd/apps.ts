@@ -43,6 +43,8 @@ function settingsFromFlags(ctx: Ctx): Record<string, unknown> {
 function appPairs(a: AppView): [string, string | number | null][] {
   return [
     ['name', a.name],
+    ['status', `${statusWord(a)}${a.status_note ? ` (${a.status_note})` : ''}`],
+    ['stopped', a.stopped.length ? `${a.stopped.join(', ')} (hiy ps:start ${a.name})` : null],
     ['url', a.url],
     ['source', a.source === 'git' ? 'git' : `${a.source} (follows tag ${a.image_tag ?? 'latest'})`],
     ['git remote', a.source === 'git' ? a.git_remote : null],
@@ -61,6 +63,11 @@ function appPairs(a: AppView): [string, string | number | null][] {
   ];
 }
 
+/** `no release` for no_release, and `, maintenance` while Caddy shows the maintenance page. */
+export function statusWord(a: Pick<AppView, 'status' | 'maintenance'>): string {
+  return `${a.status.replace('_', ' ')}${a.maintenance ? ', maintenance' : ''}`;
+}
+
 const settingsHelp = 'Settings are checked by the server; a bad value is refused with what is allowed.';
 /** Every settings flag in the usage line, not half of them. */
 const settingsUsage = Object.entries(SETTING_FLAGS).map(([f, spec]) => `[--${f} ${spec.value ?? 'VALUE'}]`).join(' ');
@@ -68,14 +75,14 @@ const settingsUsage = Object.entries(SETTING_FLAGS).map(([f, spec]) => `[--${f} 
 export const appCommands: CommandTable = {
   apps: {
     usage: '',
-    summary: 'List apps',
+    summary: 'List apps with their status (running, crashed, deploying, stopped, no release)',
     args: [0, 0],
     async run(ctx) {
       const res = await ctx.api().request<{ apps: AppView[] }>('GET', '/apps');
       ctx.print(res, () => (res.apps.length === 0
         ? 'No apps yet. Create one with: hiy create <app>\n'
-        : formatTable(['NAME', 'URL', 'BRANCH', 'RELEASE', 'LAST DEPLOY'], res.apps.map((a) => [
-          a.name, a.url, a.branch,
+        : formatTable(['NAME', 'STATUS', 'URL', 'BRANCH', 'RELEASE', 'LAST DEPLOY'], res.apps.map((a) => [
+          a.name, statusWord(a), a.url, a.branch,
           a.current_release ? `v${a.current_release.version}` : null,
           a.last_deploy ? `#${a.last_deploy.id} ${a.last_deploy.status}` : null,
         ]))));
@@ -97,7 +104,7 @@ export const appCommands: CommandTable = {
 
   info: {
     usage: '<app>',
-    summary: 'Show an app: URL, git remote, settings, release, last deploy',
+    summary: 'Show an app: status, URL, git remote, settings, release, last deploy',
     args: [1, 1],
     async run(ctx) {
       const res = await ctx.api().request<{ app: AppView }>('GET', `/apps/${seg(arg(ctx, 0))}`);

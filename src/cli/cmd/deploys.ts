@@ -1,24 +1,24 @@
 import type { DeploySummary } from '../../contract.js';
 import { seg } from '../client.js';
-import { arg, numberFlag, type CommandTable } from '../command.js';
+import { pageFlags, pageQueryOf, moreLine } from '../paging.js';
+import { arg, type CommandTable } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 
 export const deployCommands: CommandTable = {
   deploys: {
-    usage: '<app> [--limit N]',
+    usage: '<app> [--limit N] [--before ID]',
     summary: 'List an app\'s deploys, newest first',
-    flags: { limit: { type: 'string', value: 'N', description: 'how many (default 20, at most 200)' } },
+    flags: pageFlags('deploys', 'default 20, at most 200'),
     args: [1, 1],
     async run(ctx) {
-      const limit = numberFlag(ctx, 'limit');
-      const res = await ctx.api().request<{ app: string; deploys: DeploySummary[] }>(
-        'GET', `/apps/${seg(arg(ctx, 0))}/deploys${limit === undefined ? '' : `?limit=${limit}`}`);
+      const res = await ctx.api().request<{ app: string; deploys: DeploySummary[]; next: number | null }>(
+        'GET', `/apps/${seg(arg(ctx, 0))}/deploys${pageQueryOf(ctx)}`);
       ctx.print(res, () => (res.deploys.length === 0
         ? `${res.app} has no deploys yet. Push to its git remote to deploy (hiy info ${res.app}).\n`
         : formatTable(['ID', 'STATUS', 'SHA', 'TRIGGER', 'CREATED', 'TOOK'], res.deploys.map((d) => [
           d.id, d.status, shortSha(d.sha), d.triggered_by, formatTime(d.created_at), formatDuration(d.started_at, d.finished_at),
-        ]))));
+        ])) + moreLine(res.next, `hiy deploys ${res.app}`)));
     },
   },
 

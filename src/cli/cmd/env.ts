@@ -80,10 +80,12 @@ const unset: Command = {
   flags: { 'no-restart': noRestart },
   args: [2, Infinity],
   async run(ctx) {
-    const body = { keys: ctx.args.slice(1), ...(ctx.flags['no-restart'] === true ? { restart: false } : {}) };
-    const res = await ctx.api().request<EnvChange>('DELETE', `/apps/${seg(arg(ctx, 0))}/env`, body);
+    const keys = ctx.args.slice(1);
+    // Keys are names (letters, digits, _): nothing to escape in the query but what seg() does.
+    const query = `keys=${keys.map(seg).join(',')}${ctx.flags['no-restart'] === true ? '&restart=false' : ''}`;
+    const res = await ctx.api().request<EnvChange>('DELETE', `/apps/${seg(arg(ctx, 0))}/env?${query}`);
     ctx.print(res, () => ((res.unset ?? []).length === 0
-      ? `None of ${body.keys.join(', ')} was set on ${res.app}; nothing changed.\n`
+      ? `None of ${keys.join(', ')} was set on ${res.app}; nothing changed.\n`
       : `Unset ${(res.unset ?? []).join(', ')} on ${res.app}.\n${restartNote(ctx, res)}`));
   },
 };

@@ -1,7 +1,8 @@
 import type { ProcessView } from '../../contract.js';
 import { seg } from '../client.js';
-import { arg, type CommandTable } from '../command.js';
-import { UsageError } from '../errors.js';
+import { arg, type CommandTable, type Ctx } from '../command.js';
+import { waitDeployEnd } from '../follow.js';
+import { CliError, UsageError } from '../errors.js';
 import { formatTable, formatTime } from '../format.js';
 
 interface PsAnswer {
@@ -24,6 +25,20 @@ export function parseFormation(args: string[]): Record<string, number> {
     out[m[1]] = Number(m[2]);
   }
   return out;
+}
+
+type ScaleAnswer = { app: string; formation: Record<string, number> } | { app: string; status: 'waiting'; deploy: { id: number; app: string }; requested: Record<string, number> };
+
+/** The formation once it holds `wanted` (the scale ran after the deploy); an error after 3 minutes. */
+async function scaledAfter(ctx: Ctx, app: string, deploy: { id: number; app: string }, wanted: Record<string, number>): Promise<Record<string, number>> {
+  await waitDeployEnd(ctx, deploy.app, deploy.id);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const ps = await ctx.api().request<PsAnswer>('GET', `/apps/${seg(app)}/ps`);
+    if (Object.entries(wanted).every(([t, n]) => ps.formation[t] === n)) return ps.formation;
+    if (Date.now() > deadline) throw new CliError(`the scale of ${app} did not apply within 3 minutes of deploy #${deploy.id} (hiy ps ${app}; the server's log says why)`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 const restartNote = (r: { restarted?: boolean; deploy_id?: number }) => (r.restarted ? ` (restarting as deploy #${r.deploy_id})` : '');
@@ -53,7 +68,14 @@ export const processCommands: CommandTable = {
     args: [2, 20],
     async run(ctx) {
       const formation = parseFormation(ctx.args.slice(1));
-      const res = await ctx.api().request<{ app: string; formation: Record<string, number> }>('POST', `/apps/${seg(arg(ctx, 0))}/ps/scale`, { formation });
+      const app = arg(ctx, 0);
+      const res = await ctx.api().request<ScaleAnswer>('POST', `/apps/${seg(app)}/ps/scale`, { formation });
+      if ('deploy' in res) {
+        // 202: a deploy runs; the scale follows it. Wait for that deploy over its stream, then for the formation.
+        if (!ctx.json) ctx.out(`Deploy #${res.deploy.id} of ${res.deploy.app} is running: scaling ${app} after it…\n`);
+        const done = await scaledAfter(ctx, app, res.deploy, formation);
+        return ctx.print({ ...res, formation: done }, () => `Scaled ${app}: ${Object.entries(done).map(([t, n]) => `${t}=${n}`).join(' ')}\n`);
+      }
       ctx.print(res, () => `Scaled ${res.app}: ${Object.entries(res.formation).map(([t, n]) => `${t}=${n}`).join(' ')}\n`);
     },
   },

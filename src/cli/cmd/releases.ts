@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { ReleaseView } from '../../contract.js';
+import type { ReleaseInfo, ReleaseView } from '../../contract.js';
 import { seg } from '../client.js';
 import { arg, stringFlag, type CommandTable, type Ctx } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatTable, formatTime, shortSha } from '../format.js';
 import { followBuild } from '../follow.js';
+import { moreLine, pageFlags, pageQueryOf } from '../paging.js';
 
 const run = promisify(execFile);
 
@@ -56,17 +57,31 @@ export const releaseCommands: CommandTable = {
   },
 
   releases: {
-    usage: '<app>',
+    usage: '<app> [--limit N] [--before ID]',
     summary: 'List an app\'s releases, the current one marked',
+    flags: pageFlags('releases', 'default all'),
     args: [1, 1],
     async run(ctx) {
-      const res = await ctx.api().request<{ app: string; releases: ReleaseView[] }>(
-        'GET', `/apps/${seg(arg(ctx, 0))}/releases`);
+      const res = await ctx.api().request<{ app: string; releases: ReleaseView[]; next: number | null }>(
+        'GET', `/apps/${seg(arg(ctx, 0))}/releases${pageQueryOf(ctx)}`);
       ctx.print(res, () => (res.releases.length === 0
         ? `${res.app} has no releases yet.\n`
         : formatTable(['', 'VERSION', 'SHA / DIGEST', 'DEPLOY', 'CREATED', 'IMAGE'], res.releases.map((r) => [
           r.current ? '*' : '', `v${r.version}`, shortSha(r.sha), `#${r.deploy_id}`, formatTime(r.created_at), r.image_ref,
-        ]))));
+        ])) + moreLine(res.next, `hiy releases ${res.app}`)));
+    },
+  },
+
+  'releases:info': {
+    usage: '<app> <release>',
+    summary: 'Show one release (v3 or 3): what it runs, its processes and jobs, the deploy that made it',
+    args: [2, 2],
+    notApp: /^v?\d+$/,
+    async run(ctx) {
+      const v = arg(ctx, 1);
+      if (!/^v?\d{1,7}$/.test(v)) throw new UsageError(`release must look like v3 or 3, not "${v}"`);
+      const res = await ctx.api().request<ReleaseInfo>('GET', `/apps/${seg(arg(ctx, 0))}/releases/${v.replace(/^v/, '')}`);
+      ctx.print(res, () => releaseText(res));
     },
   },
 
@@ -106,3 +121,18 @@ export const releaseCommands: CommandTable = {
     },
   },
 };
+
+function releaseText({ app, release: r, deploy: d }: ReleaseInfo): string {
+  const processes = Object.entries(r.processes ?? {});
+  const lines = [
+    `=== ${app} v${r.version}${r.current ? ' (current)' : ''}`,
+    `${r.image_ref ? 'Digest' : 'Commit'}:    ${r.sha}`,
+    ...(r.image_ref ? [`Image ref: ${r.image_ref}`] : []),
+    `Image:     ${r.image}`,
+    `Created:   ${formatTime(r.created_at)}`,
+    `Deploy:    ${d ? `#${d.id} (${d.triggered_by}, ${d.status})` : `#${r.deploy_id}`}`,
+    `Processes: ${processes.length ? processes.map(([t, cmd]) => `${t}: ${cmd}`).join('; ') : 'web: the image\'s own command'}`,
+    `Cron jobs: ${r.cron?.length ?? 0}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

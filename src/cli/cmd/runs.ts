@@ -1,3 +1,4 @@
+import { moreLine, pageFlags, pageQueryOf } from '../paging.js';
 import type { CronJobView, RunDetail, RunView } from '../../contract.js';
 import { terminalSafe, terminalSafeLine } from '../../terminal-safe.js';
 import { seg } from '../client.js';
@@ -98,9 +99,9 @@ export const runCommands: CommandTable = {
   'redis:cli': addonClient('redis', 'redis-cli', 'shop'),
 
   runs: {
-    usage: '<app> [<run>] [-n N]',
+    usage: '<app> [<run>] [-n N] [--before ID]',
     summary: 'Every one-off run and console session of the app (who, command, when, exit code); one run with its output',
-    flags: { num: { type: 'string', short: 'n', value: 'N', description: 'how many, newest first (default 50)' } },
+    flags: { num: { type: 'string', short: 'n', value: 'N', description: 'how many, newest first (default 50, at most 500)' }, ...pageFlags('runs', 'the same as -n') },
     args: [1, 2],
     async run(ctx) {
       const app = arg(ctx, 0);
@@ -108,12 +109,11 @@ export const runCommands: CommandTable = {
         const res = await ctx.api().request<{ run: RunDetail }>('GET', `/apps/${seg(app)}/runs/${runId(ctx, 1)}`);
         return ctx.print(res, () => showRun(res.run));
       }
-      const n = numberFlag(ctx, 'num');
-      const res = await ctx.api().request<{ app: string; runs: RunView[] }>('GET', `/apps/${seg(app)}/runs${n !== undefined ? `?limit=${n}` : ''}`);
+      const res = await ctx.api().request<{ app: string; runs: RunView[]; next: number | null }>('GET', `/apps/${seg(app)}/runs${pageQueryOf(ctx, 'num')}`);
       ctx.print(res, () => (res.runs.length === 0 ? `${app} has no runs yet (hiy run ${app} <command>).\n` : formatTable(
         ['ID', 'KIND', 'BY', 'COMMAND', 'STARTED', 'TOOK', 'RESULT'],
         res.runs.map((r) => [r.id, `${r.kind}${r.mode === 'detached' ? ' (detached)' : ''}`, r.by, terminalSafeLine(r.command).slice(0, 60), formatTime(r.started_at), formatDuration(r.started_at, r.finished_at), outcome(r)]),
-      )));
+      ) + moreLine(res.next, `hiy runs ${app}`)));
     },
   },
 

@@ -12,6 +12,8 @@ import * as bootstrapTokens from './20261207T1300-bootstrap-tokens.js';
 import * as imageDeploys from './20261207T1600-image-deploys.js';
 import * as runsAndCron from './20261208T1000-runs-and-cron.js';
 import * as addons from './20261208T1100-addons.js';
+import * as appStates from './20261209T1000-app-states.js';
+import * as deployTriggers from './20261209T1100-deploy-triggers.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +30,6 @@ export const migrations: Record<string, Migration> = {
   '20261207T1600-image-deploys': imageDeploys,
   '20261208T1000-runs-and-cron': runsAndCron,
   '20261208T1100-addons': addons,
+  '20261209T1000-app-states': appStates,
+  '20261209T1100-deploy-triggers': deployTriggers,
 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../src/runtime/runtime.js';
-import { ContainerWatch } from './app-status.js';
+import type { ContainerEvent, ContainerInfo, EngineStream, Runtime } from '../runtime/runtime.js';
+import { ContainerWatch } from './container-watch.js';
 
 const ct = (id: string, app: string, over: Partial<ContainerInfo> = {}): ContainerInfo => ({
   id, name: id, image: 'i', state: 'running', running: true, app: app, process: 'web', replica: 0, deployId: null, slot: null, run: null, attached: false, instance: null, restartCount: 0, exitCode: null, startedAt: null, hostPort: null, ...over,
