@@ -73,6 +73,19 @@ describe('loadConfig', { timeout: 10_000 }, () => {
     assert.match(configError({ HIY_RUN_TIMEOUT: '1h' }), /HIY_RUN_TIMEOUT: "1h" is not a whole number/);
   });
 
+  it('reads which runtime runs app processes and how nodes share images and networks', () => {
+    const c = loadConfig(base);
+    assert.equal(c.runtime, 'auto');
+    assert.equal(c.overlayEncryption, true);
+    assert.deepEqual(c.swarmNodeEngines, []);
+    const s = loadConfig({ ...base, HIY_RUNTIME: 'swarm', HIY_OVERLAY_ENCRYPTION: 'off', HIY_SWARM_NODE_ENGINES: 'unix:///run/n2.sock, unix:///run/n3.sock' });
+    assert.equal(s.runtime, 'swarm');
+    assert.equal(s.overlayEncryption, false);
+    assert.deepEqual(s.swarmNodeEngines, ['unix:///run/n2.sock', 'unix:///run/n3.sock']);
+    assert.match(configError({ HIY_RUNTIME: 'k8s' }), /HIY_RUNTIME/);
+    assert.match(configError({ HIY_OVERLAY_ENCRYPTION: 'maybe' }), /HIY_OVERLAY_ENCRYPTION/);
+  });
+
   it('uses automatic TLS for a public domain', () => {
     assert.equal(loadConfig({ ...base, HIY_DOMAIN: 'pi.example.com' }).tls, 'auto');
   });

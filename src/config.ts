@@ -17,6 +17,8 @@ export interface HostPort {
  * Where Caddy's admin API listens: a unix socket (the default, in a 0700 folder, so no other
  * local user can reach it) or, as an explicit opt-in, a TCP address.
  */
+export type RuntimeMode = 'auto' | 'docker' | 'swarm';
+
 export type CaddyAdminAddress = HostPort | { socket: string };
 
 /** Longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
@@ -40,6 +42,22 @@ export interface Config {
   logLevel: string;
   /** First host port of the range that app release slots are published on (127.0.0.1 only). */
   slotPortBase: number;
+  /**
+   * Which Runtime runs app processes (HIY_RUNTIME): containers on this engine, services on its
+   * Swarm, or auto (services when the engine is a Swarm manager with more than one node).
+   */
+  runtime: RuntimeMode;
+  /**
+   * HIY_SWARM_NODE_ENGINES: engine addresses of a Swarm's nodes that hiy copies images into
+   * (tests and labs with every node's socket on one machine; swarm-images.ts).
+   */
+  swarmNodeEngines: string[];
+  /**
+   * HIY_OVERLAY_ENCRYPTION (on | off, default on): apps' overlay networks encrypt traffic between
+   * nodes (IPsec ESP). Off only where the nodes' kernels have no ESP (CONFIG_INET_ESP), on a
+   * network nobody else is on: traffic between an app's tasks then crosses it in the clear.
+   */
+  overlayEncryption: boolean;
   buildMemoryMb: number;
   /** One app's dependency caches (BuildKit cache mounts) in MB; past it they start over (HIY_BUILD_CACHE_MB). */
   buildCacheMb: number;
@@ -208,6 +226,12 @@ export function loadConfig(env: Env): Config {
     fail('HIY_LOG_LEVEL', `"${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
   }
 
+  const runtime = (env.HIY_RUNTIME || 'auto') as RuntimeMode;
+  if (!['auto', 'docker', 'swarm'].includes(runtime)) fail('HIY_RUNTIME', `"${runtime.slice(0, 40)}" is not one of auto, docker, swarm`);
+
+  const overlayEncryption = env.HIY_OVERLAY_ENCRYPTION ?? 'on';
+  if (overlayEncryption !== 'on' && overlayEncryption !== 'off') fail('HIY_OVERLAY_ENCRYPTION', `"${overlayEncryption.slice(0, 40)}" is not one of on, off`);
+
   const httpPort = parsePort('HIY_HTTP_PORT', env.HIY_HTTP_PORT ?? '80');
   const httpsPort = parsePort('HIY_HTTPS_PORT', env.HIY_HTTPS_PORT ?? '443');
   const tls = tlsRaw;
@@ -232,6 +256,9 @@ export function loadConfig(env: Env): Config {
     adminToken,
     logLevel,
     slotPortBase: parseInteger('HIY_SLOT_PORT_BASE', env.HIY_SLOT_PORT_BASE, 20000, 1024, 64000),
+    runtime,
+    overlayEncryption: overlayEncryption === 'on',
+    swarmNodeEngines: (env.HIY_SWARM_NODE_ENGINES ?? '').split(',').map((e) => e.trim()).filter(Boolean),
     buildMemoryMb: parseInteger('HIY_BUILD_MEMORY_MB', env.HIY_BUILD_MEMORY_MB, 1024, 64, 65536),
     buildCacheMb: parseInteger('HIY_BUILD_CACHE_MB', env.HIY_BUILD_CACHE_MB, 512, 0, 1_000_000),
     buildTimeoutSec: parseInteger('HIY_BUILD_TIMEOUT', env.HIY_BUILD_TIMEOUT, 900, 5, 86400),

@@ -67,7 +67,15 @@ export class Observability {
       config: config.alerts,
       slotPortBase: config.slotPortBase,
       notifier: config.alerts.webhook ? webhookNotifier(config.alerts.format, config.alerts.webhook) : undefined,
-      probe: (port, path) => probe(port, path),
+      // On a Swarm a slot port answers on the node that runs its task: the first that answers counts.
+      probe: async (port, path) => {
+        const hosts = this.runtime ? await this.runtime.upstreamHosts().catch(() => ['127.0.0.1']) : ['127.0.0.1'];
+        for (const host of hosts) {
+          const status = await probe(port, path, 2000, host);
+          if (status !== undefined) return status;
+        }
+        return undefined;
+      },
       containers: () => this.capture?.known() ?? [],
       addons: async () => (this.addonHealth = await probeAddons(db, () => this.d.runtime())),
       nodes: () => this.nodeHealth(),

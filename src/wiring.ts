@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { join } from 'node:path';
 import { Hono } from 'hono';
-import { NodeRegistry } from './nodes/registry.js';
+import { NodeRegistry, registryImages } from './nodes/registry.js';
 import { createApi } from './api/server.js';
 import { IMAGE_UPLOAD_PATH } from './api/routes/images.js';
 import { RESTORE_PATH_RE } from './api/routes/addons.js';
@@ -37,6 +37,7 @@ import { TLS_ASK_PATH } from './proxy/caddy-config.js';
 import { createTlsAsk } from './http/tls-ask.js';
 import { trustedProxies } from './trusted-proxies.js';
 import type { Engine } from './runtime/docker-engine.js';
+import type { Runtime } from './runtime/runtime.js';
 import type { Services } from './services.js';
 import { Certificates } from './tls/certificates.js';
 import { createWebhookHandler, HOOKS_PREFIX, WEBHOOK_BODY_LIMITS } from './webhooks/endpoint.js';
@@ -97,8 +98,24 @@ export function wireServer(o: Opened): Wired {
   // The engine is loaded on first use: dockerode alone costs ~27 MB of RSS (decision 13). Every
   // container, network and volume carries this hiy's instance id: reconciliation only ever
   // touches its own objects, even with several hiy data dirs (or test servers) on one engine.
+  // Which runtime (containers or Swarm services) is decided then, with one question to the engine
+  // unless HIY_RUNTIME fixes it; an engine that does not answer yet is asked again next time.
   let engine: Promise<Engine> | undefined;
-  const docker = () => (engine ??= import('./runtime/docker-engine.js').then((m) => m.createDockerEngine(log, { instance: instanceId, host: config.dockerHost })));
+  const docker = () => (engine ??= import('./runtime/docker-engine.js').then(async (m) => {
+    const e = await m.openDockerEngine(log, {
+      instance: instanceId, mode: config.runtime, host: config.dockerHost, nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption,
+      // Once nodes were added, images reach them through the nodes' registry (HIY_SWARM_NODE_ENGINES, for tests, wins).
+      ...(nodeRegistry.wanted() && config.swarmNodeEngines.length === 0 ? { publishImage: registryImages(nodeRegistry) } : {}),
+    });
+    if (e.kind === 'swarm') await followNodes(e.runtime);
+    return e;
+  }).catch((err: unknown) => {
+    engine = undefined;
+    throw err;
+  }));
+  /** A Swarm's nodes are the app routes' upstream hosts: read when the engine opens and before each deploy. */
+  const followNodes = async (rt: Runtime) => proxy.setUpstreamHosts(await rt.upstreamHosts())
+    .catch((err: unknown) => log.error({ err }, 'could not give the proxy the Swarm nodes\' addresses'));
   const runtime = () => docker().then((e) => e.runtime);
   const builder = () => docker().then((e) => e.builder);
   const cluster = () => docker().then((e) => e.cluster);
@@ -107,7 +124,9 @@ export function wireServer(o: Opened): Wired {
   const cron = new CronScheduler({ db, secrets, config, log, runtime }, runs);
   const queue = new DeployQueue(db, log, async (job) => {
     try {
-      const release = await deploy({ db, config, log, secrets, proxy, runtime: await runtime(), builder: await builder() }, job);
+      const e = await docker();
+      if (e.kind === 'swarm') await followNodes(e.runtime);
+      const release = await deploy({ db, config, log, secrets, proxy, runtime: e.runtime, builder: e.builder }, job);
       return { version: release.version };
     } finally {
       // A new current release (or a rollback) may bring other cron jobs: the next time runs its image.

@@ -73,6 +73,7 @@ export async function startWebReplica(d: ProcessDeps, plan: ReleasePlan, replica
 export async function waitReplicaHealthy(d: ProcessDeps, plan: ReleasePlan, c: ContainerInfo, replica: number): Promise<number> {
   return waitHealthy({
     port: webPort(d, plan, replica),
+    ...(c.host ? { host: c.host } : {}),
     path: plan.app.health_path,
     timeoutSec: plan.app.health_timeout_s,
     // The restart policy brings a crashing app back again and again: a restart already means it crashed.

@@ -101,3 +101,24 @@ export class NodeRegistry {
     }
   }
 }
+
+/**
+ * How the Swarm runtime gets an image to the nodes (swarm-runtime.ts PublishedImage): pushed once
+ * per image as hiy/<app>:<tag>, pulled by digest with the registry's login, which Swarm hands to
+ * the nodes that run the task. An image not named hiy/<app>:<tag> is left as it is.
+ */
+export function registryImages(registry: NodeRegistry): (ref: string) => Promise<{ ref: string; auth?: { username: string; password: string; serveraddress: string } }> {
+  const pushed = new Map<string, Promise<string>>();
+  return async (ref) => {
+    const m = /^hiy\/([a-z0-9][a-z0-9-]*):([\w][\w.-]*)$/.exec(ref);
+    if (!m) return { ref };
+    let p = pushed.get(ref);
+    if (!p) {
+      p = registry.push(ref, m[1]!, m[2]!);
+      p.catch(() => pushed.delete(ref));
+      pushed.set(ref, p);
+    }
+    const [digestRef, login] = await Promise.all([p, registry.login()]);
+    return { ref: digestRef, auth: { username: login.username, password: login.password, serveraddress: login.registry } };
+  };
+}

@@ -93,6 +93,17 @@ describe('caddy-config', () => {
     }
   });
 
+  it('on a Swarm, lists every slot port on every node (a port answers on the node that runs its task)', () => {
+    const route = slotRoute(0, 20000, '/run/hiy/live', [], ['10.0.0.2', '10.0.0.3']);
+    const inner = at(route, 'handle', 0, 'routes') as JsonObject[];
+    const dials = (r: JsonObject) => (at(r, 'handle', 0, 'upstreams') as JsonObject[]).map((u) => u.dial);
+    const a2 = inner.find((r) => r.match && JSON.stringify(r.match).includes('"/a2"'));
+    assert.ok(a2, 'the route of live marker a2');
+    assert.deepEqual(dials(a2), ['10.0.0.2:20000', '10.0.0.3:20000', '10.0.0.2:20002', '10.0.0.3:20002']);
+    const text = JSON.stringify(buildCaddyConfig(BASE, { ...opts({ tls: 'off' }), upstreamHosts: ['10.0.0.2', '10.0.0.3'] }, 16));
+    assert.doesNotMatch(text, /127\.0\.0\.1:200/);
+  });
+
   it('names no app or host but hiy.<domain>: creating an app or a domain does not change it', () => {
     const text = JSON.stringify(buildCaddyConfig(BASE, opts({ tls: 'auto' }), 16));
     assert.doesNotMatch(text, /hiy-app-/);

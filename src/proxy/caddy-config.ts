@@ -41,7 +41,14 @@ export interface CaddyConfigOptions extends TlsOptions {
   slotPortBase: number;
   /** CIDRs whose X-Forwarded-For Caddy keeps (HIY_TRUSTED_PROXIES). */
   trustedProxies?: readonly string[];
+  /**
+   * Where the slot ports answer: 127.0.0.1 (default), or every Swarm node's address, since a
+   * web replica's task may run on any of them (decision 38).
+   */
+  upstreamHosts?: readonly string[];
 }
+
+export const LOCAL_UPSTREAM_HOSTS: readonly string[] = ['127.0.0.1'];
 
 /** Tunables of the app routes. */
 export const UPSTREAM_TUNING = {
@@ -84,8 +91,13 @@ export function adminLabel(a: CaddyAdminAddress): string {
   return 'socket' in a ? `unix:${a.socket}` : joinHostPort(a.host, a.port);
 }
 
-export function slotDial(port: number): string {
-  return joinHostPort('127.0.0.1', port);
+export function slotDial(port: number, host = '127.0.0.1'): string {
+  return joinHostPort(host, port);
+}
+
+/** Every host for every port, port by port: a port answers on the one node that runs its task. */
+export function slotDials(ports: number[], hosts: readonly string[] = LOCAL_UPSTREAM_HOSTS): string[] {
+  return ports.flatMap((port) => hosts.map((host) => slotDial(port, host)));
 }
 
 /**
@@ -93,10 +105,10 @@ export function slotDial(port: number): string {
  * health (a refused dial marks a port down for fail_duration), retries on another port for up to
  * try_duration. Caddy 2.6 retries GETs on any failed round trip and other methods on dial errors.
  */
-export function appProxyHandler(ports: number[], trustedProxies: readonly string[] = []): JsonObject {
+export function appProxyHandler(ports: number[], trustedProxies: readonly string[] = [], hosts: readonly string[] = LOCAL_UPSTREAM_HOSTS): JsonObject {
   return {
     handler: 'reverse_proxy',
-    upstreams: ports.map((port) => ({ dial: slotDial(port) })),
+    upstreams: slotDials(ports, hosts).map((dial) => ({ dial })),
     ...trusted(trustedProxies),
     load_balancing: {
       selection_policy: { policy: 'round_robin' },
@@ -123,7 +135,7 @@ function trusted(ranges: readonly string[]): JsonObject {
  * Without a marker (never deployed, or the run dir was lost) every slot port is listed and
  * passive checks skip the empty ones.
  */
-export function slotRoute(index: number, slotPortBase: number, liveDir: string, trustedProxies: readonly string[] = []): JsonObject {
+export function slotRoute(index: number, slotPortBase: number, liveDir: string, trustedProxies: readonly string[] = [], hosts: readonly string[] = LOCAL_UPSTREAM_HOSTS): JsonObject {
   const ports = allSlotPorts({ slot_index: index }, slotPortBase);
   const dir = `${liveDir}/${index}`;
   // A notice (maintenance, stopped) wins over the live markers (notices.ts).
@@ -132,12 +144,12 @@ export function slotRoute(index: number, slotPortBase: number, liveDir: string, 
     for (let n = 1; n <= ports.length / 2; n++) {
       inner.push({
         match: [{ file: { root: dir, try_files: [`/${liveMarkerName({ slot, replicas: n })}`] } }],
-        handle: [appProxyHandler(portsOfSlot(ports, slot, n), trustedProxies)],
+        handle: [appProxyHandler(portsOfSlot(ports, slot, n), trustedProxies, hosts)],
         terminal: true,
       });
     }
   }
-  inner.push({ handle: [appProxyHandler(ports, trustedProxies)], terminal: true });
+  inner.push({ handle: [appProxyHandler(ports, trustedProxies, hosts)], terminal: true });
   return {
     '@id': slotRouteId(index),
     // {http.request.host} has no port; the file matcher keeps the lookup inside root.
@@ -176,7 +188,7 @@ export function fallbackRoute(): JsonObject {
  * index, so a request stats as few host files as there are apps before its own), fallback.
  */
 export function allRoutes(opts: CaddyConfigOptions, routeSlots: number): JsonObject[] {
-  const slots = Array.from({ length: routeSlots }, (_, i) => slotRoute(i, opts.slotPortBase, opts.liveDir, opts.trustedProxies));
+  const slots = Array.from({ length: routeSlots }, (_, i) => slotRoute(i, opts.slotPortBase, opts.liveDir, opts.trustedProxies, opts.upstreamHosts));
   return [controlPlaneRoute(opts), ...slots, fallbackRoute()];
 }
 

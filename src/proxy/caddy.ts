@@ -10,15 +10,15 @@
  * when Caddy lost it; each change is one `POST /load` of the whole config, which cannot leave a
  * duplicate `@id` behind (Caddy accepts those silently) and is skipped by Caddy when unchanged.
  */
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { CaddyAdminAddress, HostPort, TlsMode } from '../config.js';
 import { HiyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createCaddyAdmin } from './caddy-admin.js';
 import { defaultBaseConfigFile, readBaseConfig } from './caddy-base-config.js';
 import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
-import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, routeSlotsFor, routeSlotsOf, slotDial, type CaddyConfigOptions } from './caddy-config.js';
+import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, routeSlotsFor, routeSlotsOf, slotDials, type CaddyConfigOptions } from './caddy-config.js';
 import { oldLayoutRoutes, sameApartFromApps, sameRoutes } from './old-layout.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
@@ -38,6 +38,11 @@ export interface CaddyProxyOptions {
   controlPlane: HostPort;
   /** hiy's data dir; a child Caddy keeps its storage in <dataDir>/caddy. */
   dataDir: string;
+  /**
+   * Where the upstream hosts (setUpstreamHosts) are kept across restarts, so a restarted hiy
+   * loads the config Caddy runs and no reload happens; default <dataDir>/upstream-hosts.json.
+   */
+  upstreamHostsFile?: string;
   /** Where the live markers and host files go (live.ts, host-files.ts); Caddy must be able to stat files there. */
   liveDir: string;
   /** HIY_SLOT_PORT_BASE: the ports of each route slot (slots.ts). */
@@ -88,6 +93,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     trustedProxies: opts.trustedProxies ?? [],
     certificates: [],
   };
+  const upstreamHostsFile = opts.upstreamHostsFile ?? join(opts.dataDir, 'upstream-hosts.json');
   const live = createLiveMarkers(opts.liveDir);
   const hostFiles = createHostFiles(opts.liveDir);
   const notices = createNoticeFiles(opts.liveDir);
@@ -268,6 +274,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
     start: () => serial(async () => {
       if (started) return;
+      const hosts = await readUpstreamHosts(upstreamHostsFile);
+      if (hosts) configOpts.upstreamHosts = hosts;
       await ensureCaddy();
       if (!(await adoptRunningConfig())) await push();
       started = true;
@@ -327,6 +335,19 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       if (started && loadedCertificates !== JSON.stringify(next)) await push();
     }),
 
+    setUpstreamHosts: (hosts) => serial(async () => {
+      const next = [...new Set(hosts)].sort();
+      if (next.length === 0 || next.some((h) => !/^[0-9a-fA-F.:]+$/.test(h))) throw new HiyError('internal', `invalid upstream hosts: ${JSON.stringify(hosts).slice(0, 200)}`);
+      const now = configOpts.upstreamHosts ?? ['127.0.0.1'];
+      if (now.join(',') === next.join(',')) return;
+      configOpts.upstreamHosts = next;
+      const tmp = `${upstreamHostsFile}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(next)}\n`, { mode: 0o600 });
+      await rename(tmp, upstreamHostsFile);
+      log.info({ hosts: next }, 'app upstreams are on these hosts now (Caddy reloads once)');
+      if (started) await push();
+    }),
+
     // Not serialised with config loads: a marker is independent of them and must never wait for one.
     setLive: async (app, state) => {
       const keys = [String(indexOf(app)), ...(oldLayout?.some((r) => r.app === app) ? [app] : [])];
@@ -341,7 +362,7 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
       try {
         const upstreams = await admin.get('/reverse_proxy/upstreams');
         if (!Array.isArray(upstreams)) return undefined;
-        const wanted = new Set(ports.map((p) => slotDial(p)));
+        const wanted = new Set(slotDials(ports, configOpts.upstreamHosts));
         let n = 0;
         for (const u of upstreams) {
           if (typeof u === 'object' && u !== null && !Array.isArray(u) && typeof u.address === 'string' && wanted.has(u.address)) {
@@ -396,4 +417,15 @@ function copyRoute(r: AppRoute): AppRoute {
 function sameRoute(a: AppRoute, b: AppRoute): boolean {
   const list = (x: readonly string[] | undefined) => (x ?? []).join(',');
   return a.app === b.app && a.slotIndex === b.slotIndex && list(a.extraHosts) === list(b.extraHosts) && a.notice === b.notice;
+}
+
+/** The hosts a previous setUpstreamHosts kept; undefined when there are none (one engine). */
+async function readUpstreamHosts(file: string): Promise<string[] | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const hosts: unknown = JSON.parse(text);
+    if (Array.isArray(hosts) && hosts.length > 0 && hosts.every((h) => typeof h === 'string' && /^[0-9a-fA-F.:]+$/.test(h))) return hosts as string[];
+  } catch { /* unreadable: the default */ }
+  return undefined;
 }

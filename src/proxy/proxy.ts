@@ -33,6 +33,11 @@ export interface Proxy {
    */
   setLive(app: string, live: LiveSlot | undefined): Promise<void>;
   /**
+   * The hosts app processes' slot ports answer on (Runtime.upstreamHosts): each route lists every
+   * slot port on every host. A change reloads Caddy once; an equal list changes nothing.
+   */
+  setUpstreamHosts(hosts: string[]): Promise<void>;
+  /**
    * HIY_TLS=dns: the certificates Caddy serves as they are (hiy's wildcard), replacing the ones
    * given before. Part of the config from then on: a change reloads Caddy, an equal one does not.
    */

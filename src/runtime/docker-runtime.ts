@@ -60,7 +60,7 @@ export function toContainerInfo(info: Docker.ContainerInspectInfo): ContainerInf
 }
 
 /** Responses of non-streaming calls arrive parsed when they look like JSON; logs are bytes. */
-function asBuffer(data: unknown): Buffer {
+export function asBuffer(data: unknown): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? ''));
 }
@@ -138,6 +138,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     ...dockerImages(docker, extra),
     ...dockerAttached(docker, ensureNetwork, extra),
     ...dockerAddons(docker, ensureNetwork, extra),
+    upstreamHosts: async () => ['127.0.0.1'],
     ensureNetwork,
     inspect,
     run,

@@ -3,12 +3,12 @@ import { HiyError } from '../errors.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
 import { LABEL_MANAGED } from './labels.js';
 import { LogStreamParser, timestampToSince } from './log-lines.js';
-import type { ContainerEvent, EngineDiskUsage, EngineStream, Runtime } from './runtime.js';
+import type { ContainerEvent, EngineDiskUsage, EngineStream, LogLine, Runtime } from './runtime.js';
 
 type Streams = Pick<Runtime, 'followLogs' | 'containerEvents' | 'diskUsage'>;
 
 /** Settles once the stream ends, errors or closes; stop() destroys it. */
-function track(stream: Readable): EngineStream {
+export function track(stream: Readable): EngineStream {
   const done = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);
@@ -18,7 +18,7 @@ function track(stream: Readable): EngineStream {
 }
 
 /** Docker's event stream is JSON objects one per line, cut anywhere by chunking. */
-function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer) => void {
+export function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer) => void {
   let rest = '';
   return (chunk) => {
     rest += chunk.toString('utf8');
@@ -31,6 +31,24 @@ function jsonLines(onObject: (o: unknown) => void): (chunk: Buffer) => void {
     }
     if (rest.length > 1 << 20) rest = '';
   };
+}
+
+/** What a followed log stream is asked for (containers' and services' alike). */
+export function followOptions(opts: { since?: string; tail?: number }): Docker.ContainerLogsOptions & { follow: true } {
+  // dockerode's types want a number for since; the engine takes "seconds.nanoseconds".
+  const since = opts.since ? timestampToSince(opts.since) : undefined;
+  return { follow: true as const, stdout: true, stderr: true, timestamps: true, ...(since ? { since: since as unknown as number } : {}), ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
+}
+
+/** A followed log stream as lines to onLine. */
+export function parsedLines(stream: Readable, tty: boolean, onLine: (line: LogLine) => void): EngineStream {
+  const parser = new LogStreamParser(tty, onLine);
+  stream.on('data', (c: Buffer) => parser.push(c));
+  // Before `done` settles: whoever waits for it has every line, the unfinished last one too.
+  let ended = false;
+  const end = () => { if (!ended) { ended = true; parser.end(); } };
+  for (const e of ['end', 'close', 'error']) stream.once(e, end);
+  return track(stream);
 }
 
 /** The long-lived streams of the Docker adapter: followed logs, container events, disk usage. */
@@ -46,20 +64,11 @@ export function dockerStreams(docker: Docker): Streams {
       }
       let stream: Readable;
       try {
-        // dockerode's types want a number for since; the engine takes "seconds.nanoseconds".
-        const since = opts.since ? timestampToSince(opts.since) : undefined;
-        const options = { follow: true as const, stdout: true, stderr: true, timestamps: true, ...(since ? { since: since as unknown as number } : {}), ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
-        stream = (await docker.getContainer(id).logs(options)) as unknown as Readable;
+        stream = (await docker.getContainer(id).logs(followOptions(opts))) as unknown as Readable;
       } catch (err) {
         throw engineError(err, `following logs of ${id}`);
       }
-      const parser = new LogStreamParser(tty, onLine);
-      stream.on('data', (c: Buffer) => parser.push(c));
-      // Before `done` settles: whoever waits for it has every line, the unfinished last one too.
-      let ended = false;
-      const end = () => { if (!ended) { ended = true; parser.end(); } };
-      for (const e of ['end', 'close', 'error']) stream.once(e, end);
-      return track(stream);
+      return parsedLines(stream, tty, onLine);
     },
 
     async containerEvents(onEvent) {

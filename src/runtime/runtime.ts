@@ -75,6 +75,11 @@ export interface ContainerInfo {
   exitCode: number | null;
   startedAt: string | null;
   hostPort: number | null;
+  /**
+   * Where hostPort answers: the address of the node that runs it (a Swarm, swarm-runtime.ts);
+   * absent: 127.0.0.1, this host.
+   */
+  host?: string;
   /** The role it was started with (ContainerSpec), defaults filled in. */
   app: string;
   process: string;
@@ -216,7 +221,12 @@ export interface AttachedProcess {
 export interface Runtime extends AddonRuntime {
   /** Resolves when the engine answers; rejects with HiyError('unavailable') and a hint when not. */
   ping(): Promise<void>;
-  /** Creates the app's own bridge network (hiy-<app>) when missing; returns its name. */
+  /**
+   * Where app processes' published ports can be reached, for the proxy's upstream list:
+   * ['127.0.0.1'] on one engine (no engine call), every node's address on a Swarm.
+   */
+  upstreamHosts(): Promise<string[]>;
+  /** Creates the app's own network (hiy-<app>) when missing; returns its name. */
   ensureNetwork(app: string): Promise<string>;
   removeNetwork(app: string): Promise<void>;
   /** Creates and starts a hardened container (see docker-runtime.ts for the hardening). */
