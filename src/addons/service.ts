@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { getApp } from '../apps/repo.js';
-import type { AddonKind } from '../contract.js';
+import type { AddonKind, DeployTrigger } from '../contract.js';
 import { restartToApply, type RestartOutcome } from '../deploy/restart-to-apply.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -84,7 +84,7 @@ async function planAttachment(s: AddonServices, addon: string, app: string, as: 
  * Creates the add-on and starts its server (its first start initialises the data: seconds), then
  * attaches it to `app` when one is given. A failure removes what was made.
  */
-export async function createAddon(s: AddonServices, input: CreateAddonInput): Promise<{ addon: Addon; attached?: AttachOutcome }> {
+export async function createAddon(s: AddonServices, input: CreateAddonInput, trigger: DeployTrigger = 'manual'): Promise<{ addon: Addon; attached?: AttachOutcome }> {
   const k = kindOf(input.kind);
   const memory = memoryOf(k, input.memory_mb);
   const app = input.app === undefined || input.app === null ? undefined : (await getApp(s.db, String(input.app))).name;
@@ -112,14 +112,14 @@ export async function createAddon(s: AddonServices, input: CreateAddonInput): Pr
   }
   const created = await getAddon(s.db, name);
   if (!app) return { addon: created };
-  return { addon: created, attached: await attachAddon(s, name, app, input.as) };
+  return { addon: created, attached: await attachAddon(s, name, app, input.as, trigger) };
 }
 
 /**
  * Joins the add-on to the app's network under its name, records the attachment (the app's
  * variable), then restarts the app so its new containers get the variable (zero downtime).
  */
-export async function attachAddon(s: AddonServices, addon: string, app: string, as?: unknown): Promise<AttachOutcome> {
+export async function attachAddon(s: AddonServices, addon: string, app: string, as?: unknown, trigger: DeployTrigger = 'manual'): Promise<AttachOutcome> {
   const row = await getAddon(s.db, validateAddonName(addon));
   const k = kindOf(row.kind);
   const plan = await planAttachment(s, row.name, app, as, k);
@@ -133,21 +133,21 @@ export async function attachAddon(s: AddonServices, addon: string, app: string, 
     throw err;
   }
   s.log.info({ addon: row.name, app: plan.app, as: plan.as }, 'add-on attached');
-  return { addon: row.name, app: plan.app, as: plan.as, var: varOf(plan.as), restart: await restartToApply(s, plan.app, 'add-on attachment') };
+  return { addon: row.name, app: plan.app, as: plan.as, var: varOf(plan.as), restart: await restartToApply(s, plan.app, 'add-on attachment', undefined, trigger) };
 }
 
 /**
  * Forgets the attachment and restarts the app without the variable. The add-on leaves the app's
  * network once the old release is gone (the deploy's last step, or at once without a release).
  */
-export async function detachAddon(s: AddonServices, addon: string, app: string): Promise<AttachOutcome> {
+export async function detachAddon(s: AddonServices, addon: string, app: string, trigger: DeployTrigger = 'manual'): Promise<AttachOutcome> {
   const row = await getAddon(s.db, validateAddonName(addon));
   const appName = (await getApp(s.db, app)).name;
   const att = (await attachmentsOf(s.db, { addon: row.name, app: appName }))[0];
   if (!att) throw new HiyError('not_found', `${row.name} is not attached to ${appName}`);
   await deleteAttachment(s.db, row.name, appName);
   s.log.info({ addon: row.name, app: appName }, 'add-on detached');
-  const restart = await restartToApply(s, appName, 'add-on attachment');
+  const restart = await restartToApply(s, appName, 'add-on attachment', undefined, trigger);
   if (!restart.restarted) {
     await s.runtime().then((r) => r.detachAddon(row.name, appName)).catch((err: unknown) => s.log.warn({ err, addon: row.name, app: appName }, 'could not take the add-on off the app\'s network (start-up reconciliation will)'));
   }
@@ -175,13 +175,13 @@ export async function restartAddon(s: AddonServices, addon: string): Promise<voi
  * Removes the add-on with its data. Refused while apps use it, unless `detach`: then each app is
  * restarted without its variable first.
  */
-export async function destroyAddon(s: AddonServices, addon: string, opts: { detach?: boolean } = {}): Promise<{ detached: Attachment[] }> {
+export async function destroyAddon(s: AddonServices, addon: string, opts: { detach?: boolean; trigger?: DeployTrigger } = {}): Promise<{ detached: Attachment[] }> {
   const row = await getAddon(s.db, validateAddonName(addon));
   const attached = await attachmentsOf(s.db, { addon: row.name });
   if (attached.length > 0 && !opts.detach) {
     throw new HiyError('conflict', `${row.name} is attached to ${attached.map((a) => `${a.app} (${varOf(a.as_name)})`).join(', ')}; detach it first, or destroy with --detach`);
   }
-  for (const a of attached) await detachAddon(s, row.name, a.app);
+  for (const a of attached) await detachAddon(s, row.name, a.app, opts.trigger);
   try {
     await (await s.runtime()).removeAddon(row.name, { data: true });
   } catch (err) {

@@ -262,7 +262,9 @@ describe(`add-ons: Postgres and Redis attached to an app, end to end (${part})`,
     assert.match((await docker(['exec', web, 'printenv', 'DATABASE_URL'])).stdout, new RegExp(`@${PG}:5432/`));
     assert.equal((await call('GET', '/count')).status, 503);
     assert.match(await ok('addons:attach', RD, APP), /as REDIS_URL; restarting/);
-    await waitDeploy(await lastDeployId());
+    const restart = (await api()('GET', `/apps/${APP}/deploys?limit=1`)).body.deploys[0] as { id: number; triggered_by: string };
+    assert.equal(restart.triggered_by, 'cli', 'the restart of an attachment is recorded as the CLI\'s');
+    await waitDeploy(restart.id);
     assert.equal(await counter(), 3);
   });
 
@@ -295,7 +297,7 @@ describe(`add-ons: Postgres and Redis attached to an app, end to end (${part})`,
     const theirs = await webContainer(OTHER);
     for (const target of [PG, ...Object.values(ips).map((n) => n.IPAddress)]) {
       const r = await docker(['exec', theirs, 'sh', '-c', `nc -w 3 ${target} 5432 </dev/null && echo open || echo closed`]);
-      assert.equal(r.stdout.trim(), 'closed', `${OTHER} reached ${target}:5432`);
+      assert.equal(r.stdout.trim(), 'closed', `${OTHER} reached ${target}:5432 (${r.stderr.trim()})`);
     }
   });
 

@@ -6,7 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../harness/paths.js';
@@ -19,10 +19,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
  * Runs `body` in bash with the named functions of install.sh defined, and the stubs before it;
  * `path` is the PATH the functions then see (the file is read with the test's own).
  */
-function withFunctions(names: string[], stubs: string, body: string, path?: string) {
+function withFunctions(names: string[], stubs: string, body: string, path?: string, opts: { terminal?: boolean } = {}) {
   const extract = names.map((n) => `/^${n}() {$/,/^}$/p`).join('; ');
   const program = `set -u\nsource <(sed -n '${extract}' "$1")\n${stubs}\n${path ? `PATH='${path}'\n` : ''}${body}\n`;
-  return spawnSync('/bin/bash', ['-c', program, 'bash', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 30_000 });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  if (!opts.terminal) return spawnSync('/bin/bash', ['-c', program, 'bash', script], { encoding: 'utf8', env, timeout: 30_000 });
+  // util-linux's script(1) gives the program a pseudo-terminal as its stdout ([ -t 1 ] is true), as
+  // an operator's ssh session does; the program reaches it as a file, not on script's command line.
+  const file = join(dir, 'program.sh');
+  writeFileSync(file, program);
+  return spawnSync('script', ['-qec', `/bin/bash ${file} ${script}`, '/dev/null'], { encoding: 'utf8', env, timeout: 30_000 });
 }
 
 const LOG_STUBS = 'say() { echo "say $*"; }; note() { echo "note $*"; }; warn() { echo "warn $*"; }; warn_later() { echo "later $*"; }';
@@ -78,5 +84,33 @@ node() { echo v20.19.2; }`;
     const fine = withFunctions(fns, stubs, 'DRY=0\nnpm_ci', tools);
     assert.equal(fine.status, 0, fine.stderr);
     assert.equal(fine.stdout.trim(), 'owner npm ci --no-audit --no-fund');
+  });
+
+  it('a first run at a terminal makes a backup key pair: the public key in hiy.env, the identity shown once and kept nowhere; without a terminal, none', async () => {
+    const age = await import('age-encryption');
+    const fns = ['env_get', 'health_url', 'ensure_env_file', 'summary'];
+    const stubs = `${LOG_STUBS}\ndie() { echo "die $*"; exit 1; }`;
+    const vars = (etc: string) => `DRY=0 DOMAIN=example.com DOMAIN_GIVEN=1 DATA_DIR=/var/lib/hiy ROOT='${repoRoot()}' ENV_FILE='${etc}/hiy.env' `
+      + `BACKUP_IDENTITY='' BACKUP_IDENTITY_FILE='${etc}/backup-identity.txt' KEEP_BACKUP_KEY=0 FIRST_RUN=0 LISTEN=127.0.0.1:3000 BIN_LINK=/usr/local/bin/hiy; LATER=()`;
+
+    const etc = join(dir, 'etc-terminal');
+    const run = withFunctions(fns, stubs, `${vars(etc)}\nensure_env_file\nsummary`, undefined, { terminal: true });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const envText = readFileSync(join(etc, 'hiy.env'), 'utf8');
+    assert.equal(statSync(join(etc, 'hiy.env')).mode & 0o777, 0o600);
+    const recipient = /^HIY_BACKUP_RECIPIENT=(age1[0-9a-z]+)$/m.exec(envText)?.[1];
+    assert.ok(recipient, envText);
+    const shown = run.stdout.match(/AGE-SECRET-KEY-1[0-9A-Z]+/g) ?? [];
+    assert.equal(shown.length, 1, `the identity is shown exactly once:\n${run.stdout}`);
+    assert.match(run.stdout, /Store it OFFLINE now[^]*shown this once and not kept on this box/);
+    assert.equal(await age.identityToRecipient(shown[0]!), recipient, 'the identity shown is the one whose public key backups are encrypted to');
+    for (const f of readdirSync(etc)) assert.ok(!readFileSync(join(etc, f), 'utf8').includes('AGE-SECRET-KEY'), `${f} holds no identity`);
+
+    // Output into a pipe or a log (CI, a redirected run): no key pair, no identity anywhere.
+    const quiet = join(dir, 'etc-pipe');
+    const piped = withFunctions(fns, stubs, `${vars(quiet)}\nensure_env_file\nsummary`);
+    assert.equal(piped.status, 0, piped.stdout + piped.stderr);
+    assert.doesNotMatch(piped.stdout, /AGE-SECRET-KEY/);
+    assert.match(readFileSync(join(quiet, 'hiy.env'), 'utf8'), /^#HIY_BACKUP_RECIPIENT=age1\.\.\.$/m);
   });
 });

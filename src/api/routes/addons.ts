@@ -13,7 +13,7 @@ import { HiyError } from '../../errors.js';
 import { addonSeries, intervalOf, parseRange } from '../../metrics/series.js';
 import type { Services } from '../../services.js';
 import { guardApiStream, type ApiEnv } from '../auth.js';
-import { parseIntParam, pathApp, queryFlag } from '../body.js';
+import { clientTrigger, parseIntParam, pathApp, queryFlag } from '../body.js';
 import { rejectUnknownFields } from '../../fields.js';
 import { readJsonObject } from '../errors.js';
 import { tokenActive } from '../../auth/tokens.js';
@@ -42,7 +42,7 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
   r.post('/', async (c) => {
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['kind', 'name', 'app', 'as', 'memory_mb']);
-    const { addon, attached } = await createAddon(s, body as { kind: unknown });
+    const { addon, attached } = await createAddon(s, body as { kind: unknown }, clientTrigger(c));
     return c.json({ addon: await addonInfo(s, addon.name, false), ...(attached ? { attachment: attachAnswer(attached) } : {}) }, 201);
   });
 
@@ -74,7 +74,7 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
 
   r.delete('/:addon', async (c) => {
     const row = await named(c.req.param('addon'));
-    const { detached } = await destroyAddon(s, row.name, { detach: queryFlag(c, 'detach') ?? false });
+    const { detached } = await destroyAddon(s, row.name, { detach: queryFlag(c, 'detach') ?? false, trigger: clientTrigger(c) });
     return c.json({ addon: row.name, destroyed: true, detached: detached.map((a) => a.app) });
   });
 
@@ -83,13 +83,13 @@ export function addonRoutes(s: Services): Hono<ApiEnv> {
     const body = await readJsonObject(c);
     rejectUnknownFields(body, ['app', 'as']);
     if (typeof body.app !== 'string') throw new HiyError('invalid_input', 'app must be the name of the app to attach to');
-    return c.json(attachAnswer(await attachAddon(s, row.name, body.app, body.as)), 201);
+    return c.json(attachAnswer(await attachAddon(s, row.name, body.app, body.as, clientTrigger(c))), 201);
   });
 
   r.delete('/:addon/attachments/:app', async (c) => {
     const row = await named(c.req.param('addon'));
     const app = (await getApp(s.db, validateAppName(c.req.param('app')))).name;
-    return c.json(attachAnswer(await detachAddon(s, row.name, app)));
+    return c.json(attachAnswer(await detachAddon(s, row.name, app, clientTrigger(c))));
   });
 
   r.get('/:addon/metrics', async (c) => {
