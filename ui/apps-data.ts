@@ -17,13 +17,13 @@ const SPARK_POINTS = 40;
  */
 export async function appRows(ui: Ui): Promise<AppRowView[]> {
   const db = ui.s.db;
-  const [apps, releases, deploys, containers, stops] = await Promise.all([
-    listApps(db),
+  const apps = await listApps(db);
+  const [releases, deploys, containers, stops] = await Promise.all([
     db.selectFrom('releases').innerJoin('apps', 'apps.current_release_id', 'releases.id')
       .select(['releases.app', 'releases.version', 'releases.sha']).execute(),
     db.selectFrom('deploys').select(['id', 'app', 'status', 'created_at'])
       .where('id', 'in', db.selectFrom('deploys').select((eb) => eb.fn.max('id').as('id')).groupBy('app')).execute(),
-    ui.containers.byApp(),
+    ui.containers.byAppOf(apps),
     db.selectFrom('formation').select(['app', 'process']).where('stopped', '=', 1).execute(),
   ]);
   const series = await ui.metrics.appSparklines(apps.map((a) => a.name), SPARK_POINTS).catch(() => new Map<string, Series>());
@@ -58,7 +58,7 @@ export async function appFromPath(ui: Ui, raw: string): Promise<App> {
 }
 
 export async function statusOfApp(ui: Ui, app: App): Promise<StatusView> {
-  const [last, containers, stopped] = await Promise.all([lastDeploy(ui.s.db, app.name), ui.containers.byApp(), stoppedTypes(ui.s.db, app.name)]);
+  const [last, containers, stopped] = await Promise.all([lastDeploy(ui.s.db, app.name), ui.containers.byAppOf([app]), stoppedTypes(ui.s.db, app.name)]);
   return appStatus({ hasRelease: app.current_release_id !== null, lastDeploy: last, containers: containers === undefined ? undefined : containers.get(app.name) ?? [], stopped });
 }
 

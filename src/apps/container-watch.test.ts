@@ -71,4 +71,16 @@ describe('container watch', { timeout: 10_000 }, () => {
     const slow = new ContainerWatch(() => new Promise<Runtime>(() => undefined), 50);
     assert.equal(await slow.byApp(), undefined);
   });
+
+  it('asks the engine (and so loads the Docker client) only when an app has a release', async () => {
+    let opened = 0;
+    const e = fakeEngine([ct('a1', 'blog')]);
+    const w = new ContainerWatch(async () => { opened++; return e.runtime; });
+    assert.deepEqual(await w.byAppOf([{ current_release_id: null }, { current_release_id: null }]), new Map());
+    assert.deepEqual(await w.byAppOf([]), new Map());
+    assert.equal(opened, 0, 'apps without releases need no containers');
+    assert.deepEqual([...(await w.byAppOf([{ current_release_id: null }, { current_release_id: 7 }]))!.keys()], ['blog']);
+    assert.equal(opened, 1);
+    await w.stop();
+  });
 });

@@ -31,6 +31,15 @@ export class ContainerWatch {
     return out;
   }
 
+  /**
+   * byApp(), asked only when one of `apps` has a release: an app without one has a status without
+   * containers (status.ts), and a box with no release yet never loads the Docker client for a
+   * listing (decision 13).
+   */
+  async byAppOf(apps: readonly { current_release_id: number | null }[]): Promise<Map<string, ContainerInfo[]> | undefined> {
+    return apps.some((a) => a.current_release_id !== null) ? this.byApp() : new Map();
+  }
+
   /** Waits for the inspections events started (tests, and a page right after an action). */
   async settled(): Promise<void> {
     while (this.inspecting.size > 0) await Promise.all([...this.inspecting.values()]);

@@ -58,7 +58,7 @@ function harness(fail: { repo?: boolean; proxy?: boolean; docker?: boolean } = {
       reopenApp: (app: string) => { calls.push(`runs reopen ${app}`); },
     },
     appsChanged: async () => undefined,
-    containers: { byApp: async () => new Map() },
+    containers: { byApp: async () => new Map(), byAppOf: async () => new Map() },
   } as unknown as Services;
   return { s, calls, logs: () => logs };
 }

@@ -19,7 +19,7 @@ import { DEFAULT_IMAGE_TAG } from './source.js';
 export async function appView(s: Pick<Services, 'db' | 'config' | 'containers'>, app: App, containers?: Map<string, ContainerInfo[]> | null): Promise<AppView> {
   const [release, deploy, stopped, byApp] = await Promise.all([
     currentRelease(s.db, app.name), lastDeploy(s.db, app.name), stoppedTypes(s.db, app.name),
-    containers === undefined ? s.containers.byApp() : containers ?? undefined,
+    containers === undefined ? s.containers.byAppOf([app]) : containers ?? undefined,
   ]);
   const status = appStatus({ hasRelease: release !== undefined, lastDeploy: deploy, containers: byApp === undefined ? undefined : byApp.get(app.name) ?? [], stopped });
   return {

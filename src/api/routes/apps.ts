@@ -13,7 +13,8 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
 
   r.get('/', async (c) => {
-    const [apps, containers] = await Promise.all([listApps(s.db), s.containers.byApp()]);
+    const apps = await listApps(s.db);
+    const containers = await s.containers.byAppOf(apps);
     return c.json({ apps: await Promise.all(apps.map((a) => appView(s, a, containers ?? null))) });
   });
 
