@@ -367,8 +367,14 @@ describe(`add-ons: Postgres and Redis attached to an app, end to end (${part})`,
     assert.match((await incident(true)).message, new RegExp(`add-on ${RD} is down: its container is exited`));
     await ok('addons:restart', RD);
     await incident(false);
-    const m = (await api()('GET', `/addons/${PG}/metrics`)).body as { current: { memory_bytes: number } | null; series: { memory_bytes: number[] } };
-    assert.ok(m.current && m.current.memory_bytes > 1_000_000, JSON.stringify(m));
+    // `current` is the sampler's last tick (every 10 s), of the containers the last health probe
+    // found: right after the upgrade replaced the database's container it may not be in one yet.
+    let m: { current: { memory_bytes: number } | null; series: { memory_bytes: number[] } } | undefined;
+    for (let i = 0; i < 60 && !m?.current; i++) {
+      if (i > 0) await sleep(500);
+      m = (await api()('GET', `/addons/${PG}/metrics`)).body as typeof m;
+    }
+    assert.ok(m?.current && m.current.memory_bytes > 1_000_000, JSON.stringify(m));
   });
 
   step('ops', 'a backup taken while the app writes, then everything is lost: hiy restore brings the add-ons, their data and attachments back', async () => {
