@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { repoRoot } from '../../harness/paths.js';
 
 export const CHROMIUM_ARGS = [
@@ -27,6 +27,15 @@ export async function signIn(page: Page, baseUrl: string, password: string): Pro
   await page.fill('#password', password);
   await page.click('form[action="/login"] button[type=submit]');
   await page.waitForURL(`${baseUrl}/`);
+}
+
+/** Chromium with one desktop-sized context whose page is signed in to the dashboard at `baseUrl`. */
+export async function signedInBrowser(baseUrl: string, password: string, options: BrowserContextOptions = {}): Promise<{ browser: Browser; ctx: BrowserContext; page: Page }> {
+  const browser = await launchChromium();
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await ctx.newPage();
+  await signIn(page, baseUrl, password);
+  return { browser, ctx, page };
 }
 
 export const DESKTOP = { width: 1280, height: 800 };

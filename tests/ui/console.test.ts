@@ -17,7 +17,7 @@ import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import type { RunDetail, RunView } from '../../src/contract.js';
-import { launchChromium, signIn, shoot } from '../helpers/browser.js';
+import { shoot, signedInBrowser } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
 import { waitFor as until } from '../helpers/observe.js';
 
@@ -65,10 +65,7 @@ describe('dashboard console and cron tab in Chromium', { timeout: 600_000 }, () 
     await wc.commit('v1 with a cron job');
     const r = await wc.push(remoteUrl(hiy.url, APP, hiy.token));
     assert.equal(r.code, 0, r.stderr);
-    browser = await launchChromium();
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await ctx.newPage();
-    await signIn(page, hiy.url, PASSWORD);
+    ({ browser, ctx, page } = await signedInBrowser(hiy.url, PASSWORD));
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { apiClient, startHiy, type HiyProcess } from '../../harness/server.js';
 import { cleanupByLabel, docker, ensureDocker } from '../../harness/docker.js';
 import { ensureRedisImage } from '../helpers/debian-images.js';
-import { launchChromium, signIn, shoot } from '../helpers/browser.js';
+import { shoot, signedInBrowser } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -43,10 +43,7 @@ describe('dashboard: an app\'s add-ons in Chromium', { timeout: 300_000 }, () =>
     assert.ok(secret.length >= 24);
     // Something to dump.
     assert.equal((await docker(['exec', `hiy-addon.${ADDON}`, 'redis-cli', 'set', 'dash-key', 'dash-value'])).stdout.trim(), 'OK');
-    browser = await launchChromium();
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    page = await ctx.newPage();
-    await signIn(page, hiy.url, PASSWORD);
+    ({ browser, ctx, page } = await signedInBrowser(hiy.url, PASSWORD, { acceptDownloads: true }));
   });
 
   after(async () => {

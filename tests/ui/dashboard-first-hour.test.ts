@@ -15,7 +15,7 @@ import { repoRoot } from '../../harness/paths.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
 import { ensureBusyboxImage } from '../../harness/images.js';
 import { curlApp } from '../../harness/app-http.js';
-import { launchChromium, shoot, signIn } from '../helpers/browser.js';
+import { shoot, signedInBrowser } from '../helpers/browser.js';
 import { setPassword } from './dashboard-app.js';
 
 const APP = `fh-${randomBytes(3).toString('hex')}`;
@@ -35,10 +35,8 @@ describe('dashboard: a fresh install\'s first app in Chromium', { timeout: 300_0
     api = apiClient(hiy);
     const pw = await setPassword(hiy, PASSWORD);
     assert.equal(pw.code, 0, pw.out);
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    ({ browser, page } = await signedInBrowser(hiy.url, PASSWORD));
     page.on('dialog', (d) => void d.accept());
-    await signIn(page, hiy.url, PASSWORD);
   });
 
   after(async () => {
