@@ -45,7 +45,7 @@ export interface LoadOptions {
  * reusing one connection, and `freshConnectionLoops` loops opening a new connection per request.
  * Loopback unless `address` says otherwise (tests/system: a booted guest's veth); runs until stop() is called.
  */
-export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
+export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport>; seen(body: string): boolean } {
   const ca = readFileSync(o.caFile);
   const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, longestStartedAt: 0, durations: [], bodies: new Map(), errorSamples: [], firstFailureAt: 0, lastFailureAt: 0 };
   const took = (t0: number) => {
@@ -107,6 +107,8 @@ export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport> } {
   for (let i = 0; i < o.freshConnectionLoops; i++) loops.push((async () => { while (running) await once(false); })());
 
   return {
+    /** Whether some answer so far had exactly this body (waiting for traffic to reach a release). */
+    seen: (body) => report.bodies.has(body),
     async stop() {
       running = false;
       await Promise.all(loops);

@@ -55,7 +55,10 @@ async function withCgiApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProc
       chmodSync(join(wc.dir, 'www', 'cgi-bin', name), 0o755);
     };
     cgi('slow', 'sleep 6\nprintf "slow %s" "$(cat /www/index.html)"');
-    cgi('echo', 'printf "%s %s" "$REQUEST_METHOD" "$(cat /www/index.html)"');
+    // A CGI reads its request body: busybox httpd answers a POST whose CGI exited without reading
+    // it with headers and no body now and then (measured straight through Caddy, no deploy: 2 of
+    // 1,190 POSTs were an empty 200; reading the body: 0 of 1,892).
+    cgi('echo', 'head -c "${CONTENT_LENGTH:-0}" >/dev/null\nprintf "%s %s" "$REQUEST_METHOD" "$(cat /www/index.html)"');
     cgi('host', 'hostname');
     const push = await createIndexApp(hiy, wc, app, drainS);
     await push('v0');
@@ -86,6 +89,8 @@ test('an app that exits at once on SIGTERM: a slow request in flight across the 
     const answer = await slow;
     const output = await deploying;
     const second = await push('v2');
+    // The push answers the moment v2 takes requests; the POST loops need a moment to reach it.
+    for (const t0 = Date.now(); !posts.seen('POST v2') && Date.now() - t0 < 15_000;) await new Promise((r) => setTimeout(r, 100));
     const report = await posts.stop();
 
     assert.ok(switchedAt > 0, 'v1 went live');
@@ -96,7 +101,9 @@ test('an app that exits at once on SIGTERM: a slow request in flight across the 
     assert.ok(report.sent > 100, `enough POSTs were sent (${report.sent})`);
     assert.equal(report.errors, 0, `POST connection errors: ${report.errorSamples.join('; ')}`);
     assert.equal(report.non2xx, 0, `POST non-2xx answers: ${report.errorSamples.join('; ')}`);
-    for (const v of ['POST v0', 'POST v1', 'POST v2']) assert.ok(report.bodies.has(v), `POSTs reached ${v.slice(5)}: ${[...report.bodies.keys()].join(', ')}`);
+    const bodies = [...report.bodies.keys()];
+    for (const v of ['POST v0', 'POST v1', 'POST v2']) assert.ok(report.bodies.has(v), `POSTs reached ${v.slice(5)}: ${bodies.join(', ')}`);
+    assert.deepEqual(bodies.filter((b) => !/^POST v[012]$/.test(b)), [], 'every POST got its whole answer');
   });
 });
 
