@@ -168,8 +168,11 @@ export class WildcardCertificate {
       });
       await this.store.saveAccountUrl(this.d.acme.directory, issued.accountUrl);
       const stored = await this.store.writeCert(issued.certificate, issued.key);
+      // Caddy takes it first; then the certificate and this attempt's result change together, so
+      // the status never shows the new certificate with the previous attempt's state, nor one
+      // Caddy was not offered yet.
+      await this.install(stored);
       this.current = stored;
-      await this.install();
       this.state = { ...this.state, last_attempt_at: started, last_result: 'ok', last_error: null, last_success_at: new Date(this.now()).toISOString(), failures: 0, next_attempt_at: renewAt(stored).toISOString() };
       await this.store.writeState(this.state);
       log.info({ serial: stored.serial, notAfter: stored.notAfter.toISOString(), renewAt: renewAt(stored).toISOString() }, 'the wildcard certificate is in place');
@@ -186,8 +189,7 @@ export class WildcardCertificate {
   }
 
   /** Hands the current certificate to Caddy; a Caddy that does not answer gets it on a later tick (the order is not repeated). */
-  private async install(): Promise<void> {
-    const c = this.current;
+  private async install(c = this.current): Promise<void> {
     if (!c) return;
     try {
       await this.d.install(c);
