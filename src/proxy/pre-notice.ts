@@ -19,17 +19,19 @@ import { canonical } from './old-layout.js';
  */
 export function runsWithoutNoticeRoutes(running: Json | undefined, wanted: JsonObject): boolean {
   if (routeSlotsOf(hiyRoutesOf(running)) === 0) return false;
+  const now = canonical(running);
   // A JSON round trip drops keys whose value is undefined, as Caddy's copy never has them.
-  const stripped = JSON.parse(JSON.stringify(wanted)) as JsonObject;
-  let removed = 0;
-  for (const route of hiyRoutesOf(stripped) ?? []) {
+  return now === canonical(withoutNoticeRoutes(wanted)) && now !== canonical(JSON.parse(JSON.stringify(wanted)));
+}
+
+/** A copy of a config with every route slot's notice routes left out: what hiy loaded before decision 41. */
+export function withoutNoticeRoutes(config: JsonObject): JsonObject {
+  const copy = JSON.parse(JSON.stringify(config)) as JsonObject;
+  for (const route of hiyRoutesOf(copy) ?? []) {
     const sub = isObject(route) && Array.isArray(route.handle) ? route.handle[0] : undefined;
-    if (!isObject(sub) || sub.handler !== 'subroute' || !Array.isArray(sub.routes)) continue;
-    const kept = sub.routes.filter((r) => !isNoticeRoute(r));
-    removed += sub.routes.length - kept.length;
-    sub.routes = kept;
+    if (isObject(sub) && sub.handler === 'subroute' && Array.isArray(sub.routes)) sub.routes = sub.routes.filter((r) => !isNoticeRoute(r));
   }
-  return removed > 0 && canonical(running) === canonical(stripped);
+  return copy;
 }
 
 function isObject(v: Json | undefined): v is JsonObject {

@@ -18,7 +18,7 @@ import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
 import { appProxyHandler, SERVER_NAME } from '../../src/proxy/caddy-config.js';
 import type { JsonObject } from '../../src/proxy/caddy-json.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
-import { isNoticeRoute } from '../../src/proxy/notices.js';
+import { withoutNoticeRoutes } from '../../src/proxy/pre-notice.js';
 import { liveMarkerName } from '../../src/proxy/live.js';
 import { allSlotPorts, portsOfSlot } from '../../src/slots.js';
 import { getReused, startSlotServer, type SlotServer } from '../../harness/caddy.js';
@@ -48,6 +48,13 @@ async function proxyOptions(dataDir: string): Promise<CaddyProxyOptions & { admi
   };
 }
 
+/** Stops the proxies (the child Caddy with its owner) and slot servers, removes the data dir. */
+async function cleanUp(proxies: (CaddyProxy | undefined)[], slots: SlotServer[], dataDir: string): Promise<void> {
+  for (const p of proxies) await p?.stop().catch(() => undefined);
+  for (const s of slots) await s.close('abrupt').catch(() => undefined);
+  await rm(dataDir, { recursive: true, force: true });
+}
+
 describe('upgrading from the per-app route layout reloads nothing until the first app change', { timeout: 60_000 }, () => {
   let dataDir: string;
   let opts: CaddyProxyOptions & { adminAddress: { host: string; port: number } };
@@ -71,12 +78,7 @@ describe('upgrading from the per-app route layout reloads nothing until the firs
     slots.push(await startSlotServer(shopPorts[0]!, 'shop on a'), await startSlotServer(shopPorts[1]!, 'shop on b'));
   });
 
-  after(async () => {
-    await upgraded?.stop().catch(() => undefined);
-    await first.stop().catch(() => undefined);
-    for (const s of slots) await s.close('abrupt').catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  after(() => cleanUp([upgraded, first], slots, dataDir));
 
   it('keeps the older config and its connections through start, sync and deploys, then loads route slots at the first app change', async () => {
     const admin = createCaddyAdmin(opts.adminAddress);
@@ -121,22 +123,11 @@ describe('upgrading from route slots without notice routes reloads nothing until
     await first.syncRoutes([shop]);
     await first.setLive('shop', { slot: 'a', replicas: 1 });
     const admin = createCaddyAdmin(opts.adminAddress);
-    const config = (await admin.get('/config/')) as JsonObject;
-    const routes = ((((config.apps as JsonObject).http as JsonObject).servers as JsonObject)[SERVER_NAME] as JsonObject).routes as JsonObject[];
-    for (const r of routes) {
-      const sub = (r.handle as JsonObject[])[0]!;
-      if (sub.handler === 'subroute') sub.routes = (sub.routes as JsonObject[]).filter((x) => !isNoticeRoute(x));
-    }
-    await admin.load(config);
+    await admin.load(withoutNoticeRoutes((await admin.get('/config/')) as JsonObject));
     slots.push(await startSlotServer(allSlotPorts({ slot_index: shop.slotIndex }, opts.slotPortBase)[0]!, 'shop on a'));
   });
 
-  after(async () => {
-    await upgraded?.stop().catch(() => undefined);
-    await first.stop().catch(() => undefined);
-    for (const s of slots) await s.close('abrupt').catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  after(() => cleanUp([upgraded, first], slots, dataDir));
 
   it('keeps the running config and an idle connection through start and sync, then loads the notice routes before maintenance shows', async () => {
     const admin = createCaddyAdmin(opts.adminAddress);
