@@ -20,6 +20,7 @@ import { defaultBaseConfigFile, readBaseConfig } from './caddy-base-config.js';
 import { legacyCaddyTrusted } from './caddy-legacy-admin.js';
 import { adminLabel, appHost, buildCaddyConfig, hiyRoutesOf, routeSlotsFor, routeSlotsOf, slotDials, type CaddyConfigOptions } from './caddy-config.js';
 import { oldLayoutRoutes, sameApartFromApps, sameRoutes } from './old-layout.js';
+import { runsWithoutNoticeRoutes } from './pre-notice.js';
 import type { JsonObject } from './caddy-json.js';
 import type { LoadedCertificate } from './caddy-tls.js';
 import { createHostFiles } from './host-files.js';
@@ -102,6 +103,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
   let routeSlots = 0;
   /** The per-app routes of an older hiy's config while Caddy still runs it (old-layout.ts). */
   let oldLayout: AppRoute[] | undefined;
+  /** Caddy runs a config without the notice routes (an older hiy's, pre-notice.ts, or the old layout). */
+  let noticeRoutesMissing = false;
   let child: CaddyChild | undefined;
   let base: JsonObject | undefined;
   let started = false;
@@ -180,6 +183,8 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     await admin.load(await generated());
     loadedCertificates = certificates;
     routeSlots = slots;
+    if (noticeRoutesMissing) log.info('Caddy runs the notice routes now (maintenance and stopped pages)');
+    noticeRoutesMissing = false;
     if (oldLayout) {
       log.info('Caddy runs hiy\'s route slots now (the older hiy\'s per-app routes are gone)');
       oldLayout = undefined;
@@ -208,11 +213,14 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
 
   async function writeHosts(route: AppRoute): Promise<void> {
     await hostFiles.set(String(route.slotIndex), [appHost(route.app, opts.domain), ...(route.extraHosts ?? [])]);
+    // A config without notice routes would ignore the file: load hiy's first, or fail before writing it.
+    if (route.notice && noticeRoutesMissing) await push();
     await notices.set(String(route.slotIndex), route.notice);
   }
 
   /**
    * hiy restarted against a running Caddy: its route slots are kept (an equal config is no reload).
+   * Route slots without notice routes (pre-notice.ts) keep running until the first notice or load.
    * The per-app routes of an older hiy's config become host files, and that config keeps running
    * until the first change if it serves what hiy would (old-layout.ts): an upgrade reloads nothing.
    */
@@ -220,12 +228,21 @@ export function createCaddyProxy(opts: CaddyProxyOptions): CaddyProxy {
     // The whole config, not a sub-path: a missing path makes Caddy log an error for nothing.
     const running = await admin.get('/config/');
     routeSlots = routeSlotsOf(hiyRoutesOf(running));
+    // A notice set before start is on disk already: it needs the notice routes now.
+    if ([...routes.values()].some((r) => r.notice)) return false;
+    if (runsWithoutNoticeRoutes(running, await generated())) {
+      noticeRoutesMissing = true;
+      loadedCertificates = JSON.stringify(configOpts.certificates ?? []);
+      log.info({ routeSlots }, 'Caddy keeps the older hiy\'s route slots (no notice routes) until the first notice or config change (no reload during the upgrade)');
+      return true;
+    }
     const old = oldLayoutRoutes(running, opts.slotPortBase);
     if (!old) return false;
     if (routes.size === 0) for (const r of old) routes.set(r.app, r);
     for (const r of routes.values()) await writeHosts(r);
     if (!sameRoutes(old, [...routes.values()]) || !sameApartFromApps(running, await generated())) return false;
     oldLayout = old;
+    noticeRoutesMissing = true;
     loadedCertificates = JSON.stringify(configOpts.certificates ?? []);
     log.info({ apps: old.map((r) => r.app) }, 'Caddy keeps the older hiy\'s per-app routes until the first app or domain change (no reload during the upgrade)');
     return true;

@@ -6,7 +6,7 @@
  */
 import { chmod, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JsonObject } from './caddy-json.js';
+import type { Json, JsonObject } from './caddy-json.js';
 import { ensureTraversable } from './live.js';
 import type { Notice } from './proxy.js';
 
@@ -40,6 +40,15 @@ export function noticeRoutes(dir: string): JsonObject[] {
     }],
     terminal: true,
   }));
+}
+
+/** Whether `route` is one of the inner routes noticeRoutes makes (matched by the notice file it checks). */
+export function isNoticeRoute(route: Json): boolean {
+  if (typeof route !== 'object' || route === null || Array.isArray(route) || !Array.isArray(route.match)) return false;
+  const m = route.match[0];
+  const file = typeof m === 'object' && m !== null && !Array.isArray(m) ? m.file : undefined;
+  const tried = typeof file === 'object' && file !== null && !Array.isArray(file) ? file.try_files : undefined;
+  return Array.isArray(tried) && tried.length === 1 && NOTICES.some((n) => tried[0] === `/${fileOf(n)}`);
 }
 
 export interface NoticeFiles {

@@ -46,7 +46,7 @@ export function sameRoutes(a: AppRoute[], b: AppRoute[]): boolean {
 }
 
 /** JSON with object keys sorted: Caddy answers GET /config/ with Go's sorted keys, hiy builds its own order. */
-function canonical(v: unknown): string {
+export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map((x: unknown) => canonical(x)).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
     const o = v as Record<string, unknown>;

@@ -2,7 +2,9 @@
  * Upgrading from a hiy whose Caddy config had one host-matched route per app (before decision 31):
  * the upgraded hiy keeps that config running (no reload while the upgrade happens), steers it with
  * live markers where the old routes look for them, and loads its route slots at the first app
- * change, which the older hiy would have reloaded for too. Real /usr/bin/caddy, plain HTTP.
+ * change, which the older hiy would have reloaded for too. Upgrading from route slots without
+ * notice routes (before decision 41) likewise reloads nothing until the first notice, which then
+ * shows. Real /usr/bin/caddy, plain HTTP.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { createCaddyAdmin } from '../../src/proxy/caddy-admin.js';
 import { appProxyHandler, SERVER_NAME } from '../../src/proxy/caddy-config.js';
 import type { JsonObject } from '../../src/proxy/caddy-json.js';
 import { createCaddyProxy, type CaddyProxy, type CaddyProxyOptions } from '../../src/proxy/caddy.js';
+import { withoutNoticeRoutes } from '../../src/proxy/pre-notice.js';
 import { liveMarkerName } from '../../src/proxy/live.js';
 import { allSlotPorts, portsOfSlot } from '../../src/slots.js';
 import { getReused, startSlotServer, type SlotServer } from '../../harness/caddy.js';
@@ -34,6 +37,24 @@ function oldAppRoute(app: string, ports: number[], hosts: string[], liveDir: str
   return { '@id': `hiy-app-${app}`, match: [{ host: hosts }], handle: [{ handler: 'subroute', routes: inner }], terminal: true };
 }
 
+/** Options for a proxy with a child Caddy on free loopback ports, its files in `dataDir`. */
+async function proxyOptions(dataDir: string): Promise<CaddyProxyOptions & { adminAddress: { host: string; port: number } }> {
+  const [admin, http, https, cp] = await freePorts(4);
+  return {
+    adminAddress: { host: '127.0.0.1', port: admin! }, httpPort: http!, httpsPort: https!, tls: 'off', domain: 'localhost',
+    controlPlane: { host: '127.0.0.1', port: cp! }, dataDir, liveDir: join(dataDir, 'live'), slotPortBase: await freeSlotPortBase(3),
+    caddyBin: '/usr/bin/caddy', log: createLogger('warn', process.stderr), pathEnv: '/usr/bin:/bin', listenHost: '127.0.0.1',
+    baseConfigFile: join(repoRoot(), 'proxy', 'base.json'), watchIntervalMs: 0,
+  };
+}
+
+/** Stops the proxies (the child Caddy with its owner) and slot servers, removes the data dir. */
+async function cleanUp(proxies: (CaddyProxy | undefined)[], slots: SlotServer[], dataDir: string): Promise<void> {
+  for (const p of proxies) await p?.stop().catch(() => undefined);
+  for (const s of slots) await s.close('abrupt').catch(() => undefined);
+  await rm(dataDir, { recursive: true, force: true });
+}
+
 describe('upgrading from the per-app route layout reloads nothing until the first app change', { timeout: 60_000 }, () => {
   let dataDir: string;
   let opts: CaddyProxyOptions & { adminAddress: { host: string; port: number } };
@@ -43,13 +64,7 @@ describe('upgrading from the per-app route layout reloads nothing until the firs
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'hiy-test-upgrade-layout-'));
-    const [admin, http, https, cp] = await freePorts(4);
-    opts = {
-      adminAddress: { host: '127.0.0.1', port: admin! }, httpPort: http!, httpsPort: https!, tls: 'off', domain: 'localhost',
-      controlPlane: { host: '127.0.0.1', port: cp! }, dataDir, liveDir: join(dataDir, 'live'), slotPortBase: await freeSlotPortBase(3),
-      caddyBin: '/usr/bin/caddy', log: createLogger('warn', process.stderr), pathEnv: '/usr/bin:/bin', listenHost: '127.0.0.1',
-      baseConfigFile: join(repoRoot(), 'proxy', 'base.json'), watchIntervalMs: 0,
-    };
+    opts = await proxyOptions(dataDir);
     // A child Caddy, then the older hiy's config in it: shop (slot index 1) with a custom domain, marker on b1.
     first = createCaddyProxy(opts);
     await first.start();
@@ -63,12 +78,7 @@ describe('upgrading from the per-app route layout reloads nothing until the firs
     slots.push(await startSlotServer(shopPorts[0]!, 'shop on a'), await startSlotServer(shopPorts[1]!, 'shop on b'));
   });
 
-  after(async () => {
-    await upgraded?.stop().catch(() => undefined);
-    await first.stop().catch(() => undefined);
-    for (const s of slots) await s.close('abrupt').catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  after(() => cleanUp([upgraded, first], slots, dataDir));
 
   it('keeps the older config and its connections through start, sync and deploys, then loads route slots at the first app change', async () => {
     const admin = createCaddyAdmin(opts.adminAddress);
@@ -92,6 +102,65 @@ describe('upgrading from the per-app route layout reloads nothing until the firs
     assert.equal((await getReused(opts.httpPort, 'shop.localhost', new Agent())).body, 'shop on b');
     assert.equal((await getReused(opts.httpPort, 'shop.example.com', new Agent())).body, 'shop on b');
     assert.equal(existsSync(join(opts.liveDir, 'shop')), false, 'the older marker folder is gone');
+    agent.destroy();
+  });
+});
+
+describe('upgrading from route slots without notice routes reloads nothing until the first notice', { timeout: 60_000 }, () => {
+  let dataDir: string;
+  let opts: CaddyProxyOptions & { adminAddress: { host: string; port: number } };
+  let first: CaddyProxy;
+  let upgraded: CaddyProxy | undefined;
+  const slots: SlotServer[] = [];
+  const shop = { app: 'shop', slotIndex: 1 };
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'hiy-test-upgrade-notices-'));
+    opts = await proxyOptions(dataDir);
+    // The older hiy: a child Caddy running route slots without the notice routes, shop live on a1.
+    first = createCaddyProxy(opts);
+    await first.start();
+    await first.syncRoutes([shop]);
+    await first.setLive('shop', { slot: 'a', replicas: 1 });
+    const admin = createCaddyAdmin(opts.adminAddress);
+    await admin.load(withoutNoticeRoutes((await admin.get('/config/')) as JsonObject));
+    slots.push(await startSlotServer(allSlotPorts({ slot_index: shop.slotIndex }, opts.slotPortBase)[0]!, 'shop on a'));
+  });
+
+  after(() => cleanUp([upgraded, first], slots, dataDir));
+
+  it('keeps the running config and an idle connection through start and sync, then loads the notice routes before maintenance shows', async () => {
+    const admin = createCaddyAdmin(opts.adminAddress);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    assert.deepEqual(await getReused(opts.httpPort, 'shop.localhost', agent).then((r) => [r.status, r.body]), [200, 'shop on a']);
+    const before = JSON.stringify(await admin.get('/config/'));
+    assert.equal(before.includes('notice-'), false, 'the older config has no notice routes');
+
+    // The upgraded hiy starts and reconciles as main.ts does: the connection above is idle meanwhile.
+    upgraded = createCaddyProxy(opts);
+    await upgraded.start();
+    await upgraded.syncRoutes([shop]);
+    await upgraded.setLive('shop', { slot: 'a', replicas: 1 });
+    const kept = await getReused(opts.httpPort, 'shop.localhost', agent);
+    assert.deepEqual([kept.status, kept.body, kept.reused], [200, 'shop on a', true], 'the idle keep-alive connection survived the start');
+    assert.ok(JSON.stringify(await admin.get('/config/')) === before, 'no config loaded at start');
+
+    // maintenance:on: the notice routes are loaded first, so the page shows at once.
+    await upgraded.setRoute({ ...shop, notice: 'maintenance' });
+    const page = await getReused(opts.httpPort, 'shop.localhost', new Agent());
+    assert.equal(page.status, 503);
+    assert.match(page.body, /Down for maintenance/);
+    assert.ok(JSON.stringify(await admin.get('/config/')).includes('/notice-maintenance'), 'the full config is loaded');
+    assert.ok(existsSync(join(opts.liveDir, '1', 'notice-maintenance')));
+
+    // From now on a notice is a file only: off and on again load nothing.
+    const full = JSON.stringify(await admin.get('/config/'));
+    await upgraded.setRoute(shop);
+    assert.equal((await getReused(opts.httpPort, 'shop.localhost', agent)).body, 'shop on a');
+    await upgraded.setRoute({ ...shop, notice: 'stopped' });
+    const stopped = await getReused(opts.httpPort, 'shop.localhost', agent);
+    assert.deepEqual([stopped.status, stopped.reused], [503, true], 'no reload for the second notice');
+    assert.ok(JSON.stringify(await admin.get('/config/')) === full, 'no config loaded for notices since');
     agent.destroy();
   });
 });
