@@ -69,10 +69,27 @@ export interface AppView {
   stopped: string[];
   /** hiy maintenance:on: Caddy answers a 503 maintenance page instead of the app. */
   maintenance: boolean;
+  /** hiy update --node-label: labels a Swarm node must carry to run the app's processes ({}: any node). */
+  node_labels: Record<string, string>;
+  /** hiy update --spread / --no-spread: new processes start on the node with the fewest of the app's tasks (default true). */
+  spread: boolean;
   current_release: { id: number; version: number; sha: string; image: string; image_ref: string | null; created_at: string } | null;
   last_deploy: Pick<DeploySummary, 'id' | 'status' | 'sha' | 'triggered_by' | 'created_at' | 'finished_at'> | null;
   created_at: string;
   updated_at: string;
+}
+
+/**
+ * An app's placement as the engine sees it now (GET /apps/:name and PATCH answer it as
+ * `placement` when the app has node labels or spread off; null otherwise).
+ */
+export interface PlacementView {
+  /** false on one engine (no Swarm runtime): the setting is kept and shown but changes nothing. */
+  applies: boolean;
+  /** On a Swarm: the ready, active nodes that carry every label. */
+  matching_nodes: string[];
+  /** What to know, in words; null when all is well. */
+  note: string | null;
 }
 
 /** A release: what one deploy put live (the releases table's row). */

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { validateBranch, validateRepoUrl } from '../src/apps/input.js';
 import type { App } from '../src/apps/repo.js';
 import { appView, updateAppSettings } from '../src/apps/service.js';
+import { placementView } from '../src/apps/placement-service.js';
 import { isHiyError } from '../src/errors.js';
 import { listDeliveries } from '../src/webhooks/deliveries.js';
 import { makeWebhookSecret, webhookView } from '../src/webhooks/settings.js';
@@ -50,8 +51,8 @@ export function settingsRoutes(ui: Ui, app: Hono<UiEnv>): void {
 }
 
 async function showSettings(ui: Ui, c: UiContext, row: App, newSecret?: string): Promise<Response> {
-  const [view, status, hook, deliveries] = await Promise.all([
-    appView(ui.s, row), statusOfApp(ui, row), webhookView({ db: ui.s.db, publicUrl: ui.s.config.publicUrl }, row), listDeliveries(ui.s.db, row.name, 10),
+  const [view, placement, status, hook, deliveries] = await Promise.all([
+    appView(ui.s, row), placementView(ui.s, row), statusOfApp(ui, row), webhookView({ db: ui.s.db, publicUrl: ui.s.config.publicUrl }, row), listDeliveries(ui.s.db, row.name, 10),
   ]);
   const webhook: WebhookState = {
     configured: hook.configured,
@@ -64,5 +65,5 @@ async function showSettings(ui: Ui, c: UiContext, row: App, newSecret?: string):
     ...(newSecret ? { newSecret } : {}),
     deliveries: deliveries.map((d) => ({ id: d.id, event: d.event, ref: d.ref, outcome: d.outcome, received_at: d.received_at, deploy_id: d.deploy_id })),
   };
-  return sendPage(c, SettingsPage({ ctx: pageCtx(ui, c, `${row.name} settings`, 'apps'), app: view, status, webhook }));
+  return sendPage(c, SettingsPage({ ctx: pageCtx(ui, c, `${row.name} settings`, 'apps'), app: view, placement, status, webhook }));
 }

@@ -5,11 +5,12 @@ import type { AppUpdate } from './repo.js';
 import { repoUrlProblem } from '../git/repo-url.js';
 import { parseAppBuildImages } from '../base-images.js';
 import { validateImageTag, validateSource } from './source.js';
+import { validateNodeLabels, validateSpread } from './placement.js';
 
 // Everything a client may set on an app is checked here, before anything is written: these values
 // end up in git command lines, Docker resource limits and Caddy health checks.
 
-export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s', 'dockerfile_path', 'build_images', 'source', 'image_tag'] as const;
+export const APP_SETTINGS = ['repo_url', 'branch', 'port', 'memory_mb', 'cpus', 'health_path', 'health_timeout_s', 'drain_s', 'dockerfile_path', 'build_images', 'source', 'image_tag', 'node_labels', 'spread'] as const;
 
 const bad = (message: string): HiyError => new HiyError('invalid_input', message);
 
@@ -95,6 +96,8 @@ function parseSettings(body: Record<string, unknown>): AppUpdate {
   }
   if (body.source !== undefined) out.source = validateSource(body.source);
   if (body.image_tag !== undefined) out.image_tag = body.image_tag === null || body.image_tag === '' ? null : validateImageTag(body.image_tag);
+  if (body.node_labels !== undefined) out.node_labels = validateNodeLabels(body.node_labels);
+  if (body.spread !== undefined) out.spread = validateSpread(body.spread);
   return out;
 }
 

@@ -6,7 +6,7 @@ import { HiyError, notFound } from '../errors.js';
 import type { AppRoute } from '../proxy/proxy.js';
 
 export type App = Selectable<AppsTable>;
-export type AppUpdate = Pick<Updateable<AppsTable>, 'repo_url' | 'branch' | 'port' | 'memory_mb' | 'cpus' | 'health_path' | 'health_timeout_s' | 'drain_s' | 'dockerfile_path' | 'build_images' | 'volume_path' | 'source' | 'image_tag'>;
+export type AppUpdate = Pick<Updateable<AppsTable>, 'repo_url' | 'branch' | 'port' | 'memory_mb' | 'cpus' | 'health_path' | 'health_timeout_s' | 'drain_s' | 'dockerfile_path' | 'build_images' | 'volume_path' | 'source' | 'image_tag' | 'node_labels' | 'spread'>;
 
 export async function listApps(db: Kysely<Database>): Promise<App[]> {
   return db.selectFrom('apps').selectAll().orderBy('name').execute();

@@ -11,6 +11,7 @@ import type { CreateAppInput } from './input.js';
 import { appRouteOf, deleteApp, getApp, insertApp, updateApp, type App, type AppUpdate } from './repo.js';
 import { appUrl, gitRemoteUrl } from './urls.js';
 import { DEFAULT_IMAGE_TAG } from './source.js';
+import { nodeLabelsOf } from './placement.js';
 
 /**
  * What the API shows of an app: its settings, where it lives, what it runs and its status.
@@ -44,6 +45,8 @@ export async function appView(s: Pick<Services, 'db' | 'config' | 'containers'>,
     status_note: status.note ?? null,
     stopped: [...stopped].sort(),
     maintenance: app.maintenance === 1,
+    node_labels: nodeLabelsOf(app),
+    spread: app.spread !== 0,
     current_release: release
       ? { id: release.id, version: release.version, sha: release.sha, image: release.image, image_ref: release.image_ref, created_at: release.created_at }
       : null,

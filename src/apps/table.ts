@@ -26,6 +26,10 @@ export interface AppsTable {
   image_tag: Generated<string | null>;
   /** 1 while hiy maintenance:on: Caddy answers a 503 page instead of the app. */
   maintenance: Generated<number>;
+  /** Swarm node labels the app's processes must run on, JSON `{"role":"fast"}` (null: any node; placement.ts). */
+  node_labels: Generated<string | null>;
+  /** 1: each new process starts on the node with the fewest of the app's tasks (swarm-spread.ts). */
+  spread: Generated<number>;
   created_at: string;
   updated_at: string;
 }

@@ -8,6 +8,8 @@ export interface FlagSpec {
   short?: string;
   /** Another one-letter spelling, e.g. Heroku's `logs -t` next to `-f`. */
   alsoShort?: string;
+  /** A string flag that may be given more than once (`--node-label a=1 --node-label b=2`). */
+  multiple?: boolean;
   /** Placeholder in help, e.g. "URL". */
   value?: string;
   description: string;
@@ -47,7 +49,7 @@ export interface Ctx {
   args: string[];
   /** What follows the positionals of a passThrough command. */
   rest: string[];
-  flags: Record<string, string | boolean | undefined>;
+  flags: Record<string, string | boolean | string[] | undefined>;
   /** --json: print the API's answer as it came. */
   json: boolean;
   env: Env;
@@ -62,6 +64,12 @@ export interface Ctx {
 export function stringFlag(ctx: Ctx, name: string): string | undefined {
   const v = ctx.flags[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A flag given any number of times (FlagSpec.multiple); undefined when absent. */
+export function listFlag(ctx: Ctx, name: string): string[] | undefined {
+  const v = ctx.flags[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
 }
 
 /** A numeric flag; the server checks the range, the CLI only that it is a number. */

@@ -58,7 +58,7 @@ function parseFlags(name: string, cmd: Command, args: string[]) {
   if (takesApp(cmd)) options.app = { type: 'string', short: 'a' };
   const also = new Map<string, string>();
   for (const [flag, spec] of Object.entries(cmd.flags ?? {})) {
-    options[flag] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+    options[flag] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
     if (spec.alsoShort && spec.short) also.set(`-${spec.alsoShort}`, `-${spec.short}`);
   }
   const end = args.indexOf('--');

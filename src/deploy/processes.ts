@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { App } from '../apps/repo.js';
+import { placementOf } from '../apps/placement.js';
 import { shellCommand } from '../build/procfile.js';
 import type { Config } from '../config.js';
 import { HiyError } from '../errors.js';
@@ -45,6 +46,7 @@ function spec(plan: ReleasePlan, role: Omit<ContainerRole, 'app'> & { process: s
     managedEnv: plan.managedEnv,
     ...(command ? { cmd: shellCommand(command) } : {}),
     volumes: volumesOf(app),
+    placement: placementOf(app),
   };
 }
 

@@ -6,10 +6,8 @@
 import type { NodeView, NodesAnswer } from '../contract.js';
 import { HiyError } from '../errors.js';
 import type { Services } from '../services.js';
+import { LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from './label-rules.js';
 
-/** A Swarm node label: Docker's own key rules, kept to what a shell and a URL carry safely. */
-const LABEL_KEY = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9._:/-]{0,128}$/;
 /** An IPv4/IPv6 address or a host name, optionally with a port (what `docker swarm init --advertise-addr` takes). */
 const ADVERTISE = /^([0-9.]+|\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]+|[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*)(:\d{1,5})?$/;
 
@@ -77,8 +75,8 @@ export function parseLabels(raw: unknown): Record<string, string | null> {
   }
   const out: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (!LABEL_KEY.test(k)) throw new HiyError('invalid_input', `label key "${k.slice(0, 70)}" must be lower-case letters, digits, ".", "_" or "-" (for example role)`);
-    if (v !== null && (typeof v !== 'string' || !LABEL_VALUE.test(v))) throw new HiyError('invalid_input', `label ${k}: the value must be up to 128 letters, digits or . _ : / -`);
+    if (!LABEL_KEY.test(k)) throw new HiyError('invalid_input', `label key "${k.slice(0, 70)}" must be ${LABEL_KEY_RULE}`);
+    if (v !== null && (typeof v !== 'string' || !LABEL_VALUE.test(v))) throw new HiyError('invalid_input', `label ${k}: the value must be ${LABEL_VALUE_RULE}`);
     out[k] = v === '' ? null : v;
   }
   return out;

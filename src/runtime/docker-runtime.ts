@@ -139,6 +139,7 @@ export function createDockerRuntime(log: Logger, opts: DockerRuntimeOptions = {}
     ...dockerAttached(docker, ensureNetwork, extra),
     ...dockerAddons(docker, ensureNetwork, extra),
     upstreamHosts: async () => ['127.0.0.1'],
+    placementNodes: async () => null,
     ensureNetwork,
     inspect,
     run,

@@ -44,6 +44,8 @@ export interface ContainerSpec extends ContainerRole {
   memoryMb: number;
   cpus: number;
   pidsLimit?: number;
+  /** Where it may run on a Swarm (absent: any node, spread); one engine ignores it. */
+  placement?: Placement;
   /** Overrides the image's command (Procfile process types). */
   cmd?: string[];
   /** Named volumes (created with hiy's labels by ensureVolume) mounted at container paths. */
@@ -54,6 +56,25 @@ export interface ContainerSpec extends ContainerRole {
   user?: string;
   /** Capabilities given back after dropping all (volume preparation needs CHOWN). */
   capAdd?: string[];
+}
+
+/**
+ * Where an app's processes may run (hiy update --node-label, --spread). Only a Swarm runtime
+ * places anything; one engine runs everything here and ignores it.
+ */
+export interface Placement {
+  /** Labels a node must carry to run the process (Swarm constraints `node.labels.<k>==<v>`); {}: any. */
+  nodeLabels: Record<string, string>;
+  /** Start each new process on the eligible node with the fewest of the app's tasks (swarm-spread.ts). */
+  spread: boolean;
+}
+
+/** Which nodes an app's placement allows (Runtime.placementNodes); one engine answers null. */
+export interface PlacementCheck {
+  /** Every node, with what decides whether it may run the app's processes. */
+  nodes: { name: string; labels: Record<string, string>; ready: boolean }[];
+  /** Names of the ready, active nodes that carry every label. */
+  matching: string[];
 }
 
 /** What a one-off container ended with. */
@@ -226,6 +247,11 @@ export interface Runtime extends AddonRuntime {
    * ['127.0.0.1'] on one engine (no engine call), every node's address on a Swarm.
    */
   upstreamHosts(): Promise<string[]>;
+  /**
+   * Which nodes may run processes placed by these labels: null on one engine (placement has no
+   * effect there, no engine call); on a Swarm, every node and the ready ones that match.
+   */
+  placementNodes(nodeLabels: Record<string, string>): Promise<PlacementCheck | null>;
   /** Creates the app's own network (hiy-<app>) when missing; returns its name. */
   ensureNetwork(app: string): Promise<string>;
   removeNetwork(app: string): Promise<void>;

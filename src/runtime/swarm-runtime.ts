@@ -9,9 +9,10 @@
 import type { Logger } from '../log.js';
 import { engineError, statusOf, type Docker } from './docker-client.js';
 import { networkName } from './container-config.js';
-import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED } from './labels.js';
+import { hiyLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_SLOT } from './labels.js';
 import { leastLoadedNode } from './swarm-spread.js';
-import type { SwarmTask } from './swarm-tasks.js';
+import type { SwarmNode, SwarmTask } from './swarm-tasks.js';
+import { assertPlaceable, eligibleNodes, placementCheck } from './swarm-placement.js';
 import type { Readable } from 'node:stream';
 import { dockerAttached } from './docker-attached.js';
 import { jsonLines, track } from './docker-streams.js';
@@ -20,7 +21,7 @@ import { serviceSpec } from './swarm-spec.js';
 import { swarmServices } from './swarm-services.js';
 import { swarmLogs } from './swarm-logs.js';
 import { runServiceOnce } from './swarm-oneoff.js';
-import type { ContainerEvent, ContainerInfo, Runtime } from './runtime.js';
+import type { ContainerEvent, ContainerInfo, ContainerSpec, Runtime } from './runtime.js';
 
 /** Service events as the container events log capture knows (its log stream spans its tasks). */
 const SERVICE_ACTIONS: Record<string, string> = { create: 'start', update: 'start', remove: 'destroy' };
@@ -82,11 +83,31 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
     return c && c.run === null ? { ...c, deployId: null } : c;
   }
 
-  /** The node a new process of `app` starts on (swarm-spread.ts); undefined: Swarm's choice. */
-  async function placement(app: string): Promise<string | undefined> {
-    const [nodes, tasks] = await Promise.all([services.nodes(), docker.listTasks({ filters: { label: [`${LABEL_MANAGED}=1`], 'desired-state': ['running'] } }) as Promise<(SwarmTask & { Spec?: { ContainerSpec?: { Labels?: Record<string, string> } } })[]>])
+  /**
+   * Refuses a process no ready node may run (its app's node labels, its volume's node) before
+   * anything is made; answers the nodes it may start on.
+   */
+  async function eligible(spec: ContainerSpec): Promise<SwarmNode[]> {
+    const nodes = await services.nodes();
+    const labels = spec.placement?.nodeLabels ?? {};
+    const onlyNode = spec.volumes?.length ? id.nodeId : undefined;
+    if (Object.keys(labels).length) assertPlaceable(nodes, labels, { app: spec.app, process: spec.process ?? 'web', ...(onlyNode ? { onlyNode } : {}) });
+    return eligibleNodes(nodes, labels, onlyNode);
+  }
+
+  /**
+   * The node a new process of `app` starts on (swarm-spread.ts), among the eligible ones;
+   * undefined: Swarm's choice (the app turned spread off, or no node is known to fit).
+   */
+  async function startNode(spec: ContainerSpec, nodes: SwarmNode[]): Promise<string | undefined> {
+    if (spec.volumes?.length || spec.placement?.spread === false) return undefined;
+    const tasks = await (docker.listTasks({ filters: { label: [`${LABEL_MANAGED}=1`], 'desired-state': ['running'] } }) as Promise<(SwarmTask & { Spec?: { ContainerSpec?: { Labels?: Record<string, string> } } })[]>)
       .catch((err: unknown) => { throw engineError(err, 'reading where the Swarm runs tasks'); });
-    return leastLoadedNode(nodes, tasks.map((t) => ({ ...t, app: t.Spec?.ContainerSpec?.Labels?.[LABEL_APP] ?? '' })), app);
+    // Spread among the processes of the same release (its slot): while a deploy runs, the old
+    // release's tasks are on their way out and must not push the new ones onto one node.
+    const group = (app: string | undefined, slot: string | undefined) => `${app ?? ''}/${slot ?? ''}`;
+    const grouped = tasks.map((t) => ({ ...t, app: group(t.Spec?.ContainerSpec?.Labels?.[LABEL_APP], t.Spec?.ContainerSpec?.Labels?.[LABEL_SLOT]) }));
+    return leastLoadedNode(nodes, grouped, group(spec.app, spec.slot));
   }
 
   function specFor(spec: Parameters<Runtime['run']>[0], image: PublishedImage): Docker.CreateServiceOptions {
@@ -133,19 +154,23 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
       return [...new Set(nodes.flatMap((n) => (n.Status?.Addr && n.Spec?.Availability !== 'drain' ? [n.Status.Addr] : [])))].sort();
     },
 
+    async placementNodes(nodeLabels) {
+      return placementCheck(await services.nodes(), nodeLabels);
+    },
+
     async removeNetwork(app) {
       await base.removeNetwork(app);
     },
 
     async run(spec) {
+      const nodes = await eligible(spec);
       await ensureNetwork(spec.app);
       const image = await opts.publishImage(spec.image);
-      // A process with a volume is bound to this node anyway (swarm-spec.ts).
-      const onNode = spec.volumes?.length ? undefined : await placement(spec.app);
-      return services.create(specFor(spec, image), onNode);
+      return services.create(specFor(spec, image), await startNode(spec, nodes));
     },
 
     async runOnce(spec, o) {
+      await eligible(spec);
       await ensureNetwork(spec.app);
       const image = await opts.publishImage(spec.image);
       return runServiceOnce(docker, services, log, specFor({ ...spec, oneOff: true, hostPort: undefined }, image), o);

@@ -77,6 +77,16 @@ describe('serviceSpec', () => {
     assert.deepEqual(t.ContainerSpec?.Mounts, [{ Type: 'volume', Source: 'hiy-shop-data', Target: '/data' }]);
   });
 
+  test('an app\'s node labels become constraints every one of its services keeps, next to a volume\'s node', () => {
+    const placement = { nodeLabels: { role: 'fast', disk: 'ssd' }, spread: true };
+    const t = serviceSpec({ ...spec, placement }, o).TaskTemplate as Docker.ContainerTaskSpec;
+    assert.deepEqual(t.Placement, { Constraints: ['node.labels.disk==ssd', 'node.labels.role==fast'] });
+    const v = serviceSpec({ ...spec, placement, volumes: [{ name: 'hiy-shop-data', path: '/data' }] }, o).TaskTemplate as Docker.ContainerTaskSpec;
+    assert.deepEqual(v.Placement, { Constraints: ['node.id==node1', 'node.labels.disk==ssd', 'node.labels.role==fast'] });
+    const any = serviceSpec({ ...spec, placement: { nodeLabels: {}, spread: false } }, o).TaskTemplate as Docker.ContainerTaskSpec;
+    assert.equal(any.Placement, undefined, 'no labels: no constraint');
+  });
+
   test('NoNewPrivileges goes in where the engine\'s API carries it (1.46 on), never claimed below', () => {
     assert.equal(containerOf(serviceSpec(spec, o)).Privileges, undefined);
     assert.deepEqual(containerOf(serviceSpec(spec, { ...o, apiVersion: '1.47' })).Privileges, { NoNewPrivileges: true });

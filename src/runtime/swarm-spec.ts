@@ -16,6 +16,7 @@ import type Docker from 'dockerode';
 import { HiyError } from '../errors.js';
 import { DEFAULT_PIDS_LIMIT, envList, networkName } from './container-config.js';
 import { hiyLabels, roleLabels } from './labels.js';
+import { placementConstraints } from './swarm-placement.js';
 import type { ContainerSpec } from './runtime.js';
 
 const MIB = 1024 * 1024;
@@ -45,6 +46,9 @@ export function serviceSpec(spec: ContainerSpec, o: SwarmSpecOptions): Docker.Cr
     throw new HiyError('invalid_input', `invalid host port: ${spec.hostPort}`);
   }
   const labels = hiyLabels(spec.app, o.labels, roleLabels(spec));
+  // A volume lives on one node's engine: its processes stay where hiy made it. The app's node
+  // labels (hiy update --node-label) narrow where any of its processes may run.
+  const constraints = [...(spec.volumes?.length ? [`node.id==${o.selfNodeId}`] : []), ...placementConstraints(spec.placement?.nodeLabels ?? {})];
   const noNewPrivileges = apiAtLeast(o.apiVersion, NO_NEW_PRIVILEGES_API) ? { Privileges: { NoNewPrivileges: true } as Docker.Privileges } : {};
   return {
     Name: spec.name,
@@ -71,8 +75,7 @@ export function serviceSpec(spec: ContainerSpec, o: SwarmSpecOptions): Docker.Cr
       RestartPolicy: spec.oneOff ? { Condition: 'none' } : { Condition: 'any', Delay: 1e9 },
       Networks: [{ Target: networkName(spec.app) }],
       LogDriver: { Name: 'json-file', Options: { 'max-size': '10m', 'max-file': '3' } },
-      // A volume lives on one node's engine: its processes stay where hiy made it.
-      ...(spec.volumes?.length ? { Placement: { Constraints: [`node.id==${o.selfNodeId}`] } } : {}),
+      ...(constraints.length ? { Placement: { Constraints: constraints } } : {}),
     },
     Mode: { Replicated: { Replicas: 1 } },
     EndpointSpec: {

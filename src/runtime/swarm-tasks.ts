@@ -22,7 +22,7 @@ export interface SwarmTask {
 export interface SwarmNode {
   ID: string;
   Status?: { State?: string; Addr?: string };
-  Spec?: { Role?: string; Availability?: string };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
   Description?: { Hostname?: string };
 }
 

@@ -17,21 +17,7 @@ import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
 import { runHiy } from '../helpers/processes.js';
 import type { NodesAnswer } from '../../src/contract.js';
 import { setPassword } from '../ui/dashboard-app.js';
-
-/** Signs in to the dashboard as its form does (login cookie + form token), returns the session cookie. */
-async function dashboardSession(url: string, password: string): Promise<string> {
-  const form = await fetch(`${url}/login`);
-  const loginCookie = (form.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const token = /name="_login" value="([^"]+)"/.exec(await form.text())?.[1];
-  assert.ok(loginCookie && token, 'the sign-in form');
-  const res = await fetch(`${url}/login`, {
-    method: 'POST', redirect: 'manual', body: new URLSearchParams({ password, _login: token, next: '/system' }),
-    headers: { cookie: loginCookie, origin: url, 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  const session = res.headers.getSetCookie().find((c) => c.startsWith('hiy_session='));
-  assert.ok(session, `signed in (${res.status})`);
-  return session.split(';')[0]!;
-}
+import { dashboardSession } from '../helpers/dashboard-session.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const runCurl = (args: string[]) => new Promise<string>((resolve) => execFile('curl', ['--max-time', '10', ...args], (_e, out) => resolve(String(out))));

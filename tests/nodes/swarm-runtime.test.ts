@@ -8,20 +8,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { curlApp, findRootCert } from '../../harness/app-http.js';
 import { ensureDocker } from '../../harness/docker.js';
-import { remoteUrl, WorkingCopy } from '../../harness/git.js';
+import type { WorkingCopy } from '../../harness/git.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
-import { startLoad, type LoadReport } from '../../harness/load.js';
-import { repoRoot } from '../../harness/paths.js';
+import type { LoadOptions, LoadReport } from '../../harness/load.js';
 import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
+import { cgiApp, underLoad as underLoadOf, webTasks as webTasksOn, type TaskContainer } from '../../harness/swarm-apps.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface TaskContainer { node: number; id: string; service: string }
 
 describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   let swarm: TestSwarm;
@@ -33,54 +31,25 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   let push: (body: string) => Promise<string>;
   let target: { host: string; port: number; caFile: string };
 
-  /** The running task containers of an app's web process, on every node. */
-  async function webTasks(name: string): Promise<TaskContainer[]> {
-    const out: TaskContainer[] = [];
-    for (let node = 0; node < swarm.nodes.length; node++) {
-      const r = await swarm.docker(node, ['ps', '--filter', `label=hiy.app=${name}`, '--filter', 'label=hiy.process=web', '--filter', 'label=com.docker.swarm.service.id', '--format', '{{.ID}} {{.Label "com.docker.swarm.service.name"}}']);
-      for (const line of r.stdout.trim().split('\n').filter(Boolean)) {
-        const [id, service] = line.split(' ');
-        assert.ok(id && service, `a task container and its service: ${line}`);
-        out.push({ node, id, service });
-      }
-    }
-    return out;
-  }
+  const webTasks = (name: string) => webTasksOn(swarm, name);
 
   function hiyEnv(): Record<string, string> {
     return { HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_SWARM_NODE_ENGINES: swarm.nodes[1]!.dockerHost, HIY_OVERLAY_ENCRYPTION: 'off' };
   }
 
+  /** Creates the app; the push goes to the hiy of the moment (the restart test replaces it). */
   async function appWithCgi(name: string): Promise<(body: string) => Promise<string>> {
-    const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
-    wcs.push(wc);
-    mkdirSync(join(wc.dir, 'www', 'cgi-bin'));
-    // hostname: which task answered (a task's hostname is its container id).
-    writeFileSync(join(wc.dir, 'www', 'cgi-bin', 'host'), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nhostname\n');
-    chmodSync(join(wc.dir, 'www', 'cgi-bin', 'host'), 0o755);
-    const created = await api('POST', '/apps', { name, port: 8080, health_timeout_s: 30, drain_s: 3 });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    // The hiy of the moment: the restart test replaces it.
+    const site = await cgiApp(() => hiy, api, name);
+    wcs.push(site.wc);
     return async (body) => {
-      wc.write('www/index.html', body);
-      await wc.commit(body);
-      const r = await wc.push(remoteUrl(hiy.url, name, hiy.token));
+      const r = await site.push(body);
       assert.equal(r.code, 0, r.stderr);
       return r.stderr;
     };
   }
 
-  /** Load through Caddy while `fn` runs; the loops stop also when `fn` fails (they would hold the test run open). */
-  async function underLoad(o: Partial<Parameters<typeof startLoad>[0]>, fn: () => Promise<void>): Promise<LoadReport> {
-    const load = startLoad({ ...target, keepAliveConnections: 4, freshConnectionLoops: 2, ...o });
-    try {
-      await fn();
-    } catch (err) {
-      await load.stop();
-      throw err;
-    }
-    return load.stop();
-  }
+  /** Load through Caddy while `fn` runs (harness/swarm-apps.ts). */
+  const underLoad = (o: Partial<LoadOptions>, fn: () => Promise<void>): Promise<LoadReport> => underLoadOf({ ...target, ...o }, fn);
 
   before(async () => {
     await ensureDocker();

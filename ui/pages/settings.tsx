@@ -1,4 +1,4 @@
-import type { AppView } from '../../src/contract.js';
+import type { AppView, PlacementView } from '../../src/contract.js';
 import type { StatusView } from '../../src/apps/status.js';
 import { AppHeader } from './app-header.js';
 import { Card, Time } from './components.js';
@@ -23,6 +23,8 @@ export interface WebhookState {
 export interface SettingsPageProps {
   ctx: PageCtx;
   app: AppView;
+  /** Where the app runs on a Swarm, as the engine sees it (null: any node, spread). */
+  placement: PlacementView | null;
   status: StatusView;
   webhook: WebhookState;
 }
@@ -41,9 +43,12 @@ export function SettingsPage(p: SettingsPageProps) {
             <tr><th scope="row">CPU limit</th><td class="mono">{app.cpus}</td></tr>
             <tr><th scope="row">Health check</th><td class="mono">{app.health_path} within {app.health_timeout_s} s</td></tr>
             <tr><th scope="row">Drain</th><td class="mono">{app.drain_s} s</td></tr>
+            <tr><th scope="row">Node labels</th><td class="mono" id="placement-labels">{Object.entries(app.node_labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'any node'}</td></tr>
+            <tr><th scope="row">Spread</th><td class="mono">{app.spread ? 'on: new processes start on the node with the fewest of this app\'s' : 'off: Swarm chooses'}</td></tr>
           </tbody>
         </table>
-        <p class="small muted">Change these with <code>hiy update {app.name} --port N --memory MB …</code>; they apply at the next deploy or restart.</p>
+        {p.placement ? <p class="small" id="placement-note">{p.placement.applies ? `Nodes that may run it: ${p.placement.matching_nodes.join(', ') || 'none'}.` : 'Placement has no effect here:'} {p.placement.note ?? ''}</p> : null}
+        <p class="small muted">Change these with <code>hiy update {app.name} --port N --memory MB …</code>; they apply at the next deploy or restart (placement: <code>--node-label KEY=VALUE</code>, <code>--node-label-clear</code>, <code>--spread</code>/<code>--no-spread</code>, at once).</p>
       </Card>
       <Card title="Deploy from GitHub">
         <form method="post" action={`${base}/settings/repo`}>

@@ -2,11 +2,13 @@ import { Hono } from 'hono';
 import { parseCreateApp, parseUpdateApp } from '../../apps/input.js';
 import { validateAppName } from '../../apps/names.js';
 import { listApps } from '../../apps/repo.js';
-import { appView, createApp, destroyApp, updateAppSettings } from '../../apps/service.js';
+import { appView, createApp, destroyApp } from '../../apps/service.js';
+import { applyAppUpdate, placementView } from '../../apps/placement-service.js';
+import { restartAnswer } from '../../deploy/restart-to-apply.js';
 import type { Services } from '../../services.js';
 import type { ApiEnv } from '../auth.js';
 import { readJsonObject } from '../errors.js';
-import { pathApp, queryFlag } from '../body.js';
+import { clientTrigger, pathApp, queryFlag } from '../body.js';
 
 /** /api/v1/apps: create, list, show, update, destroy. */
 export function appRoutes(s: Services): Hono<ApiEnv> {
@@ -26,15 +28,16 @@ export function appRoutes(s: Services): Hono<ApiEnv> {
 
   r.get('/:name', async (c) => {
     const app = await pathApp(s.db, c);
-    return c.json({ app: await appView(s, app) });
+    const [view, placement] = await Promise.all([appView(s, app), placementView(s, app)]);
+    return c.json({ app: view, placement });
   });
 
   r.patch('/:name', async (c) => {
     const name = validateAppName(c.req.param('name'));
     const changes = parseUpdateApp(await readJsonObject(c));
-    const app = await updateAppSettings(s, name, changes);
+    const { app, placement, restart } = await applyAppUpdate(s, name, changes, clientTrigger(c));
     s.log.info({ app: name, fields: Object.keys(changes) }, 'app updated');
-    return c.json({ app: await appView(s, app) });
+    return c.json({ app: await appView(s, app), placement, ...restartAnswer(restart) });
   });
 
   r.delete('/:name', async (c) => {

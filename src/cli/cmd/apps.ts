@@ -1,6 +1,7 @@
-import type { AppView } from '../../contract.js';
+import type { AppView, PlacementView } from '../../contract.js';
 import { seg } from '../client.js';
-import { arg, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec } from '../command.js';
+import { arg, listFlag, numberFlag, stringFlag, type CommandTable, type Ctx, type FlagSpec } from '../command.js';
+import { followBuild } from '../follow.js';
 import { UsageError } from '../errors.js';
 import { formatPairs, formatTable, formatTime, shortSha } from '../format.js';
 import { readLine } from '../io.js';
@@ -22,6 +23,41 @@ const SETTING_FLAGS: Record<string, FlagSpec & { field: string; numeric?: boolea
   'build-images': { type: 'string', value: 'JSON', field: 'build_images', json: true, description: 'base images for generated builds, e.g. \'{"node":"node:20-bookworm-slim"}\' (keys node, python, go, goRuntime, static)' },
 };
 
+/** Where the app runs on a Swarm (docs/nodes.md, "Placing an app"); hiy update only. */
+const PLACEMENT_FLAGS: Record<string, FlagSpec> = {
+  'node-label': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'on a Swarm, run the app only on nodes with this label (repeatable: all must match; replaces the app\'s labels)' },
+  'node-label-clear': { type: 'boolean', description: 'remove the app\'s node labels: any node may run it' },
+  spread: { type: 'boolean', description: 'start each new process on the node with the fewest of the app\'s (the default)' },
+  'no-spread': { type: 'boolean', description: 'let Swarm choose each new process\'s node (the one with the fewest tasks of any app)' },
+};
+
+/** --node-label k=v … / --node-label-clear / --spread / --no-spread as API fields. */
+export function placementFromFlags(ctx: Pick<Ctx, 'flags'>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const labels = listFlag(ctx as Ctx, 'node-label');
+  if (labels && ctx.flags['node-label-clear'] === true) throw new UsageError('--node-label and --node-label-clear contradict each other: give one');
+  if (labels) {
+    const out: Record<string, string> = {};
+    for (const l of labels) {
+      const eq = l.indexOf('=');
+      if (eq <= 0 || eq === l.length - 1) throw new UsageError(`--node-label takes KEY=VALUE, for example role=fast (got "${l}")`);
+      out[l.slice(0, eq)] = l.slice(eq + 1);
+    }
+    body.node_labels = out;
+  }
+  if (ctx.flags['node-label-clear'] === true) body.node_labels = null;
+  if (ctx.flags.spread === true && ctx.flags['no-spread'] === true) throw new UsageError('--spread and --no-spread contradict each other: give one');
+  if (ctx.flags.spread === true) body.spread = true;
+  if (ctx.flags['no-spread'] === true) body.spread = false;
+  return body;
+}
+
+/** `role=fast, spread`; `any node, spread` by default. */
+export function placementWords(a: Pick<AppView, 'node_labels' | 'spread'>): string {
+  const labels = Object.entries(a.node_labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return `${labels ? `nodes with ${labels}` : 'any node'}, ${a.spread === false ? 'no spread' : 'spread'}`;
+}
+
 function parseJsonFlag(flag: string, v: string): unknown {
   if (v === '') return null;
   try {
@@ -40,7 +76,7 @@ function settingsFromFlags(ctx: Ctx): Record<string, unknown> {
   return body;
 }
 
-function appPairs(a: AppView): [string, string | number | null][] {
+function appPairs(a: AppView, placement?: PlacementView | null): [string, string | number | null][] {
   return [
     ['name', a.name],
     ['status', `${statusWord(a)}${a.status_note ? ` (${a.status_note})` : ''}`],
@@ -57,6 +93,8 @@ function appPairs(a: AppView): [string, string | number | null][] {
     ['dockerfile', a.dockerfile_path],
     ['build images', Object.keys(a.build_images ?? {}).length ? JSON.stringify(a.build_images) : null],
     ['volume', a.volume_path ? `hiy-${a.name}-data at ${a.volume_path}` : null],
+    ['placement', `${placementWords(a)}${placement ? placement.applies ? ` (nodes: ${placement.matching_nodes.join(', ') || 'none'})` : ' (no effect: one engine)' : ''}`],
+    ['placement note', placement?.note ?? null],
     ['release', a.current_release ? `v${a.current_release.version} ${a.current_release.image_ref ? `${a.current_release.image_ref} ` : ''}${shortSha(a.current_release.sha)} (${formatTime(a.current_release.created_at)})` : 'not deployed yet'],
     ['last deploy', a.last_deploy ? `#${a.last_deploy.id} ${a.last_deploy.status} ${shortSha(a.last_deploy.sha)} (${formatTime(a.last_deploy.created_at)})` : null],
     ['created', formatTime(a.created_at)],
@@ -107,8 +145,8 @@ export const appCommands: CommandTable = {
     summary: 'Show an app: status, URL, git remote, settings, release, last deploy',
     args: [1, 1],
     async run(ctx) {
-      const res = await ctx.api().request<{ app: AppView }>('GET', `/apps/${seg(arg(ctx, 0))}`);
-      ctx.print(res, () => formatPairs(appPairs(res.app)));
+      const res = await ctx.api().request<{ app: AppView; placement?: PlacementView | null }>('GET', `/apps/${seg(arg(ctx, 0))}`);
+      ctx.print(res, () => formatPairs(appPairs(res.app, res.placement)));
     },
   },
 
@@ -124,16 +162,22 @@ export const appCommands: CommandTable = {
   },
 
   update: {
-    usage: `<app> ${settingsUsage}`,
-    summary: 'Change an app\'s settings (they apply at the next deploy)',
-    details: settingsHelp,
-    flags: SETTING_FLAGS,
+    usage: `<app> ${settingsUsage} [--node-label KEY=VALUE …] [--node-label-clear] [--spread|--no-spread]`,
+    summary: 'Change an app\'s settings (they apply at the next deploy; placement at once)',
+    details: `${settingsHelp}\nPlacement (docs/nodes.md): on a Swarm of 2+ nodes, --node-label keeps the app's processes on nodes with that label, and a change restarts the app through the zero-downtime switch (labels no ready node has are refused). On one engine it is stored and shown but changes nothing.\n\nExamples:\n  hiy update shop --memory 256\n  hiy update shop --node-label role=fast --node-label disk=ssd\n  hiy update shop --node-label-clear --spread`,
+    flags: { ...SETTING_FLAGS, ...PLACEMENT_FLAGS },
     args: [1, 1],
     async run(ctx) {
-      const body = settingsFromFlags(ctx);
+      const body = { ...settingsFromFlags(ctx), ...placementFromFlags(ctx) };
       if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give at least one flag');
-      const res = await ctx.api().request<{ app: AppView }>('PATCH', `/apps/${seg(arg(ctx, 0))}`, body);
-      ctx.print(res, () => `Updated ${res.app.name}\n${formatPairs(appPairs(res.app))}`);
+      const app = arg(ctx, 0);
+      const res = await ctx.api().request<{ app: AppView; placement: PlacementView | null; restarted: boolean; deploy_id?: number }>('PATCH', `/apps/${seg(app)}`, body);
+      const placed = 'node_labels' in body || 'spread' in body;
+      ctx.print(res, () => `Updated ${res.app.name}\n${formatPairs(appPairs(res.app, res.placement))}`
+        + (placed && res.placement && !res.placement.applies ? `Placement stored; it has no effect here: ${res.placement.note ?? ''}\n` : '')
+        + (res.restarted ? `Moving ${res.app.name}: restarting through the zero-downtime switch (deploy #${res.deploy_id ?? '?'})\n` : ''));
+      // The move is a deploy: its outcome (a node that cannot take it after all) is the command's.
+      if (res.restarted && res.deploy_id !== undefined && !ctx.json) await followBuild(ctx, res.app.name, res.deploy_id);
     },
   },
 

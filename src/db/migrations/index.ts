@@ -14,6 +14,7 @@ import * as runsAndCron from './20261208T1000-runs-and-cron.js';
 import * as addons from './20261208T1100-addons.js';
 import * as appStates from './20261209T1000-app-states.js';
 import * as deployTriggers from './20261209T1100-deploy-triggers.js';
+import * as appPlacement from './20261210T0900-app-placement.js';
 
 /** Every migration, by timestamped name. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '20261208T1100-addons': addons,
   '20261209T1000-app-states': appStates,
   '20261209T1100-deploy-triggers': deployTriggers,
+  '20261210T0900-app-placement': appPlacement,
 };
