@@ -31,7 +31,7 @@ test('fresh-connection clients see no failed request across redeploys', { timeou
 
 /**
  * An app that dies the moment it gets SIGTERM (a shell trap, as many apps do), with CGIs: /slow
- * answers after 6 s, /echo names the method and the release, /host the container. Before hiy
+ * answers after 15 s, /echo names the method and the release, /host the container. Before hiy
  * drained releases, stopping the old one cut slow requests off, and POSTs that reached a
  * starting or stopping release failed (Caddy retries only GETs).
  */
@@ -54,7 +54,7 @@ async function withCgiApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProc
       writeFileSync(join(wc.dir, 'www', 'cgi-bin', name), `#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n${body}\n`);
       chmodSync(join(wc.dir, 'www', 'cgi-bin', name), 0o755);
     };
-    cgi('slow', 'sleep 6\nprintf "slow %s" "$(cat /www/index.html)"');
+    cgi('slow', 'sleep 15\nprintf "slow %s" "$(cat /www/index.html)"');
     // A CGI reads its request body: busybox httpd answers a POST whose CGI exited without reading
     // it with headers and no body now and then (measured straight through Caddy, no deploy: 2 of
     // 1,190 POSTs were an empty 200; reading the body: 0 of 1,892).
@@ -75,10 +75,12 @@ async function withCgiApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProc
 }
 
 test('an app that exits at once on SIGTERM: a slow request in flight across the switch gets its whole answer, and POSTs during deploys never fail', { timeout: 300_000 }, async () => {
-  await withCgiApp('zs', 20, async ({ hiy, app, push, target }) => {
+  // The slow request (15 s) must still be in flight when v1 takes over: CI's loaded machine took
+  // 7.5 s from push to switch. The drain (30 s) lets it finish.
+  await withCgiApp('zs', 30, async ({ hiy, app, push, target }) => {
     const posts = startLoad({ ...target, path: '/cgi-bin/echo', method: 'POST', body: 'x=1', keepAliveConnections: 2, freshConnectionLoops: 2 });
     const slowStarted = Date.now();
-    const slow = curlApp(hiy, app, '/cgi-bin/slow').then((r) => ({ ...r, at: Date.now() }));
+    const slow = curlApp(hiy, app, '/cgi-bin/slow', 40).then((r) => ({ ...r, at: Date.now() }));
     await new Promise((r) => setTimeout(r, 300));
     const deploying = push('v1');
     let switchedAt = 0;

@@ -38,11 +38,15 @@ const STATE_PATHS = [
   join(root, 'node_modules', '.hiy-install-stamp'),
 ];
 
+// Written by the running hiy and dockerd while the test runs: a dry run must not create, truncate
+// or chmod them, but they may grow meanwhile (CI saw the dockerd log grow during the dry run).
+const LOGS = new Set(['/var/log/hiy.log', '/var/log/hiy-dockerd.log']);
+
 function snapshot(): string[] {
   return STATE_PATHS.map((p) => {
     try {
       const s = lstatSync(p);
-      return `${p} ${s.mode} ${s.size} ${s.mtimeMs}`;
+      return LOGS.has(p) ? `${p} ${s.mode}` : `${p} ${s.mode} ${s.size} ${s.mtimeMs}`;
     } catch {
       return `${p} absent`;
     }
@@ -126,8 +130,11 @@ describe('infra/install.sh', { timeout: 180_000 }, () => {
 
   it('--dry-run prints every step, runs no changing command and leaves the machine as it was', () => {
     const before = snapshot();
+    const logSizes = () => [...LOGS].map((p) => (existsSync(p) ? lstatSync(p).size : -1));
+    const logsBefore = logSizes();
     const res = runScript(['--dry-run', '--domain', 'pi.example.com'], cleanEnv({ PATH: `${shimDir}:${process.env.PATH ?? ''}` }));
     const after = snapshot();
+    logSizes().forEach((size, i) => assert.ok(size >= logsBefore[i]!, `${[...LOGS][i]} was truncated by a dry run (${logsBefore[i]} → ${size} bytes)`));
     assert.equal(res.status, 0, `stdout:\n${res.stdout}\nstderr:\n${res.stderr}`);
     assert.equal(existsSync(tripFile) ? readFileSync(tripFile, 'utf8') : '', '', 'a dry run executed a changing command');
     assert.deepEqual(after, before);
