@@ -7,10 +7,12 @@
  * - the default command is the Procfile's web command, else the language's own convention.
  * - with `cache` (BuildKit with bounded build steps, see docker-builder.ts), the package manager's
  *   download cache is a cache mount of the app's own (cache-mounts.ts) that outlives the layer:
- *   a changed lockfile downloads only what is new. Without it only the classic builder's features
- *   are used.
+ *   a changed lockfile downloads only what is new, and with a lockfile the last build's
+ *   node_modules are kept there too and updated in place (npm-install.ts). Without it only the
+ *   classic builder's features are used.
  */
 import { cacheId, cacheTarget } from './cache-mounts.js';
+import { npmInstallStep } from './npm-install.js';
 import { shellCommand } from './procfile.js';
 
 /** An app's dependency cache for a generated build: its mount flag and where it is mounted. */
@@ -51,7 +53,11 @@ export function nodeDockerfile(p: NodePlan): string {
   ];
   // devDependencies are needed only to build; a build stage prunes them afterwards.
   const omit = p.hasBuild ? '' : ' --omit=dev';
-  if (p.cacheApp) {
+  if (p.cacheApp && p.lockfile) {
+    // The last build's node_modules, kept in the cache and updated in place (npm-install.ts).
+    const c = cacheMount(p.cacheApp, 'npm');
+    lines.push(npmInstallStep({ mount: c.flag, cacheDir: c.dir, lockfile: p.lockfile, omitDev: !p.hasBuild }));
+  } else if (p.cacheApp) {
     const c = cacheMount(p.cacheApp, 'npm');
     // --prefer-offline: a package in the cache is not asked for again. loglevel http lists each
     // download ("(cache miss)"); what comes from the cache is silent, so the output shows what was new.
