@@ -42,6 +42,24 @@ export interface NodePlan {
 
 export function nodeDockerfile(p: NodePlan): string {
   const manifests = ['package.json', ...(p.lockfile ? [p.lockfile] : [])];
+  // With a kept node_modules and nothing to build, the install runs in the final image: the tree
+  // is copied once out of the cache, not again from a deps stage (npm-install.ts).
+  if (p.cacheApp && p.lockfile && !p.hasBuild) {
+    const c = cacheMount(p.cacheApp, 'npm');
+    return [
+      HEADER('Node.js app'),
+      `FROM ${p.image}`,
+      'WORKDIR /app',
+      'RUN mkdir -p /home/app && chown 10001:10001 /home/app /app',
+      'ENV NODE_ENV=production HOME=/home/app NPM_CONFIG_UPDATE_NOTIFIER=false',
+      `COPY --chown=${APP_UID} ${manifests.join(' ')} ./`,
+      npmInstallStep({ mount: c.flag, cacheDir: c.dir, lockfile: p.lockfile, omitDev: true, inFinalImage: { owner: APP_UID } }),
+      `COPY --chown=${APP_UID} . .`,
+      `USER ${APP_UID}`,
+      cmd(p.web ? shellCommand(p.web) : ['npm', 'start', '--silent']),
+      '',
+    ].join('\n');
+  }
   // npm ci installs exactly the lockfile; without one, npm install resolves versions.
   const install = p.lockfile ? 'npm ci' : 'npm install';
   const lines = [

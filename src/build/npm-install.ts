@@ -13,7 +13,8 @@
  *   lockfile no longer has; if it fails or would change the lockfile (package.json and the
  *   lockfile disagree), the tree is dropped and a clean `npm ci` decides, with npm ci's error;
  * - only the tree is taken into the image (one copy out of the cache mount, which the image
- *   needs anyway); the stamp and checksums stay in the cache.
+ *   needs anyway); the stamp and checksums stay in the cache. Without a build script the step
+ *   runs in the final image itself (inFinalImage): no second copy from a deps stage.
  * Without a lockfile there is nothing to equal, so `npm install` resolves afresh as before.
  */
 
@@ -25,6 +26,8 @@ export interface NpmInstallStep {
   lockfile: string;
   /** `--omit=dev` (no build script), else devDependencies are installed too. */
   omitDev: boolean;
+  /** The step runs in the final image: npm's settings for the install only, and the tree owned by this uid:gid. */
+  inFinalImage?: { owner: string } | undefined;
 }
 
 /** The kept tree's folder in the cache mount, one per install mode (npm's own files are `_cacache`, `_logs`). */
@@ -39,6 +42,7 @@ export function npmInstallStep(s: NpmInstallStep): string {
   const args = `${s.omitDev ? '--omit=dev ' : ''}--prefer-offline --cache=${s.cacheDir} --loglevel=http`;
   const script = [
     'set -e',
+    ...(s.inFinalImage ? ['export NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false NPM_CONFIG_LOGLEVEL=warn'] : []),
     `T=${T}`,
     // node's version and the CPU decide whether native modules built before still load. npm's
     // version is left out (asking it costs 0.3 s): npm install makes any kept tree the lockfile's.
@@ -60,6 +64,8 @@ export function npmInstallStep(s: NpmInstallStep): string {
     'sums > sums',
     'echo "$K" > stamp',
     'cp -a node_modules /app/',
+    // In the final image the tree is the app user's, as COPY --chown makes it in the two-stage build.
+    ...(s.inFinalImage ? [`chown -R ${s.inFinalImage.owner} /app/node_modules`] : []),
   ];
   return `RUN ${s.mount} \\\n    ${script.join('; \\\n    ')}`;
 }
