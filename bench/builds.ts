@@ -69,7 +69,12 @@ async function hiyRound(wc: WorkingCopy, url: string, hiy: Parameters<typeof cur
   let out = '';
   let pushDone = NaN;
   const child = spawn('git', ['push', url, 'main'], { cwd: wc.dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: wc.dir, GIT_TERMINAL_PROMPT: '0' } });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const timeline: string[] = [];
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+    const at = ((performance.now() - t0) / 1000).toFixed(2);
+    for (const l of d.toString().split(/[\r\n]+/)) if (l.trim()) timeline.push(`${at.padStart(6)} ${l}`);
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { pushDone = performance.now() - t0; resolve(code); }));
   let live = NaN;
   while (Number.isNaN(live)) {
@@ -78,6 +83,8 @@ async function hiyRound(wc: WorkingCopy, url: string, hiy: Parameters<typeof cur
     else await sleep(20);
   }
   await exited;
+  // BENCH_TIMELINE=<dir>: every line of the push with the second it arrived, one file per step.
+  if (process.env.BENCH_TIMELINE) writeFileSync(join(process.env.BENCH_TIMELINE, `${step}.log`), `${timeline.join('\n')}\n${(live / 1000).toFixed(2).padStart(6)} live\n`);
   return { live, pushDone, downloads: downloads(out) };
 }
 

@@ -141,10 +141,25 @@ describe('build strategy detection', { timeout: 10_000 }, () => {
 });
 
 describe('dependency caches in generated builds', { timeout: 10_000 }, () => {
-  test('Node: npm ci mounts the app\'s own npm cache and prefers it, when the builder offers cache mounts', () => {
+  test('Node: the install mounts the app\'s own npm cache and keeps node_modules there, when the builder offers cache mounts', () => {
     const p = plan(tree({ 'package.json': '{"scripts":{"start":"x"}}', 'package-lock.json': '{}' }), null, true);
     assert.equal(p.buildkit, true);
-    assert.match(p.generated ?? '', /^RUN --mount=type=cache,id=hiy\/shop\/npm,target=\/var\/cache\/hiy\/shop\/npm,sharing=locked npm ci --omit=dev --prefer-offline --cache=\/var\/cache\/hiy\/shop\/npm --loglevel=http$/m);
+    assert.match(p.generated ?? '', /^RUN --mount=type=cache,id=hiy\/shop\/npm,target=\/var\/cache\/hiy\/shop\/npm,sharing=locked \\$/m);
+    assert.match(p.generated ?? '', /npm ci --omit=dev --prefer-offline --cache=\/var\/cache\/hiy\/shop\/npm --loglevel=http; \\$/m);
+    assert.match(p.generated ?? '', /T=\/var\/cache\/hiy\/shop\/npm\/hiy-node_modules-prod;/);
+    // Nothing to build: the install runs in the final image (one FROM), the tree is the app user's.
+    assert.equal((p.generated ?? '').match(/^FROM /gm)?.length, 1);
+    assert.match(p.generated ?? '', /cp -a node_modules \/app\/; \\\n +chown -R 10001:10001 \/app\/node_modules\n/);
+    assert.doesNotMatch(p.generated ?? '', /^ENV .*NPM_CONFIG_LOGLEVEL/m, 'npm\'s install settings do not reach the app\'s environment');
+    // A build script keeps the deps stage (devDependencies for the build), with its own kept tree.
+    const built = plan(tree({ 'package.json': '{"scripts":{"start":"x","build":"y"}}', 'package-lock.json': '{}' }), null, true);
+    assert.match(built.generated ?? '', /^FROM \S+ AS deps$/m);
+    assert.match(built.generated ?? '', /T=\/var\/cache\/hiy\/shop\/npm\/hiy-node_modules-all;/);
+    assert.match(built.generated ?? '', /^COPY --from=build --chown=10001:10001 \/app \/app$/m);
+    // No lockfile: nothing to keep a tree equal to, npm install resolves afresh with the download cache.
+    const noLock = plan(tree({ 'package.json': '{"scripts":{"start":"x"}}' }), null, true);
+    assert.match(noLock.generated ?? '', /^RUN --mount=type=cache,id=hiy\/shop\/npm,target=\/var\/cache\/hiy\/shop\/npm,sharing=locked npm install --omit=dev --prefer-offline --cache=\/var\/cache\/hiy\/shop\/npm --loglevel=http$/m);
+    assert.doesNotMatch(noLock.generated ?? '', /hiy-node_modules/);
     const without = plan(tree({ 'package.json': '{"scripts":{"start":"x"}}', 'package-lock.json': '{}' }));
     assert.equal(without.buildkit, false);
     assert.match(without.generated ?? '', /^RUN npm ci --omit=dev$/m);

@@ -7,10 +7,12 @@
  * - the default command is the Procfile's web command, else the language's own convention.
  * - with `cache` (BuildKit with bounded build steps, see docker-builder.ts), the package manager's
  *   download cache is a cache mount of the app's own (cache-mounts.ts) that outlives the layer:
- *   a changed lockfile downloads only what is new. Without it only the classic builder's features
- *   are used.
+ *   a changed lockfile downloads only what is new, and with a lockfile the last build's
+ *   node_modules are kept there too and updated in place (npm-install.ts). Without it only the
+ *   classic builder's features are used.
  */
 import { cacheId, cacheTarget } from './cache-mounts.js';
+import { npmInstallStep } from './npm-install.js';
 import { shellCommand } from './procfile.js';
 
 /** An app's dependency cache for a generated build: its mount flag and where it is mounted. */
@@ -40,6 +42,24 @@ export interface NodePlan {
 
 export function nodeDockerfile(p: NodePlan): string {
   const manifests = ['package.json', ...(p.lockfile ? [p.lockfile] : [])];
+  // With a kept node_modules and nothing to build, the install runs in the final image: the tree
+  // is copied once out of the cache, not again from a deps stage (npm-install.ts).
+  if (p.cacheApp && p.lockfile && !p.hasBuild) {
+    const c = cacheMount(p.cacheApp, 'npm');
+    return [
+      HEADER('Node.js app'),
+      `FROM ${p.image}`,
+      'WORKDIR /app',
+      'RUN mkdir -p /home/app && chown 10001:10001 /home/app /app',
+      'ENV NODE_ENV=production HOME=/home/app NPM_CONFIG_UPDATE_NOTIFIER=false',
+      `COPY --chown=${APP_UID} ${manifests.join(' ')} ./`,
+      npmInstallStep({ mount: c.flag, cacheDir: c.dir, lockfile: p.lockfile, omitDev: true, inFinalImage: { owner: APP_UID } }),
+      `COPY --chown=${APP_UID} . .`,
+      `USER ${APP_UID}`,
+      cmd(p.web ? shellCommand(p.web) : ['npm', 'start', '--silent']),
+      '',
+    ].join('\n');
+  }
   // npm ci installs exactly the lockfile; without one, npm install resolves versions.
   const install = p.lockfile ? 'npm ci' : 'npm install';
   const lines = [
@@ -51,7 +71,11 @@ export function nodeDockerfile(p: NodePlan): string {
   ];
   // devDependencies are needed only to build; a build stage prunes them afterwards.
   const omit = p.hasBuild ? '' : ' --omit=dev';
-  if (p.cacheApp) {
+  if (p.cacheApp && p.lockfile) {
+    // The last build's node_modules, kept in the cache and updated in place (npm-install.ts).
+    const c = cacheMount(p.cacheApp, 'npm');
+    lines.push(npmInstallStep({ mount: c.flag, cacheDir: c.dir, lockfile: p.lockfile, omitDev: !p.hasBuild }));
+  } else if (p.cacheApp) {
     const c = cacheMount(p.cacheApp, 'npm');
     // --prefer-offline: a package in the cache is not asked for again. loglevel http lists each
     // download ("(cache miss)"); what comes from the cache is silent, so the output shows what was new.
