@@ -229,6 +229,7 @@ describe('app images reach the other node through hiy\'s registry', { timeout: 6
       assert.notEqual(r.code, 0);
       const d = await lastDeploy();
       assert.equal(d.status, 'failed');
+      console.log(`a registry that refuses hiy's login: ${d.error}`);
       assert.match(d.error ?? '', /unauthorized|authentication required/i, d.error ?? '');
       assert.equal(await body(), 'v2\n', 'the old release serves');
     } finally {
