@@ -19,10 +19,9 @@ import { curlApp } from '../../harness/app-http.js';
 import { ensureDocker } from '../../harness/docker.js';
 import type { WorkingCopy } from '../../harness/git.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
-import { freePort } from '../../harness/ports.js';
-import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
-import { cgiApp, webTasks } from '../../harness/swarm-apps.js';
+import { cgiApp, startHiyOnSwarm, webTasks } from '../../harness/swarm-apps.js';
 import { openSecretBox } from '../../src/env/secret-box.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +30,6 @@ describe('app images reach the other node through hiy\'s registry', { timeout: 6
   let swarm: TestSwarm;
   let hiy: HiyProcess;
   let api: ReturnType<typeof apiClient>;
-  let env: Record<string, string>;
   let registry: string;
   let password: string;
   let caPem: string;
@@ -97,27 +95,11 @@ describe('app images reach the other node through hiy\'s registry', { timeout: 6
     swarm = await startSwarm({ nodes: 2 });
     // hiy builds on node 1: only it has the base image. Node 2 has nothing of the app.
     await swarm.loadImages([BUSYBOX_IMAGE], [0]);
-    env = {
-      HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_REGISTRY_HOST: swarm.hostAddress, HIY_REGISTRY_PORT: String(await freePort()),
-      HIY_DOCKER_CERTS_DIR: join(swarm.nodes[0]!.etcDocker, 'certs.d'), HIY_OVERLAY_ENCRYPTION: 'off', HIY_KEEP_RELEASES: '1',
-    };
-    hiy = await startHiy({ env, keepDataDir: true });
+    // nodes:add starts the registry; node 2 trusts its CA as the join command makes it; hiy restarts.
+    ({ hiy, registry, caPem } = await startHiyOnSwarm(swarm, { HIY_KEEP_RELEASES: '1' }));
     api = apiClient(hiy);
-    // nodes:add on a Swarm that is already there: the registry starts, and the join command
-    // carries its CA, which node 2 gets the way the command puts it (certs.d/<host:port>/ca.crt).
-    const added = await api('POST', '/nodes', { init_swarm: true });
-    assert.equal(added.status, 201, JSON.stringify(added.body));
-    registry = (added.body as { registry: string }).registry;
-    caPem = readFileSync(join(regDir(), 'ca.crt'), 'utf8');
-    assert.ok((added.body as { command: string }).command.includes(Buffer.from(caPem).toString('base64')), 'the join command carries the CA');
-    swarm.trustRegistry(registry, caPem, [1]);
+    assert.ok(existsSync(join(swarm.nodes[1]!.etcDocker, 'certs.d', registry, 'ca.crt')));
     password = await (await openSecretBox(join(hiy.dataDir, 'secrets'))).decrypt(readFileSync(join(regDir(), 'password.age')));
-    // The runtime is chosen when the engine is first used: restart, as docs/nodes.md says.
-    const keep = { HIY_SLOT_PORT_BASE: hiy.env.HIY_SLOT_PORT_BASE!, HIY_ADMIN_TOKEN: hiy.token };
-    await hiy.stop();
-    env = { ...env, ...keep };
-    hiy = await startHiy({ dataDir: hiy.dataDir, keepDataDir: true, env });
-    api = apiClient(hiy);
     const site = await cgiApp(() => hiy, api, app);
     wc = site.wc;
     push = site.push;
