@@ -62,7 +62,9 @@ export class NodeRegistry {
 
   /** The registry login nodes (and Swarm services) pull with. */
   async login(): Promise<{ registry: string; username: string; password: string }> {
-    const { prepared } = await this.started();
+    // The files only: a service update (scaling, stopping) must not wait on the registry process.
+    await this.ensure();
+    const { prepared } = await this.running!;
     return { registry: prepared.address, username: REGISTRY_USER, password: prepared.password };
   }
 

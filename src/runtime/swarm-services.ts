@@ -69,7 +69,9 @@ export function swarmServices(docker: Docker, log: Logger, registryAuth: (image:
       const service = await inspectService(idOrName);
       if (!service?.Spec) return false;
       const next = change(structuredClone(service.Spec));
-      const auth = await registryAuth((next.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.ContainerSpec?.Image ?? '');
+      // Without it the manager keeps the login the service was created with: better than no update.
+      const auth = await registryAuth((next.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.ContainerSpec?.Image ?? '')
+        .catch((err: unknown) => { log.warn({ err: engineMessage(err) }, 'no registry login for a service update'); return undefined; });
       try {
         // Auth first, spec second: with one argument dockerode would send no login at all.
         const svc = docker.getService(service.ID) as unknown as { update(auth: RegistryAuth | undefined, opts: object): Promise<unknown> };
