@@ -3,7 +3,7 @@
  * node 1 of a real two-node Swarm (harness/swarm.ts) with no HIY_SWARM_NODE_ENGINES, so nothing
  * is ever copied by `docker save | load`. Node 2 starts without the app's image (and without its
  * base image), trusts the registry's CA as the join command makes it, and pulls every release by
- * digest with the login Swarm hands it. Then: a redeploy, a rollback to an image the registry
+ * digest with the login Swarm hands it. Then: a redeploy, a task replaced by a service update, a rollback to an image the registry
  * still keeps, retention (old tags deleted and garbage-collected, the running release intact),
  * and deploys that fail with the old release serving: a node that cannot pull (its trust of the
  * registry gone) and a registry that refuses hiy's login. The registry's password never appears
@@ -41,8 +41,8 @@ describe('app images reach the other node through hiy\'s registry', { timeout: 6
 
   const regDir = () => join(hiy.dataDir, 'registry');
   /** The image references node 2's engine holds for the app (RepoDigests: only a pull makes them). */
-  async function node2Digests(): Promise<string[]> {
-    const r = await swarm.docker(1, ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}', '--filter', `reference=${registry}/hiy/${app}`]);
+  async function node2Digests(node = 1): Promise<string[]> {
+    const r = await swarm.docker(node, ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}', '--filter', `reference=${registry}/hiy/${app}`]);
     return r.stdout.trim().split('\n').filter((l) => l && !l.endsWith('@<none>'));
   }
   /** The digest the web services of the current release run. */
@@ -145,6 +145,26 @@ describe('app images reach the other node through hiy\'s registry', { timeout: 6
     assert.ok((await node2Digests()).includes(now[0]!), 'node 2 pulled the new one');
     assert.deepEqual((await webTasks(swarm, app)).map((t) => t.node).sort(), [0, 1]);
     assert.equal(await body(), 'v2\n');
+  });
+
+  test('a service update that replaces a task (scale 2 → 1: new limits) pulls with the login where it lands', async () => {
+    const [image] = await serviceImages();
+    // No node keeps the registry's name for the image: wherever the replacement starts, it pulls.
+    for (const node of [0, 1]) {
+      await swarm.docker(node, ['rmi', '-f', image!]);
+      assert.ok(!(await node2Digests(node)).includes(image!), `node ${node + 1} forgot ${image}`);
+    }
+    const before = await webTasks(swarm, app);
+    const down = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 1 } });
+    assert.equal(down.status, 200, JSON.stringify(down.body));
+    const after = await webTasks(swarm, app);
+    assert.equal(after.length, 1);
+    assert.ok(before.some((t) => t.service === after[0]!.service) && !before.some((t) => t.id === after[0]!.id), 'a service that was there got a new task (an update)');
+    assert.ok((await node2Digests(after[0]!.node)).includes(image!), `node ${after[0]!.node + 1} pulled the image again`);
+    assert.equal(await body(), 'v2\n');
+    const up = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 2 } });
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    assert.deepEqual((await webTasks(swarm, app)).map((t) => t.node).sort(), [0, 1]);
   });
 
   test('retention: the oldest tag is deleted and garbage-collected; the running release serves on', async () => {
