@@ -3,9 +3,9 @@
  * node 1 of a real two-node Swarm (harness/swarm.ts) with no HIY_SWARM_NODE_ENGINES, so nothing
  * is ever copied by `docker save | load`. Node 2 starts without the app's image (and without its
  * base image), trusts the registry's CA as the join command makes it, and pulls every release by
- * digest with the login Swarm hands it. Then: a redeploy, a task replaced by a service update, a rollback to an image the registry
- * still keeps, retention (old tags deleted and garbage-collected, the running release intact),
- * and deploys that fail with the old release serving: a node that cannot pull (its trust of the
+ * digest with the login Swarm hands it. Then: a redeploy, a task replaced by a service update, a
+ * rollback to an image the registry still keeps, retention (old tags deleted and
+ * garbage-collected, the running release intact), and deploys that fail with the old release serving: a node that cannot pull (its trust of the
  * registry gone) and a registry that refuses hiy's login. The registry's password never appears
  * in hiy's log, a deploy log or an error.
  */
