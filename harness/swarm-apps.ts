@@ -4,12 +4,13 @@
  * served, and load through Caddy around a step.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { remoteUrl, WorkingCopy } from './git.js';
 import { startLoad, type LoadOptions, type LoadReport } from './load.js';
 import { repoRoot } from './paths.js';
-import type { apiClient, HiyProcess } from './server.js';
+import { freePort } from './ports.js';
+import { apiClient, startHiy, type HiyOptions, type HiyProcess } from './server.js';
 import type { TestSwarm } from './swarm.js';
 
 export interface TaskContainer { node: number; id: string; service: string }
@@ -62,4 +63,42 @@ export async function underLoad(target: Omit<LoadOptions, 'keepAliveConnections'
     throw err;
   }
   return load.stop();
+}
+
+export interface HiyOnSwarm {
+  hiy: HiyProcess;
+  /** The env to start it again with (same ports, token, registry). */
+  env: Record<string, string>;
+  /** host:port of hiy's registry the nodes pull from. */
+  registry: string;
+  caPem: string;
+}
+
+/**
+ * hiy driving node 1 of the test Swarm with its images reaching the other nodes only through
+ * hiy's registry (no HIY_SWARM_NODE_ENGINES: nothing is copied by save | load): nodes:add starts
+ * the registry, the other nodes trust its CA as the join command makes them
+ * (certs.d/<host:port>/ca.crt), and hiy restarts, as docs/nodes.md says, so its runtime uses it.
+ * The data dir is kept: the caller removes it.
+ */
+export async function startHiyOnSwarm(swarm: TestSwarm, env: Record<string, string> = {}, opts: HiyOptions = {}): Promise<HiyOnSwarm> {
+  let all: Record<string, string> = {
+    HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_REGISTRY_HOST: swarm.hostAddress, HIY_REGISTRY_PORT: String(await freePort()),
+    HIY_DOCKER_CERTS_DIR: join(swarm.nodes[0]!.etcDocker, 'certs.d'),
+    // No IPsec ESP in this kernel (CONFIG_INET_ESP unset): an encrypted overlay carries nothing
+    // between nodes here (measured), so the tests use plain ones.
+    HIY_OVERLAY_ENCRYPTION: 'off',
+    ...env,
+  };
+  const first = await startHiy({ ...opts, env: all, keepDataDir: true });
+  const added = await apiClient(first)('POST', '/nodes', { init_swarm: true });
+  await first.stop();
+  if (added.status !== 201) rmSync(first.dataDir, { recursive: true, force: true });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  const registry = (added.body as { registry: string }).registry;
+  const caPem = readFileSync(join(first.dataDir, 'registry', 'ca.crt'), 'utf8');
+  swarm.trustRegistry(registry, caPem, swarm.nodes.slice(1).map((_, i) => i + 1));
+  all = { ...all, HIY_SLOT_PORT_BASE: first.env.HIY_SLOT_PORT_BASE!, HIY_ADMIN_TOKEN: first.token };
+  const hiy = await startHiy({ ...opts, dataDir: first.dataDir, keepDataDir: true, env: all });
+  return { hiy, env: all, registry, caPem };
 }

@@ -105,7 +105,7 @@ export function wireServer(o: Opened): Wired {
     const e = await m.openDockerEngine(log, {
       instance: instanceId, mode: config.runtime, host: config.dockerHost, nodeEngines: config.swarmNodeEngines, overlayEncryption: config.overlayEncryption,
       // Once nodes were added, images reach them through the nodes' registry (HIY_SWARM_NODE_ENGINES, for tests, wins).
-      ...(nodeRegistry.wanted() && config.swarmNodeEngines.length === 0 ? { publishImage: registryImages(nodeRegistry) } : {}),
+      ...(nodeRegistry.wanted() && config.swarmNodeEngines.length === 0 ? registryImages(nodeRegistry) : {}),
     });
     if (e.kind === 'swarm') await followNodes(e.runtime);
     return e;

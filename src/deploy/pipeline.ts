@@ -230,6 +230,8 @@ async function prune(d: PipelineDeps, app: App, output: DeployOutput): Promise<v
     }
     await d.runtime.pruneBuildLeftovers();
     if (removed) output.detail(`removed ${removed} old image(s)`);
+    const unpublished = await d.runtime.prunePublishedImages?.(app.name, keep) ?? 0;
+    if (unpublished) output.detail(`removed ${unpublished} old image(s) from the nodes' registry`);
   } catch (err) {
     // Pruning is housekeeping: the release is live whatever happens here.
     d.log.warn({ err, app: app.name }, 'pruning old images failed');

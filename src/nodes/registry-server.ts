@@ -31,6 +31,11 @@ export class RegistryServer {
     return this.r.address;
   }
 
+  /** Whether the child process runs (it may have exited or been killed since it started). */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   /** Starts `docker-registry serve`; resolves once it answers over TLS (401 without credentials). */
   async start(timeoutMs = 20_000): Promise<void> {
     if (this.child) return;

@@ -62,7 +62,9 @@ export class NodeRegistry {
 
   /** The registry login nodes (and Swarm services) pull with. */
   async login(): Promise<{ registry: string; username: string; password: string }> {
-    const { prepared } = await this.started();
+    // The files only: a service update (scaling, stopping) must not wait on the registry process.
+    await this.ensure();
+    const { prepared } = await this.running!;
     return { registry: prepared.address, username: REGISTRY_USER, password: prepared.password };
   }
 
@@ -72,9 +74,15 @@ export class NodeRegistry {
     if (running) await (await running.catch(() => undefined))?.server.stop();
   }
 
+  /** The running registry; one that exited since (killed, crashed) is started again. */
   private async started(): Promise<{ prepared: PreparedRegistry; server: RegistryServer }> {
     await this.ensure();
-    return this.running!;
+    const running = await this.running!;
+    if (!running.server.running) {
+      this.d.log.warn('the nodes\' registry had stopped: starting it again');
+      await running.server.start();
+    }
+    return running;
   }
 
   private async start(): Promise<{ prepared: PreparedRegistry; server: RegistryServer }> {
@@ -102,23 +110,53 @@ export class NodeRegistry {
   }
 }
 
+export interface RegistryImages {
+  /** Pushes hiy/<app>:<tag> once; answers the digest reference the nodes pull (other images: as they are). */
+  publishImage(ref: string): Promise<{ ref: string }>;
+  /** The login for an image of the nodes' registry; undefined for any other image (it never leaves for another registry). */
+  registryAuth(image: string): Promise<{ username: string; password: string; serveraddress: string } | undefined>;
+  /** Deletes the app's tags whose image refs are not in `keep` and collects their blobs; answers how many went. */
+  prunePublished(app: string, keep: Set<string>): Promise<number>;
+}
+
+const HIY_IMAGE = /^hiy\/([a-z0-9][a-z0-9-]*):([\w][\w.-]*)$/;
+
 /**
- * How the Swarm runtime gets an image to the nodes (swarm-runtime.ts PublishedImage): pushed once
- * per image as hiy/<app>:<tag>, pulled by digest with the registry's login, which Swarm hands to
- * the nodes that run the task. An image not named hiy/<app>:<tag> is left as it is.
+ * How the Swarm runtime gets an image to the nodes (swarm-runtime.ts): pushed once per image as
+ * hiy/<app>:<tag>, pulled by digest with the registry's login, which Swarm hands to the node that
+ * runs the task. An image not named hiy/<app>:<tag> is left as it is.
  */
-export function registryImages(registry: NodeRegistry): (ref: string) => Promise<{ ref: string; auth?: { username: string; password: string; serveraddress: string } }> {
+export function registryImages(registry: NodeRegistry): RegistryImages {
   const pushed = new Map<string, Promise<string>>();
-  return async (ref) => {
-    const m = /^hiy\/([a-z0-9][a-z0-9-]*):([\w][\w.-]*)$/.exec(ref);
-    if (!m) return { ref };
-    let p = pushed.get(ref);
-    if (!p) {
-      p = registry.push(ref, m[1]!, m[2]!);
-      p.catch(() => pushed.delete(ref));
-      pushed.set(ref, p);
-    }
-    const [digestRef, login] = await Promise.all([p, registry.login()]);
-    return { ref: digestRef, auth: { username: login.username, password: login.password, serveraddress: login.registry } };
+  return {
+    async publishImage(ref) {
+      const m = HIY_IMAGE.exec(ref);
+      if (!m) return { ref };
+      let p = pushed.get(ref);
+      if (!p) {
+        p = registry.push(ref, m[1]!, m[2]!);
+        p.catch(() => pushed.delete(ref));
+        pushed.set(ref, p);
+      }
+      return { ref: await p };
+    },
+
+    async registryAuth(image) {
+      if (!registry.wanted()) return undefined;
+      const login = await registry.login();
+      if (!image.startsWith(`${login.registry}/`)) return undefined;
+      return { username: login.username, password: login.password, serveraddress: login.registry };
+    },
+
+    async prunePublished(app, keep) {
+      const tags = new Set([...keep].flatMap((ref) => {
+        const m = HIY_IMAGE.exec(ref);
+        return m && m[1] === app ? [m[2]!] : [];
+      }));
+      const removed = await registry.prune(app, tags);
+      // A deleted tag pushed again (hiy keeps no such release, but an image deploy may bring it back) is a new push.
+      for (const tag of removed) pushed.delete(`hiy/${app}:${tag}`);
+      return removed.length;
+    },
   };
 }

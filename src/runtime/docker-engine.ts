@@ -15,7 +15,7 @@ import { createDockerBuilder } from './docker-builder.js';
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
 import { copyImagesToEngines } from './swarm-images.js';
 import { apiAtLeast, NO_NEW_PRIVILEGES_API } from './swarm-spec.js';
-import { createSwarmRuntime, type PublishedImage, type SwarmIdentity } from './swarm-runtime.js';
+import { createSwarmRuntime, type PublishedImage, type SwarmIdentity, type SwarmRuntimeOptions } from './swarm-runtime.js';
 import type { Runtime } from './runtime.js';
 
 export interface Engine {
@@ -33,6 +33,10 @@ export interface EngineOptions extends DockerRuntimeOptions {
   nodeEngines?: string[];
   /** Makes an image available to every node (the nodes' registry: Cluster.pushImage); wins over nodeEngines. */
   publishImage?: (ref: string) => Promise<PublishedImage>;
+  /** The nodes' registry's login for its images (SwarmRuntimeOptions.registryAuth). */
+  registryAuth?: SwarmRuntimeOptions['registryAuth'];
+  /** Retention in the nodes' registry (SwarmRuntimeOptions.prunePublished). */
+  prunePublished?: SwarmRuntimeOptions['prunePublished'];
   /** HIY_OVERLAY_ENCRYPTION. */
   overlayEncryption?: boolean;
 }

@@ -277,6 +277,12 @@ export interface Runtime extends AddonRuntime {
   removeImage(ref: string): Promise<void>;
   /** Removes dangling images and build cache left by builds; returns bytes reclaimed when known. */
   pruneBuildLeftovers(): Promise<number>;
+  /**
+   * On a Swarm: deletes the app's images the nodes pull (the nodes' registry) that are not in
+   * `keep` (image refs), with the same retention as the images here; answers how many. Only the
+   * Swarm runtime has it.
+   */
+  prunePublishedImages?(app: string, keep: Set<string>): Promise<number>;
   imageExists(ref: string): Promise<boolean>;
   /** The user an image runs as (Config.User; '' = root). */
   imageUser(ref: string): Promise<string>;

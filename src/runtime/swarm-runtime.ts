@@ -18,7 +18,7 @@ import { dockerAttached } from './docker-attached.js';
 import { jsonLines, track } from './docker-streams.js';
 import { dockerAddons } from './docker-addons.js';
 import { serviceSpec } from './swarm-spec.js';
-import { swarmServices } from './swarm-services.js';
+import { swarmServices, type RegistryAuth } from './swarm-services.js';
 import { swarmLogs } from './swarm-logs.js';
 import { runServiceOnce } from './swarm-oneoff.js';
 import type { ContainerEvent, ContainerInfo, ContainerSpec, Runtime } from './runtime.js';
@@ -31,18 +31,24 @@ export interface SwarmRuntimeOptions {
   labels?: Record<string, string>;
   /**
    * Makes an image of this engine available to every node and returns the reference they pull
-   * it by, with the login for it (the nodes' registry on the primary box: Cluster.pushImage);
-   * tests may load it into each node instead (swarm-images.ts).
+   * it by (the nodes' registry on the primary box: Cluster.pushImage); tests may load it into
+   * each node instead (swarm-images.ts).
    */
   publishImage(ref: string): Promise<PublishedImage>;
+  /**
+   * The login for an image reference of the nodes' registry (undefined for any other image, so
+   * it never reaches another registry). Sent as X-Registry-Auth with every service create and
+   * update: the manager hands it to the node that pulls.
+   */
+  registryAuth?(image: string): Promise<RegistryAuth | undefined>;
+  /** Deletes the app's published images not in `keep` (image refs hiy/<app>:<tag>); answers how many. */
+  prunePublished?(app: string, keep: Set<string>): Promise<number>;
   /** Apps' overlay networks encrypt what crosses between nodes (HIY_OVERLAY_ENCRYPTION; default on). */
   encrypted?: boolean;
 }
 
 export interface PublishedImage {
   ref: string;
-  /** Sent with the service (X-Registry-Auth): the manager hands it to the nodes that pull. */
-  auth?: { username: string; password: string; serveraddress: string };
 }
 
 /** What the engine said about itself when hiy chose this runtime (docker-engine.ts). */
@@ -53,7 +59,7 @@ export interface SwarmIdentity {
 
 export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docker: Docker, base: Runtime, id: SwarmIdentity): Runtime {
   const extra = { ...opts.labels, ...(opts.instance ? { [LABEL_INSTANCE]: opts.instance } : {}) };
-  const services = swarmServices(docker, log);
+  const services = swarmServices(docker, log, opts.registryAuth);
 
   async function ensureNetwork(app: string): Promise<string> {
     const name = networkName(app);
@@ -111,7 +117,7 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
   }
 
   function specFor(spec: Parameters<Runtime['run']>[0], image: PublishedImage): Docker.CreateServiceOptions {
-    return { ...serviceSpec(spec, { image: image.ref, labels: extra, apiVersion: id.apiVersion, selfNodeId: id.nodeId }), ...(image.auth ? { authconfig: image.auth } : {}) };
+    return serviceSpec(spec, { image: image.ref, labels: extra, apiVersion: id.apiVersion, selfNodeId: id.nodeId });
   }
 
   return {
@@ -174,6 +180,10 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
       await ensureNetwork(spec.app);
       const image = await opts.publishImage(spec.image);
       return runServiceOnce(docker, services, log, specFor({ ...spec, oneOff: true, hostPort: undefined }, image), o);
+    },
+
+    async prunePublishedImages(app, keep) {
+      return (await opts.prunePublished?.(app, keep)) ?? 0;
     },
 
     async writableSizes() {

@@ -7,8 +7,11 @@ import type { Logger } from '../log.js';
 import { HiyError } from '../errors.js';
 import { engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
 import { LABEL_ADDON, LABEL_APP, LABEL_MANAGED } from './labels.js';
-import { nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
+import { imagePullFailure, nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
 import type { ContainerInfo, Runtime } from './runtime.js';
+
+/** A registry login as Docker's X-Registry-Auth header carries it (dockerode's `authconfig`). */
+export interface RegistryAuth { username: string; password: string; serveraddress: string }
 
 type Services = Pick<Runtime, 'inspect' | 'list' | 'start' | 'stop' | 'remove' | 'updateLimits'>;
 
@@ -30,7 +33,12 @@ const PIN_TIMEOUT_MS = 15_000;
 /** The constraint create() pins a task with; a volume's own (node.id==) is written without spaces. */
 const PIN = 'node.id == ';
 
-export function swarmServices(docker: Docker, log: Logger): SwarmServices {
+/**
+ * `registryAuth(image)`: the login for an image of the nodes' registry (none for others). It goes
+ * with every create AND update (Docker's --with-registry-auth): a task an update replaces may
+ * start on a node that has to pull the image.
+ */
+export function swarmServices(docker: Docker, log: Logger, registryAuth: (image: string) => Promise<RegistryAuth | undefined> = async () => undefined): SwarmServices {
   async function tasksOf(service: string): Promise<SwarmTask[]> {
     return (await docker.listTasks({ filters: { service: [service] } }).catch((err: unknown) => { throw engineError(err, `listing the tasks of ${service}`); })) as SwarmTask[];
   }
@@ -60,8 +68,14 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
     for (let attempt = 0; ; attempt++) {
       const service = await inspectService(idOrName);
       if (!service?.Spec) return false;
+      const next = change(structuredClone(service.Spec));
+      // Without it the manager keeps the login the service was created with: better than no update.
+      const auth = await registryAuth((next.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.ContainerSpec?.Image ?? '')
+        .catch((err: unknown) => { log.warn({ err: engineMessage(err) }, 'no registry login for a service update'); return undefined; });
       try {
-        await docker.getService(service.ID).update({ version: service.Version?.Index, ...change(structuredClone(service.Spec)) });
+        // Auth first, spec second: with one argument dockerode would send no login at all.
+        const svc = docker.getService(service.ID) as unknown as { update(auth: RegistryAuth | undefined, opts: object): Promise<unknown> };
+        await svc.update(auth, { version: service.Version?.Index, ...next });
         return true;
       } catch (err) {
         if (statusOf(err) === 404) return false;
@@ -89,6 +103,9 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
       const tasks = await tasksOf(id);
       last = tasks[0];
       if (tasks.some((t) => t.Status.State === 'running' || taskEnded(t))) {
+        // A node that cannot pull is a deploy that cannot work there: said at once, in words.
+        const pull = imagePullFailure(tasks, await nodes());
+        if (pull) throw new HiyError('deploy_failed', `service ${name} did not start: ${pull}`);
         const info = await inspect(id);
         if (!info) throw new HiyError('deploy_failed', `service ${name} vanished right after it was created`);
         return info;
@@ -136,8 +153,11 @@ export function swarmServices(docker: Docker, log: Logger): SwarmServices {
         const template = spec.TaskTemplate as Docker.ContainerTaskSpec;
         spec = { ...spec, TaskTemplate: { ...template, Placement: { ...template.Placement, Constraints: [...(template.Placement?.Constraints ?? []), `${PIN}${onNode}`] } } };
       }
+      const auth = await registryAuth((spec.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.ContainerSpec?.Image ?? '');
       try {
-        created = (await docker.createService(spec)) as unknown as { id: string };
+        // dockerode's createService(spec) with one argument sends the whole spec as the
+        // X-Registry-Auth header (no login at all): the login must be the first argument.
+        created = (await docker.createService(auth as Docker.AuthConfig, spec)) as unknown as { id: string };
       } catch (err) {
         if (statusOf(err) === 409) throw new HiyError('conflict', `a service named ${spec.Name} already exists (${engineMessage(err)})`, { cause: err });
         throw engineError(err, `creating service ${spec.Name}`, 'deploy_failed');

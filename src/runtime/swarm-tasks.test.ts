@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
-import { currentTask, serviceInfo, type SwarmTask } from './swarm-tasks.js';
+import { currentTask, imagePullFailure, serviceInfo, type SwarmTask } from './swarm-tasks.js';
 
 const service = {
   ID: 'svc1',
@@ -49,5 +49,18 @@ describe('a service read as a container', () => {
     );
     assert.equal(serviceInfo(service, [task('t1', 1, 'pending')], nodes).state, 'created');
     assert.equal(serviceInfo(service, [task('t1', 1, 'failed', 'shutdown', 'n1', 2)], nodes).exitCode, 2);
+  });
+});
+
+describe('a task a node refused for want of its image', () => {
+  const nodes = [{ ID: 'n2', Description: { Hostname: 'pi4' } }];
+  test('names the node and says what to check', () => {
+    const t = { ...task('t1', 1, 'rejected', 'shutdown', 'n2'), Status: { State: 'rejected', Err: 'No such image: 10.0.0.1:5443/hiy/shop@sha256:abc' } };
+    assert.match(imagePullFailure([t], nodes) ?? '', /^node pi4 could not get the app's image \(No such image: 10\.0\.0\.1:5443\/hiy\/shop@sha256:abc\): check that it reaches the nodes' registry/);
+  });
+  test('a task that failed for another reason is not one', () => {
+    const t = { ...task('t1', 1, 'failed', 'shutdown', 'n2'), Status: { State: 'failed', Err: 'task: non-zero exit (1)' } };
+    assert.equal(imagePullFailure([t], nodes), undefined);
+    assert.equal(imagePullFailure([task('t2', 2, 'running')], nodes), undefined);
   });
 });

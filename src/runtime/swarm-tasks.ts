@@ -76,3 +76,18 @@ export function serviceInfo(service: Docker.Service, tasks: SwarmTask[], nodes: 
     ...roleOf(spec.Labels ?? {}),
   };
 }
+
+/** What a node's engine says when it could not get a task's image (the pull failed, then the create). */
+const IMAGE_MISSING = /no such image|pull access denied|manifest unknown|unauthorized|no basic auth credentials|x509|authentication required/i;
+
+/**
+ * A task a node refused because it could not pull the image: the deploy's error, naming the node
+ * (the node's own words say no more than "No such image": the pull's reason is in its engine's log).
+ */
+export function imagePullFailure(tasks: SwarmTask[], nodes: SwarmNode[]): string | undefined {
+  const t = tasks.find((x) => taskEnded(x) && IMAGE_MISSING.test(x.Status.Err ?? ''));
+  if (!t) return undefined;
+  const node = nodes.find((n) => n.ID === t.NodeID);
+  const name = node?.Description?.Hostname ?? t.NodeID ?? 'a node';
+  return `node ${name} could not get the app's image (${(t.Status.Err ?? '').slice(0, 300)}): check that it reaches the nodes' registry, trusts its CA (/etc/docker/certs.d/<host:port>/ca.crt) and that the registry accepts hiy's login (see <data>/registry/registry.log on this box)`;
+}

@@ -1,6 +1,6 @@
 /**
- * Per-app placement on a real two-node Swarm (harness/swarm.ts, set up as swarm-runtime.test.ts
- * does): `hiy update --node-label` keeps an app's web replicas on the labelled node (moving them
+ * Per-app placement on a real two-node Swarm (harness/swarm.ts; images reach node 2 through hiy's
+ * registry, as in swarm-runtime.test.ts): `hiy update --node-label` keeps an app's web replicas on the labelled node (moving them
  * there with no failed request), they follow the label when it moves to the other node,
  * `--node-label-clear --spread` puts them back on both nodes, a label no node has is refused,
  * and a deploy no node can take fails at once, clearly, while the running release keeps serving.
@@ -13,9 +13,9 @@ import { rmSync } from 'node:fs';
 import { curlApp, findRootCert } from '../../harness/app-http.js';
 import { ensureDocker } from '../../harness/docker.js';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
-import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
+import { apiClient, deployEnded, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
-import { cgiApp, underLoad, webTasks, type CgiApp } from '../../harness/swarm-apps.js';
+import { cgiApp, startHiyOnSwarm, underLoad, webTasks, type CgiApp } from '../../harness/swarm-apps.js';
 import { runHiy } from '../helpers/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,8 +46,8 @@ describe('per-app placement on a two-node Swarm', { timeout: 600_000 }, () => {
     await ensureBusyboxImage();
     swarm = await startSwarm({ nodes: 2 });
     await swarm.loadImages([BUSYBOX_IMAGE], [0]);
-    // No IPsec ESP in this kernel: plain overlays (swarm-runtime.test.ts says why).
-    hiy = await startHiy({ env: { HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_SWARM_NODE_ENGINES: swarm.nodes[1]!.dockerHost, HIY_OVERLAY_ENCRYPTION: 'off' } });
+    // Images reach node 2 through hiy's registry (harness/swarm-apps.ts).
+    ({ hiy } = await startHiyOnSwarm(swarm));
     api = apiClient(hiy);
     site = await cgiApp(() => hiy, api, app);
     const pushed = await site.push('v0\n');

@@ -2,7 +2,8 @@
  * hiy on a real two-node Swarm (harness/swarm.ts): hiy drives node 1's engine (HIY_DOCKER_HOST),
  * HIY_RUNTIME=auto sees a manager of two nodes and runs app processes as services; Caddy on this
  * host reaches the slot ports on both nodes over the nodes' network. Images built on node 1 reach
- * node 2 by `docker save | load` (HIY_SWARM_NODE_ENGINES): the registry path is issue 23's other part.
+ * node 2 through hiy's registry (harness/swarm-apps.ts startHiyOnSwarm; registry-deploy.test.ts
+ * proves that path in detail).
  * The tests run in order on one Swarm and one hiy: each builds on the state the previous left.
  */
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +18,7 @@ import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../../harness/images.js';
 import type { LoadOptions, LoadReport } from '../../harness/load.js';
 import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 import { startSwarm, type TestSwarm } from '../../harness/swarm.js';
-import { cgiApp, underLoad as underLoadOf, webTasks as webTasksOn, type TaskContainer } from '../../harness/swarm-apps.js';
+import { cgiApp, startHiyOnSwarm, underLoad as underLoadOf, webTasks as webTasksOn, type TaskContainer } from '../../harness/swarm-apps.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,9 +34,8 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
 
   const webTasks = (name: string) => webTasksOn(swarm, name);
 
-  function hiyEnv(): Record<string, string> {
-    return { HIY_DOCKER_HOST: swarm.nodes[0]!.dockerHost, HIY_SWARM_NODE_ENGINES: swarm.nodes[1]!.dockerHost, HIY_OVERLAY_ENCRYPTION: 'off' };
-  }
+  /** What hiy was started with (harness/swarm-apps.ts: its images reach node 2 through its registry). */
+  let hiyEnv: Record<string, string>;
 
   /** Creates the app; the push goes to the hiy of the moment (the restart test replaces it). */
   async function appWithCgi(name: string): Promise<(body: string) => Promise<string>> {
@@ -57,9 +57,7 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
     swarm = await startSwarm({ nodes: 2 });
     // The base image of the app's Dockerfile, where hiy builds (node 1).
     await swarm.loadImages([BUSYBOX_IMAGE], [0]);
-    // This machine's kernel has no IPsec ESP (CONFIG_INET_ESP unset): an encrypted overlay
-    // carries nothing between nodes here (measured), so these tests use plain ones.
-    hiy = await startHiy({ keepDataDir: true, env: hiyEnv() });
+    ({ hiy, env: hiyEnv } = await startHiyOnSwarm(swarm));
     api = apiClient(hiy);
     push = await appWithCgi(app);
   });
@@ -91,8 +89,7 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
   });
 
   test('at a restart, a plain container left from before the Swarm is removed; the services keep serving', async () => {
-    const { dataDir, token } = hiy;
-    const keep = { HIY_SLOT_PORT_BASE: hiy.env.HIY_SLOT_PORT_BASE!, HIY_ADMIN_TOKEN: token };
+    const { dataDir } = hiy;
     await hiy.stop();
     const instance = readFileSync(join(dataDir, 'instance-id'), 'utf8').trim();
     const deploy = (await swarm.docker(0, ['service', 'inspect', '--format', '{{index .Spec.Labels "hiy.deploy"}}', (await webTasks(app))[0]!.service])).stdout.trim();
@@ -100,7 +97,7 @@ describe('hiy on a two-node Swarm', { timeout: 900_000 }, () => {
       '--label', 'hiy.process=web', '--label', `hiy.deploy=${deploy}`, '--label', 'hiy.replica=0', '--label', 'hiy.slot=a', BUSYBOX_IMAGE, 'sleep', '600']);
     assert.equal(leftover.code, 0, leftover.stderr);
     const before = (await webTasks(app)).map((t) => t.service).sort();
-    hiy = await startHiy({ dataDir, keepDataDir: true, env: { ...hiyEnv(), ...keep } });
+    hiy = await startHiy({ dataDir, keepDataDir: true, env: hiyEnv });
     api = apiClient(hiy);
     target = { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: findRootCert(hiy.dataDir)! };
     let gone = false;
