@@ -61,6 +61,8 @@ export function npmInstallStep(s: NpmInstallStep): string {
     `elif [ -d node_modules ]; then echo "hiy: npm install over the kept node_modules failed or changed ${L}: clean npm ci"; rm -rf node_modules; cp /app/${L} ${L}; npm ci ${args}`,
     `else npm ci ${args}`,
     'fi',
+    // A lockfile without dependencies: npm makes no node_modules, and the steps below need one.
+    'mkdir -p node_modules',
     'sums > sums',
     'echo "$K" > stamp',
     'cp -a node_modules /app/',
