@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { curlApp, findRootCert } from '../../harness/app-http.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
 import { WorkingCopy } from '../../harness/git.js';
-import { ensureBusyboxImage } from '../../harness/images.js';
+import { ensureNodeImage, NODE_IMAGE } from '../../harness/images.js';
 import { startLoad } from '../../harness/load.js';
 import { repoRoot } from '../../harness/paths.js';
 import { createIndexApp, redeployUnderLoad } from '../../harness/redeploy-under-load.js';
@@ -30,42 +29,44 @@ test('fresh-connection clients see no failed request across redeploys', { timeou
 });
 
 /**
- * An app that dies the moment it gets SIGTERM (a shell trap, as many apps do), with CGIs: /slow
- * answers after 15 s, /echo names the method and the release, /host the container. Before hiy
- * drained releases, stopping the old one cut slow requests off, and POSTs that reached a
- * starting or stopping release failed (Caddy retries only GETs).
+ * An app that dies the moment it gets SIGTERM (no graceful close, as many apps do): a node server
+ * where /slow answers after 15 s, /echo names the method and the release, /host the container.
+ * Before hiy drained releases, stopping the old one cut slow requests off, and POSTs that reached
+ * a starting or stopping release failed (Caddy retries only GETs). (It was a busybox httpd with
+ * CGIs before: now and then busybox answered a POST with headers and no body, no deploy needed.)
  */
-async function withCgiApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProcess; app: string; push: (body: string) => Promise<string>; target: { host: string; port: number; caFile: string } }) => Promise<void>): Promise<void> {
+const SERVER_JS = `const http = require('node:http');
+const fs = require('node:fs');
+const os = require('node:os');
+process.on('SIGTERM', () => process.exit(0));
+const release = () => fs.readFileSync('/www/index.html', 'utf8');
+http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const send = (text) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(text); };
+    if (req.url === '/slow') return setTimeout(() => send('slow ' + release()), 15000);
+    if (req.url === '/echo') return send(req.method + ' ' + release());
+    if (req.url === '/host') return send(os.hostname());
+    send(release());
+  });
+}).listen(Number(process.env.PORT));
+`;
+
+async function withSlowApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProcess; app: string; push: (body: string) => Promise<string>; target: { host: string; port: number; caFile: string } }) => Promise<void>): Promise<void> {
   await ensureDocker();
-  await ensureBusyboxImage();
+  await ensureNodeImage();
   const app = `${prefix}-${randomBytes(3).toString('hex')}`;
   const hiy = await startHiy();
   const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
   try {
-    wc.write('Dockerfile', [
-      'FROM hiy-test/busybox:1',
-      'COPY www /www',
-      'ENV PORT=8080',
-      'CMD ["sh", "-c", "trap \'exit 0\' TERM; busybox httpd -f -p \\"$PORT\\" -h /www & wait"]',
-      '',
-    ].join('\n'));
-    mkdirSync(join(wc.dir, 'www', 'cgi-bin'));
-    const cgi = (name: string, body: string) => {
-      writeFileSync(join(wc.dir, 'www', 'cgi-bin', name), `#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n${body}\n`);
-      chmodSync(join(wc.dir, 'www', 'cgi-bin', name), 0o755);
-    };
-    cgi('slow', 'sleep 15\nprintf "slow %s" "$(cat /www/index.html)"');
-    // A CGI reads its request body: busybox httpd answers a POST whose CGI exited without reading
-    // it with headers and no body now and then (measured straight through Caddy, no deploy: 2 of
-    // 1,190 POSTs were an empty 200; reading the body: 0 of 1,892).
-    cgi('echo', 'head -c "${CONTENT_LENGTH:-0}" >/dev/null\nprintf "%s %s" "$REQUEST_METHOD" "$(cat /www/index.html)"');
-    cgi('host', 'hostname');
+    wc.write('Dockerfile', [`FROM ${NODE_IMAGE}`, 'COPY www /www', 'COPY server.js /server.js', 'ENV PORT=8080', 'CMD ["node", "/server.js"]', ''].join('\n'));
+    wc.write('server.js', SERVER_JS);
     const push = await createIndexApp(hiy, wc, app, drainS);
     await push('v0');
     // The push answers when v0 serves; its pruning ends the deploy a moment later, and the next
     // deploy waits for that: the scenarios start from an idle queue.
     await deployEnded(apiClient(hiy), app);
-    assert.equal((await curlApp(hiy, app, '/cgi-bin/echo')).body, 'GET v0');
+    assert.equal((await curlApp(hiy, app, '/echo')).body, 'GET v0');
     await fn({ hiy, app, push, target: { host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: findRootCert(hiy.dataDir)! } });
   } finally {
     await hiy.stop();
@@ -77,10 +78,10 @@ async function withCgiApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProc
 test('an app that exits at once on SIGTERM: a slow request in flight across the switch gets its whole answer, and POSTs during deploys never fail', { timeout: 300_000 }, async () => {
   // The slow request (15 s) must still be in flight when v1 takes over: CI's loaded machine took
   // 7.5 s from push to switch. The drain (30 s) lets it finish.
-  await withCgiApp('zs', 30, async ({ hiy, app, push, target }) => {
-    const posts = startLoad({ ...target, path: '/cgi-bin/echo', method: 'POST', body: 'x=1', keepAliveConnections: 2, freshConnectionLoops: 2 });
+  await withSlowApp('zs', 30, async ({ hiy, app, push, target }) => {
+    const posts = startLoad({ ...target, path: '/echo', method: 'POST', body: 'x=1', keepAliveConnections: 2, freshConnectionLoops: 2 });
     const slowStarted = Date.now();
-    const slow = curlApp(hiy, app, '/cgi-bin/slow', 40).then((r) => ({ ...r, at: Date.now() }));
+    const slow = curlApp(hiy, app, '/slow', 40).then((r) => ({ ...r, at: Date.now() }));
     await new Promise((r) => setTimeout(r, 300));
     const deploying = push('v1');
     let switchedAt = 0;
@@ -110,10 +111,10 @@ test('an app that exits at once on SIGTERM: a slow request in flight across the 
 });
 
 test('scaling web 1 → 3 → 1 under load fails no request, and new replicas get traffic only once they answer', { timeout: 300_000 }, async () => {
-  await withCgiApp('zc', 5, async ({ hiy, app, target }) => {
+  await withSlowApp('zc', 5, async ({ hiy, app, target }) => {
     const api = apiClient(hiy);
-    const load = startLoad({ ...target, path: '/cgi-bin/echo', method: 'POST', body: 'x=1', keepAliveConnections: 4, freshConnectionLoops: 2 });
-    const hosts = startLoad({ ...target, path: '/cgi-bin/host', keepAliveConnections: 2, freshConnectionLoops: 0 });
+    const load = startLoad({ ...target, path: '/echo', method: 'POST', body: 'x=1', keepAliveConnections: 4, freshConnectionLoops: 2 });
+    const hosts = startLoad({ ...target, path: '/host', keepAliveConnections: 2, freshConnectionLoops: 0 });
     await new Promise((r) => setTimeout(r, 500));
     const up = await api('POST', `/apps/${app}/ps/scale`, { formation: { web: 3 } });
     assert.equal(up.status, 200, JSON.stringify(up.body));
@@ -124,7 +125,7 @@ test('scaling web 1 → 3 → 1 under load fails no request, and new replicas ge
     await new Promise((r) => setTimeout(r, 500));
     const report = await load.stop();
     const after = new Set<string>();
-    for (let i = 0; i < 6; i++) after.add((await curlApp(hiy, app, '/cgi-bin/host')).body);
+    for (let i = 0; i < 6; i++) after.add((await curlApp(hiy, app, '/host')).body);
 
     assert.equal(scaledUp.errors + scaledUp.non2xx, 0, scaledUp.errorSamples.join('; '));
     assert.equal(scaledUp.bodies.size, 3, `three containers answered after scaling up: ${[...scaledUp.bodies.keys()].join(', ')}`);
