@@ -5,11 +5,11 @@
  * through the zero-downtime switch: its new processes start where the placement allows, the old
  * ones drain. On one engine the setting is stored and shown, and says it changes nothing.
  */
-import type { PlacementView } from '../contract.js';
-import type { DeployTrigger } from '../contract.js';
+import type { DeployTrigger, PlacementView } from '../contract.js';
 import { restartToApply, type RestartOutcome } from '../deploy/restart-to-apply.js';
 import { HiyError, isHiyError } from '../errors.js';
 import type { PlacementCheck } from '../runtime/runtime.js';
+import { labelPairs } from '../runtime/swarm-placement.js';
 import type { Services } from '../services.js';
 import { describeLabels, nodeLabelsOf } from './placement.js';
 import { getApp, type App, type AppUpdate } from './repo.js';
@@ -62,9 +62,9 @@ export async function applyAppUpdate(s: Deps, name: string, changes: AppUpdate, 
   const labels = nodeLabelsOf(next);
   const seen = await check(s, labels);
   if ('check' in seen && seen.check && Object.keys(labels).length > 0 && seen.check.matching.length === 0) {
-    const nodes = seen.check.nodes.map((n) => `${n.name} (${n.ready ? '' : 'not ready, '}${describeLabels(n.labels).replace('any node', 'no labels')})`).join('; ');
+    const nodes = seen.check.nodes.map((n) => `${n.name} (${n.ready ? '' : 'not ready, '}${labelPairs(n.labels) || 'no labels'})`).join('; ');
     throw new HiyError('conflict', `no ready node carries ${describeLabels(labels)}, so ${name} could run nowhere; nodes: ${nodes}. `
-      + `Label one first (hiy nodes:label <node> ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(' ')}); nothing was changed`);
+      + `Label one first (hiy nodes:label <node> ${labelPairs(labels, ' ')}); nothing was changed`);
   }
   const app = await updateAppSettings(s, name, changes);
   const moved = next.node_labels !== before.node_labels || next.spread !== before.spread;

@@ -8,6 +8,7 @@
 import { HiyError } from '../errors.js';
 import { LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../nodes/label-rules.js';
 import type { Placement } from '../runtime/runtime.js';
+import { labelPairs } from '../runtime/swarm-placement.js';
 import type { App } from './repo.js';
 
 /** More would be a typo, not a placement: each label narrows the nodes further. */
@@ -47,6 +48,5 @@ export function placementOf(app: Pick<App, 'node_labels' | 'spread'>): Placement
 
 /** `role=fast,disk=ssd`, or `any node`. */
 export function describeLabels(labels: Record<string, string>): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
-  return pairs.length ? pairs.join(',') : 'any node';
+  return labelPairs(labels) || 'any node';
 }

@@ -34,14 +34,17 @@ export function placementCheck(nodes: SwarmNode[], nodeLabels: Record<string, st
   };
 }
 
-const pairs = (labels: Record<string, string> | undefined): string => Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || 'no labels';
+/** `role=fast,disk=ssd` (sorted as given); `sep` ' ' for a command line. Empty for no labels. */
+export function labelPairs(labels: Record<string, string> | undefined, sep = ','): string {
+  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(sep);
+}
 
 /** Refuses to make a service no node can run, in words that say what to do about it. */
 export function assertPlaceable(nodes: SwarmNode[], nodeLabels: Record<string, string>, what: { app: string; process: string; onlyNode?: string }): void {
   if (eligibleNodes(nodes, nodeLabels, what.onlyNode).length > 0) return;
-  const wanted = Object.entries(nodeLabels).map(([k, v]) => `${k}=${v}`).join(',');
-  const seen = nodes.map((n) => `${nameOf(n)} (${ready(n) ? '' : `${n.Status?.State ?? 'unknown'}/${n.Spec?.Availability ?? 'active'}, `}${pairs(n.Spec?.Labels)})`).join('; ');
+  const wanted = labelPairs(nodeLabels);
+  const seen = nodes.map((n) => `${nameOf(n)} (${ready(n) ? '' : `${n.Status?.State ?? 'unknown'}/${n.Spec?.Availability ?? 'active'}, `}${labelPairs(n.Spec?.Labels) || 'no labels'})`).join('; ');
   const volume = what.onlyNode ? ' and holds its volume (the manager)' : '';
   throw new HiyError('deploy_failed', `no ready node carries ${wanted}${volume}, so ${what.app}'s ${what.process} process cannot start anywhere; nodes: ${seen}. `
-    + `Label a node (hiy nodes:label <node> ${wanted.split(',').join(' ')}) or change the app's placement (hiy update ${what.app} --node-label-clear)`);
+    + `Label a node (hiy nodes:label <node> ${labelPairs(nodeLabels, ' ')}) or change the app's placement (hiy update ${what.app} --node-label-clear)`);
 }
