@@ -11,6 +11,8 @@ export interface LoadReport {
   longestStartedAt: number;
   /** Every request's time in ms, in the order they ended (for percentiles: percentile()). */
   durations: number[];
+  /** When each request of `durations` started (epoch ms), same order: to split the load into windows. */
+  starts: number[];
   /** Distinct bodies seen, with counts (shows the switch between releases). */
   bodies: Map<string, number>;
   errorSamples: string[];
@@ -47,10 +49,11 @@ export interface LoadOptions {
  */
 export function startLoad(o: LoadOptions): { stop(): Promise<LoadReport>; seen(body: string): boolean } {
   const ca = readFileSync(o.caFile);
-  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, longestStartedAt: 0, durations: [], bodies: new Map(), errorSamples: [], firstFailureAt: 0, lastFailureAt: 0 };
+  const report: LoadReport = { sent: 0, ok: 0, non2xx: 0, errors: 0, longestMs: 0, longestStartedAt: 0, durations: [], starts: [], bodies: new Map(), errorSamples: [], firstFailureAt: 0, lastFailureAt: 0 };
   const took = (t0: number) => {
     const ms = Date.now() - t0;
     report.durations.push(ms);
+    report.starts.push(t0);
     if (ms > report.longestMs) {
       report.longestMs = ms;
       report.longestStartedAt = t0;

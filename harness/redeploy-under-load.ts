@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { findRootCert, curlApp } from './app-http.js';
 import { cleanupByLabel, ensureDocker } from './docker.js';
 import { remoteUrl, WorkingCopy } from './git.js';
-import { ensureBusyboxImage } from './images.js';
+import { ensureBusyboxImage, ensureNodeImage, NODE_IMAGE } from './images.js';
 import { startLoad, type LoadReport } from './load.js';
 import { repoRoot } from './paths.js';
 import { apiClient, startHiy, type HiyProcess } from './server.js';
@@ -14,6 +14,13 @@ export interface ScenarioOptions {
   rollbacks: number;
   keepAliveConnections: number;
   freshConnectionLoops: number;
+  /**
+   * The app: busybox httpd (default; it takes no keep-alive and its listen backlog is 9, so under
+   * 20+ loops its own queue drops SYNs and requests wait 1 s for the retransmit) or a node server.
+   */
+  app?: 'busybox' | 'node';
+  /** Seconds of load before the first push (a floor of request times with no deploy running). Default 1. */
+  baselineS?: number;
   log?: (line: string) => void;
 }
 
@@ -22,6 +29,36 @@ export interface ScenarioResult extends LoadReport {
   deploys: number;
   /** When each deploy's push (or rollback request) started and ended (epoch ms), in order. */
   deployTimes: { label: string; start: number; end: number }[];
+}
+
+/**
+ * An app that dies the moment it gets SIGTERM (no graceful close, as many apps do): a node server
+ * where /slow answers after 15 s, /echo names the method and the release, /host the container.
+ * Before hiy drained releases, stopping the old one cut slow requests off, and POSTs that reached
+ * a starting or stopping release failed (Caddy retries only GETs). (tests/e2e/zero-downtime used a
+ * busybox httpd with CGIs before: now and then busybox answered a POST with headers and no body.)
+ */
+const NODE_SERVER_JS = `const http = require('node:http');
+const fs = require('node:fs');
+const os = require('node:os');
+process.on('SIGTERM', () => process.exit(0));
+const release = () => fs.readFileSync('/www/index.html', 'utf8');
+http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const send = (text) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(text); };
+    if (req.url === '/slow') return setTimeout(() => send('slow ' + release()), 15000);
+    if (req.url === '/echo') return send(req.method + ' ' + release());
+    if (req.url === '/host') return send(os.hostname());
+    send(release());
+  });
+}).listen(Number(process.env.PORT));
+`;
+
+/** Turns the busybox fixture into the node server above (it serves the same www/index.html). */
+export function useNodeServer(wc: WorkingCopy): void {
+  wc.write('Dockerfile', [`FROM ${NODE_IMAGE}`, 'COPY www /www', 'COPY server.js /server.js', 'ENV PORT=8080', 'CMD ["node", "/server.js"]', ''].join('\n'));
+  wc.write('server.js', NODE_SERVER_JS);
 }
 
 /**
@@ -48,10 +85,12 @@ export async function redeployUnderLoad(o: ScenarioOptions): Promise<ScenarioRes
   const log = o.log ?? (() => {});
   await ensureDocker();
   await ensureBusyboxImage();
+  if (o.app === 'node') await ensureNodeImage();
   const app = `zd-${randomBytes(3).toString('hex')}`;
   const hiy = await startHiy();
   const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
   try {
+    if (o.app === 'node') useNodeServer(wc);
     const api = apiClient(hiy);
     const push = await createIndexApp(hiy, wc, app, 3);
     await push('v0\n');
@@ -60,7 +99,7 @@ export async function redeployUnderLoad(o: ScenarioOptions): Promise<ScenarioRes
 
     const load = startLoad({ host: `${app}.localhost`, port: Number(hiy.env.HIY_HTTPS_PORT), caFile: ca, keepAliveConnections: o.keepAliveConnections, freshConnectionLoops: o.freshConnectionLoops });
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, (o.baselineS ?? 1) * 1000));
     const deployTimes: ScenarioResult['deployTimes'] = [];
     for (let i = 1; i <= o.deploys; i++) {
       const start = Date.now();

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { curlApp, findRootCert } from '../../harness/app-http.js';
 import { cleanupByLabel, ensureDocker } from '../../harness/docker.js';
 import { WorkingCopy } from '../../harness/git.js';
-import { ensureNodeImage, NODE_IMAGE } from '../../harness/images.js';
+import { ensureNodeImage } from '../../harness/images.js';
 import { startLoad } from '../../harness/load.js';
 import { repoRoot } from '../../harness/paths.js';
-import { createIndexApp, redeployUnderLoad } from '../../harness/redeploy-under-load.js';
+import { createIndexApp, redeployUnderLoad, useNodeServer } from '../../harness/redeploy-under-load.js';
 import { apiClient, deployEnded, startHiy, type HiyProcess } from '../../harness/server.js';
 
 // Correctness, not speed: not one request may fail because of a deploy. bench/zero-downtime runs
@@ -28,29 +28,6 @@ test('fresh-connection clients see no failed request across redeploys', { timeou
   assert.equal(r.non2xx, 0, `non-2xx answers: ${r.errorSamples.join('; ')}`);
 });
 
-/**
- * An app that dies the moment it gets SIGTERM (no graceful close, as many apps do): a node server
- * where /slow answers after 15 s, /echo names the method and the release, /host the container.
- * Before hiy drained releases, stopping the old one cut slow requests off, and POSTs that reached
- * a starting or stopping release failed (Caddy retries only GETs). (It was a busybox httpd with
- * CGIs before: now and then busybox answered a POST with headers and no body, no deploy needed.)
- */
-const SERVER_JS = `const http = require('node:http');
-const fs = require('node:fs');
-const os = require('node:os');
-process.on('SIGTERM', () => process.exit(0));
-const release = () => fs.readFileSync('/www/index.html', 'utf8');
-http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    const send = (text) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(text); };
-    if (req.url === '/slow') return setTimeout(() => send('slow ' + release()), 15000);
-    if (req.url === '/echo') return send(req.method + ' ' + release());
-    if (req.url === '/host') return send(os.hostname());
-    send(release());
-  });
-}).listen(Number(process.env.PORT));
-`;
 
 async function withSlowApp(prefix: string, drainS: number, fn: (t: { hiy: HiyProcess; app: string; push: (body: string) => Promise<string>; target: { host: string; port: number; caFile: string } }) => Promise<void>): Promise<void> {
   await ensureDocker();
@@ -59,8 +36,7 @@ async function withSlowApp(prefix: string, drainS: number, fn: (t: { hiy: HiyPro
   const hiy = await startHiy();
   const wc = await WorkingCopy.fromFixture(join(repoRoot(), 'tests', 'fixtures', 'busybox-app'));
   try {
-    wc.write('Dockerfile', [`FROM ${NODE_IMAGE}`, 'COPY www /www', 'COPY server.js /server.js', 'ENV PORT=8080', 'CMD ["node", "/server.js"]', ''].join('\n'));
-    wc.write('server.js', SERVER_JS);
+    useNodeServer(wc);
     const push = await createIndexApp(hiy, wc, app, drainS);
     await push('v0');
     // The push answers when v0 serves; its pruning ends the deploy a moment later, and the next
