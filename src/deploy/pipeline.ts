@@ -121,6 +121,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
   if (old.length > 0) job.output.detail('old release stopped');
   await startOtherProcesses(d, plan);
   await settleAddonNetworks(d, d.runtime, app.name).catch((err: unknown) => d.log.warn({ err, app: app.name }, 'could not take detached add-ons off the app\'s network'));
+  await made.trimCaches?.();
   await prune(d, app, job.output);
   return release;
 }
@@ -129,7 +130,7 @@ export async function deploy(d: PipelineDeps, job: DeployJob): Promise<Release> 
  * What the release runs: an image released again (restart, rollback), pulled, uploaded or built.
  * Scheduled jobs come from app.json in a pushed tree, so pulled and uploaded images have none.
  */
-async function releaseImage(d: PipelineDeps, app: App, job: DeployJob, secrets: string[]): Promise<MadeImage & { cron?: CronJob[] }> {
+async function releaseImage(d: PipelineDeps, app: App, job: DeployJob, secrets: string[]): Promise<MadeImage & { cron?: CronJob[]; trimCaches?: () => Promise<void> }> {
   if (job.image) return { image: job.image, processes: job.processes ?? {}, cron: job.cron ?? [], sha: job.sha, imageRef: job.imageRef ?? null };
   if (job.pull) {
     const protect = (secret: string) => job.output.setRedactor(createRedactor([...secrets, secret]));
@@ -139,7 +140,7 @@ async function releaseImage(d: PipelineDeps, app: App, job: DeployJob, secrets: 
   return { ...(await build(d, app, job)), sha: job.sha, imageRef: null };
 }
 
-async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage> {
+async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<ReleaseImage & { trimCaches?: () => Promise<void> }> {
   if (!job.source) throw new HiyError('internal', 'a build needs a source archive');
   job.output.step(`Building ${app.name} (${job.sha.slice(0, 7)})`);
   // Loaded with the first build: tar-stream and the context checks stay out of an idle hiy
@@ -147,7 +148,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
   const { buildRelease } = await import('../build/build.js');
   // Builds leave HIY_DISK_RESERVE_MB free on the disks they write to (hiy's data, the engine's).
   const disk = await diskReserveOf(d.config, d.runtime);
-  const { image, processes, cron } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk, cacheMaxMb: d.config.buildCacheMb }, {
+  const { image, processes, cron, trimCaches } = await buildRelease({ builder: d.builder, log: d.log, limits: { tmpDir: join(d.config.dataDir, 'tmp') }, disk, cacheMaxMb: d.config.buildCacheMb }, {
     app: app.name,
     deployId: job.deployId,
     sha: job.sha,
@@ -160,7 +161,7 @@ async function build(d: PipelineDeps, app: App, job: DeployJob): Promise<Release
     onStep: (line) => job.output.step(line),
     ...(job.signal ? { signal: job.signal } : {}),
   });
-  return { image, processes, cron };
+  return { image, processes, cron, ...(trimCaches ? { trimCaches } : {}) };
 }
 
 /** The Procfile's release command (migrations), once per build, before anything new serves. */
