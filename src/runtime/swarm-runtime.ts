@@ -21,6 +21,7 @@ import { serviceSpec } from './swarm-spec.js';
 import { swarmServices, type RegistryAuth } from './swarm-services.js';
 import { swarmLogs } from './swarm-logs.js';
 import { runServiceOnce } from './swarm-oneoff.js';
+import { followNodeStats } from './swarm-node-stats.js';
 import type { ContainerEvent, ContainerInfo, ContainerSpec, Runtime } from './runtime.js';
 
 /** Service events as the container events log capture knows (its log stream spans its tasks). */
@@ -181,6 +182,10 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
       const image = await opts.publishImage(spec.image);
       return runServiceOnce(docker, services, log, specFor({ ...spec, oneOff: true, hostPort: undefined }, image), o);
     },
+
+    followNodeStats: (intervalSec, onReading) => followNodeStats(docker, log, {
+      ...(opts.instance ? { instance: opts.instance } : {}), publishImage: opts.publishImage, ...(opts.registryAuth ? { registryAuth: opts.registryAuth } : {}),
+    }, intervalSec, onReading),
 
     async prunePublishedImages(app, keep) {
       return (await opts.prunePublished?.(app, keep)) ?? 0;
