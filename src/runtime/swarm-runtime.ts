@@ -21,7 +21,6 @@ import { serviceSpec } from './swarm-spec.js';
 import { swarmServices, type RegistryAuth } from './swarm-services.js';
 import { swarmLogs } from './swarm-logs.js';
 import { runServiceOnce } from './swarm-oneoff.js';
-import { followNodeStats } from './swarm-node-stats.js';
 import type { ContainerEvent, ContainerInfo, ContainerSpec, Runtime } from './runtime.js';
 
 /** Service events as the container events log capture knows (its log stream spans its tasks). */
@@ -183,7 +182,8 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
       return runServiceOnce(docker, services, log, specFor({ ...spec, oneOff: true, hostPort: undefined }, image), o);
     },
 
-    followNodeStats: (intervalSec, onReading) => followNodeStats(docker, log, {
+    // Imported on first use: the engine module (and this one) loads on a box of one engine too.
+    followNodeStats: async (intervalSec, onReading) => (await import('./swarm-node-stats.js')).followNodeStats(docker, log, {
       ...(opts.instance ? { instance: opts.instance } : {}), publishImage: opts.publishImage, ...(opts.registryAuth ? { registryAuth: opts.registryAuth } : {}),
     }, intervalSec, onReading),
 
