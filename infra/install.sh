@@ -30,7 +30,8 @@ Options:
                  effect after a reboot
   --nodes        prepare this box to run apps on more boxes (hiy nodes:add, docs/nodes.md):
                  install the registry the other boxes pull from (docker-registry,
-                 apache2-utils, openssl) and set "live-restore": false in
+                 apache2-utils, openssl), busybox-static (the nodes' metrics agent)
+                 and set "live-restore": false in
                  /etc/docker/daemon.json (Docker Swarm refuses live-restore); the engine
                  restarts once, and with it the apps' containers
   --production   skip what only the test suite needs (chromium, busybox-static, rclone,
@@ -271,7 +272,8 @@ ensure_packages() {
   # HIY_TLS=dns with RFC 2136 writes its DNS-01 records with nsupdate (docs/tls.md).
   [ "$(env_get HIY_DNS_PROVIDER)" = rfc2136 ] && want+=(bind9-dnsutils)
   # More than one box (--nodes): the registry other nodes pull app images from, its htpasswd and certificates.
-  [ "$NODES" = 1 ] && want+=(docker-registry apache2-utils openssl)
+  # busybox-static: the node-stats agent every node runs (decision 50) is built FROM scratch with it.
+  [ "$NODES" = 1 ] && want+=(docker-registry apache2-utils openssl busybox-static)
   [ "$NO_FIREWALL" = 1 ] || want+=(ufw)
   # fail2ban reads the journal through python3-systemd, only a Recommends (not installed here).
   [ "$NO_FAIL2BAN" = 1 ] || want+=(fail2ban)

@@ -365,6 +365,19 @@ export interface NodeView {
   /** Apps with a running container or task on this node. */
   apps: string[];
   engine_version: string;
+  /**
+   * CPU and memory in use now (the last metrics sample): this box's own figures without a Swarm,
+   * each node's agent's on a Swarm (decision 50); null until a sample came (or a node is silent).
+   */
+  usage: NodeUsageView | null;
+}
+
+export interface NodeUsageView {
+  /** Busy share of all the node's cores, 0-100. */
+  cpu_pct: number;
+  memory_used_bytes: number;
+  memory_pct: number;
+  sampled_at: string;
 }
 
 export interface NodesAnswer {

@@ -15,7 +15,8 @@ import { managedSecrets } from './addons/env.js';
 import { createRedactor } from './build/redact.js';
 import type { SecretBox } from './env/secret-box.js';
 import type { Cluster } from './runtime/cluster.js';
-import type { Runtime } from './runtime/runtime.js';
+import type { EngineStream, Runtime } from './runtime/runtime.js';
+import type { ClusterUsage, NodeUsage } from './metrics/cluster-usage.js';
 
 export interface ObservabilityDeps {
   config: Config;
@@ -39,6 +40,7 @@ export interface LiveBuild {
 }
 
 const GATE_POLL_MS = 2000;
+const NODE_STATS_RETRY_MS = 5000;
 
 /**
  * Logs, metrics and alerts of the running apps. Host sampling and alert checks start at once (they
@@ -57,6 +59,9 @@ export class Observability {
   private stopped = false;
   /** What the last add-on check found (the sampler reads the containers' memory from it). */
   private addonHealth: AddonHealth[] = [];
+  /** On a Swarm: every node's figures from the node-stats agent (decision 50); never on one engine. */
+  private cluster: ClusterUsage | undefined;
+  private nodeStats: EngineStream | undefined;
 
   constructor(private readonly d: ObservabilityDeps) {
     const { config, log, db } = d;
@@ -89,6 +94,7 @@ export class Observability {
       addonContainers: () => this.addonHealth.flatMap((a) => (a.containerId ? [{ id: a.containerId, addon: a.name }] : [])),
       runtime: () => this.runtime,
       onHostSample: (s) => this.alerts.onHostSample(s),
+      clusterApps: (t) => this.cluster?.apps(t),
     });
   }
 
@@ -118,6 +124,11 @@ export class Observability {
     return (await cluster.nodes()).map((n) => ({ name: n.name, ok: n.state === 'ready', detail: n.state }));
   }
 
+  /** Each Swarm node's CPU and memory in use, by node id; undefined on one engine (the host sample is the box's). */
+  nodeUsage(): Map<string, NodeUsage> | undefined {
+    return this.cluster?.nodes();
+  }
+
   /** Whether app containers are being followed (the Docker client is loaded). */
   get capturing(): boolean {
     return this.capture !== undefined;
@@ -134,6 +145,7 @@ export class Observability {
     if (this.gate) clearTimeout(this.gate);
     await this.starting?.catch(() => undefined);
     await this.capture?.stop();
+    this.nodeStats?.stop();
     await Promise.all([this.metrics.stop(), this.alerts.stop()]);
     await this.logs.close();
   }
@@ -147,6 +159,28 @@ export class Observability {
       this.d.log.warn({ err }, 'could not start log capture; trying again');
     }
     if (!this.stopped) this.gate = setTimeout(() => void this.checkGate(), GATE_POLL_MS);
+  }
+
+  /**
+   * Only a Swarm runtime has the node-stats agent: the code is loaded here, so a box with one
+   * engine loads nothing for it. A stream that ends (the manager restarted, the agent replaced) is
+   * followed again.
+   */
+  private async followNodeStats(runtime: Runtime): Promise<void> {
+    const interval = this.d.config.metricsIntervalSec;
+    const { ClusterUsage } = await import('./metrics/cluster-usage.js');
+    this.cluster ??= new ClusterUsage(3 * interval * 1000 + 5000);
+    const cluster = this.cluster;
+    while (!this.stopped) {
+      try {
+        this.nodeStats = await runtime.followNodeStats!(interval, (r) => cluster.add(r));
+        if (this.stopped) this.nodeStats.stop();
+        await this.nodeStats.done;
+      } catch (err) {
+        this.d.log.warn({ err }, 'could not follow the nodes\' figures; trying again');
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, NODE_STATS_RETRY_MS).unref());
+    }
   }
 
   private startCapture(): Promise<void> {
@@ -170,6 +204,7 @@ export class Observability {
       this.runtime = runtime;
       this.capture = capture;
       if (this.stopped) await capture.stop();
+      else if (runtime.followNodeStats) void this.followNodeStats(runtime);
     })().catch((err: unknown) => {
       this.starting = undefined;
       throw err;

@@ -47,6 +47,8 @@ export interface MetricsSamplerDeps {
   /** The engine, once loaded; the slow /system/df is only asked when there is one. */
   runtime(): Runtime | undefined;
   onHostSample?(s: HostSample): void;
+  /** On a Swarm: each app's figures over its tasks on every node (cluster-usage.ts), added to what this host's cgroups give. */
+  clusterApps?(t: number): Map<string, AppSample> | undefined;
   cgroupRoot?: string;
   procRoot?: string;
 }
@@ -102,6 +104,10 @@ export class MetricsSampler {
     const addonContainers = this.d.addonContainers?.() ?? [];
     const all = await this.sampleContainers(t, [...this.d.containers(), ...addonContainers.map((c) => ({ id: c.id, app: `addon:${c.addon}` }))]);
     const apps = new Map([...all].filter(([k]) => !k.startsWith('addon:')));
+    for (const [app, s] of this.d.clusterApps?.(t) ?? []) {
+      const here = apps.get(app);
+      apps.set(app, here ? { t, cpuPct: here.cpuPct + s.cpuPct, memoryBytes: here.memoryBytes + s.memoryBytes, containers: here.containers + s.containers } : s);
+    }
     const addons = new Map([...all].filter(([k]) => k.startsWith('addon:')).map(([k, v]) => [k.slice(6), v]));
     await this.d.db.transaction().execute(async (trx) => {
       if (host) {

@@ -14,7 +14,26 @@ const ADVERTISE = /^([0-9.]+|\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]+|[A-Za-z0-9-]{1,63}
 export async function listNodes(s: Services): Promise<NodesAnswer> {
   const cluster = await s.cluster();
   const [state, nodes] = await Promise.all([cluster.state(), cluster.nodes()]);
-  return { swarm: state.swarm, nodes };
+  return { swarm: state.swarm, nodes: withUsage(s, nodes) };
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * Each node's CPU and memory in use: on a Swarm from the node-stats agents (decision 50), by node
+ * id; a box of one engine (or one node) is the host hiy samples anyway.
+ */
+export function withUsage(s: Pick<Services, 'observability'>, nodes: NodeView[]): NodeView[] {
+  const byNode = s.observability.nodeUsage();
+  const host = s.observability.metrics.host;
+  return nodes.map((n) => {
+    const u = byNode?.get(n.id);
+    if (u) return { ...n, usage: { cpu_pct: round1(u.cpuPct), memory_used_bytes: u.memoryUsed, memory_pct: round1(u.memoryPct), sampled_at: new Date(u.at).toISOString() } };
+    if (!byNode && nodes.length === 1 && host) {
+      return { ...n, usage: { cpu_pct: round1(host.cpuPct), memory_used_bytes: host.memoryUsed, memory_pct: round1(host.memoryPct), sampled_at: new Date(host.t * 1000).toISOString() } };
+    }
+    return n;
+  });
 }
 
 export interface AddNodeAnswer {

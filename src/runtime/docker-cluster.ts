@@ -54,6 +54,8 @@ function nodeView(n: SwarmNode, apps: string[]): NodeView {
     labels: n.Spec?.Labels ?? {},
     apps,
     engine_version: n.Description?.Engine?.EngineVersion ?? '',
+    // Observability's figures, added by the nodes service (src/nodes/service.ts).
+    usage: null,
   };
 }
 
@@ -114,7 +116,7 @@ export function createDockerCluster(docker: Docker, opts: { instance?: string } 
         const apps = [...new Set(running.map((c) => c.Labels[LABEL_APP]).filter((a): a is string => !!a))].sort();
         return [{
           id: i.ID ?? '', name: i.Name ?? 'this box', address: '', state: 'ready', availability: 'active', role: 'manager', leader: true,
-          cpus: i.NCPU ?? 0, memory_bytes: i.MemTotal ?? 0, labels: {}, apps, engine_version: i.ServerVersion ?? '',
+          cpus: i.NCPU ?? 0, memory_bytes: i.MemTotal ?? 0, labels: {}, apps, engine_version: i.ServerVersion ?? '', usage: null,
         }];
       }
       const [all, apps] = await Promise.all([docker.listNodes() as Promise<SwarmNode[]>, appsByNode()]);

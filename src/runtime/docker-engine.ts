@@ -14,6 +14,7 @@ import { connectDocker, engineError, engineMessage, statusOf, type Docker } from
 import { createDockerBuilder } from './docker-builder.js';
 import { createDockerRuntime, type DockerRuntimeOptions } from './docker-runtime.js';
 import { copyImagesToEngines } from './swarm-images.js';
+import { LABEL_NODE_STATS } from './labels.js';
 import { apiAtLeast, NO_NEW_PRIVILEGES_API } from './swarm-spec.js';
 import { createSwarmRuntime, type PublishedImage, type SwarmIdentity, type SwarmRuntimeOptions } from './swarm-runtime.js';
 import type { Runtime } from './runtime.js';
@@ -51,7 +52,7 @@ interface SwarmInfo {
  * engine, where GET /info took 45-240 ms). Auto picks services only for a manager of more than one
  * node: a box of its own keeps plain containers and pays nothing more.
  */
-async function swarmIdentity(docker: Docker, mode: RuntimeMode): Promise<SwarmIdentity | undefined> {
+async function swarmIdentity(docker: Docker, mode: RuntimeMode, log: Logger, instance?: string): Promise<SwarmIdentity | undefined> {
   if (mode === 'docker') return undefined;
   let nodes: unknown[];
   try {
@@ -61,7 +62,11 @@ async function swarmIdentity(docker: Docker, mode: RuntimeMode): Promise<SwarmId
     if (mode === 'swarm') throw new HiyError('config', `HIY_RUNTIME=swarm, but the engine is not a Swarm manager (${engineMessage(err)})`);
     return undefined;
   }
-  if (mode === 'auto' && nodes.length < 2) return undefined;
+  if (mode === 'auto' && nodes.length < 2) {
+    // A Swarm that is back to one node: the node-stats agent of its Swarm days has nothing left to report.
+    void removeNodeStatsAgent(docker, instance).catch((err: unknown) => log.warn({ err: engineMessage(err) }, 'could not remove the node-stats agent'));
+    return undefined;
+  }
   const [info, version] = await Promise.all([docker.info() as Promise<SwarmInfo>, docker.version() as Promise<{ ApiVersion?: string }>])
     .catch((err: unknown) => { throw engineError(err, 'asking the engine about itself'); });
   const nodeId = info.Swarm?.NodeID;
@@ -69,12 +74,17 @@ async function swarmIdentity(docker: Docker, mode: RuntimeMode): Promise<SwarmId
   return { apiVersion: version.ApiVersion ?? '1.41', nodeId };
 }
 
+async function removeNodeStatsAgent(docker: Docker, instance = 'default'): Promise<void> {
+  const services = (await docker.listServices({ filters: { label: [`${LABEL_NODE_STATS}=${instance}`] } })) as { ID: string }[];
+  for (const s of services) await docker.getService(s.ID).remove();
+}
+
 export async function openDockerEngine(log: Logger, opts: EngineOptions = {}): Promise<Engine> {
   const docker = connectDocker(opts.host);
   const builder = createDockerBuilder(log, opts.labels ? { labels: opts.labels } : {}, docker);
   const runtime = createDockerRuntime(log, opts, docker);
   const cluster = createDockerCluster(docker, opts.instance ? { instance: opts.instance } : {});
-  const swarm = await swarmIdentity(docker, opts.mode ?? 'auto');
+  const swarm = await swarmIdentity(docker, opts.mode ?? 'auto', log, opts.instance);
   if (!swarm) return { runtime, builder, cluster, kind: 'docker' };
   const publishImage = opts.publishImage
     ?? (opts.nodeEngines?.length ? copyImagesToEngines(log, docker, opts.nodeEngines) : async (ref: string) => ({ ref }));

@@ -19,6 +19,8 @@ export const LABEL_MANAGED = 'hiy.managed';
 export const LABEL_INSTANCE = 'hiy.instance';
 /** On an add-on's container, network and volume: the add-on's name (they carry no hiy.app). */
 export const LABEL_ADDON = 'hiy.addon';
+/** On the node-stats agent's service (swarm-node-stats.ts): the instance it reports to. */
+export const LABEL_NODE_STATS = 'hiy.node-stats';
 /** Which add-ons a container's environment holds (names only). */
 export const LABEL_MANAGED_ENV = 'hiy.managed-env';
 

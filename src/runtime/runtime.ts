@@ -152,6 +152,22 @@ export interface ContainerEvent {
   id: string;
 }
 
+/**
+ * One node's figures as its node-stats agent read them (decision 50): raw counters, so a lost
+ * line only lengthens the next interval. CPU times are compared between readings of one node.
+ */
+export interface NodeReading {
+  /** The Swarm node id. */
+  nodeId: string;
+  /** The node's uptime in seconds when read. */
+  uptime: number;
+  /** Jiffies since boot, all and idle, and the cores online. */
+  cpu: { total: number; idle: number; cores: number };
+  memory: { total: number; used: number };
+  /** The tasks of this hiy's apps on the node: cumulative CPU time and working set. */
+  tasks: { id: string; app: string; cpuNs: number; memoryBytes: number }[];
+}
+
 /** Bytes the engine uses on disk, by kind (GET /system/df). */
 export interface EngineDiskUsage {
   images: number;
@@ -320,6 +336,11 @@ export interface Runtime extends AddonRuntime {
   containerEvents(onEvent: (e: ContainerEvent) => void): Promise<EngineStream>;
   /** Slow (seconds on a busy engine): sample rarely. */
   diskUsage(): Promise<EngineDiskUsage>;
+  /**
+   * Swarm only (absent on one engine): starts the node-stats agent on every node and follows its
+   * readings, every `intervalSec` per node (swarm-node-stats.ts, decision 50).
+   */
+  followNodeStats?(intervalSec: number, onReading: (r: NodeReading) => void): Promise<EngineStream>;
   /** The platform this engine runs containers for: images for another one are refused (registry/platform.ts). */
   enginePlatform(): Promise<ImagePlatform>;
   /**

@@ -182,6 +182,11 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
       return runServiceOnce(docker, services, log, specFor({ ...spec, oneOff: true, hostPort: undefined }, image), o);
     },
 
+    // Imported on first use: the engine module (and this one) loads on a box of one engine too.
+    followNodeStats: async (intervalSec, onReading) => (await import('./swarm-node-stats.js')).followNodeStats(docker, log, {
+      ...(opts.instance ? { instance: opts.instance } : {}), publishImage: opts.publishImage, ...(opts.registryAuth ? { registryAuth: opts.registryAuth } : {}),
+    }, intervalSec, onReading),
+
     async prunePublishedImages(app, keep) {
       return (await opts.prunePublished?.(app, keep)) ?? 0;
     },

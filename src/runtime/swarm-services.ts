@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import { HiyError } from '../errors.js';
 import { engineError, engineMessage, statusOf, type Docker } from './docker-client.js';
-import { LABEL_ADDON, LABEL_APP, LABEL_MANAGED } from './labels.js';
+import { LABEL_ADDON, LABEL_APP, LABEL_MANAGED, LABEL_NODE_STATS } from './labels.js';
 import { imagePullFailure, nodeAddresses, serviceInfo, taskEnded, type SwarmNode, type SwarmTask } from './swarm-tasks.js';
 import type { ContainerInfo, Runtime } from './runtime.js';
 
@@ -189,7 +189,8 @@ export function swarmServices(docker: Docker, log: Logger, registryAuth: (image:
       }
       const addresses = nodeAddresses(all);
       return services
-        .filter((s) => !s.Spec?.Labels?.[LABEL_ADDON])
+        // Add-ons and the node-stats agent (no app's process) are not the containers of a release.
+        .filter((s) => !s.Spec?.Labels?.[LABEL_ADDON] && !s.Spec?.Labels?.[LABEL_NODE_STATS])
         .map((s) => serviceInfo(s, tasks.filter((t) => t.ServiceID === s.ID), addresses))
         .sort((a, b) => a.name.localeCompare(b.name));
     },

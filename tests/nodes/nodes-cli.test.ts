@@ -65,6 +65,10 @@ describe('hiy nodes on a real Swarm that hiy starts', { timeout: 300_000 }, () =
     assert.equal(j.nodes.length, 1);
     assert.equal(j.nodes[0]!.name, swarm.nodes[0]!.hostname);
     assert.ok(j.nodes[0]!.cpus > 0 && j.nodes[0]!.memory_bytes > 0, 'CPU and memory come from the engine');
+    // In use: the host sample hiy takes anyway (no agent, nothing started for it on one engine).
+    const usage = j.nodes[0]!.usage;
+    assert.ok(usage && usage.memory_used_bytes > 0 && usage.cpu_pct >= 0 && usage.cpu_pct <= 100, JSON.stringify(usage));
+    assert.match(r.stdout, /CPU USE .* MEMORY USE/);
   });
 
   test('nodes:add makes the Swarm and prints the one command; a box running it joins', async () => {

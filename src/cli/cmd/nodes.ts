@@ -6,16 +6,19 @@ import { UsageError } from '../errors.js';
 import { formatTable } from '../format.js';
 
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+/** In use now: `37%` of the CPUs, `1.2 GB` (of MEMORY); `-` before the first sample. */
+const cpuUse = (n: NodeView) => (n.usage ? `${Math.round(n.usage.cpu_pct)}%` : '-');
+const memUse = (n: NodeView) => (n.usage ? `${gb(n.usage.memory_used_bytes)} (${Math.round(n.usage.memory_pct)}%)` : '-');
 
 export const nodeCommands: CommandTable = {
   nodes: {
     usage: '',
-    summary: 'List the boxes apps run on (name, address, state, role, CPU/memory, apps placed)',
+    summary: 'List the boxes apps run on (name, address, state, role, CPU/memory and their use now, apps placed)',
     args: [0, 0],
     async run(ctx) {
       const res = await ctx.api().request<NodesAnswer>('GET', '/nodes');
-      ctx.print(res, () => formatTable(['NAME', 'ADDRESS', 'STATE', 'AVAILABILITY', 'ROLE', 'CPUS', 'MEMORY', 'APPS'], res.nodes.map((n) => [
-        n.name, n.address || '-', n.state, n.availability, n.leader ? `${n.role} (leader)` : n.role, n.cpus, gb(n.memory_bytes), n.apps.join(',') || '-',
+      ctx.print(res, () => formatTable(['NAME', 'ADDRESS', 'STATE', 'AVAILABILITY', 'ROLE', 'CPUS', 'CPU USE', 'MEMORY', 'MEMORY USE', 'APPS'], res.nodes.map((n) => [
+        n.name, n.address || '-', n.state, n.availability, n.leader ? `${n.role} (leader)` : n.role, n.cpus, cpuUse(n), gb(n.memory_bytes), memUse(n), n.apps.join(',') || '-',
       ])) + (res.swarm === 'active' ? '' : 'One box, no Swarm. hiy nodes:add starts one and prints the command for the next box.\n'));
     },
   },
