@@ -6,6 +6,7 @@
 import type { NodeView, NodesAnswer } from '../contract.js';
 import { HiyError } from '../errors.js';
 import type { Services } from '../services.js';
+import { refuseStranding } from './label-guard.js';
 import { LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from './label-rules.js';
 
 /** An IPv4/IPv6 address or a host name, optionally with a port (what `docker swarm init --advertise-addr` takes). */
@@ -101,6 +102,9 @@ export function parseLabels(raw: unknown): Record<string, string | null> {
   return out;
 }
 
-export async function labelNode(s: Services, ref: string, labels: Record<string, string | null>): Promise<NodeView> {
-  return (await s.cluster()).label(ref, labels);
+/** Refuses (409) to take a label from the last ready node an app's placement needs, unless `force`. */
+export async function labelNode(s: Services, ref: string, labels: Record<string, string | null>, opts: { force?: boolean } = {}): Promise<NodeView> {
+  const cluster = await s.cluster();
+  if (opts.force !== true) await refuseStranding(s, await cluster.nodes(), ref, labels);
+  return cluster.label(ref, labels);
 }

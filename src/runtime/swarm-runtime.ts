@@ -157,7 +157,8 @@ export function createSwarmRuntime(log: Logger, opts: SwarmRuntimeOptions, docke
 
     async upstreamHosts() {
       const nodes = await services.nodes();
-      return [...new Set(nodes.flatMap((n) => (n.Status?.Addr && n.Spec?.Availability !== 'drain' ? [n.Status.Addr] : [])))].sort();
+      // A drained node runs nothing; a down one answers nothing (dials to it would only time out).
+      return [...new Set(nodes.flatMap((n) => (n.Status?.Addr && n.Spec?.Availability !== 'drain' && n.Status.State !== 'down' ? [n.Status.Addr] : [])))].sort();
     },
 
     async placementNodes(nodeLabels) {

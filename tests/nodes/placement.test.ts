@@ -120,6 +120,20 @@ describe('per-app placement on a two-node Swarm', { timeout: 600_000 }, () => {
     assert.equal((await curlApp(hiy, app)).body, 'v0\n');
   });
 
+  test('nodes:label refuses to take the label from the last ready node the app needs (409, nothing changed)', async () => {
+    const n1 = swarm.nodes[0]!.hostname;
+    for (const change of ['role=', 'role=slow']) {
+      const r = await cli('nodes:label', n1, change);
+      assert.notEqual(r.code, 0, `${change} is refused: ${r.stdout}`);
+      assert.match(r.stderr, new RegExp(`${n1} is the only ready node .*${app} \\(role=fast\\)[^]*--force`), r.stderr);
+    }
+    const raw = await api('PATCH', `/nodes/${n1}/labels`, { labels: { role: null } });
+    assert.equal(raw.status, 409, JSON.stringify(raw.body));
+    const label = await swarm.docker(0, ['node', 'inspect', '--format', '{{index .Spec.Labels "role"}}', n1]);
+    assert.equal(label.stdout.trim(), 'fast', 'the label is still there');
+    assert.deepEqual(await nodesOf(), [0, 0], 'and the app still runs there');
+  });
+
   test('--node-label-clear --spread puts the replicas back on both nodes', async () => {
     const u = await cli('update', app, '--node-label-clear', '--spread');
     assert.equal(u.code, 0, u.stdout + u.stderr);
@@ -156,5 +170,13 @@ describe('per-app placement on a two-node Swarm', { timeout: 600_000 }, () => {
     } finally {
       await swarm.docker(0, ['node', 'update', '--availability', 'active', swarm.nodes[1]!.hostname]);
     }
+  });
+
+  test('nodes:label --force takes the last label the app needs anyway', async () => {
+    const n2 = swarm.nodes[1]!.hostname;
+    assert.notEqual((await cli('nodes:label', n2, 'role=')).code, 0, 'refused without --force');
+    const forced = await cli('nodes:label', n2, 'role=', '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /\(no labels\)/);
   });
 });

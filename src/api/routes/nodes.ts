@@ -35,8 +35,9 @@ export function nodeRoutes(s: Services): Hono<ApiEnv> {
 
   r.patch('/:node/labels', async (c) => {
     const body = await readJsonObject(c, 16 * 1024);
-    rejectUnknownFields(body, ['labels']);
-    return c.json({ node: await labelNode(s, nodeRef(c.req.param('node')), parseLabels(body.labels)) });
+    rejectUnknownFields(body, ['labels', 'force']);
+    if (body.force !== undefined && typeof body.force !== 'boolean') throw new HiyError('invalid_input', 'force must be true or false');
+    return c.json({ node: await labelNode(s, nodeRef(c.req.param('node')), parseLabels(body.labels), { force: body.force === true }) });
   });
 
   return r;

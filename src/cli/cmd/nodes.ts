@@ -60,8 +60,11 @@ export const nodeCommands: CommandTable = {
   'nodes:label': {
     usage: '<node> key=value… (key= removes)',
     summary: 'Set or remove a node\'s labels (apps can be placed by label)',
-    details: 'Examples:\n  hiy nodes:label pi5 role=fast disk=ssd\n  hiy nodes:label pi5 role=',
+    details: 'Taking a label (key= or a new value) from the last ready node that an app\'s placement needs is refused,\n'
+      + 'naming the apps; --force does it anyway (their processes stop until a node carries the labels again).\n\n'
+      + 'Examples:\n  hiy nodes:label pi5 role=fast disk=ssd\n  hiy nodes:label pi5 role=',
     args: [2, 50],
+    flags: { force: { type: 'boolean', description: 'change the labels even when an app\'s placement then matches no ready node' } },
     async run(ctx) {
       const node = arg(ctx, 0);
       const labels: Record<string, string | null> = {};
@@ -70,7 +73,7 @@ export const nodeCommands: CommandTable = {
         if (i <= 0) throw new UsageError(`"${pair}" is not key=value`);
         labels[pair.slice(0, i)] = pair.slice(i + 1) === '' ? null : pair.slice(i + 1);
       }
-      const res = await ctx.api().request<{ node: NodeView }>('PATCH', `/nodes/${seg(node)}/labels`, { labels });
+      const res = await ctx.api().request<{ node: NodeView }>('PATCH', `/nodes/${seg(node)}/labels`, { labels, ...(ctx.flags.force === true ? { force: true } : {}) });
       const shown = Object.entries(res.node.labels).map(([k, v]) => `${k}=${v}`).join(' ');
       ctx.print(res, () => `${res.node.name}: ${shown || '(no labels)'}\n`);
     },
