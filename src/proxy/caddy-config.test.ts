@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  buildCaddyConfig, bootConfig, deepMerge, parseLegacyAppRoutes, REDIRECT_SERVER_NAME, routeSlotsFor, routeSlotsOf, SERVER_NAME,
+  appProxyHandler, buildCaddyConfig, bootConfig, deepMerge, parseLegacyAppRoutes, REDIRECT_SERVER_NAME, routeSlotsFor, routeSlotsOf, SERVER_NAME,
   slotRoute, type CaddyConfigOptions,
 } from './caddy-config.js';
 import type { Json, JsonObject } from './caddy-json.js';
@@ -162,6 +162,13 @@ describe('caddy-config', () => {
     ]);
     assert.deepEqual(parseLegacyAppRoutes(undefined, 20000), []);
     assert.deepEqual(parseLegacyAppRoutes({ not: 'an array' }, 20000), []);
+  });
+
+  it('dials this box\'s ports with a 2 s timeout (a full listen queue gets through on the SYN retransmit) and the nodes\' addresses with 0.5 s (a dead node costs a short retry)', () => {
+    const dial = (h: JsonObject) => (h.transport as JsonObject).dial_timeout;
+    assert.equal(dial(appProxyHandler([5000])), '2s');
+    assert.equal(dial(appProxyHandler([5000], [], ['127.0.0.1'])), '2s');
+    assert.equal(dial(appProxyHandler([5000], [], ['10.0.0.2', '10.0.0.3'])), '500ms');
   });
 
   it('merges objects deeply and lets generated values win', () => {

@@ -57,12 +57,20 @@ export const UPSTREAM_TUNING = {
   /** Must stay well below tryDuration: a slot marked down must be usable again before retries give up. */
   failDuration: '1s',
   /**
-   * A dial on the LAN or loopback answers in well under a millisecond; a dead node's address (its
-   * box lost power) answers never. Below TCP's first SYN retransmit (1 s), so a dead upstream costs
-   * a retry 0.5 s, not 2 s: with 2 s, a node's death made requests run out of tryDuration (measured).
+   * Dials to this box's own ports (one engine). A dial to loopback fails only when the app's
+   * listen queue is full: TCP's SYN retransmit (1 s) then gets it through, where a shorter
+   * timeout would mark the app's only upstream down for failDuration.
    */
-  dialTimeout: '500ms',
+  dialTimeout: '2s',
+  /**
+   * Dials to the nodes' addresses (a Swarm). A dead node's address (its box lost power) answers
+   * never: below TCP's first SYN retransmit, a dead upstream costs a retry 0.5 s, not 2 s; with
+   * 2 s, a node's death made requests run out of tryDuration (measured, tests/nodes/node-loss).
+   */
+  nodesDialTimeout: '500ms',
 } as const;
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 export function slotRouteId(index: number): string {
   return `${SLOT_ID_PREFIX}${index}`;
@@ -121,7 +129,7 @@ export function appProxyHandler(ports: number[], trustedProxies: readonly string
       try_interval: UPSTREAM_TUNING.tryInterval,
     },
     health_checks: { passive: { fail_duration: UPSTREAM_TUNING.failDuration, max_fails: 1 } },
-    transport: { protocol: 'http', dial_timeout: UPSTREAM_TUNING.dialTimeout },
+    transport: { protocol: 'http', dial_timeout: hosts.every(isLoopback) ? UPSTREAM_TUNING.dialTimeout : UPSTREAM_TUNING.nodesDialTimeout },
   };
 }
 
