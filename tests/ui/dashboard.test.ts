@@ -334,7 +334,11 @@ describe('dashboard in Chromium against a real hiy', { timeout: 900_000 }, () =>
     assert.equal(new URL(p.url()).pathname, '/login');
     await p.fill('#password', PASSWORD);
     await p.click('form[action="/login"] button[type=submit]');
-    await p.waitForURL(`https://hiy.localhost:${port}/`);
+    // Failed here once in a while (navigation not done within 30 s, never reproduced): say where the page was.
+    await p.waitForURL(`https://hiy.localhost:${port}/`, { waitUntil: 'domcontentloaded' }).catch(async (err: Error) => {
+      const error = await p.locator('#login-error').innerText({ timeout: 1000 }).catch(() => '(none)');
+      throw new Error(`${err.message}\npage: ${p.url()}, title ${JSON.stringify(await p.title().catch(() => '?'))}, login error: ${error}\n--- server output (tail) ---\n${hiy.output().slice(-3000)}`);
+    });
     await p.locator(`tr[data-app="${APP}"]`).waitFor();
     const cookie = (await secure.cookies()).find((c) => c.name === '__Host-hiy_session');
     assert.ok(cookie, `cookies: ${(await secure.cookies()).map((c) => c.name).join(', ')}`);
