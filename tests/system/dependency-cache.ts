@@ -43,6 +43,11 @@ export function dependencyCacheSteps(step: (name: string, fn: (t: TestContext) =
     // picks cgroupfs by itself and install.sh leaves daemon.json alone; on v2 it pins the driver.
     assert.deepEqual(daemon['exec-opts'], version === '2' ? ['native.cgroupdriver=cgroupfs'] : undefined);
     assert.equal(driver, 'cgroupfs');
+    // The busybox push before this ran on the classic builder below hiy's own hiy-build cgroup:
+    // hiy, sandboxed by hiy.service, could write its limits (a read-only /sys/fs/cgroup left
+    // builds unbounded and BuildKit off).
+    const pids = (await g.exec('sh', ['-c', 'cat /sys/fs/cgroup/pids/hiy-build/pids.max 2>/dev/null || cat /sys/fs/cgroup/hiy-build/pids.max'])).stdout.trim();
+    assert.equal(pids, '1024', (await g.exec('journalctl', ['-u', 'hiy', '--no-pager', '-g', 'cgroup|BuildKit'])).stdout);
     // The app's base image: the test Debian + node, with the guest's way to the registry.
     await ensureDebianNodeImage();
     await loadImage(g, DEBIAN_NODE_IMAGE);
