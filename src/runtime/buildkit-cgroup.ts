@@ -14,7 +14,7 @@ import type { Docker } from './docker-client.js';
  * step is a cgroup of its own directly in system.slice (`system.slice:docker:<id>`; a daemon
  * cgroup-parent P makes it `P:docker:<id>` next to them, a build's cgroup parent changes nothing):
  * no common parent to bound, so there BuildKit is not used at all (Builder.cacheMounts answers
- * false) and install.sh sets the cgroupfs driver on systemd boxes (decision 50).
+ * false) and install.sh sets the cgroupfs driver on systemd boxes (decision 51).
  */
 export interface BuildkitLimits {
   /** Sets the memory all BuildKit steps may use together, in MB (0: no limit). */

@@ -1,5 +1,5 @@
 // Dependency caches on the production path (docs/build-strategies.md, "Dependency caches", and
-// decision 50): in the booted Debian 12, where install.sh --production set up Docker with systemd
+// decision 51): in the booted Debian 12, where install.sh --production set up Docker with systemd
 // as PID 1, the engine uses the cgroupfs driver (install.sh pins it on systemd + cgroup v2, where
 // Docker would pick systemd's, under which hiy cannot bound BuildKit and has no caches), so a
 // Node app with a lockfile pushed again with one dependency added updates the node_modules its
