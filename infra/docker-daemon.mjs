@@ -2,9 +2,12 @@
 // Prints the Docker daemon configuration hiy wants, merged into the existing one (never replacing
 // what the operator set): json-file logs capped at 10 MB x 3, BuildKit cache garbage collection,
 // live-restore (containers keep running while dockerd restarts, e.g. for an unattended upgrade),
-// address pools with room for one network per app.
-// Usage: node infra/docker-daemon.mjs /etc/docker/daemon.json [--live-restore=false]
-// (--live-restore=false: install.sh --nodes; Docker Swarm refuses an engine with live-restore on.)
+// address pools with room for one network per app, and on systemd + cgroup v2 the cgroupfs driver.
+// Usage: node infra/docker-daemon.mjs /etc/docker/daemon.json [--live-restore=false] [--cgroupfs]
+// (--live-restore=false: install.sh --nodes; Docker Swarm refuses an engine with live-restore on.
+// --cgroupfs: a box with systemd on cgroup v2, where Docker picks the systemd driver, under which
+// hiy cannot bound BuildKit's build steps and so has no dependency caches; see
+// docs/build-strategies.md, "Where BuildKit is used". A driver the operator chose stays.)
 // Prints the current text unchanged when it already holds everything; exit 3 when it is not JSON.
 import { readFileSync } from 'node:fs';
 
@@ -45,6 +48,10 @@ else if (!('live-restore' in merged)) merged['live-restore'] = true;
 // Every app gets its own bridge network; Docker's default pools hold about 31 of them. /24
 // networks from 172.16.0.0/12 give 4096 (an app network needs a handful of addresses).
 if (!('default-address-pools' in merged)) merged['default-address-pools'] = [{ base: '172.16.0.0/12', size: 24 }];
+if (process.argv.includes('--cgroupfs')) {
+  const opts = Array.isArray(merged['exec-opts']) ? merged['exec-opts'] : [];
+  if (!opts.some((o) => typeof o === 'string' && /^native\.cgroupdriver\s*=/.test(o))) merged['exec-opts'] = [...opts, 'native.cgroupdriver=cgroupfs'];
+}
 const builder = isObject(merged.builder) ? merged.builder : {};
 merged.builder = { ...builder, gc: { enabled: true, defaultKeepStorage: '5GB', ...(isObject(builder.gc) ? builder.gc : {}) } };
 

@@ -302,12 +302,17 @@ docker_answers() { docker info >/dev/null 2>&1; }
 
 DOCKER_CONFIG_CHANGED=0
 ensure_docker_config() {
-  say "Docker daemon settings $DOCKER_DAEMON_JSON (log limits, build cache GC, live-restore)"
+  say "Docker daemon settings $DOCKER_DAEMON_JSON (log limits, build cache GC, live-restore, cgroup driver)"
   local merged rc=0
   # Merged into what is there: the operator's own settings always win (infra/docker-daemon.mjs).
   local args=("$DOCKER_DAEMON_JSON")
   # Swarm refuses an engine with live-restore on: --nodes turns it off, even where it was set before.
   [ "$NODES" = 1 ] && args+=(--live-restore=false)
+  # With systemd as init on cgroup v2 (Raspberry Pi OS bookworm, Debian 12), Docker picks the
+  # systemd cgroup driver, under which hiy cannot hold BuildKit's steps to the build limits (no
+  # dependency caches): cgroupfs there, unless the operator chose a driver. Elsewhere Docker uses
+  # cgroupfs already, and daemon.json stays as it is (no restart for nothing). Decision 51.
+  [ "$HAS_SYSTEMD" = 1 ] && [ -f "$CGROUP_ROOT/cgroup.controllers" ] && args+=(--cgroupfs)
   merged="$(node "$ROOT/infra/docker-daemon.mjs" "${args[@]}")" || rc=$?
   if [ "$rc" = 3 ]; then
     warn "$DOCKER_DAEMON_JSON is not a valid JSON object: left as it is (fix it, then run me again)"
@@ -315,6 +320,9 @@ ensure_docker_config() {
   fi
   [ "$rc" = 0 ] || die "could not compute the Docker daemon settings from $DOCKER_DAEMON_JSON"
   if printf '%s\n' "$merged" | put_file "$DOCKER_DAEMON_JSON" 0644; then DOCKER_CONFIG_CHANGED=1; fi
+  if [[ "$merged" == *'native.cgroupdriver=systemd'* ]]; then
+    warn_later "$DOCKER_DAEMON_JSON sets the systemd cgroup driver: hiy builds without BuildKit there, so apps get no dependency caches and Dockerfiles with RUN --mount are refused (docs/build-strategies.md, \"Where BuildKit is used\")"
+  fi
 }
 
 # dockerd started without systemd (CI, containers): apply a changed daemon.json by restarting it.

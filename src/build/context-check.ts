@@ -224,7 +224,7 @@ async function repack(file: string, out: string, keep: (path: string) => boolean
   await Promise.all([written, fill]);
 }
 
-export const CACHE_MOUNTS_UNAVAILABLE = 'this Dockerfile uses RUN --mount, which needs BuildKit, and hiy builds with BuildKit only where it can hold build steps to the build memory and process limits (an engine with the cgroupfs cgroup driver; see docs/build-strategies.md, "Dependency caches"). Remove the --mount options to build it here.';
+export const CACHE_MOUNTS_UNAVAILABLE = 'this Dockerfile uses RUN --mount, which needs BuildKit, and hiy builds with BuildKit only where it can hold build steps to the build memory and process limits (an engine with the cgroupfs cgroup driver, which install.sh sets unless /etc/docker/daemon.json names another; see docs/build-strategies.md, "Where BuildKit is used"). Remove the --mount options to build it here.';
 
 export interface PreparedContext {
   entries: number;

@@ -35,6 +35,7 @@ export async function prepareBuildCgroup(docker: Docker, log: Logger, pidsMax = 
     }
     if (info.CgroupVersion === '2') {
       const dir = join('/sys/fs/cgroup', BUILD_CGROUP);
+      await enableControllers('/sys/fs/cgroup', BUILD_CGROUP);
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'pids.max'), String(pidsMax));
       await writeFile(join(dir, 'cpu.weight'), String(Math.round(BUILD_CPU_SHARES / 10.24))).catch(() => undefined);
@@ -51,6 +52,28 @@ export async function prepareBuildCgroup(docker: Docker, log: Logger, pidsMax = 
   } catch (err) {
     log.warn({ err }, `builds run without a process limit: the ${BUILD_CGROUP} cgroup could not be set up (a fork bomb in a Dockerfile could exhaust the host's processes)`);
     return undefined;
+  }
+}
+
+/**
+ * cgroup v2 with the cgroupfs driver (install.sh's choice on systemd boxes): a folder hiy makes
+ * below the root has only the controllers each parent hands down in cgroup.subtree_control, and
+ * systemd enables there only what its own units use. runc enables them for the engine's
+ * containers as it creates their cgroups; hiy's folders are made before any build, so it hands
+ * down pids, memory and cpu itself along `rel` (each parent holds no processes of its own, as v2
+ * requires). cpu may be missing (a kernel without it): builds then keep the default weight.
+ */
+export async function enableControllers(root: string, rel: string): Promise<void> {
+  let dir = root;
+  for (const part of ['', ...rel.split('/').slice(0, -1)]) {
+    dir = join(dir, part);
+    await mkdir(dir, { recursive: true });
+    for (const c of ['pids', 'memory', 'cpu']) {
+      await writeFile(join(dir, 'cgroup.subtree_control'), `+${c}`).catch((err: unknown) => {
+        if (c === 'cpu') return;
+        throw err;
+      });
+    }
   }
 }
 

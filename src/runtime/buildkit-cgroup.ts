@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { BUILD_CPU_SHARES, BUILD_PIDS_MAX } from './build-cgroup.js';
+import { BUILD_CPU_SHARES, BUILD_PIDS_MAX, enableControllers } from './build-cgroup.js';
 import type { Docker } from './docker-client.js';
 
 /**
@@ -10,9 +10,11 @@ import type { Docker } from './docker-client.js';
  * in /docker/buildkit/<id>). With the cgroupfs driver every step's cgroup lies below the engine's
  * `docker/buildkit`, so hiy bounds that parent as it bounds the classic builder's (build-cgroup.ts):
  * processes, CPU weight, and before each build the build's memory (one build runs at a time, the
- * deploy queue has one worker). With the systemd driver each step is its own scope in
- * system.slice with no common parent, and a daemon with its own cgroup-parent puts them elsewhere:
- * there BuildKit is not used at all (Builder.cacheMounts answers false).
+ * deploy queue has one worker). With the systemd driver (measured on Engine 20.10, cgroup v2) each
+ * step is a cgroup of its own directly in system.slice (`system.slice:docker:<id>`; a daemon
+ * cgroup-parent P makes it `P:docker:<id>` next to them, a build's cgroup parent changes nothing):
+ * no common parent to bound, so there BuildKit is not used at all (Builder.cacheMounts answers
+ * false) and install.sh sets the cgroupfs driver on systemd boxes (decision 52).
  */
 export interface BuildkitLimits {
   /** Sets the memory all BuildKit steps may use together, in MB (0: no limit). */
@@ -40,10 +42,17 @@ async function customCgroupParent(): Promise<boolean> {
 export async function prepareBuildkitCgroup(docker: Docker, log: Logger): Promise<BuildkitLimits | undefined> {
   try {
     const info = (await docker.info()) as { CgroupDriver?: string; CgroupVersion?: string };
-    if (info.CgroupDriver !== 'cgroupfs') return undefined;
-    if (await customCgroupParent()) return undefined;
+    if (info.CgroupDriver !== 'cgroupfs') {
+      log.info({ driver: info.CgroupDriver }, `BuildKit is not used (no dependency caches): with the ${info.CgroupDriver} cgroup driver its build steps cannot be held to the build limits; set "exec-opts": ["native.cgroupdriver=cgroupfs"] in /etc/docker/daemon.json (docs/build-strategies.md)`);
+      return undefined;
+    }
+    if (await customCgroupParent()) {
+      log.info('BuildKit is not used (no dependency caches): /etc/docker/daemon.json sets a cgroup-parent, so its build steps are not where hiy bounds them');
+      return undefined;
+    }
     if (info.CgroupVersion === '2') {
       const dir = join(V1, PARENT);
+      await enableControllers(V1, PARENT);
       await mkdir(dir, { recursive: true });
       await write(join(dir, 'pids.max'), String(BUILD_PIDS_MAX));
       await expect(join(dir, 'pids.max'), String(BUILD_PIDS_MAX));

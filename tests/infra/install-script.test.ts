@@ -214,7 +214,7 @@ describe('install.sh checks what silently breaks a Pi', { timeout: 120_000 }, ()
     assert.doesNotMatch(same.stderr, /HIY_DOMAIN changes/);
   });
 
-  it('infra/docker-daemon.mjs keeps the operator\'s live-restore, except with --live-restore=false (install.sh --nodes)', () => {
+  it('infra/docker-daemon.mjs keeps the operator\'s live-restore, except with --live-restore=false (install.sh --nodes), and adds the cgroupfs driver with --cgroupfs unless one is set', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hiy-daemon-json-'));
     try {
       const file = join(dir, 'daemon.json');
@@ -226,6 +226,13 @@ describe('install.sh checks what silently breaks a Pi', { timeout: 120_000 }, ()
       const nodes = merge('--live-restore=false');
       assert.equal(nodes['live-restore'], false, '--nodes turns it off');
       assert.equal(nodes.debug, true, 'and keeps the rest');
+      // --cgroupfs (install.sh on a systemd box): the cgroupfs driver, unless the operator chose one.
+      assert.equal(merge()['exec-opts'], undefined, 'no driver without --cgroupfs (a box without systemd)');
+      assert.deepEqual(merge('--cgroupfs')['exec-opts'], ['native.cgroupdriver=cgroupfs']);
+      writeFileSync(file, '{"exec-opts": ["native.umask=normal"]}');
+      assert.deepEqual(merge('--cgroupfs')['exec-opts'], ['native.umask=normal', 'native.cgroupdriver=cgroupfs'], 'the operator\'s other options stay');
+      writeFileSync(file, '{"exec-opts": ["native.cgroupdriver=systemd"]}');
+      assert.deepEqual(merge('--cgroupfs')['exec-opts'], ['native.cgroupdriver=systemd'], 'the operator\'s driver stays');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
