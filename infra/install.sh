@@ -311,7 +311,7 @@ ensure_docker_config() {
   # With systemd as init on cgroup v2 (Raspberry Pi OS bookworm, Debian 12), Docker picks the
   # systemd cgroup driver, under which hiy cannot hold BuildKit's steps to the build limits (no
   # dependency caches): cgroupfs there, unless the operator chose a driver. Elsewhere Docker uses
-  # cgroupfs already, and daemon.json stays as it is (no restart for nothing). Decision 51.
+  # cgroupfs already, and daemon.json stays as it is (no restart for nothing). Decision 52.
   [ "$HAS_SYSTEMD" = 1 ] && [ -f "$CGROUP_ROOT/cgroup.controllers" ] && args+=(--cgroupfs)
   merged="$(node "$ROOT/infra/docker-daemon.mjs" "${args[@]}")" || rc=$?
   if [ "$rc" = 3 ]; then
